@@ -1,0 +1,3 @@
+from szsl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per ``szsl`` sub-command; see ``szsl.cli``."""
