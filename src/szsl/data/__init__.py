@@ -1,5 +1,27 @@
 """Datasets: the Benchmark container and the readers/generators that build one."""
 
-from szsl.data.benchmark import Benchmark, Fold
+from __future__ import annotations
 
-__all__ = ["Benchmark", "Fold"]
+from szsl.data.benchmark import Benchmark, Fold
+from szsl.errors import SZSLError
+
+XLSA17_DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
+
+
+def load_benchmark(dataset: str = "digits", root: str | None = None) -> Benchmark:
+    """Load a benchmark by name: 'digits' (embedded, no download) or an xlsa17 dataset under ``root``."""
+    name = str(dataset).strip()
+    if name.lower() == "digits":
+        from szsl.data.digits import load_digits_benchmark
+
+        return load_digits_benchmark()
+    if name.upper() in XLSA17_DATASETS:
+        if root is None:
+            raise SZSLError(f"--root is required for dataset {name.upper()}: the folder holding {name.upper()}/res101.mat (see 'szsl data download')")
+        from szsl.data.xlsa17 import load_xlsa17
+
+        return load_xlsa17(root, name)
+    raise SZSLError(f"unknown dataset {dataset!r}: expected one of digits, {', '.join(XLSA17_DATASETS)}")
+
+
+__all__ = ["Benchmark", "Fold", "XLSA17_DATASETS", "load_benchmark"]
