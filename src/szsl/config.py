@@ -1,0 +1,80 @@
+"""TrainConfig: every hyperparameter of one SZSL training run, validated at the boundary."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from szsl.errors import SZSLError
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "hard-sigmoid")
+OPTIMIZERS = ("adam", "sgd")
+# How a seen class spreads its q mass over the unseen classes (paper eq. 1 and the variants it discusses):
+#   similarity: q * softmax_k(<a_i, a_k> / tau)    (the method)
+#   nearest:    all q on the most similar unseen class (the tau -> 0 limit)
+#   uniform:    q / U on every unseen class           (the tau -> infinity limit)
+SOFT_LABEL_VARIANTS = ("similarity", "nearest", "uniform")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    q: float = 0.3  # soft-label mass moved from the true seen class onto the unseen classes
+    tau: float = 0.2  # temperature of the similarity softmax
+    alpha: float = 0.5  # weight of the soft-label cross-entropy; 1 - alpha weighs the hard one
+    hidden: int = 1500
+    activation: str = "relu"
+    batch_size: int = 256
+    lr: float = 1e-3
+    epochs: int = 30
+    l2: float = 0.0  # lambda: coefficient of ||W||_F^2 (weight matrices only, not biases)
+    l1: float = 0.0  # gamma: coefficient of ||W||_1 (weight matrices only, not biases)
+    seed: int = 0
+    optimizer: str = "adam"
+    soft_label: str = "similarity"
+
+    def __post_init__(self) -> None:
+        def check(name: str, ok: bool, expected: str) -> None:
+            if not ok:
+                raise SZSLError(f"{name}={getattr(self, name)!r}: expected {expected}")
+
+        def finite(x: Any) -> bool:
+            return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+        check("q", finite(self.q) and 0.0 <= self.q <= 1.0, "a number in [0, 1]")
+        check("alpha", finite(self.alpha) and 0.0 <= self.alpha <= 1.0, "a number in [0, 1]")
+        check("tau", finite(self.tau) and self.tau > 0, "a number > 0")
+        check("lr", finite(self.lr) and self.lr > 0, "a number > 0")
+        check("l2", finite(self.l2) and self.l2 >= 0, "a number >= 0")
+        check("l1", finite(self.l1) and self.l1 >= 0, "a number >= 0")
+        for name in ("hidden", "batch_size", "epochs"):
+            value = getattr(self, name)
+            check(name, isinstance(value, int) and not isinstance(value, bool) and value >= 1, "an integer >= 1")
+        check("seed", isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0, "an integer >= 0")
+        check("activation", self.activation in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS))
+        check("optimizer", self.optimizer in OPTIMIZERS, "one of " + ", ".join(OPTIMIZERS))
+        check("soft_label", self.soft_label in SOFT_LABEL_VARIANTS, "one of " + ", ".join(SOFT_LABEL_VARIANTS))
+
+    @property
+    def unseen_mass(self) -> float:
+        """alpha * q: the only way alpha and q enter the data term (CE is linear in its target)."""
+        return self.alpha * self.q
+
+    @property
+    def group_key(self) -> tuple:
+        """Members with equal keys share tensor shapes and a schedule, so they train as one batch."""
+        return (self.hidden, self.activation, self.batch_size, self.epochs, self.optimizer)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SZSLError(f"unknown hyperparameter(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return replace(self, **changes)

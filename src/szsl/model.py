@@ -1,0 +1,145 @@
+"""g_W with the fixed attribute head, as a population of K stacked members.
+
+One member is ``x -> act(x W1 + b1) W2 + b2`` (D -> hidden -> A), followed by the fixed,
+non-trainable class-attribute matrix: ``logits = g_W(x) @ A^T`` over all C classes the model
+knows, ``p = softmax(logits)``. K members that share hidden size and activation are stored
+stacked (W1: K x D x H, ...) so that one batched matmul trains or scores all of them; a
+single model is simply K = 1.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from szsl.errors import SZSLError
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+WEIGHT_NAMES = ("W1", "W2")  # regularised by l2 / l1; biases are not
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise SZSLError(f"device={device!r}: expected auto, cpu, cuda or cuda:N") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise SZSLError(f"device={device!r}: CUDA is not available on this machine (use --device cpu or auto)")
+    return resolved
+
+
+def activation_fn(name: str):
+    # hard-sigmoid is PyTorch's: relu6(x + 3) / 6 (Keras 2 used clip(0.2 x + 0.5, 0, 1)).
+    return {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "hard-sigmoid": F.hardsigmoid}[name]
+
+
+def init_member(seed: int, in_dim: int, hidden: int, out_dim: int) -> dict[str, torch.Tensor]:
+    """Initial weights of one member, drawn on the CPU from its own seed.
+
+    Same scheme as ``torch.nn.Linear`` (uniform in +-1/sqrt(fan_in)). Drawing on the CPU from a
+    per-member generator makes a member's start independent of its population and device.
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+
+    def uniform(shape, fan_in):
+        bound = 1.0 / math.sqrt(fan_in)
+        return (torch.rand(shape, generator=gen, dtype=torch.float32) * 2 - 1) * bound
+
+    return {
+        "W1": uniform((in_dim, hidden), in_dim),
+        "b1": uniform((hidden,), in_dim),
+        "W2": uniform((hidden, out_dim), hidden),
+        "b2": uniform((out_dim,), hidden),
+    }
+
+
+def stack_members(states: Sequence[dict[str, torch.Tensor]], device: torch.device) -> dict[str, torch.Tensor]:
+    """Stack K member states into K-leading tensors (biases become K x 1 x n for broadcasting)."""
+    stacked = {}
+    for name in PARAM_NAMES:
+        t = torch.stack([s[name] for s in states]).to(device=device, dtype=torch.float32)
+        stacked[name] = t.unsqueeze(1) if name.startswith("b") else t
+    return stacked
+
+
+def unstack_members(params: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    k = params["W1"].shape[0]
+    out = []
+    for i in range(k):
+        out.append({name: (params[name][i, 0] if name.startswith("b") else params[name][i]).detach().cpu().clone() for name in PARAM_NAMES})
+    return out
+
+
+def embed(params: dict[str, torch.Tensor], x: torch.Tensor, activation: str) -> torch.Tensor:
+    """g_W(x) for every member: x is (B, D) shared by all members or (K, B, D) per member -> (K, B, A)."""
+    if x.dim() == 2:
+        x = x.unsqueeze(0).expand(params["W1"].shape[0], -1, -1)
+    h = activation_fn(activation)(torch.baddbmm(params["b1"], x, params["W1"]))
+    return torch.baddbmm(params["b2"], h, params["W2"])
+
+
+def logits(params: dict[str, torch.Tensor], x: torch.Tensor, class_attributes: torch.Tensor, activation: str) -> torch.Tensor:
+    """Scores over all C known classes: g_W(x) @ A^T, (K, B, C). A is a constant, never trained."""
+    return embed(params, x, activation) @ class_attributes.T
+
+
+@torch.no_grad()
+def predict_top1(
+    states: Sequence[dict[str, torch.Tensor]],
+    activation: str,
+    X,
+    class_attributes,
+    among: Sequence[np.ndarray | None] = (None,),
+    *,
+    device: str | torch.device = "auto",
+    chunk_size: int = 4096,
+) -> list[np.ndarray]:
+    """Top-1 class of K members (same hidden size and activation) on X, in row chunks.
+
+    One (K, n) int64 array per entry of ``among``: None predicts among all classes, an index
+    array among those classes only (e.g. the unseen ones for ZSL top-1). Memory stays at one
+    chunk of (K, chunk, C) scores, whatever n.
+    """
+    dev = resolve_device(device)
+    params = stack_members(states, dev)
+    att = torch.as_tensor(np.asarray(class_attributes, dtype=np.float32), device=dev)
+    subsets = [None if a is None else torch.as_tensor(np.asarray(a, dtype=np.int64), device=dev) for a in among]
+    n = int(X.shape[0])
+    out = [np.empty((len(states), n), dtype=np.int64) for _ in subsets]
+    for start in range(0, n, chunk_size):
+        xb = torch.as_tensor(np.asarray(X[start : start + chunk_size], dtype=np.float32), device=dev)
+        scores = logits(params, xb, att, activation)
+        for dest, subset in zip(out, subsets):
+            top = scores.argmax(-1) if subset is None else subset[scores[..., subset].argmax(-1)]
+            dest[:, start : start + xb.shape[0]] = top.cpu().numpy()
+    return out
+
+
+@torch.no_grad()
+def predict_scores(
+    states: Sequence[dict[str, torch.Tensor]],
+    activation: str,
+    X,
+    class_attributes,
+    *,
+    device: str | torch.device = "auto",
+    chunk_size: int = 4096,
+) -> np.ndarray:
+    """Logits of K members (same hidden size and activation) on X, in row chunks: (K, n, C) float32."""
+    dev = resolve_device(device)
+    params = stack_members(states, dev)
+    att = torch.as_tensor(np.asarray(class_attributes, dtype=np.float32), device=dev)
+    n = int(X.shape[0])
+    out = np.empty((len(states), n, att.shape[0]), dtype=np.float32)
+    for start in range(0, n, chunk_size):
+        xb = torch.as_tensor(np.asarray(X[start : start + chunk_size], dtype=np.float32), device=dev)
+        out[:, start : start + xb.shape[0]] = logits(params, xb, att, activation).cpu().numpy()
+    return out

@@ -1,0 +1,137 @@
+"""Who may see what. The only module that decides which images and classes a run may use.
+
+- ``validation_splits``: the paper's cross-validation. For fold K of the xlsa17 class lists,
+  pseudo-unseen = valclassesK, pseudo-seen = trainclassesK. Training images: 80% of the
+  trainval images of the pseudo-seen classes (stratified per class, from the seed); seen
+  validation: the other 20%; unseen validation: all trainval images of the pseudo-unseen
+  classes. The model knows only the trainval classes (the test classes do not exist for it).
+  It reads trainval indices and their labels only - never the test split, never
+  ``train_loc`` / ``val_loc`` (which overlap test_seen in the official release).
+- ``final_split``: train on all of trainval, evaluate on test_seen / test_unseen over all
+  classes. The one function that hands out test indices; only final evaluation calls it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from szsl.data.benchmark import Benchmark
+from szsl.errors import SZSLError
+
+SEEN_HOLDOUT = 0.2
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    name: str
+    classes: np.ndarray  # benchmark class indices the model knows; model class j = classes[j]
+    seen: np.ndarray  # model-space indices of the classes with training images
+    unseen: np.ndarray  # model-space indices of the classes without
+    train: np.ndarray  # image indices
+    eval_seen: np.ndarray
+    eval_unseen: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class SplitData:
+    """The arrays one run sees, labels in model space (0 .. len(classes)-1)."""
+
+    split: Split
+    X_train: np.ndarray
+    y_train: np.ndarray
+    attributes: np.ndarray
+    X_eval_seen: np.ndarray
+    y_eval_seen: np.ndarray
+    X_eval_unseen: np.ndarray
+    y_eval_unseen: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def seen(self) -> np.ndarray:
+        return self.split.seen
+
+    @property
+    def unseen(self) -> np.ndarray:
+        return self.split.unseen
+
+
+def validation_splits(benchmark: Benchmark, seed: int = 0, holdout: float = SEEN_HOLDOUT) -> list[Split]:
+    """The cross-validation splits (one per class fold). Never touches the test split."""
+    if not benchmark.folds:
+        raise SZSLError(f"{benchmark.name}: no validation folds (class lists trainclassesK/valclassesK)")
+    classes = np.sort(np.asarray(benchmark.seen, dtype=np.int64))
+    trainval = np.asarray(benchmark.trainval, dtype=np.int64)
+    trainval_labels = np.asarray(benchmark.labels)[trainval]
+    splits = []
+    for k, fold in enumerate(benchmark.folds, start=1):
+        pseudo_seen = np.sort(np.asarray(fold.train_classes, dtype=np.int64))
+        pseudo_unseen = np.sort(np.asarray(fold.val_classes, dtype=np.int64))
+        outside = np.setdiff1d(np.concatenate([pseudo_seen, pseudo_unseen]), classes)
+        if outside.size:
+            raise SZSLError(f"{benchmark.name} fold {k}: classes {outside.tolist()} are not trainval classes")
+        if np.intersect1d(pseudo_seen, pseudo_unseen).size:
+            raise SZSLError(f"{benchmark.name} fold {k}: train and validation classes overlap")
+        rng = np.random.default_rng([seed, k])
+        train, held = [], []
+        for c in pseudo_seen:
+            images = rng.permutation(trainval[trainval_labels == c])
+            n_held = int(round(holdout * images.size)) if images.size > 1 else 0
+            held.append(images[:n_held])
+            train.append(images[n_held:])
+        eval_unseen = trainval[np.isin(trainval_labels, pseudo_unseen)]
+        splits.append(
+            Split(
+                name=f"fold{k}",
+                classes=classes,
+                seen=np.searchsorted(classes, pseudo_seen),
+                unseen=np.searchsorted(classes, pseudo_unseen),
+                train=np.sort(np.concatenate(train)),
+                eval_seen=np.sort(np.concatenate(held)),
+                eval_unseen=np.sort(eval_unseen),
+            )
+        )
+    return splits
+
+
+def final_split(benchmark: Benchmark) -> Split:
+    """Train on all of trainval, evaluate on the test split. The only reader of test indices."""
+    classes = np.arange(benchmark.n_classes, dtype=np.int64)
+    return Split(
+        name="final",
+        classes=classes,
+        seen=np.sort(np.asarray(benchmark.seen, dtype=np.int64)),
+        unseen=np.sort(np.asarray(benchmark.unseen, dtype=np.int64)),
+        train=np.asarray(benchmark.trainval, dtype=np.int64),
+        eval_seen=np.asarray(benchmark.test_seen, dtype=np.int64),
+        eval_unseen=np.asarray(benchmark.test_unseen, dtype=np.int64),
+    )
+
+
+def split_data(benchmark: Benchmark, split: Split) -> SplitData:
+    """Gather the features and model-space labels of one split (reads only the split's images)."""
+    to_model = np.full(benchmark.n_classes, -1, dtype=np.int64)
+    to_model[split.classes] = np.arange(split.classes.size)
+
+    def take(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        labels = to_model[np.asarray(benchmark.labels)[images]]
+        if images.size and labels.min() < 0:
+            raise SZSLError(f"{benchmark.name} {split.name}: an image's class is not among the split's classes")
+        # Sorted indices make a memory-mapped read sequential.
+        return np.ascontiguousarray(benchmark.features[images], dtype=np.float32), labels
+
+    X_train, y_train = take(split.train)
+    X_seen, y_seen = take(split.eval_seen)
+    X_unseen, y_unseen = take(split.eval_unseen)
+    return SplitData(
+        split=split,
+        X_train=X_train,
+        y_train=y_train,
+        attributes=np.asarray(benchmark.attributes, dtype=np.float32)[split.classes],
+        X_eval_seen=X_seen,
+        y_eval_seen=y_seen,
+        X_eval_unseen=X_unseen,
+        y_eval_unseen=y_unseen,
+        class_names=tuple(benchmark.class_names[c] for c in split.classes),
+    )
