@@ -33,6 +33,9 @@ from szsl.soft_labels import unseen_distribution
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 SGD_MOMENTUM = 0.9
+# A member whose epoch loss is NaN/inf or above this multiple of its loss at the initial weights
+# has diverged: it stops updating and is reported as failed, never scored.
+DIVERGENCE_FACTOR = 100.0
 
 
 @dataclass
@@ -118,6 +121,52 @@ def train_population(
     return results  # type: ignore[return-value]
 
 
+@dataclass
+class MemberSettings:
+    """Per-member loss settings as tensors that broadcast over (K, B, ...)."""
+
+    mass: torch.Tensor  # (K, 1): alpha * q
+    tau: torch.Tensor  # (K, 1, 1)
+    l2: torch.Tensor  # (K,)
+    l1: torch.Tensor  # (K,)
+    variant_masks: dict[str, torch.Tensor]  # soft-label variant -> (K, 1, 1) bool
+
+    @classmethod
+    def of(cls, configs: Sequence[TrainConfig], device) -> "MemberSettings":
+        variants = sorted({c.soft_label for c in configs})
+        return cls(
+            mass=torch.tensor([c.unseen_mass for c in configs], dtype=torch.float32, device=device).view(-1, 1),
+            tau=_member_column(configs, "tau", device),
+            l2=_member_column(configs, "l2", device).view(-1),
+            l1=_member_column(configs, "l1", device).view(-1),
+            variant_masks={v: torch.tensor([c.soft_label == v for c in configs], device=device).view(-1, 1, 1) for v in variants},
+        )
+
+
+def batch_loss(params, xb, yb, A, unseen, hp: MemberSettings, activation: str) -> torch.Tensor:
+    """Each member's objective on its mini-batch: mean per-sample loss + l2 ||W||^2 + l1 ||W||_1, (K,).
+
+    xb: (K, B, D) or (B, D); yb: (K, B) or (B,) labels; A: (C, A) fixed class attributes;
+    unseen: (U,) class indices receiving the soft-label mass.
+    """
+    k = params["W1"].shape[0]
+    yb = yb.expand(k, -1) if yb.dim() == 1 else yb
+    log_p = torch.log_softmax(logits(params, xb, A, activation), dim=-1)  # (K, B, C); never log(softmax)
+    hard_nll = -log_p.gather(-1, yb.unsqueeze(-1)).squeeze(-1)  # (K, B)
+    if unseen.numel():
+        # Soft targets of this batch only: (K, B, U), built from the rows it needs.
+        target = None
+        for variant, mask in hp.variant_masks.items():
+            t = unseen_distribution(A[yb], A[unseen], hp.tau, variant)
+            target = t if target is None else torch.where(mask, t, target)
+        soft_nll = -(target * log_p[..., unseen]).sum(-1)
+        per_sample = (1 - hp.mass) * hard_nll + hp.mass * soft_nll
+    else:
+        per_sample = hard_nll
+    reg = sum(hp.l2 * params[w].pow(2).sum(dim=(1, 2)) + hp.l1 * params[w].abs().sum(dim=(1, 2)) for w in WEIGHT_NAMES)
+    return per_sample.mean(dim=1) + reg
+
+
 def _member_column(configs: Sequence[TrainConfig], name: str, device) -> torch.Tensor:
     """A per-member hyperparameter as a (K, 1, 1) tensor that broadcasts over (K, B, ...)."""
     return torch.tensor([float(getattr(c, name)) for c in configs], dtype=torch.float32, device=device).view(-1, 1, 1)
@@ -133,13 +182,7 @@ def _train_group(configs, X, y, A, unseen, progress: bool) -> list[TrainedMember
     moments = {name: (torch.zeros_like(p), torch.zeros_like(p)) for name, p in params.items()}
 
     lr = _member_column(configs, "lr", dev)
-    l2 = _member_column(configs, "l2", dev)
-    l1 = _member_column(configs, "l1", dev)
-    tau = _member_column(configs, "tau", dev)
-    mass = torch.tensor([c.unseen_mass for c in configs], dtype=torch.float32, device=dev).view(-1, 1)  # (K, 1)
-    variants = sorted({c.soft_label for c in configs})
-    variant_mask = {v: torch.tensor([c.soft_label == v for c in configs], device=dev).view(-1, 1, 1) for v in variants}
-    A_unseen = A[unseen]
+    hp = MemberSettings.of(configs, dev)
     # Per-member shuffles come from per-member CPU generators: reproducible whatever the device or group.
     generators = [torch.Generator().manual_seed(int(c.seed)) for c in configs]
     alive = torch.ones(k, dtype=torch.bool, device=dev)
@@ -148,60 +191,45 @@ def _train_group(configs, X, y, A, unseen, progress: bool) -> list[TrainedMember
     bs = first.batch_size
     n_batches = (n + bs - 1) // bs
     start = time.perf_counter()
-    epochs_run = 0
+    died_at = torch.zeros(k, dtype=torch.long, device=dev)  # epoch at which a member diverged (0: never)
     bar = tqdm(total=first.epochs, desc=f"train K={k} h={first.hidden}", unit="epoch", disable=not progress, leave=False)
     for epoch in range(first.epochs):
         order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(dev)  # (K, N)
         epoch_loss.zero_()
         for b in range(n_batches):
             idx = order[:, b * bs : (b + 1) * bs]  # (K, B)
-            yb = y[idx]
-            out = logits(params, X[idx], A, first.activation)  # (K, B, C)
-            log_p = torch.log_softmax(out, dim=-1)
-            hard_nll = -log_p.gather(-1, yb.unsqueeze(-1)).squeeze(-1)  # (K, B)
-            if unseen.numel():
-                target = torch.zeros(k, yb.shape[1], unseen.numel(), device=dev)
-                for v in variants:
-                    target = torch.where(variant_mask[v], unseen_distribution(A[yb], A_unseen, tau, v), target)
-                soft_nll = -(target * log_p[..., unseen]).sum(-1)
-                per_sample = (1 - mass) * hard_nll + mass * soft_nll
-            else:
-                per_sample = hard_nll
-            data_loss = per_sample.mean(dim=1)  # (K,)
-            reg = sum(l2.view(-1) * params[w].pow(2).sum(dim=(1, 2)) + l1.view(-1) * params[w].abs().sum(dim=(1, 2)) for w in WEIGHT_NAMES)
-            member_loss = data_loss + reg
+            member_loss = batch_loss(params, X[idx], y[idx], A, unseen, hp, first.activation)  # (K,)
             # Members are independent: d(sum_k loss_k)/d(theta_j) = d(loss_j)/d(theta_j).
             grads = torch.autograd.grad(member_loss.sum(), [params[name] for name in PARAM_NAMES])
+            if step == 0:
+                initial_loss = member_loss.detach().double()  # at the initial weights
             step += 1
             _update(params, grads, moments, lr, step, first.optimizer, alive)
             epoch_loss += member_loss.detach().double() * idx.shape[1]
-        epochs_run = epoch + 1
-        # Check for divergence once per epoch (a per-step check would synchronise the GPU every step).
-        finite = torch.isfinite(epoch_loss)
-        newly_dead = alive & ~finite
-        if newly_dead.any():
-            alive &= finite
-            if not alive.any():
-                bar.update(1)
-                break
         bar.update(1)
+        # Check for divergence once per epoch (a per-step check would synchronise the GPU every step).
+        mean_loss = epoch_loss / n
+        healthy = torch.isfinite(mean_loss) & (mean_loss <= DIVERGENCE_FACTOR * initial_loss.abs().clamp_min(1.0))
+        died_at = torch.where(alive & ~healthy, epoch + 1, died_at)
+        alive &= healthy
+        if not alive.any():
+            break
     bar.close()
     seconds = time.perf_counter() - start
     mean_loss = (epoch_loss / n).cpu().numpy()
     states = unstack_members(params)
-    alive_cpu = alive.cpu().numpy()
+    alive_cpu, died_cpu = alive.cpu().numpy(), died_at.cpu().numpy()
     out = []
     for i, cfg in enumerate(configs):
-        ok = bool(alive_cpu[i]) and bool(np.isfinite(mean_loss[i]))
-        message = "" if ok else f"training diverged (loss became NaN/inf; lr={cfg.lr:g} may be too large)"
-        out.append(TrainedMember(cfg, states[i], not ok, message, seconds, float(mean_loss[i]) if ok else float("nan"), epochs_run))
+        ok = bool(alive_cpu[i])
+        message = "" if ok else f"training diverged at epoch {died_cpu[i]} (loss NaN/inf or over {DIVERGENCE_FACTOR:g}x its start; lr={cfg.lr:g} may be too large)"
+        out.append(TrainedMember(cfg, states[i], not ok, message, seconds, float(mean_loss[i]) if ok else float("nan"), epoch + 1 if ok else int(died_cpu[i])))
     return out
 
 
 @torch.no_grad()
 def _update(params, grads, moments, lr, step, optimizer, alive) -> None:
-    live = alive.view(-1, *([1] * 2)).to(lr.dtype)
-    step_lr = lr * live  # a diverged member stops moving (its values are already meaningless)
+    step_lr = lr * alive.view(-1, 1, 1).to(lr.dtype)  # a diverged member stops moving (its values are already meaningless)
     for (name, p), g in zip(params.items(), grads):
         m, v = moments[name]
         if optimizer == "adam":

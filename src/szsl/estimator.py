@@ -1,0 +1,182 @@
+"""SZSLClassifier: the scikit-learn face over model + train.
+
+Hyperparameters go in ``__init__`` (so ``get_params`` / ``clone`` / grid search work), data in
+``fit``. The classes are the rows of ``class_attributes``; those with no training sample are
+the unseen ones. Predictions range over all classes, or over a subset with ``among=``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from szsl.atomic import atomic_path
+from szsl.config import TrainConfig
+from szsl.errors import SZSLError
+from szsl.model import PARAM_NAMES, predict_scores, resolve_device
+from szsl.train import TrainedMember, train_population
+
+MODEL_FORMAT = "szsl-model-v1"
+
+
+class SZSLClassifier(ClassifierMixin, BaseEstimator):
+    def __init__(
+        self,
+        q: float = 0.3,
+        tau: float = 0.2,
+        alpha: float = 0.5,
+        hidden: int = 1500,
+        activation: str = "relu",
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        epochs: int = 30,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        seed: int = 0,
+        optimizer: str = "adam",
+        soft_label: str = "similarity",
+        device: str = "auto",
+        verbose: bool = False,
+    ):
+        self.q = q
+        self.tau = tau
+        self.alpha = alpha
+        self.hidden = hidden
+        self.activation = activation
+        self.batch_size = batch_size
+        self.lr = lr
+        self.epochs = epochs
+        self.l2 = l2
+        self.l1 = l1
+        self.seed = seed
+        self.optimizer = optimizer
+        self.soft_label = soft_label
+        self.device = device
+        self.verbose = verbose
+
+    def _config(self) -> TrainConfig:
+        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+
+    def fit(self, X, y, class_attributes, class_names=None) -> "SZSLClassifier":
+        """Train on (X, y). ``class_attributes``: (C, A) attributes of ALL classes; y in [0, C)."""
+        config = self._config()
+        member = train_population(X, y, class_attributes, [config], device=self.device, progress=self.verbose)[0]
+        if member.diverged:
+            raise SZSLError(member.message)
+        return self._set_fitted(member, class_attributes, np.unique(np.asarray(y)), class_names)
+
+    @classmethod
+    def from_member(cls, member: TrainedMember, class_attributes, seen, class_names=None, device: str = "auto") -> "SZSLClassifier":
+        """A fitted classifier from a member that ``train_population`` already trained."""
+        return cls(**member.config.to_dict(), device=device)._set_fitted(member, class_attributes, seen, class_names)
+
+    def _set_fitted(self, member: TrainedMember, class_attributes, seen, class_names) -> "SZSLClassifier":
+        A = np.asarray(class_attributes, dtype=np.float32)
+        self.class_attributes_ = A
+        self.classes_ = np.arange(A.shape[0])
+        self.seen_ = np.asarray(seen, dtype=np.int64)
+        self.unseen_ = np.setdiff1d(self.classes_, self.seen_)
+        self.class_names_ = None if class_names is None else [str(c) for c in class_names]
+        self.n_features_in_ = int(member.state["W1"].shape[0])
+        self.state_ = member.state
+        self.train_seconds_ = member.train_seconds
+        self.loss_ = member.final_loss
+        return self
+
+    def _check_X(self, X) -> np.ndarray:
+        if not hasattr(self, "state_"):
+            raise SZSLError("this SZSLClassifier is not fitted yet: call fit(X, y, class_attributes) first")
+        X = np.asarray(X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise SZSLError(f"X: expected shape (n, {self.n_features_in_}), got {X.shape}")
+        if not np.issubdtype(X.dtype, np.number) or not np.isfinite(X).all():
+            raise SZSLError("X: expected finite numbers (found NaN, inf or non-numeric values)")
+        return X
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits over all C classes, (n, C)."""
+        X = self._check_X(X)
+        return predict_scores([self.state_], self.activation, X, self.class_attributes_, device=self.device)[0]
+
+    def predict_proba(self, X) -> np.ndarray:
+        scores = torch.from_numpy(self.decision_function(X))
+        return torch.softmax(scores, dim=1).numpy()
+
+    def predict(self, X, among=None) -> np.ndarray:
+        """Top-1 class over all classes, or over the class indices in ``among`` (e.g. unseen_ for ZSL)."""
+        scores = self.decision_function(X)
+        if among is None:
+            return scores.argmax(axis=1)
+        among = np.asarray(among, dtype=np.int64).ravel()
+        if among.size == 0 or among.min() < 0 or among.max() >= scores.shape[1]:
+            raise SZSLError(f"among: expected class indices in 0..{scores.shape[1] - 1}")
+        return among[scores[:, among].argmax(axis=1)]
+
+    # -- persistence: tensors + JSON-able metadata, loaded with weights_only (no code execution) --
+
+    def save(self, path: str | os.PathLike) -> None:
+        if not hasattr(self, "state_"):
+            raise SZSLError("cannot save an unfitted SZSLClassifier")
+        payload = {
+            "format": MODEL_FORMAT,
+            "params": json.dumps(self.get_params()),
+            "class_names": json.dumps(self.class_names_),
+            "n_features_in": self.n_features_in_,
+            "class_attributes": torch.from_numpy(self.class_attributes_),
+            "seen": torch.from_numpy(self.seen_),
+            "state": {k: v.contiguous() for k, v in self.state_.items()},
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | None = None) -> "SZSLClassifier":
+        path = Path(path)
+        if not path.is_file():
+            raise SZSLError(f"{path}: model file not found")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
+            raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        try:
+            if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+                raise ValueError(f"expected format {MODEL_FORMAT!r}")
+            params = json.loads(payload["params"])
+            if device is not None:
+                params["device"] = device
+            clf = cls(**params)
+            clf._config()  # validates every hyperparameter
+            A = payload["class_attributes"].numpy().astype(np.float32)
+            state = {k: payload["state"][k].float() for k in PARAM_NAMES}
+            d = int(payload["n_features_in"])
+            expected = {"W1": (d, clf.hidden), "b1": (clf.hidden,), "W2": (clf.hidden, A.shape[1]), "b2": (A.shape[1],)}
+            for k, shape in expected.items():
+                if tuple(state[k].shape) != shape:
+                    raise ValueError(f"state {k} has shape {tuple(state[k].shape)}, expected {shape}")
+                if not torch.isfinite(state[k]).all():
+                    raise ValueError(f"state {k} contains NaN or inf")
+            seen = payload["seen"].numpy().astype(np.int64)
+            if seen.size and (seen.min() < 0 or seen.max() >= A.shape[0]):
+                raise ValueError("seen class index out of range")
+            names = json.loads(payload["class_names"])
+            if names is not None and len(names) != A.shape[0]:
+                raise ValueError(f"{len(names)} class names for {A.shape[0]} classes")
+        except SZSLError as exc:
+            raise SZSLError(f"{path}: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SZSLError(f"{path}: not a valid szsl model file ({exc})") from None
+        resolve_device(clf.device)
+        clf.class_attributes_ = A
+        clf.classes_ = np.arange(A.shape[0])
+        clf.seen_ = seen
+        clf.unseen_ = np.setdiff1d(clf.classes_, seen)
+        clf.class_names_ = names
+        clf.n_features_in_ = d
+        clf.state_ = state
+        return clf

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from szsl import SZSLClassifier, SZSLError
+from test_train import toy_problem
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y, A = toy_problem()
+    return SZSLClassifier(hidden=16, epochs=40, batch_size=64, q=0.3, device="cpu").fit(X, y, class_attributes=A, class_names=list("abcdefgh")), X, y, A
+
+
+def test_predictions_cover_all_classes_and_restriction_works(fitted):
+    clf, X, y, A = fitted
+    assert clf.unseen_.tolist() == [6, 7] and clf.seen_.tolist() == list(range(6))
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 8)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(clf.predict(X), clf.decision_function(X).argmax(axis=1))
+    assert set(np.unique(clf.predict(X, among=clf.unseen_))) <= {6, 7}
+    assert clf.score(X, y) > 0.5  # learnable toy problem, trained 40 epochs
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    clf = fitted[0]
+    X = fitted[1]
+    clf.save(tmp_path / "m.pt")
+    back = SZSLClassifier.load(tmp_path / "m.pt")
+    assert back.get_params() == clf.get_params()
+    assert back.class_names_ == list("abcdefgh")
+    np.testing.assert_array_equal(back.decision_function(X), clf.decision_function(X))
+    np.testing.assert_array_equal(back.unseen_, clf.unseen_)
+
+
+def test_tampered_or_foreign_model_files_are_rejected(fitted, tmp_path):
+    clf = fitted[0]
+    path = tmp_path / "m.pt"
+    clf.save(path)
+    data = bytearray(path.read_bytes())
+    (tmp_path / "trunc.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(SZSLError, match=r"trunc.pt: not a valid szsl model file"):
+        SZSLClassifier.load(tmp_path / "trunc.pt")
+    torch.save({"format": "szsl-model-v1", "params": "{}", "state": {}}, tmp_path / "bad.pt")
+    with pytest.raises(SZSLError, match=r"bad.pt: not a valid szsl model file"):
+        SZSLClassifier.load(tmp_path / "bad.pt")
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(SZSLError, match=r"evil.pt: not a valid szsl model file \(UnpicklingError"):
+        SZSLClassifier.load(tmp_path / "evil.pt")
+    with pytest.raises(SZSLError, match=r"missing.pt: model file not found"):
+        SZSLClassifier.load(tmp_path / "missing.pt")
+
+
+def test_input_validation_messages():
+    X, y, A = toy_problem(n=50)
+    clf = SZSLClassifier(hidden=4, epochs=1, device="cpu")
+    with pytest.raises(SZSLError, match=r"y: expected shape \(50,\) to match X, got \(49,\)"):
+        clf.fit(X, y[:-1], A)
+    with pytest.raises(SZSLError, match=r"y: label 9 outside 0..7"):
+        clf.fit(X, np.full(50, 9), A)
+    Xn = X.copy()
+    Xn[3, 2] = np.nan
+    with pytest.raises(SZSLError, match="X: contains NaN or inf"):
+        clf.fit(Xn, y, A)
+    with pytest.raises(SZSLError, match=r"X: expected a 2-D \(samples x features\) array, got shape \(50,\)"):
+        clf.fit(X[:, 0], y, A)
+    with pytest.raises(SZSLError, match="not fitted yet"):
+        clf.predict(X)
+    with pytest.raises(SZSLError, match=r"q=-0.1: expected a number in \[0, 1\]"):
+        SZSLClassifier(q=-0.1).fit(X, y, A)
+    with pytest.raises(SZSLError, match=r"activation='gelu': expected one of relu, tanh, sigmoid, hard-sigmoid"):
+        SZSLClassifier(activation="gelu").fit(X, y, A)
+    fitted = clf.fit(X, y, A)
+    with pytest.raises(SZSLError, match=r"X: expected shape \(n, 20\), got \(5, 3\)"):
+        fitted.predict(np.zeros((5, 3)))
+    with pytest.raises(SZSLError, match=r"among: expected class indices in 0..7"):
+        fitted.predict(X, among=[9])
+
+
+def test_sklearn_clone_and_divergence_error():
+    X, y, A = toy_problem(n=200)
+    clf = clone(SZSLClassifier(hidden=8, epochs=2, lr=1e6, optimizer="sgd", device="cpu"))
+    with pytest.raises(SZSLError, match=r"training diverged at epoch \d+ \(loss NaN/inf"):
+        clf.fit(X, y, A)

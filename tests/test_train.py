@@ -1,0 +1,124 @@
+"""The training loop: loss against a hand computation, frozen attribute head, alpha*q,
+population members equal to training alone, determinism, divergence."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from szsl import TrainConfig, soft_labels, train_population
+from szsl.model import init_member, stack_members
+from szsl.train import MemberSettings, batch_loss
+
+
+def toy_problem(n=600, d=20, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.random((8, 6)).astype(np.float32)
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    y = rng.integers(0, 6, n)  # classes 6 and 7 have no images: unseen
+    X = np.maximum(A[y] @ rng.standard_normal((6, d)) + 0.3 * rng.standard_normal((n, d)), 0).astype(np.float32)
+    return X, y, A
+
+
+def test_loss_matches_hand_computation_on_tiny_example():
+    # 2 samples, 3 features, hidden 2, 2 attributes, 3 classes (class 2 unseen), tanh.
+    W1 = torch.tensor([[0.1, -0.2], [0.3, 0.0], [-0.1, 0.2]])
+    b1 = torch.tensor([0.05, -0.05])
+    W2 = torch.tensor([[0.5, -0.3], [0.2, 0.4]])
+    b2 = torch.tensor([0.1, 0.0])
+    A = torch.tensor([[0.6, 0.8], [1.0, 0.0], [0.8, 0.6]])
+    x = torch.tensor([[1.0, 2.0, 0.5], [0.0, 1.0, 3.0]])
+    y = torch.tensor([0, 1])
+    q, tau, alpha, l2, l1 = 0.3, 0.5, 0.7, 0.01, 0.002
+    cfg = TrainConfig(q=q, tau=tau, alpha=alpha, l2=l2, l1=l1, hidden=2, activation="tanh")
+    params = stack_members([{"W1": W1, "b1": b1, "W2": W2, "b2": b2}], torch.device("cpu"))
+    got = batch_loss(params, x, y, A, torch.tensor([2]), MemberSettings.of([cfg], "cpu"), "tanh").item()
+
+    # By hand, in float64 and plain Python: p = softmax(A g(x)), L = alpha CE(soft) + (1-alpha) CE(hard).
+    soft = soft_labels(A.double().numpy(), [0, 1], [2], q=q, tau=tau)  # one unseen class: it gets all of q
+    assert soft[0].tolist() == pytest.approx([1 - q, 0, q])
+    total = 0.0
+    for i in range(2):
+        h = [math.tanh(sum(float(x[i, d]) * float(W1[d, j]) for d in range(3)) + float(b1[j])) for j in range(2)]
+        g = [sum(h[j] * float(W2[j, a]) for j in range(2)) + float(b2[a]) for a in range(2)]
+        z = [sum(g[a] * float(A[c, a]) for a in range(2)) for c in range(3)]
+        log_p = [zc - math.log(sum(math.exp(v) for v in z)) for zc in z]
+        ce_soft = -sum(soft[int(y[i])][c] * log_p[c] for c in range(3))
+        ce_hard = -log_p[int(y[i])]
+        total += alpha * ce_soft + (1 - alpha) * ce_hard
+    weights = [float(v) for W in (W1, W2) for v in W.flatten()]
+    expected = total / 2 + l2 * sum(v * v for v in weights) + l1 * sum(abs(v) for v in weights)
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_no_gradient_reaches_the_attribute_matrix_and_it_is_not_modified():
+    X, y, A = toy_problem()
+    A_before = A.copy()
+    members = train_population(X, y, A, [TrainConfig(hidden=16, epochs=2)], device="cpu")
+    np.testing.assert_array_equal(A, A_before)
+    assert set(members[0].state) == {"W1", "b1", "W2", "b2"}  # A is not a trainable parameter
+
+    A_t = torch.tensor(A, requires_grad=True)
+    params = stack_members([init_member(0, X.shape[1], 16, A.shape[1])], torch.device("cpu"))
+    for p in params.values():
+        p.requires_grad_(True)
+    loss = batch_loss(params, torch.tensor(X[:32]), torch.tensor(y[:32]), A_t.detach(), torch.tensor([6, 7]), MemberSettings.of([TrainConfig(hidden=16)], "cpu"), "relu")
+    loss.sum().backward()
+    assert A_t.grad is None
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in params.values())
+
+
+def test_data_term_depends_on_alpha_and_q_only_through_their_product():
+    X, y, A = toy_problem()
+    pairs = [(0.5, 0.4), (1.0, 0.2), (0.25, 0.8)]  # alpha * q = 0.2 for all three
+    members = train_population(X, y, A, [TrainConfig(alpha=a, q=q, hidden=16, epochs=3, tau=0.3) for a, q in pairs], device="cpu")
+    for m in members[1:]:
+        for name in m.state:
+            torch.testing.assert_close(m.state[name], members[0].state[name], rtol=0, atol=0)
+    # ... while a different product trains a different model.
+    other = train_population(X, y, A, [TrainConfig(alpha=0.5, q=0.6, hidden=16, epochs=3, tau=0.3)], device="cpu")[0]
+    assert not torch.equal(other.state["W2"], members[0].state["W2"])
+
+
+def test_each_population_member_matches_training_it_alone():
+    X, y, A = toy_problem()
+    configs = [
+        TrainConfig(q=0.1, tau=0.05, lr=1e-3, l2=0.0, seed=0, hidden=24, epochs=3, batch_size=64),
+        TrainConfig(q=0.7, tau=2.0, lr=3e-3, l2=1e-3, seed=1, hidden=24, epochs=3, batch_size=64),
+        TrainConfig(q=0.4, alpha=1.0, l1=1e-4, seed=2, hidden=24, epochs=3, batch_size=64, soft_label="nearest"),
+        TrainConfig(q=0.4, seed=3, hidden=24, epochs=3, batch_size=64, soft_label="uniform"),
+        TrainConfig(q=0.2, seed=4, hidden=12, epochs=2, batch_size=100, activation="tanh"),  # another group
+    ]
+    together = train_population(X, y, A, configs, device="cpu")
+    for cfg, member in zip(configs, together):
+        alone = train_population(X, y, A, [cfg], device="cpu")[0]
+        assert member.config == cfg
+        for name in alone.state:
+            torch.testing.assert_close(member.state[name], alone.state[name], rtol=1e-5, atol=1e-6)
+        assert member.final_loss == pytest.approx(alone.final_loss, rel=1e-5)
+
+
+def test_same_seed_gives_identical_weights_and_other_seed_does_not():
+    X, y, A = toy_problem()
+    cfg = TrainConfig(hidden=16, epochs=2, seed=7)
+    a, b = (train_population(X, y, A, [cfg], device="cpu")[0] for _ in range(2))
+    c = train_population(X, y, A, [cfg.replace(seed=8)], device="cpu")[0]
+    assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
+    assert not torch.equal(a.state["W1"], c.state["W1"])
+
+
+def test_a_diverging_member_is_reported_failed_without_harming_the_others():
+    X, y, A = toy_problem()
+    good, bad = train_population(X, y, A, [TrainConfig(hidden=16, epochs=3), TrainConfig(hidden=16, epochs=3, lr=1e6, optimizer="sgd")], device="cpu")
+    assert bad.diverged and "diverged at epoch 1" in bad.message and math.isnan(bad.final_loss)
+    assert not good.diverged and good.message == "" and np.isfinite(good.final_loss)
+    alone = train_population(X, y, A, [TrainConfig(hidden=16, epochs=3)], device="cpu")[0]
+    torch.testing.assert_close(good.state["W1"], alone.state["W1"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("edge", [dict(tau=1e-3), dict(tau=100.0), dict(q=0.0), dict(q=1.0), dict(alpha=0.0), dict(alpha=1.0), dict(batch_size=10_000)])
+def test_edges_of_the_search_space_train_to_finite_weights(edge):
+    X, y, A = toy_problem()
+    m = train_population(X, y, A, [TrainConfig(hidden=8, epochs=2, **edge)], device="cpu")[0]
+    assert not m.diverged and all(torch.isfinite(v).all() for v in m.state.values())
