@@ -1,0 +1,288 @@
+"""Fetch, verify and unpack the official xlsa17 archive (urllib only), resumably.
+
+``download_xlsa17(root)`` downloads ``xlsa17.zip`` into ``<root>/.xlsa17.zip.part``, resuming
+an interrupted transfer with an HTTP Range request (a server that ignores Range answers 200
+and the download restarts from zero), renames it to ``<root>/.xlsa17.zip`` when complete,
+checks it (optional sha256, ``zipfile.testzip``, expected members), and unpacks
+``xlsa17/data/<DS>/*`` into ``<root>/<DS>/``: a new dataset folder is built in a temporary
+folder and renamed into place, so a half-written dataset never exists. Datasets already
+present (``<DS>/res101.mat`` and ``<DS>/att_splits.mat``) are skipped. The archive is removed
+once everything requested is unpacked (``keep_archive=True`` keeps it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from szsl.atomic import atomic_path
+from szsl.errors import SZSLError
+
+DEFAULT_URL = "http://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip"
+URL_ENV = "SZSL_XLSA17_URL"
+ARCHIVE_NAME = ".xlsa17.zip"
+PART_NAME = ".xlsa17.zip.part"
+REQUIRED_FILES = ("res101.mat", "att_splits.mat")
+_CHUNK = 1 << 20
+
+
+def _datasets(dataset) -> list[str]:
+    from szsl.data import XLSA17_DATASETS
+
+    if dataset is None:
+        return list(XLSA17_DATASETS)
+    names = [dataset] if isinstance(dataset, str) else list(dataset)
+    out = []
+    for n in names:
+        name = str(n).strip().upper()
+        if name not in XLSA17_DATASETS:
+            raise SZSLError(f"unknown dataset {n!r}: expected one of {', '.join(XLSA17_DATASETS)}")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def is_present(root: str | os.PathLike, dataset: str) -> bool:
+    folder = Path(root) / dataset
+    return all((folder / f).is_file() for f in REQUIRED_FILES)
+
+
+# --------------------------------------------------------------------------- transfer
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _open(url: str, start: int, timeout: float):
+    req = urllib.request.Request(url, headers={"User-Agent": "szsl", "Accept-Encoding": "identity"})
+    if start > 0:
+        req.add_header("Range", f"bytes={start}-")
+    try:
+        return urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and start > 0:
+            return exc  # caller inspects Content-Range
+        raise SZSLError(f"downloading {url}: HTTP {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:
+        raise SZSLError(f"cannot reach {url}: {exc.reason}") from exc
+    except (socket.timeout, TimeoutError) as exc:
+        raise SZSLError(f"cannot reach {url}: timed out after {timeout:g} s") from exc
+    except (http.client.HTTPException, OSError) as exc:
+        raise SZSLError(f"cannot reach {url}: {exc}") from exc
+    except ValueError as exc:
+        raise SZSLError(f"bad download URL {url!r}: {exc}") from exc
+
+
+def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
+    """One request: append to ``part`` (or restart it). Raises _Interrupted on a short read."""
+    start = part.stat().st_size if part.exists() else 0
+    resp = _open(url, start, timeout)
+    with resp:
+        status = getattr(resp, "status", None) or resp.getcode()
+        if status == 416:  # range not satisfiable: already complete, or the file changed
+            m = re.match(r"bytes \*/(\d+)", resp.headers.get("Content-Range", "") or "")
+            if m and int(m.group(1)) == start:
+                return
+            part.unlink()
+            raise _Interrupted("server rejected the resume range; restarting")
+        if status == 206:
+            m = re.match(r"bytes (\d+)-(\d+)/(\d+|\*)", resp.headers.get("Content-Range", "") or "")
+            if not m or int(m.group(1)) != start:
+                part.unlink()
+                raise _Interrupted("server resumed at the wrong offset; restarting")
+            total = None if m.group(3) == "*" else int(m.group(3))
+            mode = "ab"
+        elif status == 200:  # fresh download, or a server that ignores Range: restart from zero
+            start = 0
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            mode = "wb"
+        else:
+            raise SZSLError(f"downloading {url}: unexpected HTTP status {status}")
+        from tqdm.auto import tqdm
+
+        done = start
+        with open(part, mode) as fh, tqdm(
+            total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc="xlsa17.zip", disable=not progress, file=sys.stderr, leave=False
+        ) as bar:
+            while True:
+                try:
+                    chunk = resp.read(_CHUNK)
+                except (http.client.IncompleteRead, ConnectionError, socket.timeout, TimeoutError, OSError) as exc:
+                    raise _Interrupted(f"connection lost after {done} bytes: {exc.__class__.__name__}") from exc
+                if not chunk:
+                    break
+                fh.write(chunk)
+                done += len(chunk)
+                bar.update(len(chunk))
+            fh.flush()
+            os.fsync(fh.fileno())
+        if total is not None and done < total:
+            raise _Interrupted(f"connection lost after {done} of {total} bytes")
+        if total is not None and done > total:
+            part.unlink()
+            raise _Interrupted(f"server sent {done} bytes, more than the announced {total}; restarting")
+
+
+def fetch_archive(url: str, root: Path, *, timeout: float = 60.0, retries: int = 3, progress: bool = True) -> Path:
+    """Download ``url`` to ``<root>/.xlsa17.zip`` (resuming ``.xlsa17.zip.part``); return its path."""
+    archive, part = root / ARCHIVE_NAME, root / PART_NAME
+    if archive.is_file():
+        return archive
+    attempts = max(0, int(retries)) + 1
+    last = ""
+    for _ in range(attempts):
+        try:
+            _fetch_once(url, part, timeout, progress)
+        except _Interrupted as exc:
+            last = str(exc)
+            continue
+        os.replace(part, archive)
+        return archive
+    have = part.stat().st_size if part.exists() else 0
+    raise SZSLError(f"downloading {url}: {last}; {have} bytes kept in {part}, re-run the same command to resume")
+
+
+# --------------------------------------------------------------------------- verify + unpack
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _dataset_members(zf: zipfile.ZipFile, dataset: str, archive: Path) -> tuple[str, list[zipfile.ZipInfo]]:
+    """The folder holding ``<DS>/att_splits.mat`` in the archive and its file members."""
+    prefixes = sorted(
+        str(PurePosixPath(i.filename).parent) + "/"
+        for i in zf.infolist()
+        if PurePosixPath(i.filename).name == "att_splits.mat" and PurePosixPath(i.filename).parent.name.upper() == dataset
+    )
+    if not prefixes:
+        raise SZSLError(f"{archive}: member xlsa17/data/{dataset}/att_splits.mat missing (not the xlsa17 archive?)")
+    prefix = min(prefixes, key=len)
+    members = []
+    for info in zf.infolist():
+        if info.is_dir() or not info.filename.startswith(prefix):
+            continue
+        rel = info.filename[len(prefix) :]
+        if not rel or "/" in rel or rel in (".", "..") or "\\" in rel:
+            continue  # only the flat files of the dataset folder
+        members.append(info)
+    names = {PurePosixPath(i.filename).name for i in members}
+    for f in REQUIRED_FILES:
+        if f not in names:
+            raise SZSLError(f"{archive}: member {prefix}{f} missing (expected {', '.join(REQUIRED_FILES)} for {dataset})")
+    return prefix, members
+
+
+def _verify(archive: Path, datasets: list[str], sha256: str | None) -> dict:
+    if sha256:
+        got = _sha256(archive)
+        if got.lower() != sha256.strip().lower():
+            archive.unlink()
+            raise SZSLError(f"{archive}: sha256 {got} does not match the expected {sha256.strip().lower()}; removed it, re-run to download again")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            bad = zf.testzip()
+            if bad is not None:
+                raise zipfile.BadZipFile(f"member {bad} fails its CRC check")
+            return {ds: _dataset_members(zf, ds, archive) for ds in datasets}
+    except SZSLError:
+        raise  # a missing member: the archive itself is sound
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        archive.unlink(missing_ok=True)
+        raise SZSLError(f"{archive}: corrupt zip archive ({exc}); removed it, re-run to download again") from exc
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
+    with zf.open(info) as src, open(dest, "wb") as dst:
+        shutil.copyfileobj(src, dst, _CHUNK)
+
+
+def _unpack(archive: Path, root: Path, dataset: str, members: list[zipfile.ZipInfo]) -> Path:
+    final = root / dataset
+    # res101.mat last: once it exists the dataset is complete ("present")
+    members = sorted(members, key=lambda i: (PurePosixPath(i.filename).name == "res101.mat", i.filename))
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            if final.is_dir():  # metadata already there (e.g. a partial copy): add files one by one, atomically
+                for info in members:
+                    with atomic_path(final / PurePosixPath(info.filename).name) as tmp:
+                        _extract(zf, info, tmp)
+                return final
+            tmp_dir = Path(tempfile.mkdtemp(prefix=f".{dataset}.tmp-", dir=root))
+            try:
+                mask = os.umask(0o022)
+                os.umask(mask)
+                os.chmod(tmp_dir, 0o777 & ~mask)
+                for info in members:
+                    _extract(zf, info, tmp_dir / PurePosixPath(info.filename).name)
+                os.replace(tmp_dir, final)
+            finally:
+                if tmp_dir.exists():
+                    shutil.rmtree(tmp_dir, ignore_errors=True)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        archive.unlink(missing_ok=True)
+        raise SZSLError(f"{archive}: corrupt zip archive while unpacking {dataset} ({exc}); removed it, re-run to download again") from exc
+    except OSError as exc:
+        raise SZSLError(f"{final}: cannot unpack {dataset}: {exc}") from exc
+    return final
+
+
+def download_xlsa17(
+    root: str | os.PathLike,
+    dataset: str | list[str] | None = None,
+    url: str | None = None,
+    *,
+    sha256: str | None = None,
+    timeout: float = 60.0,
+    retries: int = 3,
+    progress: bool = True,
+    keep_archive: bool = False,
+) -> list[Path]:
+    """Download + verify + unpack xlsa17 into ``<root>/<DS>/``; return the dataset folders.
+
+    ``dataset``: one name, a list, or None for all five. ``url``: default ``$SZSL_XLSA17_URL``
+    or DEFAULT_URL. ``timeout`` bounds every network operation (seconds); an interrupted
+    transfer is resumed up to ``retries`` times, and on the next call.
+    """
+    datasets = _datasets(dataset)
+    url = url or os.environ.get(URL_ENV) or DEFAULT_URL
+    if not re.match(r"^(https?|file)://", url):
+        raise SZSLError(f"bad download URL {url!r}: expected http://, https:// or file://")
+    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256.strip()):
+        raise SZSLError(f"--sha256 must be 64 hexadecimal digits, got {sha256!r}")
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise SZSLError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SZSLError(f"{root}: cannot create download folder: {exc}") from exc
+    todo = [ds for ds in datasets if not is_present(root, ds)]
+    if todo:
+        archive = fetch_archive(url, root, timeout=float(timeout), retries=retries, progress=progress)
+        found = _verify(archive, todo, sha256)
+        for ds in todo:
+            _unpack(archive, root, ds, found[ds][1])
+        if not keep_archive:
+            archive.unlink(missing_ok=True)
+    return [root / ds for ds in datasets]
+
+
+__all__ = ["download_xlsa17", "fetch_archive", "is_present", "DEFAULT_URL", "URL_ENV"]

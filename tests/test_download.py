@@ -1,0 +1,233 @@
+"""download_xlsa17 end to end against a real HTTP server on 127.0.0.1 (thread)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import socket
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from szsl.cli import main
+from szsl.data.download import download_xlsa17
+from szsl.errors import SZSLError
+
+DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
+FILES = ("res101.mat", "att_splits.mat", "trainvalclasses.txt", "testclasses.txt", "valclasses1.txt")
+
+
+def _content(ds: str, name: str) -> bytes:
+    # incompressible-ish bytes so the archive is big enough to interrupt mid-way
+    seed = hashlib.sha256(f"{ds}/{name}".encode()).digest()
+    n = 40_000 if name == "res101.mat" else 200
+    return (seed * (n // 32 + 1))[:n] if name != "res101.mat" else b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(n // 32))
+
+
+def build_zip(datasets=DATASETS, drop: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xlsa17/", b"")
+        zf.writestr("xlsa17/README.txt", b"xlsa17")
+        for ds in datasets:
+            for name in FILES:
+                if f"{ds}/{name}" != drop:
+                    zf.writestr(f"xlsa17/data/{ds}/{name}", _content(ds, name))
+    return buf.getvalue()
+
+
+class Server:
+    """Serves /xlsa17.zip; options: honour Range, drop the connection on the first N requests."""
+
+    def __init__(self, data: bytes, *, ranges: bool = True, drop_first: int = 0, drop_after: int = 50_000, status: int = 200):
+        self.data, self.ranges, self.drop_first, self.drop_after, self.status = data, ranges, drop_first, drop_after, status
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                outer.requests.append({"path": self.path, "range": self.headers.get("Range")})
+                if self.path != "/xlsa17.zip" or outer.status != 200:
+                    code = 404 if self.path != "/xlsa17.zip" else outer.status
+                    self.send_response(code)
+                    self.send_header("Content-Length", "0")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    return
+                data, start = outer.data, 0
+                rng = self.headers.get("Range")
+                if rng and outer.ranges:
+                    start = int(rng.split("=")[1].split("-")[0])
+                    if start >= len(data):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(data)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                body = data[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if len(outer.requests) <= outer.drop_first:
+                    self.wfile.write(body[: outer.drop_after])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return  # connection closes short of Content-Length
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/xlsa17.zip"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+def _check_unpacked(root: Path, datasets):
+    for ds in datasets:
+        for name in FILES:
+            assert (root / ds / name).read_bytes() == _content(ds, name)
+    leftovers = [p.name for p in root.iterdir() if p.name.startswith(".")]
+    assert leftovers == [], leftovers
+
+
+def test_full_download_all(tmp_path):
+    data = build_zip()
+    with Server(data) as srv:
+        folders = download_xlsa17(tmp_path, url=srv.url, sha256=hashlib.sha256(data).hexdigest(), timeout=10, progress=False)
+        assert folders == [tmp_path / ds for ds in DATASETS]
+        _check_unpacked(tmp_path, DATASETS)
+        assert len(srv.requests) == 1 and srv.requests[0]["range"] is None
+        # everything present: no request at all
+        download_xlsa17(tmp_path, url=srv.url, timeout=10, progress=False)
+        assert len(srv.requests) == 1
+
+
+def test_interrupted_then_resumed_with_range(tmp_path):
+    data = build_zip()
+    assert len(data) > 100_000
+    with Server(data, drop_first=1, drop_after=60_000) as srv:
+        with pytest.raises(SZSLError, match="re-run the same command to resume"):
+            download_xlsa17(tmp_path, "AWA2", url=srv.url, timeout=10, retries=0, progress=False)
+        part = tmp_path / ".xlsa17.zip.part"
+        assert part.stat().st_size == 60_000
+        assert not (tmp_path / "AWA2").exists()
+        download_xlsa17(tmp_path, "awa2", url=srv.url, timeout=10, retries=0, progress=False)
+        assert [r["range"] for r in srv.requests] == [None, "bytes=60000-"]
+    _check_unpacked(tmp_path, ["AWA2"])
+    assert not (tmp_path / "CUB").exists()
+
+
+def test_interrupted_resumes_automatically(tmp_path):
+    data = build_zip()
+    with Server(data, drop_first=2, drop_after=30_000) as srv:
+        download_xlsa17(tmp_path, "CUB", url=srv.url, timeout=10, retries=3, progress=False)
+        assert [r["range"] for r in srv.requests] == [None, "bytes=30000-", "bytes=60000-"]
+    _check_unpacked(tmp_path, ["CUB"])
+
+
+def test_server_ignoring_range_restarts(tmp_path):
+    data = build_zip()
+    with Server(data, ranges=False, drop_first=1, drop_after=60_000) as srv:
+        download_xlsa17(tmp_path, "APY", url=srv.url, timeout=10, progress=False)
+        assert [r["range"] for r in srv.requests] == [None, "bytes=60000-"]  # asked, got 200: restarted
+    _check_unpacked(tmp_path, ["APY"])
+
+
+def test_stale_part_larger_than_file(tmp_path):
+    data = build_zip(["SUN"])
+    (tmp_path / ".xlsa17.zip.part").write_bytes(b"x" * (len(data) + 10))
+    with Server(data) as srv:
+        download_xlsa17(tmp_path, "SUN", url=srv.url, timeout=10, progress=False)
+    _check_unpacked(tmp_path, ["SUN"])
+
+
+def test_corrupted_archive(tmp_path):
+    data = bytearray(build_zip())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\0" * 64  # damages a member's compressed bytes
+    with Server(bytes(data)) as srv:
+        with pytest.raises(SZSLError, match="corrupt zip archive"):
+            download_xlsa17(tmp_path, url=srv.url, timeout=10, progress=False)
+    assert not any(p.is_dir() for p in tmp_path.iterdir())
+    assert not (tmp_path / ".xlsa17.zip").exists()
+
+
+def test_not_a_zip_and_bad_sha(tmp_path):
+    with Server(b"<html>not a zip</html>") as srv:
+        with pytest.raises(SZSLError, match="corrupt zip archive"):
+            download_xlsa17(tmp_path, url=srv.url, timeout=10, progress=False)
+    data = build_zip()
+    with Server(data) as srv:
+        with pytest.raises(SZSLError, match="sha256"):
+            download_xlsa17(tmp_path, url=srv.url, sha256="0" * 64, timeout=10, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_member(tmp_path):
+    with Server(build_zip(drop="AWA1/res101.mat")) as srv:
+        with pytest.raises(SZSLError, match="member xlsa17/data/AWA1/res101.mat missing") as info:
+            download_xlsa17(tmp_path, "AWA1", url=srv.url, timeout=10, progress=False)
+        assert "corrupt" not in str(info.value)
+        download_xlsa17(tmp_path, "AWA2", url=srv.url, timeout=10, progress=False)  # other datasets fine
+    _check_unpacked(tmp_path, ["AWA2"])
+
+
+def test_http_404_and_refused(tmp_path):
+    with Server(b"", status=404) as srv:
+        with pytest.raises(SZSLError, match="HTTP 404"):
+            download_xlsa17(tmp_path, url=srv.url, timeout=10, progress=False)
+        port = srv.httpd.server_address[1]
+    with pytest.raises(SZSLError, match="cannot reach"):
+        download_xlsa17(tmp_path, url=f"http://127.0.0.1:{port}/xlsa17.zip", timeout=5, progress=False)
+
+
+def test_silent_server_times_out(tmp_path):
+    with socket.socket() as sock:  # accepts connections (backlog) but never answers
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/xlsa17.zip"
+        start = time.monotonic()
+        with pytest.raises(SZSLError, match="timed out|cannot reach"):
+            download_xlsa17(tmp_path, "APY", url=url, timeout=0.5, progress=False)
+        assert time.monotonic() - start < 5
+
+
+def test_existing_metadata_folder_is_completed(tmp_path):
+    (tmp_path / "AWA2").mkdir()
+    (tmp_path / "AWA2" / "labels_1based.npy").write_bytes(b"keep me")
+    with Server(build_zip(["AWA2"])) as srv:
+        download_xlsa17(tmp_path, "AWA2", url=srv.url, timeout=10, progress=False)
+    _check_unpacked(tmp_path, ["AWA2"])
+    assert (tmp_path / "AWA2" / "labels_1based.npy").read_bytes() == b"keep me"
+
+
+def test_cli_env_url_and_errors(tmp_path, monkeypatch, capsys):
+    with Server(build_zip(["APY"])) as srv:
+        monkeypatch.setenv("SZSL_XLSA17_URL", srv.url)
+        assert main(["data", "download", "--root", str(tmp_path), "--dataset", "apy", "--no-progress", "--timeout", "10"]) == 0
+    assert "ready:" in capsys.readouterr().out
+    _check_unpacked(tmp_path, ["APY"])
+    assert main(["data", "download", "--root", str(tmp_path), "--dataset", "nope"]) == 2
+    assert main(["data", "download", "--root", str(tmp_path), "--dataset", "CUB", "--url", "ftp://x/y.zip"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("szsl: error:") for line in err)
