@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set up a virtual environment and run the whole test suite on the CPU.
+# Usage: bash scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+# torch 2.13.0 is pinned so that pip takes the CPU build (a looser range may pull a CUDA build).
+.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# The multi-worker tuning test needs a real PostgreSQL server: start a throwaway one when we can.
+if [ -z "${SZSL_TEST_POSTGRES_URL:-}" ] && [ -f .ci/start_postgres.sh ]; then
+  if url=$(bash .ci/start_postgres.sh 2>/tmp/szsl-postgres.log | tail -n 1) && [ -n "$url" ]; then
+    export SZSL_TEST_POSTGRES_URL="$url"
+  else
+    echo "note: PostgreSQL could not be started (see /tmp/szsl-postgres.log); its test will be skipped" >&2
+  fi
+fi
+exec .venv/bin/python -m pytest "$@"
