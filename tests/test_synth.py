@@ -116,11 +116,12 @@ def test_v73_matches_v5(shared_root, tmp_path):
 
 def test_loads_with_xlsa17_reader(shared_root, tmp_path):
     xlsa17 = pytest.importorskip("szsl.data.xlsa17")
-    synthesize_xlsa17(shared_root, "AWA2", tmp_path, feature_dim=16)
-    b = xlsa17.load_xlsa17(tmp_path, "AWA2")
     real = np.load(shared_root / "AWA2" / "labels_1based.npy")
-    assert b.features.shape == (len(real), 16)
-    np.testing.assert_array_equal(np.asarray(b.labels), real - 1)
+    for fmt in ("v5", "v73"):
+        synthesize_xlsa17(shared_root, "AWA2", tmp_path / fmt, feature_dim=16, mat_format=fmt)
+        b = xlsa17.load_xlsa17(tmp_path / fmt, "AWA2", cache_dir=tmp_path / "cache")
+        assert b.features.shape == (len(real), 16)
+        np.testing.assert_array_equal(np.asarray(b.labels), real - 1)
 
 
 def _difficulty(shared_root, tmp_path, ds, dim, folder=None):
