@@ -97,7 +97,11 @@ def savemat73(path: Path, variables: dict) -> None:
             if isinstance(value, list):  # a C x 1 cell of strings
                 out = np.empty((1, len(value)), dtype=h5py.ref_dtype)
                 for i, s in enumerate(value):
-                    chars = refs.create_dataset(f"{name}_{i}", data=np.array([[ord(c) for c in s]], dtype=np.uint16).T)
+                    if s:
+                        chars = refs.create_dataset(f"{name}_{i}", data=np.frombuffer(s.encode("utf-16-le"), "<u2").reshape(-1, 1))
+                    else:  # MATLAB stores an empty array as its dimensions
+                        chars = refs.create_dataset(f"{name}_{i}", data=np.zeros(2, np.uint64))
+                        chars.attrs["MATLAB_empty"] = np.uint8(1)
                     chars.attrs["MATLAB_class"] = np.bytes_("char")
                     chars.attrs["MATLAB_int_decode"] = np.int32(2)
                     out[0, i] = chars.ref
@@ -188,6 +192,8 @@ def test_train_loc_and_val_loc_are_never_read(awa2):
     n = 37322
     rewrite_mat(awa2 / "att_splits.mat", train_loc=np.full((5, 1), n + 100.0), val_loc=np.array([[0.5]]))
     load_xlsa17(awa2.parent, "AWA2")
+    rewrite_mat(awa2 / "att_splits.mat", train_loc="not even numbers", val_loc=np.zeros((3, 3, 3)))
+    load_xlsa17(awa2.parent, "AWA2")
     rewrite_mat(awa2 / "att_splits.mat", train_loc=None, val_loc=None)
     load_xlsa17(awa2.parent, "AWA2")
 
@@ -215,6 +221,15 @@ def test_v73_files_load_like_v5(pristine, awa2):
     for a, b in zip(got.folds, expected.folds):
         np.testing.assert_array_equal(a.train_classes, b.train_classes)
         np.testing.assert_array_equal(a.val_classes, b.val_classes)
+
+
+def test_v73_cell_strings_empty_and_non_ascii(tmp_path):
+    path = tmp_path / "cells.mat"
+    savemat73(path, {"names": ["", "zürich", "𝔸 bird"], "x": np.arange(6.0).reshape(2, 3)})
+    data = xlsa17._mat_read(path, ["names", "x"])
+    assert xlsa17._strings(path, "names", data["names"]) == ("", "zürich", "𝔸 bird")
+    np.testing.assert_array_equal(data["x"], np.arange(6.0).reshape(2, 3))
+    assert xlsa17._mat_variables(path) == {"names": ((3, 1), "cell", False), "x": ((2, 3), "double", True)}
 
 
 # ----------------------------------------------------------------------- feature cache

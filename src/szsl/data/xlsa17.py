@@ -70,8 +70,8 @@ def _unreadable(path: Path, exc: BaseException) -> SZSLError:
     return SZSLError(f"{path}: cannot be read as a MAT file ({type(exc).__name__}: {exc}); it is truncated or not a MAT file, {_GET_DATA}")
 
 
-def _mat_variables(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
-    """name -> (MATLAB shape, MATLAB class), read from the headers only."""
+def _mat_variables(path: Path) -> dict[str, tuple[tuple[int, ...], str, bool]]:
+    """name -> (MATLAB shape, MATLAB class, maybe compressed), read from the headers only."""
     try:
         if _is_hdf5(path):
             import h5py
@@ -84,22 +84,18 @@ def _mat_variables(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
                     cls = obj.attrs.get("MATLAB_class", b"")
                     cls = cls.decode() if isinstance(cls, bytes) else str(cls)
                     if not isinstance(obj, h5py.Dataset):  # structs, sparse matrices
-                        out[name] = ((), cls or "struct")
+                        out[name] = ((), cls or "struct", False)
                     elif obj.attrs.get("MATLAB_empty", 0):  # stored as its dimensions, not data
-                        out[name] = ((0, 0), cls)
+                        out[name] = ((0, 0), cls, False)
                     else:
                         # h5py sees MATLAB's column-major arrays with the axes reversed.
-                        out[name] = (tuple(obj.shape[::-1]), cls)
-                        _check_declared_size(path, name, out[name][0], _NUMERIC.get(cls, 1), obj.compression is not None)
+                        out[name] = (tuple(obj.shape[::-1]), cls, obj.compression is not None)
                 return out
         import scipy.io
 
         _check_v5_complete(path)
-        out = {name: (tuple(shape), cls) for name, shape, cls in scipy.io.whosmat(path)}
-        for name, (shape, cls) in out.items():
-            # whosmat cannot tell a compressed (v7) variable from a plain (v6) one.
-            _check_declared_size(path, name, shape, _NUMERIC.get(cls, 1), True)
-        return out
+        # whosmat cannot tell a compressed (v7) variable from a plain (v6) one: assume compressed.
+        return {name: (tuple(shape), cls, True) for name, shape, cls in scipy.io.whosmat(path)}
     except SZSLError:
         raise
     except Exception as exc:  # any failure inside the parsers means a broken file
@@ -121,18 +117,20 @@ def _check_v5_complete(path: Path) -> None:
             tag = np.frombuffer(fh.read(8).ljust(8, b"\0"), dtype=f"{order}u4")
             kind, nbytes = int(tag[0]), int(tag[1])
             number += 1
+            end = position + 8 + nbytes
+            if end > size:
+                raise SZSLError(f"{path}: truncated: variable {number} ends at byte {end:,} but the file has {size:,} bytes; {_GET_DATA}")
             # miMATRIX (14) elements are padded to 8 bytes; miCOMPRESSED (15) ones are not.
-            end = position + 8 + nbytes + ((-nbytes) % 8 if kind == 14 else 0)
-            if position + 8 > size or position + 8 + nbytes > size:
-                raise SZSLError(f"{path}: truncated: variable {number} ends at byte {position + 8 + nbytes:,} but the file has {size:,} bytes; {_GET_DATA}")
-            position = end
+            position = end + ((-nbytes) % 8 if kind == 14 else 0)
 
 
-def _check_declared_size(path: Path, name: str, shape: tuple[int, ...], itemsize: int, compressed: bool) -> None:
-    declared = int(np.prod(shape, dtype=np.float64)) * itemsize
-    limit = path.stat().st_size * (_MAX_COMPRESSION if compressed else 1)
-    if declared > limit:
-        raise SZSLError(f"{path}: '{name}' declares shape {shape} ({declared:,} bytes), more than a {path.stat().st_size:,}-byte file can hold; the file is corrupt")
+def _check_declared_size(path: Path, name: str, variable: tuple[tuple[int, ...], str, bool]) -> None:
+    """Refuse a variable whose header promises more data than the file can hold, before reading it."""
+    shape, cls, compressed = variable
+    declared = int(np.prod(shape, dtype=np.float64)) * _NUMERIC.get(cls, 1)
+    size = path.stat().st_size
+    if declared > size * (_MAX_COMPRESSION if compressed else 1):
+        raise SZSLError(f"{path}: '{name}' declares shape {shape} ({declared:,} bytes), more than a {size:,}-byte file can hold; the file is corrupt")
 
 
 def _mat_read(path: Path, names: list[str]) -> dict[str, np.ndarray]:
@@ -157,29 +155,32 @@ def _mat_read(path: Path, names: list[str]) -> dict[str, np.ndarray]:
 def _h5_value(f, ds) -> np.ndarray:
     import h5py
 
-    if ds.attrs.get("MATLAB_empty", 0):
-        return np.zeros((0, 0))
+    cls = ds.attrs.get("MATLAB_class", b"")
+    is_char = cls in (b"char", "char")
+    if ds.attrs.get("MATLAB_empty", 0):  # the data are the dimensions, not values
+        return np.array("") if is_char else np.zeros((0, 0))
     if h5py.check_dtype(ref=ds.dtype) is not None:  # a cell array: each element is a reference
         refs = ds[()].T
         out = np.empty(refs.shape, dtype=object)
         for i, ref in np.ndenumerate(refs):
             out[i] = _h5_value(f, f[ref])
         return out
-    cls = ds.attrs.get("MATLAB_class", b"")
-    if cls in (b"char", "char"):  # UTF-16 code units, one column per character
+    if is_char:  # UTF-16 code units, one column per character
         return np.array(ds[()].astype("<u2").tobytes().decode("utf-16-le"))
     return ds[()].T
 
 
 def _need(path: Path, variables: dict, keys: tuple[str, ...]) -> None:
+    """Every key is present and of a size the file can hold (the others are never read)."""
     for key in keys:
         if key not in variables:
             found = ", ".join(sorted(variables)) or "none"
             raise SZSLError(f"{path}: missing key '{key}' (found: {found})")
+        _check_declared_size(path, key, variables[key])
 
 
 def _numeric(path: Path, variables: dict, key: str, ndim_hint: str) -> tuple[int, ...]:
-    shape, cls = variables[key]
+    shape, cls, _ = variables[key]
     if cls not in _NUMERIC:
         raise SZSLError(f"{path}: '{key}' must be a numeric {ndim_hint}, got MATLAB class {cls!r}")
     return shape
@@ -272,9 +273,7 @@ def _read_features(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Read and check res101.mat: features (N, D) float32, labels (N,) int64 as stored (1-based)."""
     variables = _mat_variables(path)
     _need(path, variables, ("features", "labels"))
-    shape = _numeric(path, variables, "features", "matrix")
-    if len(shape) != 2 or 0 in shape:
-        raise SZSLError(f"{path}: 'features' must be a non-empty 2-D matrix (feature dim x images), got shape {shape}")
+    shape = _matrix_shape(path, variables, "features", "feature dim x images")
     n_labels = _vector_length(path, variables, "labels", "N x 1 (one class number per image)")
     if n_labels != shape[1]:
         raise SZSLError(f"{path}: 'labels' has {n_labels} entries but 'features' has {shape[1]} columns (images); expected features D x N and labels N x 1")
@@ -329,7 +328,7 @@ def _read_splits(path: Path) -> dict:
     _need(path, variables, keys)
     n_attributes, n_classes = _matrix_shape(path, variables, "att", "attributes x classes")
     _, n_original = _matrix_shape(path, variables, "original_att", "attributes x classes")
-    names_shape, names_cls = variables["allclasses_names"]
+    names_shape, names_cls, _ = variables["allclasses_names"]
     if names_cls != "cell" or len(names_shape) != 2 or 1 not in names_shape:
         raise SZSLError(f"{path}: 'allclasses_names' must be a C x 1 cell array of class names, got MATLAB class {names_cls!r} of shape {names_shape}")
     n_names = int(np.prod(names_shape))
