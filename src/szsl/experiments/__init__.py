@@ -1,0 +1,1 @@
+"""Experiments on top of the core API: final evaluation, sweeps, figures, ``reproduce``."""
