@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from szsl.atomic import atomic_path
+from szsl.data.xlsa17 import SPLIT_KEYS, SPLITS_FILE, read_metadata
 from szsl.errors import SZSLError
 
-LOC_KEYS = ("trainval_loc", "test_seen_loc", "test_unseen_loc")
+LOC_KEYS = SPLIT_KEYS
 MAT_FORMATS = ("v5", "v73")
 
 
@@ -54,78 +55,24 @@ DEFAULT_PARAMS = SynthParams()
 # --------------------------------------------------------------------------- reading
 
 
-def _dataset_name(dataset: str) -> str:
-    from szsl.data import XLSA17_DATASETS
-
-    name = str(dataset).strip().upper()
-    if name not in XLSA17_DATASETS:
-        raise SZSLError(f"unknown dataset {dataset!r}: expected one of {', '.join(XLSA17_DATASETS)}")
-    return name
-
-
-def _read_class_list(path: Path) -> list[str]:
-    if not path.is_file():
-        raise SZSLError(f"{path}: class-list file missing (expected one class name per line, as in the xlsa17 release)")
-    try:
-        names = [line.strip() for line in path.read_text(encoding="utf-8", errors="strict").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SZSLError(f"{path}: cannot read class list: {exc}") from exc
-    if not names:
-        raise SZSLError(f"{path}: empty class list (expected one class name per line)")
-    return names
-
-
-def _cell_strings(arr: np.ndarray, path: Path, key: str) -> list[str]:
-    out = []
-    for item in np.asarray(arr, dtype=object).ravel():
-        while isinstance(item, np.ndarray) and item.dtype == object and item.size == 1:
-            item = item.ravel()[0]
-        if isinstance(item, np.ndarray):
-            item = "".join(str(x) for x in item.ravel()) if item.dtype.kind == "U" else str(item.ravel()[0]) if item.size else ""
-        out.append(str(item).strip())
-    if not out or any(not s for s in out):
-        raise SZSLError(f"{path}: field '{key}' must be a cell array of non-empty class names")
-    return out
-
-
 @dataclass(frozen=True)
 class _Meta:
     folder: Path
-    att: np.ndarray  # (A, C) float64 as stored
-    class_names: list[str]
+    name: str
+    att: np.ndarray  # (A, C) as stored in att_splits.mat
+    class_names: tuple[str, ...]
     locs: dict  # key -> (n,) int64 1-based
     n_images: int
-    seen: np.ndarray  # 0-based class indices (trainvalclasses order)
+    seen: np.ndarray  # sorted 0-based class indices
     unseen: np.ndarray
     real_labels: np.ndarray | None  # (N,) int64 1-based
 
 
-def _read_meta(root: str | os.PathLike, name: str) -> _Meta:
-    import scipy.io
-
-    folder = Path(root) / name
-    mat_path = folder / "att_splits.mat"
-    if not mat_path.is_file():
-        raise SZSLError(f"{mat_path}: not found (expected the real xlsa17 att_splits.mat under --root)")
-    try:
-        mat = scipy.io.loadmat(str(mat_path))
-    except Exception as exc:  # scipy raises several types for bad files
-        raise SZSLError(f"{mat_path}: cannot read as a MATLAB file: {exc}") from exc
-    for key in ("att", "allclasses_names") + LOC_KEYS:
-        if key not in mat:
-            raise SZSLError(f"{mat_path}: missing field '{key}'")
-    att = np.asarray(mat["att"], dtype=np.float64)
-    if att.ndim != 2 or att.size == 0 or not np.isfinite(att).all():
-        raise SZSLError(f"{mat_path}: field 'att' must be a finite 2-D attributes x classes matrix, got shape {att.shape}")
-    class_names = _cell_strings(mat["allclasses_names"], mat_path, "allclasses_names")
-    if len(class_names) != att.shape[1]:
-        raise SZSLError(f"{mat_path}: 'allclasses_names' has {len(class_names)} names but 'att' has {att.shape[1]} class columns")
-    locs = {}
-    for key in LOC_KEYS:
-        raw = np.asarray(mat[key]).ravel()
-        if raw.size == 0 or raw.dtype.kind not in "iuf" or not np.all(raw == np.round(raw)) or raw.min() < 1:
-            raise SZSLError(f"{mat_path}: field '{key}' must hold positive 1-based integer image indices")
-        locs[key] = raw.astype(np.int64)
+def _read_meta(root: str | os.PathLike, dataset: str) -> _Meta:
+    """The real metadata (read and checked by the xlsa17 reader) plus what synthesis needs on top."""
+    meta = read_metadata(root, dataset)
+    mat_path = meta.folder / SPLITS_FILE
+    locs = {key: meta.splits[key] + 1 for key in LOC_KEYS}
     all_idx = np.concatenate([locs[k] for k in LOC_KEYS])
     n_images = int(all_idx.max())
     counts = np.bincount(all_idx, minlength=n_images + 1)[1:]
@@ -134,22 +81,9 @@ def _read_meta(root: str | os.PathLike, name: str) -> _Meta:
         raise SZSLError(
             f"{mat_path}: trainval_loc, test_seen_loc and test_unseen_loc must cover every image 1..{n_images} exactly once; image {bad} occurs {int(counts[bad - 1])} times"
         )
-    index = {n: i for i, n in enumerate(class_names)}
-
-    def classes(fname: str) -> np.ndarray:
-        names = _read_class_list(folder / fname)
-        missing = [n for n in names if n not in index]
-        if missing:
-            raise SZSLError(f"{folder / fname}: class {missing[0]!r} is not in allclasses_names of {mat_path}")
-        return np.array([index[n] for n in names], dtype=np.int64)
-
-    seen, unseen = classes("trainvalclasses.txt"), classes("testclasses.txt")
-    if len(set(seen.tolist())) != len(seen) or len(set(unseen.tolist())) != len(unseen):
-        raise SZSLError(f"{folder}: a class is listed twice in trainvalclasses.txt or testclasses.txt")
-    if set(seen.tolist()) & set(unseen.tolist()):
-        raise SZSLError(f"{folder}: trainvalclasses.txt and testclasses.txt share a class (seen and unseen must be disjoint)")
+    n_classes = len(meta.splits["class_names"])
     real = None
-    lab_path = folder / "labels_1based.npy"
+    lab_path = meta.folder / "labels_1based.npy"
     if lab_path.is_file():
         try:
             real = np.load(lab_path, allow_pickle=False)
@@ -159,13 +93,14 @@ def _read_meta(root: str | os.PathLike, name: str) -> _Meta:
         if real.shape != (n_images,) or real.dtype.kind not in "iuf" or not np.all(real == np.round(real)):
             raise SZSLError(f"{lab_path}: expected {n_images} integer 1-based labels, got shape {real.shape} dtype {real.dtype}")
         real = real.astype(np.int64)
-        if real.min() < 1 or real.max() > len(class_names):
-            raise SZSLError(f"{lab_path}: labels must lie in 1..{len(class_names)}")
-        seen_set, unseen_set = seen + 1, unseen + 1
+        if real.min() < 1 or real.max() > n_classes:
+            raise SZSLError(f"{lab_path}: labels must lie in 1..{n_classes}")
+        seen_set, unseen_set = meta.seen + 1, meta.unseen + 1
         for key, allowed in (("trainval_loc", seen_set), ("test_seen_loc", seen_set), ("test_unseen_loc", unseen_set)):
             if not np.isin(real[locs[key] - 1], allowed).all():
                 raise SZSLError(f"{lab_path}: labels of {key} images are not all in the {'seen' if allowed is seen_set else 'unseen'} classes")
-    return _Meta(folder, att, class_names, locs, n_images, seen, unseen, real)
+    att = np.asarray(meta.splits["attributes"], dtype=np.float64).T
+    return _Meta(meta.folder, meta.name, att, meta.splits["class_names"], locs, n_images, meta.seen, meta.unseen, real)
 
 
 # --------------------------------------------------------------------------- generating
@@ -328,14 +263,14 @@ def synthesize_xlsa17(
     source folder itself only ``res101.mat`` is (atomically) added; otherwise the dataset
     folder is built in a temporary folder and renamed into place.
     """
-    name = _dataset_name(dataset)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SZSLError(f"--seed must be a non-negative integer, got {seed!r}")
     if isinstance(feature_dim, bool) or not isinstance(feature_dim, (int, np.integer)) or not 1 <= feature_dim <= 65536:
         raise SZSLError(f"--feature-dim must be an integer in 1..65536, got {feature_dim!r}")
     if mat_format not in MAT_FORMATS:
         raise SZSLError(f"mat_format must be one of {', '.join(MAT_FORMATS)}, got {mat_format!r}")
-    meta = _read_meta(root, name)
+    meta = _read_meta(root, dataset)
+    name = meta.name
     rng = np.random.default_rng([int(seed), 0x5A51])
     labels = synth_labels(meta, rng, params)
     features = synth_features(meta.att, labels - 1, int(feature_dim), rng, params)

@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -369,6 +370,36 @@ def _read_class_list(path: Path, index: dict[str, int], splits_path: Path) -> np
     return np.array(sorted(index[name] for name in seen_at), dtype=np.int64)
 
 
+@dataclass(frozen=True, eq=False)
+class Xlsa17Metadata:
+    """Everything of one dataset folder except the features: att_splits.mat and the class lists."""
+
+    folder: Path
+    name: str
+    splits: dict  # attributes (C, A), original_attributes, class_names, *_loc (0-based)
+    class_lists: dict[str, np.ndarray]  # file name -> sorted 0-based class indices
+
+    @property
+    def seen(self) -> np.ndarray:
+        return self.class_lists[SEEN_LIST]
+
+    @property
+    def unseen(self) -> np.ndarray:
+        return self.class_lists[UNSEEN_LIST]
+
+
+def read_metadata(root: str | os.PathLike, dataset: str) -> Xlsa17Metadata:
+    """Read and check ``att_splits.mat`` and the class lists of ``<root>/<dataset>/`` (no features)."""
+    folder, name = _dataset_folder(root, dataset)
+    splits_path = _require_file(folder / SPLITS_FILE)
+    splits = _read_splits(splits_path)
+    index = {class_name: c for c, class_name in enumerate(splits["class_names"])}
+    lists = {}
+    for list_name in [SEEN_LIST, UNSEEN_LIST] + [f"{kind}classes{k}.txt" for k in range(1, N_FOLDS + 1) for kind in ("train", "val")]:
+        lists[list_name] = _read_class_list(folder / list_name, index, splits_path)
+    return Xlsa17Metadata(folder, name, splits, lists)
+
+
 def load_xlsa17(root: str | os.PathLike, dataset: str, *, cache_dir: str | os.PathLike | None = None) -> Benchmark:
     """Load and validate ``<root>/<dataset>/`` of the xlsa17 release as a 0-based ``Benchmark``.
 
@@ -377,17 +408,12 @@ def load_xlsa17(root: str | os.PathLike, dataset: str, *, cache_dir: str | os.Pa
     first use and rebuilt whenever ``res101.mat`` changes (path, size or mtime). Raises
     ``SZSLError`` naming the file and key of the first problem found.
     """
-    folder, name = _dataset_folder(root, dataset)
+    folder, _ = _dataset_folder(root, dataset)
     features_path = _require_file(folder / FEATURES_FILE)
-    splits_path = _require_file(folder / SPLITS_FILE)
-
     # The small files first: most mistakes show up there without touching the features.
-    splits = _read_splits(splits_path)
-    index = {class_name: c for c, class_name in enumerate(splits["class_names"])}
-    lists = {}
-    for list_name in [SEEN_LIST, UNSEEN_LIST] + [f"{kind}classes{k}.txt" for k in range(1, N_FOLDS + 1) for kind in ("train", "val")]:
-        lists[list_name] = _read_class_list(folder / list_name, index, splits_path)
-
+    meta = read_metadata(root, dataset)
+    splits, lists, name = meta.splits, meta.class_lists, meta.name
+    index = splits["class_names"]
     features, labels = _cached_features(features_path, name, len(index), Path(cache_dir) if cache_dir is not None else feature_cache_dir())
     benchmark = Benchmark(
         name=name,
@@ -423,4 +449,4 @@ def load_xlsa17(root: str | os.PathLike, dataset: str, *, cache_dir: str | os.Pa
     return benchmark
 
 
-__all__ = ["feature_cache_dir", "load_xlsa17"]
+__all__ = ["Xlsa17Metadata", "feature_cache_dir", "load_xlsa17", "read_metadata"]
