@@ -9,7 +9,9 @@ XLSA17_DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
 
 
 def load_benchmark(dataset: str = "digits", root: str | None = None) -> Benchmark:
-    """Load a benchmark by name: 'digits' (embedded, no download) or an xlsa17 dataset under ``root``."""
+    """Load a benchmark by name: 'digits' (embedded, no download), an xlsa17 dataset under ``root``,
+    or your own dataset: a folder (``root/dataset`` or ``dataset``) holding classes.csv, or a
+    dataset.json (see ``szsl.data.generic`` and docs/own-data.md)."""
     name = str(dataset).strip()
     if name.lower() == "digits":
         from szsl.data.digits import load_digits_benchmark
@@ -21,7 +23,15 @@ def load_benchmark(dataset: str = "digits", root: str | None = None) -> Benchmar
         from szsl.data.xlsa17 import load_xlsa17
 
         return load_xlsa17(root, name)
-    raise SZSLError(f"unknown dataset {dataset!r}: expected one of digits, {', '.join(XLSA17_DATASETS)}")
+    from szsl.data.generic import load_generic, looks_like_generic
+
+    generic = looks_like_generic(name, root)
+    if generic is not None:
+        return load_generic(generic)
+    raise SZSLError(
+        f"unknown dataset {dataset!r}: expected one of digits, {', '.join(XLSA17_DATASETS)}, "
+        "or your own dataset folder / dataset.json (docs/own-data.md)"
+    )
 
 
 __all__ = ["Benchmark", "Fold", "XLSA17_DATASETS", "load_benchmark"]
