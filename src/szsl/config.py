@@ -15,6 +15,10 @@ OPTIMIZERS = ("adam", "sgd")
 #   nearest:    all q on the most similar unseen class (the tau -> 0 limit)
 #   uniform:    q / U on every unseen class           (the tau -> infinity limit)
 SOFT_LABEL_VARIANTS = ("similarity", "nearest", "uniform")
+# The loss a member trains with (train.batch_loss): "szsl" (the soft-label loss above) or "dcn"
+# (Deep Calibration Network, Liu et al. 2018: CE over the seen classes of logits / dcn_temperature
+# + dcn_entropy * entropy of the prediction over the unseen classes). See szsl.methods.
+METHODS = ("szsl", "dcn")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class TrainConfig:
     seed: int = 0
     optimizer: str = "adam"
     soft_label: str = "similarity"
+    method: str = "szsl"  # "szsl" or "dcn"; q, tau, alpha, soft_label are unused by dcn
+    dcn_temperature: float = 1.0  # dcn: temperature T of the softmax over the seen classes
+    dcn_entropy: float = 0.1  # dcn: weight beta of the entropy over the unseen classes
 
     def __post_init__(self) -> None:
         def check(name: str, ok: bool, expected: str) -> None:
@@ -54,6 +61,9 @@ class TrainConfig:
         check("activation", self.activation in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS))
         check("optimizer", self.optimizer in OPTIMIZERS, "one of " + ", ".join(OPTIMIZERS))
         check("soft_label", self.soft_label in SOFT_LABEL_VARIANTS, "one of " + ", ".join(SOFT_LABEL_VARIANTS))
+        check("method", self.method in METHODS, "one of " + ", ".join(METHODS))
+        check("dcn_temperature", finite(self.dcn_temperature) and self.dcn_temperature > 0, "a number > 0")
+        check("dcn_entropy", finite(self.dcn_entropy) and self.dcn_entropy >= 0, "a number >= 0")
 
     @property
     def unseen_mass(self) -> float:

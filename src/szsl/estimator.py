@@ -41,6 +41,9 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         seed: int = 0,
         optimizer: str = "adam",
         soft_label: str = "similarity",
+        method: str = "szsl",
+        dcn_temperature: float = 1.0,
+        dcn_entropy: float = 0.1,
         device: str = "auto",
         verbose: bool = False,
     ):
@@ -57,6 +60,9 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.optimizer = optimizer
         self.soft_label = soft_label
+        self.method = method
+        self.dcn_temperature = dcn_temperature
+        self.dcn_entropy = dcn_entropy
         self.device = device
         self.verbose = verbose
 

@@ -1,0 +1,41 @@
+"""Deep Calibration Network (Liu, Long, Wang, Jordan; NeurIPS 2018) in the szsl harness.
+
+Same network and fixed attribute head as SZSL (logits z = g_W(x) @ A^T over all classes the
+model knows), trained by the same loop (``szsl.train.train_population``) with a different
+per-sample loss, selected per member by ``TrainConfig.method == "dcn"`` (``train.batch_loss``):
+
+    CE over the SEEN classes of softmax(z / T)  +  beta * H(softmax over the UNSEEN classes of z / T)
+
+T = ``dcn_temperature`` (temperature calibration), beta = ``dcn_entropy`` (entropy
+minimisation of the prediction over the unseen classes, on the training samples). q, tau,
+alpha and soft_label are unused. Prediction: argmax of z over all classes (T does not change it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DCN_FIXED = {"method": "dcn", "q": 0.0, "alpha": 0.0, "tau": 1.0, "soft_label": "similarity"}
+DCN_SPACE = {
+    "dcn_temperature": {"low": 0.1, "high": 10.0, "log": True},
+    "dcn_entropy": {"low": 1e-3, "high": 1.0, "log": True},
+}
+
+
+def dcn_loss_reference(z: np.ndarray, y: np.ndarray, unseen, temperature: float, entropy: float) -> float:
+    """Mean DCN loss of logits z (n, C) in float64 numpy: the reference the tests check against."""
+    z = np.asarray(z, dtype=np.float64) / temperature
+    unseen = np.asarray(unseen, dtype=np.int64)
+    seen = np.setdiff1d(np.arange(z.shape[1]), unseen)
+    zs = z[:, seen]
+    log_ps = zs - zs.max(1, keepdims=True)
+    log_ps = log_ps - np.log(np.exp(log_ps).sum(1, keepdims=True))
+    col = np.searchsorted(seen, np.asarray(y))
+    ce = -log_ps[np.arange(z.shape[0]), col]
+    if unseen.size == 0:
+        return float(ce.mean())
+    zu = z[:, unseen]
+    log_pu = zu - zu.max(1, keepdims=True)
+    log_pu = log_pu - np.log(np.exp(log_pu).sum(1, keepdims=True))
+    ent = -(np.exp(log_pu) * log_pu).sum(1)
+    return float((ce + entropy * ent).mean())

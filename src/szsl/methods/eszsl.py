@@ -1,0 +1,92 @@
+"""ESZSL: "An embarrassingly simple approach to zero-shot learning" (Romera-Paredes & Torr, ICML 2015).
+
+Paper notation (columns are samples): X in R^{d x m}, S in R^{a x z}, Y in {-1, 1}^{m x z},
+V = (X X^T + gamma I)^{-1} X Y S^T (S S^T + lambda I)^{-1}, score of class k: x^T V s_k.
+Here rows are samples, so with X (n x d), S = attributes of the SEEN classes (C_seen x a) and
+Y (n x C_seen):
+
+    V = (X^T X + gamma I_d)^{-1} X^T Y S (S^T S + lambda I_a)^{-1}        (d x a)
+    scores = X V S_all^T                                                 (n x C, all classes)
+
+Y is +1 at the sample's class and -1 elsewhere (the paper's {-1, 1}; ``targets="01"`` gives
+the one-hot {0, 1} variant). Solved in float64 with torch on any device. The Gram matrices are
+accumulated in row chunks (memory O(d^2 + C d), whatever n) and eigendecomposed once, so each
+(gamma, lambda) of a search costs two small matrix products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from szsl.errors import SZSLError
+from szsl.model import resolve_device
+
+ESZSL_SPACE = {
+    "gamma": {"low": 1e-3, "high": 1e3, "log": True},
+    "lambda": {"low": 1e-3, "high": 1e3, "log": True},
+}
+TARGETS = ("pm1", "01")
+_CHUNK_ROWS = 8192
+
+
+@dataclass
+class ESZSLSolver:
+    """The (gamma, lambda)-independent part of the closed form, for one training set."""
+
+    Q_x: torch.Tensor  # eigenvectors of X^T X (d, d), float64
+    L_x: torch.Tensor  # its eigenvalues (d,)
+    Q_s: torch.Tensor  # eigenvectors of S^T S (a, a)
+    L_s: torch.Tensor  # (a,)
+    B: torch.Tensor  # X^T Y S (d, a)
+
+    @classmethod
+    def fit(cls, X, y, class_attributes, *, targets: str = "pm1", device="auto") -> "ESZSLSolver":
+        """X (n, d), y (n,) labels in [0, C), class_attributes (C, a) of all classes; seen = classes in y."""
+        if targets not in TARGETS:
+            raise SZSLError(f"targets={targets!r}: expected one of {', '.join(TARGETS)}")
+        dev = resolve_device(device)
+        y = np.asarray(y, dtype=np.int64)
+        A = torch.as_tensor(np.asarray(class_attributes, dtype=np.float64), device=dev)
+        seen = np.unique(y)
+        col = torch.as_tensor(np.searchsorted(seen, y), device=dev)
+        S = A[torch.as_tensor(seen, device=dev)]  # (C_seen, a)
+        d = X.shape[1]
+        G = torch.zeros((d, d), dtype=torch.float64, device=dev)
+        class_sums = torch.zeros((seen.size, d), dtype=torch.float64, device=dev)  # X^T onehot, transposed
+        for start in range(0, X.shape[0], _CHUNK_ROWS):
+            xc = torch.as_tensor(np.asarray(X[start : start + _CHUNK_ROWS], dtype=np.float64), device=dev)
+            G += xc.T @ xc
+            class_sums.index_add_(0, col[start : start + xc.shape[0]], xc)
+        XtY = class_sums.T  # (d, C_seen): X^T Y for one-hot Y
+        if targets == "pm1":  # Y = 2 onehot - 1  ->  X^T Y = 2 X^T onehot - (X^T 1) 1^T
+            XtY = 2 * XtY - class_sums.sum(0).unsqueeze(1)
+        L_x, Q_x = torch.linalg.eigh(G)
+        L_s, Q_s = torch.linalg.eigh(S.T @ S)
+        return cls(Q_x, L_x.clamp_min(0), Q_s, L_s.clamp_min(0), XtY @ S)
+
+    def V(self, gamma: float, lam: float) -> torch.Tensor:
+        """(X^T X + gamma I)^{-1} B (S^T S + lambda I)^{-1}, (d, a) float64."""
+        if not (np.isfinite(gamma) and gamma > 0 and np.isfinite(lam) and lam > 0):
+            raise SZSLError(f"eszsl gamma={gamma!r}, lambda={lam!r}: expected numbers > 0")
+        left = self.Q_x @ ((self.Q_x.T @ self.B) / (self.L_x + gamma).unsqueeze(1))
+        return ((left @ self.Q_s) / (self.L_s + lam).unsqueeze(0)) @ self.Q_s.T
+
+
+def eszsl_fit(X, y, class_attributes, gamma: float, lam: float, *, targets: str = "pm1", device="auto") -> torch.Tensor:
+    """V (d, a) float64 of the closed form for one (gamma, lambda)."""
+    return ESZSLSolver.fit(X, y, class_attributes, targets=targets, device=device).V(gamma, lam)
+
+
+@torch.no_grad()
+def eszsl_scores(V: torch.Tensor, X, class_attributes, *, chunk_size: int = 8192) -> np.ndarray:
+    """X V S_all^T: scores over all C classes, (n, C) float32 (computed in float64)."""
+    dev = V.device
+    W = V @ torch.as_tensor(np.asarray(class_attributes, dtype=np.float64), device=dev).T  # (d, C)
+    out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
+    for start in range(0, X.shape[0], chunk_size):
+        xc = torch.as_tensor(np.asarray(X[start : start + chunk_size], dtype=np.float64), device=dev)
+        out[start : start + xc.shape[0]] = (xc @ W).cpu().numpy()
+    return out

@@ -1,0 +1,86 @@
+"""Seen-unseen curve: exact breakpoints, AUSUC by hand, agreement with explicit calibrated stacking."""
+
+import numpy as np
+import pytest
+
+from szsl.curves import ausuc, plot_curves, seen_unseen_curve
+from szsl.errors import SZSLError
+from szsl.methods.calibration import calibrated_predict, choose_gamma
+from szsl.metrics import gzsl_metrics
+
+# seen {0, 1}, unseen {2}; gamma_i = best seen score - best unseen score
+TOY_SCORES = np.array(
+    [
+        [2.0, 0.0, 1.0],  # y=0: best seen 0 (right), switches at g = 1
+        [0.0, 1.0, 3.0],  # y=1: best seen 1 (right), switches at g = -2
+        [1.0, 0.0, 0.5],  # y=2: best unseen 2 (right), switches at g = 0.5
+        [0.0, 3.0, 0.0],  # y=2: best unseen 2 (right), switches at g = 3
+    ]
+)
+TOY_Y = np.array([0, 1, 2, 2])
+
+
+def test_toy_curve_and_ausuc_by_hand():
+    c = seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1], [2])
+    np.testing.assert_array_equal(c.breakpoints, [-2.0, 0.5, 1.0, 3.0])
+    # Intervals: (-inf,-2) (-2,.5) (.5,1) (1,3) (3,inf). Per-class means: each seen class has one
+    # image (50 % each); the unseen class has two (50 % each).
+    np.testing.assert_allclose(c.S, [100, 50, 50, 0, 0])
+    np.testing.assert_allclose(c.U, [0, 0, 50, 50, 100])
+    # Trapezoids in the unit square: (1,0)->(.5,0): 0; (.5,0)->(.5,.5): 0; (.5,.5)->(0,.5): .25; then 0.
+    assert c.ausuc == pytest.approx(0.25, abs=1e-12)
+    best = c.best()
+    assert best == pytest.approx({"gamma": 0.75, "S": 50.0, "U": 50.0, "H": 50.0})
+
+
+def test_ausuc_trapezoid_by_hand():
+    # (1, 0) -> (.6, .4) -> (0, .8): .4 * (0 + .4) / 2 + .6 * (.4 + .8) / 2 = .08 + .36
+    assert ausuc([100, 60, 0], [0, 40, 80]) == pytest.approx(0.44, abs=1e-12)
+    assert ausuc([0, 60, 100], [80, 40, 0]) == pytest.approx(0.44, abs=1e-12)  # either direction
+    assert ausuc([100, 0], [0, 100]) == pytest.approx(0.5)
+    with pytest.raises(SZSLError, match="monotonically"):
+        ausuc([100, 0, 50], [0, 10, 20])
+
+
+def test_curve_matches_explicit_calibrated_stacking_at_every_interval():
+    rng = np.random.default_rng(0)
+    n, seen, unseen = 300, np.array([0, 2, 3, 5, 6]), np.array([1, 4, 7])
+    y = rng.choice(8, n)
+    scores = rng.standard_normal((n, 8)).astype(np.float32)
+    scores[np.arange(n), y] += 1.0
+    c = seen_unseen_curve(scores, y, seen, unseen)
+    assert c.breakpoints.size == np.unique(scores[:, seen].max(1).astype(np.float64) - scores[:, unseen].max(1)).size
+    assert np.all(np.diff(c.S) <= 1e-9) and np.all(np.diff(c.U) >= -1e-9)  # monotone
+    assert c.S[-1] == 0 and c.U[0] == 0
+    for gamma, s, u in zip(c.interval_gammas(), c.S, c.U):
+        m = gzsl_metrics(y, calibrated_predict(scores, seen, gamma), seen, unseen)
+        assert (m["S"], m["U"]) == pytest.approx((s, u), abs=1e-9)
+    b = c.best()
+    assert b["H"] == pytest.approx(max(c.H)) and b["H"] >= gzsl_metrics(y, scores.argmax(1), seen, unseen)["H"] - 1e-9
+
+
+def test_choose_gamma_maximises_mean_h_over_folds():
+    c1 = seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1], [2])
+    c2 = seen_unseen_curve(TOY_SCORES - np.array([0.0, 0.0, 0.4]), TOY_Y, [0, 1], [2])  # breakpoints shifted by +0.4
+    gamma, h = choose_gamma([c1, c2])
+    # Both folds have H = 50 exactly on (0.9, 1.0): c1 on (0.5, 1), c2 on (0.9, 1.4).
+    assert 0.9 < gamma < 1.0 and h == pytest.approx(50.0)
+    assert choose_gamma([c1]) == pytest.approx((0.75, 50.0))
+
+
+def test_plot_writes_a_png(tmp_path):
+    c = seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1], [2])
+    out = tmp_path / "img" / "c.png"
+    plot_curves({"toy": c, "other": c}, out, title="toy")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_inputs_raise_one_line_errors():
+    with pytest.raises(SZSLError, match="needs at least one seen and one unseen"):
+        seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1, 2], [])
+    with pytest.raises(SZSLError, match="scores: expected shape"):
+        seen_unseen_curve(TOY_SCORES[:2], TOY_Y, [0, 1], [2])
+    bad = TOY_SCORES.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(SZSLError, match="NaN"):
+        seen_unseen_curve(bad, TOY_Y, [0, 1], [2])

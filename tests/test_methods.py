@@ -1,0 +1,220 @@
+"""Baselines and ablations in the one harness: exact equalities of the ablations, the DCN loss,
+ESZSL against a direct numpy solve, calibrated stacking."""
+
+import numpy as np
+import pytest
+import torch
+
+from szsl import TrainConfig, train_population
+from szsl.errors import SZSLError
+from szsl.methods import METHOD_NAMES, fit_predict, get_method, search_space
+from szsl.methods.dcn import dcn_loss_reference
+from szsl.methods.eszsl import ESZSLSolver, eszsl_fit, eszsl_scores
+from szsl.model import init_member, logits, stack_members
+from szsl.soft_labels import unseen_distribution
+from szsl.train import MemberSettings, batch_loss
+
+SMALL = dict(hidden=16, epochs=3, batch_size=64)
+
+
+def toy_problem(n=400, d=12, n_classes=8, n_seen=6, seed=0, A=None):
+    rng = np.random.default_rng(seed)
+    if A is None:
+        A = rng.random((n_classes, 6)).astype(np.float32)
+        A /= np.linalg.norm(A, axis=1, keepdims=True)
+    y = rng.integers(0, n_seen, n)  # classes n_seen.. have no images: unseen
+    X = np.maximum(A[y] @ rng.standard_normal((A.shape[1], d)) + 0.3 * rng.standard_normal((n, d)), 0).astype(np.float32)
+    return X, y, A
+
+
+def same_weights(a, b):
+    return all(torch.equal(a.state[k], b.state[k]) for k in a.state)
+
+
+def train_alone(X, y, A, cfg):
+    return train_population(X, y, A, [cfg], device="cpu")[0]
+
+
+# ---------------------------------------------------------------- exact ablation equalities
+
+
+def test_hard_equals_q0_equals_alpha0_bit_for_bit_whatever_tau_and_variant():
+    X, y, A = toy_problem()
+    hard = train_alone(X, y, A, get_method("hard").config(**SMALL))
+    assert hard.config.q == 0.0
+    for other in (
+        TrainConfig(q=0.0, alpha=0.7, tau=0.05, **SMALL),
+        TrainConfig(q=0.0, alpha=0.3, tau=9.0, soft_label="uniform", **SMALL),
+        TrainConfig(q=0.8, alpha=0.0, tau=0.2, soft_label="nearest", **SMALL),
+    ):
+        assert same_weights(hard, train_alone(X, y, A, other)), other
+
+
+def test_soft_only_equals_szsl_with_the_same_mass_bit_for_bit():
+    X, y, A = toy_problem()
+    soft_only = train_alone(X, y, A, get_method("soft-only").config(q=0.2, tau=0.3, **SMALL))
+    assert soft_only.config.alpha == 1.0
+    assert same_weights(soft_only, train_alone(X, y, A, TrainConfig(alpha=0.5, q=0.4, tau=0.3, **SMALL)))
+    assert not same_weights(soft_only, train_alone(X, y, A, TrainConfig(alpha=0.5, q=0.2, tau=0.3, **SMALL)))
+
+
+def test_uniform_equals_similarity_exactly_when_the_softmax_is_exactly_uniform():
+    # (a) one unseen class: softmax over one entry is 1.0 = 1/1, for any tau.
+    X, y, A = toy_problem(n_classes=7, n_seen=6)
+    uni = train_alone(X, y, A, get_method("uniform").config(q=0.5, **SMALL))
+    for tau in (0.01, 1.0, 50.0):
+        assert same_weights(uni, train_alone(X, y, A, TrainConfig(q=0.5, tau=tau, **SMALL)))
+    # (b) two unseen classes equally similar to every seen class: they differ only in attribute
+    # dimensions where every seen class is 0, so each dot product is bit-identical -> softmax 1/2.
+    rng = np.random.default_rng(1)
+    A = np.zeros((8, 6), dtype=np.float32)
+    A[:6, :4] = rng.random((6, 4))
+    A[6:, :4] = rng.random(4)
+    A[6, 4], A[7, 5] = 0.9, 0.3
+    X, y, A = toy_problem(A=A)
+    uni = train_alone(X, y, A, get_method("uniform").config(q=0.5, **SMALL))
+    assert same_weights(uni, train_alone(X, y, A, TrainConfig(q=0.5, tau=0.07, **SMALL)))
+
+
+def test_uniform_is_the_large_tau_limit_within_tolerance_but_not_exactly():
+    X, y, A = toy_problem()
+    uni = train_alone(X, y, A, get_method("uniform").config(q=0.5, **SMALL))
+    big = train_alone(X, y, A, TrainConfig(q=0.5, tau=1e4, **SMALL))
+    assert not same_weights(uni, big)
+    for k in uni.state:
+        torch.testing.assert_close(uni.state[k], big.state[k], rtol=0, atol=1e-4)
+
+
+def well_separated_attributes():
+    # Each seen class i is most similar to unseen class 6 + (i % 2) by a margin >= 0.3.
+    A = np.zeros((8, 4), dtype=np.float32)
+    A[6] = [1, 0, 0, 0]
+    A[7] = [0, 1, 0, 0]
+    for i in range(6):
+        A[i] = [0.9, 0.2, 0.3, 0.1 * i] if i % 2 == 0 else [0.2, 0.9, 0.1 * i, 0.3]
+    return A
+
+
+def test_nearest_equals_similarity_exactly_once_the_float32_softmax_is_one_hot():
+    A = well_separated_attributes()
+    t = torch.from_numpy(A)
+    gaps = (t[:6] @ t[6:].T).sort(-1).values.diff(dim=-1).min()
+    assert gaps >= 0.3
+    tau = 1e-3  # gap / tau >= 300 > ~104: exp underflows to exactly 0 in float32
+    torch.testing.assert_close(unseen_distribution(t[:6], t[6:], tau, "similarity"), unseen_distribution(t[:6], t[6:], tau, "nearest"), rtol=0, atol=0)
+    X, y, A = toy_problem(A=A)
+    near = train_alone(X, y, A, get_method("nearest").config(q=0.5, **SMALL))
+    assert same_weights(near, train_alone(X, y, A, TrainConfig(q=0.5, tau=tau, **SMALL)))
+    # gap / tau = 15: targets differ by ~exp(-15); the weights agree within a tolerance only.
+    close = train_alone(X, y, A, TrainConfig(q=0.5, tau=0.02, **SMALL))
+    for k in near.state:
+        torch.testing.assert_close(near.state[k], close.state[k], rtol=0, atol=1e-4)
+
+
+# ---------------------------------------------------------------- DCN
+
+
+def test_dcn_batch_loss_matches_the_reference_formula():
+    X, y, A = toy_problem()
+    unseen = torch.tensor([6, 7])
+    cfgs = [TrainConfig(method="dcn", dcn_temperature=T, dcn_entropy=b, hidden=16) for T, b in ((1.0, 0.0), (0.5, 0.3), (3.0, 1.0))]
+    params = stack_members([init_member(i, X.shape[1], 16, A.shape[1]) for i in range(3)], torch.device("cpu"))
+    xb, yb, At = torch.from_numpy(X[:50]), torch.from_numpy(y[:50]), torch.from_numpy(A)
+    got = batch_loss(params, xb, yb, At, unseen, MemberSettings.of(cfgs, "cpu"), "relu")
+    z = logits(params, xb, At, "relu").detach().numpy()
+    for k, c in enumerate(cfgs):
+        assert got[k].item() == pytest.approx(dcn_loss_reference(z[k], y[:50], [6, 7], c.dcn_temperature, c.dcn_entropy), rel=1e-5)
+
+
+def test_dcn_and_szsl_members_in_one_population_match_training_alone():
+    X, y, A = toy_problem()
+    cfgs = [
+        get_method("dcn").config(dcn_temperature=0.5, dcn_entropy=0.2, seed=0, **SMALL),
+        TrainConfig(q=0.4, seed=1, **SMALL),
+        get_method("dcn").config(dcn_temperature=2.0, dcn_entropy=0.0, seed=2, **SMALL),
+    ]
+    together = train_population(X, y, A, cfgs, device="cpu")
+    for cfg, member in zip(cfgs, together):
+        alone = train_alone(X, y, A, cfg)
+        assert not member.diverged
+        for k in alone.state:
+            torch.testing.assert_close(member.state[k], alone.state[k], rtol=1e-5, atol=1e-6)
+    assert not same_weights(together[0], train_alone(X, y, A, cfgs[0].replace(dcn_entropy=0.5)))
+
+
+@pytest.mark.parametrize("field, value, message", [("method", "dnc", "method='dnc': expected one of szsl, dcn"), ("dcn_temperature", 0.0, "expected a number > 0"), ("dcn_entropy", -1.0, "expected a number >= 0")])
+def test_bad_dcn_settings_are_rejected(field, value, message):
+    with pytest.raises(SZSLError, match=message):
+        TrainConfig(**{field: value})
+
+
+# ---------------------------------------------------------------- ESZSL
+
+
+@pytest.mark.parametrize("targets", ["pm1", "01"])
+def test_eszsl_matches_a_direct_numpy_solve(targets):
+    rng = np.random.default_rng(3)
+    n, d, a, C = 60, 7, 5, 6
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, 4, n)  # classes 4, 5 unseen
+    A = rng.random((C, a))
+    gamma, lam = 0.7, 0.05
+    seen = np.unique(y)
+    Y = (y[:, None] == seen[None, :]).astype(np.float64)
+    if targets == "pm1":
+        Y = 2 * Y - 1
+    S = A[seen]
+    V_ref = np.linalg.solve(X.T @ X + gamma * np.eye(d), X.T @ Y @ S) @ np.linalg.inv(S.T @ S + lam * np.eye(a))
+    V = eszsl_fit(X.astype(np.float32), y, A, gamma, lam, targets=targets, device="cpu")
+    assert V.dtype == torch.float64
+    X32 = X.astype(np.float32)  # the solver reads float32 features, as the benchmark stores them
+    V_ref32 = np.linalg.solve(X32.T.astype(np.float64) @ X32 + gamma * np.eye(d), X32.T.astype(np.float64) @ Y @ S) @ np.linalg.inv(S.T @ S + lam * np.eye(a))
+    np.testing.assert_allclose(V.numpy(), V_ref32, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(V.numpy(), V_ref, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(eszsl_scores(V, X32, A), X32 @ V_ref32 @ A.T, rtol=1e-5, atol=1e-5)
+    # One decomposition serves many (gamma, lambda).
+    solver = ESZSLSolver.fit(X32, y, A, targets=targets, device="cpu")
+    np.testing.assert_allclose(solver.V(gamma, lam).numpy(), V_ref32, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- registry, fit_predict, calibration
+
+
+def digits_split():
+    from szsl.data import load_benchmark
+    from szsl.protocol import final_split, split_data
+
+    b = load_benchmark("digits")
+    return split_data(b, final_split(b))
+
+
+def test_every_method_fits_and_scores_through_fit_predict():
+    data = digits_split()
+    for name in METHOD_NAMES:
+        params = {"gamma": 1.0, "lambda": 1.0} if name == "eszsl" else dict(hidden=16, epochs=1)
+        (run,) = fit_predict(name, data, [params], device="cpu")
+        assert run.scores_seen.shape == (data.y_eval_seen.size, data.attributes.shape[0])
+        m = run.metrics()
+        assert set(m) == {"U", "S", "H", "T1"} and all(0 <= v <= 100 for v in m.values())
+        c = run.curve()
+        assert 0 <= c.ausuc <= 1
+        # calibrated stacking at the curve's best gamma reproduces the curve's best point
+        b = c.best()
+        assert run.metrics(gamma=b["gamma"])["H"] == pytest.approx(b["H"], abs=1e-9)
+
+
+def test_registry_and_search_spaces():
+    assert set(METHOD_NAMES) == {"szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"}
+    with pytest.raises(SZSLError, match="unknown method 'foo': expected one of szsl, hard"):
+        get_method("foo")
+    with pytest.raises(SZSLError, match="no TrainConfig"):
+        get_method("eszsl").config()
+    assert get_method("DCN").config().method == "dcn"
+    assert search_space("hard")["q"] == 0.0 and search_space("eszsl").keys() == {"gamma", "lambda"}
+    tune = pytest.importorskip("szsl.tune")
+    for name in METHOD_NAMES:
+        if get_method(name).is_network:
+            space = tune.make_space(search_space(name), epochs=1)
+            cfg = space.config({}, seed=0)
+            for k, v in get_method(name).fixed.items():
+                assert getattr(cfg, k) == v
