@@ -13,11 +13,20 @@ because CE is linear in its target and the soft label is (1 - q) e_y + q s_y. Th
 mini-batch plus l2 * ||W||_F^2 + l1 * ||W||_1 (W1 and W2, not the biases) is minimised by Adam
 (betas 0.9/0.999, eps 1e-8, no weight decay) or SGD with momentum 0.9. Soft targets are built
 per mini-batch from the rows it needs: nothing of size (classes x classes x K) or N x C exists.
+
+Speed (see docs/benchmarks.md): the step is the model's matrix multiplications plus O(params)
+elementwise work done once (a fused Adam kernel per group of members sharing a learning rate),
+terms that are zero for every member (regularisation, soft targets) are skipped, a K = 1 group
+gathers its mini-batch with one ``index_select`` and runs 2-D matmuls. Scale: X may be a
+memory-mapped array; it is validated in chunks and used in place on the CPU (no copy), copied
+once to a CUDA device when it fits there, and streamed per mini-batch otherwise.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -36,6 +45,11 @@ SGD_MOMENTUM = 0.9
 # A member whose epoch loss is NaN/inf or above this multiple of its loss at the initial weights
 # has diverged: it stops updating and is reported as failed, never scored.
 DIVERGENCE_FACTOR = 100.0
+PRECISIONS = ("fp32", "bf16")
+# Rows per chunk when X is validated or copied to a device: bounded temporaries whatever N.
+_CHUNK_BYTES = 64 << 20
+# On CUDA, X is copied to the device when it takes at most this share of the free device memory.
+_DEVICE_DATA_SHARE = 0.5
 
 
 @dataclass
@@ -49,11 +63,35 @@ class TrainedMember:
     epochs_run: int
 
 
+def _chunk_rows(X: np.ndarray) -> int:
+    row_bytes = max(1, int(np.prod(X.shape[1:], dtype=np.int64)) * X.dtype.itemsize)
+    return max(1, _CHUNK_BYTES // row_bytes)
+
+
+def _all_finite(X: np.ndarray) -> bool:
+    """np.isfinite(X).all() in row chunks: no N x D temporary, one pass over a memmap.
+
+    A chunk whose sum is finite holds no NaN/inf (they propagate through a sum); only a chunk
+    whose sum is not finite (NaN/inf, or float overflow of large finite values) is checked exactly.
+    """
+    step = _chunk_rows(X)
+    for start in range(0, X.shape[0], step):
+        chunk = X[start : start + step]
+        if not np.isfinite(chunk.sum(dtype=np.float64)) and not np.isfinite(chunk).all():
+            return False
+    return True
+
+
 def as_training_data(X, y, class_attributes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate (X, y, A) at the boundary; returns float32 X (no copy when already float32), int64 y, float32 A."""
+    """Validate (X, y, A) at the boundary; returns float32 X (no copy when already float32), int64 y, float32 A.
+
+    A float32 ``np.memmap`` (or ``np.load(..., mmap_mode="r")``) stays a memmap: it is checked in
+    chunks and never read into process memory as a whole.
+    """
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
-    X = np.asarray(X)
+    if not isinstance(X, np.ndarray):  # np.memmap is an ndarray: keep it as it is
+        X = np.asarray(X)
     if X.ndim != 2:
         raise SZSLError(f"X: expected a 2-D (samples x features) array, got shape {X.shape}")
     if X.shape[0] == 0:
@@ -61,8 +99,8 @@ def as_training_data(X, y, class_attributes) -> tuple[np.ndarray, np.ndarray, np
     if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
         raise SZSLError(f"X: expected real numbers, got dtype {X.dtype}")
     if X.dtype != np.float32:
-        X = X.astype(np.float32)
-    if not np.isfinite(X).all():
+        X = X.astype(np.float32)  # a copy: pass float32 to train in place (memmaps included)
+    if not _all_finite(X):
         raise SZSLError("X: contains NaN or inf")
     y = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
@@ -84,6 +122,49 @@ def as_training_data(X, y, class_attributes) -> tuple[np.ndarray, np.ndarray, np
     return X, y, A.astype(np.float32)
 
 
+def _host_tensor(X: np.ndarray) -> torch.Tensor:
+    """A CPU tensor sharing X's memory (a read-only memmap included: training never writes to X)."""
+    X = np.ascontiguousarray(X) if not X.flags.c_contiguous else X
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(X)
+
+
+class _TrainingRows:
+    """The training features as the device sees them; ``rows(idx)`` gathers a mini-batch.
+
+    CPU: X itself (no copy; a memmap is read through the OS page cache). CUDA: one chunked copy
+    to the device when X fits in a share of its free memory (data stays there for the whole run),
+    else X stays on the host and each mini-batch is gathered there and copied over pinned memory.
+    """
+
+    def __init__(self, X: np.ndarray, dev: torch.device):
+        host = _host_tensor(X)
+        self.device = dev
+        self.resident = True
+        if dev.type == "cpu":
+            self.X = host
+            return
+        free = torch.cuda.mem_get_info(dev)[0] if dev.type == "cuda" else float("inf")
+        if X.nbytes <= _DEVICE_DATA_SHARE * free:
+            self.X = torch.empty(X.shape, dtype=torch.float32, device=dev)
+            step = _chunk_rows(X)
+            for start in range(0, X.shape[0], step):
+                self.X[start : start + step].copy_(host[start : start + step])
+        else:
+            self.X, self.resident = host, False
+
+    def rows(self, idx: torch.Tensor) -> torch.Tensor:
+        """idx: (K, B) row indices on the device -> (B, D) when K == 1, else (K, B, D)."""
+        k, b = idx.shape
+        flat = idx.reshape(-1)
+        if self.resident:
+            out = self.X.index_select(0, flat)
+        else:
+            out = self.X.index_select(0, flat.cpu()).pin_memory().to(self.device, non_blocking=True)
+        return out if k == 1 else out.view(k, b, -1)
+
+
 def train_population(
     X,
     y,
@@ -92,19 +173,25 @@ def train_population(
     *,
     device: str | torch.device = "auto",
     progress: bool = False,
+    precision: str = "fp32",
 ) -> list[TrainedMember]:
     """Train one model per config on (X, y); returns the members in the order of ``configs``.
 
-    X: (N, D) features; y: (N,) labels in [0, C); class_attributes: (C, A), ALL classes the
-    model knows. Classes with no training sample are the unseen ones: they get the soft-label mass.
+    X: (N, D) features (a float32 memmap is used in place); y: (N,) labels in [0, C);
+    class_attributes: (C, A), ALL classes the model knows. Classes with no training sample are
+    the unseen ones: they get the soft-label mass. ``precision="bf16"`` runs the forward and
+    backward matmuls under bfloat16 autocast (weights, gradients and Adam stay float32); meant
+    for CUDA, where it roughly doubles matmul throughput.
     """
     configs = list(configs)
+    if precision not in PRECISIONS:
+        raise SZSLError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
     if not configs:
         return []
     X, y, A = as_training_data(X, y, class_attributes)
     dev = resolve_device(device)
-    # Data lives on the device for the whole run: no per-batch host-to-device copies.
-    X_dev = torch.from_numpy(X).to(dev)
+    # Data lives on the device for the whole run: no per-batch host-to-device copies (unless X does not fit there).
+    rows = _TrainingRows(X, dev)
     y_dev = torch.from_numpy(y).to(dev)
     A_dev = torch.from_numpy(A).to(dev)
     unseen = np.setdiff1d(np.arange(A.shape[0]), np.unique(y))
@@ -115,7 +202,7 @@ def train_population(
         groups.setdefault(cfg.group_key, []).append(i)
     results: list[TrainedMember | None] = [None] * len(configs)
     for indices in groups.values():
-        members = _train_group([configs[i] for i in indices], X_dev, y_dev, A_dev, unseen_dev, progress)
+        members = _train_group([configs[i] for i in indices], rows, y_dev, A_dev, unseen_dev, progress, precision)
         for i, member in zip(indices, members):
             results[i] = member
     return results  # type: ignore[return-value]
@@ -123,13 +210,21 @@ def train_population(
 
 @dataclass
 class MemberSettings:
-    """Per-member loss settings as tensors that broadcast over (K, B, ...)."""
+    """Per-member loss settings as tensors that broadcast over (K, B, ...).
+
+    The ``any_*`` flags (host booleans) let ``batch_loss`` skip a term that is zero for every
+    member; ``unseen_attributes`` optionally caches ``A[unseen]`` for a training run.
+    """
 
     mass: torch.Tensor  # (K, 1): alpha * q
     tau: torch.Tensor  # (K, 1, 1)
     l2: torch.Tensor  # (K,)
     l1: torch.Tensor  # (K,)
     variant_masks: dict[str, torch.Tensor]  # soft-label variant -> (K, 1, 1) bool
+    any_mass: bool = True
+    any_l2: bool = True
+    any_l1: bool = True
+    unseen_attributes: torch.Tensor | None = None  # (U, A) = A[unseen] when set
     # DCN members (config.method == "dcn", see szsl.methods.dcn); all None when there is none.
     dcn: torch.Tensor | None = None  # (K, 1) bool
     dcn_temperature: torch.Tensor | None = None  # (K, 1, 1)
@@ -144,6 +239,9 @@ class MemberSettings:
             l2=_member_column(configs, "l2", device).view(-1),
             l1=_member_column(configs, "l1", device).view(-1),
             variant_masks={v: torch.tensor([c.soft_label == v for c in configs], device=device).view(-1, 1, 1) for v in variants},
+            any_mass=any(c.unseen_mass > 0 for c in configs if c.method != "dcn"),
+            any_l2=any(c.l2 > 0 for c in configs),
+            any_l1=any(c.l1 > 0 for c in configs),
             **_dcn_settings(configs, device),
         )
 
@@ -179,23 +277,29 @@ def batch_loss(params, xb, yb, A, unseen, hp: MemberSettings, activation: str) -
     """
     k = params["W1"].shape[0]
     yb = yb.expand(k, -1) if yb.dim() == 1 else yb
-    z = logits(params, xb, A, activation)
+    z = logits(params, xb, A, activation).float()
     log_p = torch.log_softmax(z, dim=-1)  # (K, B, C); never log(softmax)
     hard_nll = -log_p.gather(-1, yb.unsqueeze(-1)).squeeze(-1)  # (K, B)
-    if unseen.numel():
+    if unseen.numel() and hp.any_mass:
         # Soft targets of this batch only: (K, B, U), built from the rows it needs.
+        A_unseen = A[unseen] if hp.unseen_attributes is None else hp.unseen_attributes
         target = None
         for variant, mask in hp.variant_masks.items():
-            t = unseen_distribution(A[yb], A[unseen], hp.tau, variant)
+            t = unseen_distribution(A[yb], A_unseen, hp.tau, variant)
             target = t if target is None else torch.where(mask, t, target)
         soft_nll = -(target * log_p[..., unseen]).sum(-1)
         per_sample = (1 - hp.mass) * hard_nll + hp.mass * soft_nll
-    else:
+    else:  # no unseen class, or alpha * q == 0 for every member: the soft term is zero
         per_sample = hard_nll
     if hp.dcn is not None:  # members with config.method == "dcn" use the DCN loss instead
         per_sample = torch.where(hp.dcn, _dcn_per_sample(z, yb, unseen, hp), per_sample)
-    reg = sum(hp.l2 * params[w].pow(2).sum(dim=(1, 2)) + hp.l1 * params[w].abs().sum(dim=(1, 2)) for w in WEIGHT_NAMES)
-    return per_sample.mean(dim=1) + reg
+    loss = per_sample.mean(dim=1)
+    for w in WEIGHT_NAMES:  # terms whose coefficient is 0 for every member are skipped
+        if hp.any_l2:
+            loss = loss + hp.l2 * params[w].pow(2).sum(dim=(1, 2))
+        if hp.any_l1:
+            loss = loss + hp.l1 * params[w].abs().sum(dim=(1, 2))
+    return loss
 
 
 def _member_column(configs: Sequence[TrainConfig], name: str, device) -> torch.Tensor:
@@ -203,22 +307,77 @@ def _member_column(configs: Sequence[TrainConfig], name: str, device) -> torch.T
     return torch.tensor([float(getattr(c, name)) for c in configs], dtype=torch.float32, device=device).view(-1, 1, 1)
 
 
-def _train_group(configs, X, y, A, unseen, progress: bool) -> list[TrainedMember]:
+class _PopulationOptimizer:
+    """Adam / SGD-momentum over stacked members, exact per member (own learning rate).
+
+    Members sharing a learning rate are updated by one fused multi-tensor kernel over their
+    slices (``torch._fused_adam_``: one pass over param, grad and moments); a diverged member
+    is left out and stops moving.
+    """
+
+    def __init__(self, params: dict[str, torch.Tensor], configs: Sequence[TrainConfig], optimizer: str):
+        self.params = [params[name] for name in PARAM_NAMES]
+        self.optimizer = optimizer
+        self.lrs = [float(c.lr) for c in configs]
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params] if optimizer == "adam" else []
+        self.step_count = 0
+        self.step_tensor = torch.zeros((), dtype=torch.float32, device=self.params[0].device)
+        self.fused = optimizer == "adam" and hasattr(torch, "_fused_adam_") and self.params[0].device.type in ("cpu", "cuda")
+        self.set_alive(np.ones(len(configs), dtype=bool))
+
+    def set_alive(self, alive: np.ndarray) -> None:
+        """Regroup the living members by learning rate (called when the set changes)."""
+        by_lr: dict[float, list[int]] = {}
+        for i in np.flatnonzero(alive):
+            by_lr.setdefault(self.lrs[i], []).append(int(i))
+        self.groups = list(by_lr.items())
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[torch.Tensor]) -> None:
+        self.step_count += 1
+        t = self.step_count
+        self.step_tensor.fill_(t)
+        for lr, members in self.groups:
+            sel = lambda ts: [x[i] for i in members for x in ts]  # noqa: E731 - (member, param) slices
+            ps, gs, ms = sel(self.params), sel(grads), sel(self.m)
+            if self.optimizer == "sgd":
+                torch._foreach_mul_(ms, SGD_MOMENTUM)
+                torch._foreach_add_(ms, gs)
+                torch._foreach_add_(ps, ms, alpha=-lr)
+                continue
+            vs = sel(self.v)
+            b1, b2 = ADAM_BETAS
+            if self.fused:
+                torch._fused_adam_(ps, gs, ms, vs, [], [self.step_tensor] * len(ps), lr=lr, beta1=b1, beta2=b2,
+                                   weight_decay=0.0, eps=ADAM_EPS, amsgrad=False, maximize=False)
+            else:  # same math, multi-tensor ops
+                torch._foreach_lerp_(ms, gs, 1 - b1)
+                torch._foreach_mul_(vs, b2)
+                torch._foreach_addcmul_(vs, gs, gs, value=1 - b2)
+                denom = torch._foreach_sqrt(vs)
+                torch._foreach_div_(denom, (1 - b2**t) ** 0.5)
+                torch._foreach_add_(denom, ADAM_EPS)
+                torch._foreach_addcdiv_(ps, ms, denom, value=-lr / (1 - b1**t))
+
+
+def _train_group(configs, rows: _TrainingRows, y, A, unseen, progress: bool, precision: str = "fp32") -> list[TrainedMember]:
     first = configs[0]
-    k, n = len(configs), X.shape[0]
-    dev = X.device
-    params = stack_members([init_member(c.seed, X.shape[1], first.hidden, A.shape[1]) for c in configs], dev)
+    k, n = len(configs), rows.X.shape[0]
+    dev = y.device
+    params = stack_members([init_member(c.seed, rows.X.shape[1], first.hidden, A.shape[1]) for c in configs], dev)
     for p in params.values():
         p.requires_grad_(True)
-    moments = {name: (torch.zeros_like(p), torch.zeros_like(p)) for name, p in params.items()}
+    plist = [params[name] for name in PARAM_NAMES]
+    opt = _PopulationOptimizer(params, configs, first.optimizer)
 
-    lr = _member_column(configs, "lr", dev)
     hp = MemberSettings.of(configs, dev)
+    hp.unseen_attributes = A[unseen]
+    autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
     # Per-member shuffles come from per-member CPU generators: reproducible whatever the device or group.
     generators = [torch.Generator().manual_seed(int(c.seed)) for c in configs]
     alive = torch.ones(k, dtype=torch.bool, device=dev)
     epoch_loss = torch.zeros(k, dtype=torch.float64, device=dev)
-    step = 0
     bs = first.batch_size
     n_batches = (n + bs - 1) // bs
     start = time.perf_counter()
@@ -229,20 +388,24 @@ def _train_group(configs, X, y, A, unseen, progress: bool) -> list[TrainedMember
         epoch_loss.zero_()
         for b in range(n_batches):
             idx = order[:, b * bs : (b + 1) * bs]  # (K, B)
-            member_loss = batch_loss(params, X[idx], y[idx], A, unseen, hp, first.activation)  # (K,)
+            yb = y.index_select(0, idx.reshape(-1)).view(idx.shape)
+            with autocast:
+                member_loss = batch_loss(params, rows.rows(idx), yb, A, unseen, hp, first.activation)  # (K,)
             # Members are independent: d(sum_k loss_k)/d(theta_j) = d(loss_j)/d(theta_j).
-            grads = torch.autograd.grad(member_loss.sum(), [params[name] for name in PARAM_NAMES])
-            if step == 0:
+            grads = torch.autograd.grad(member_loss.sum(), plist)
+            if opt.step_count == 0:
                 initial_loss = member_loss.detach().double()  # at the initial weights
-            step += 1
-            _update(params, grads, moments, lr, step, first.optimizer, alive)
-            epoch_loss += member_loss.detach().double() * idx.shape[1]
+            opt.step(grads)
+            epoch_loss.add_(member_loss.detach().double(), alpha=idx.shape[1])
         bar.update(1)
         # Check for divergence once per epoch (a per-step check would synchronise the GPU every step).
         mean_loss = epoch_loss / n
         healthy = torch.isfinite(mean_loss) & (mean_loss <= DIVERGENCE_FACTOR * initial_loss.abs().clamp_min(1.0))
         died_at = torch.where(alive & ~healthy, epoch + 1, died_at)
+        was_alive = alive.clone()
         alive &= healthy
+        if not torch.equal(alive, was_alive):
+            opt.set_alive(alive.cpu().numpy())  # a diverged member stops moving
         if not alive.any():
             break
     bar.close()
@@ -256,19 +419,3 @@ def _train_group(configs, X, y, A, unseen, progress: bool) -> list[TrainedMember
         message = "" if ok else f"training diverged at epoch {died_cpu[i]} (loss NaN/inf or over {DIVERGENCE_FACTOR:g}x its start; lr={cfg.lr:g} may be too large)"
         out.append(TrainedMember(cfg, states[i], not ok, message, seconds, float(mean_loss[i]) if ok else float("nan"), epoch + 1 if ok else int(died_cpu[i])))
     return out
-
-
-@torch.no_grad()
-def _update(params, grads, moments, lr, step, optimizer, alive) -> None:
-    step_lr = lr * alive.view(-1, 1, 1).to(lr.dtype)  # a diverged member stops moving (its values are already meaningless)
-    for (name, p), g in zip(params.items(), grads):
-        m, v = moments[name]
-        if optimizer == "adam":
-            b1, b2 = ADAM_BETAS
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = (v / (1 - b2**step)).sqrt_().add_(ADAM_EPS)
-            p.sub_(step_lr / (1 - b1**step) * m / denom)
-        else:  # sgd with momentum
-            m.mul_(SGD_MOMENTUM).add_(g)
-            p.sub_(step_lr * m)
