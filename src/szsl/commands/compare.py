@@ -1,0 +1,40 @@
+"""``szsl compare``: every method tuned, calibrated and evaluated with the same protocol and budget."""
+
+from __future__ import annotations
+
+import argparse
+
+from szsl.commands._common import add_dataset_args
+
+_METHOD_NAMES = ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl")
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("compare", help="baselines and ablations: tune each on the validation folds, 5 seeds on test, table + seen-unseen curves")
+    add_dataset_args(parser)
+    parser.add_argument("--methods", nargs="+", default=list(_METHOD_NAMES), metavar="METHOD", help="any of " + ", ".join(_METHOD_NAMES) + " (default: all)")
+    parser.add_argument("--trials", type=int, default=10, help="random-search trials per method on the validation folds (default 10)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds of the final evaluation (default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fold split, the search and the first final model (default 0)")
+    parser.add_argument("--epochs", type=int, default=None, help="fix the epochs of the network methods (default: the tuning space's 30)")
+    parser.add_argument("--hidden", type=int, default=None, help="fix the hidden size of the network methods (default: searched)")
+    parser.add_argument("--out", default=None, help="folder for compare.md/.csv/.json/.png and the studies (default compare-<dataset>)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from szsl.compare import compare
+    from szsl.data import load_benchmark
+    from szsl.model import resolve_device
+
+    resolve_device(args.device)
+    benchmark = load_benchmark(args.dataset, args.root)
+    out = args.out or f"compare-{benchmark.name}"
+    result = compare(
+        benchmark, args.methods, trials=args.trials, seeds=args.seeds, seed=args.seed, epochs=args.epochs, hidden=args.hidden,
+        out=out, device=args.device, progress=False, log=print,
+    )
+    print(result.markdown(), end="")
+    print(f"wrote {out}/compare.md, compare.csv, compare.json, compare.png")
+    return 0

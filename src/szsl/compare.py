@@ -1,0 +1,293 @@
+"""Compare methods with the same protocol and budget: tune on the validation folds, then
+evaluate several seeds on the final split, with calibrated stacking and seen-unseen curves.
+
+Per method:
+1. Selection (never reads test data; only ``protocol.validation_splits``): ``trials`` random-search
+   trials, each scored by the mean H over the class folds. Network methods (szsl, its ablations,
+   dcn) use ``szsl.tune.tune`` (Optuna, sampler "random") with the space
+   ``tune.make_space(methods.search_space(name))``; eszsl runs the same kind of Optuna random
+   study over (gamma, lambda) with one shared decomposition per fold.
+2. Calibration: the selected model is trained once more per fold; the calibrated-stacking gamma
+   that maximises the mean validation H over the folds is chosen exactly (``methods.calibration``).
+3. Final: ``seeds`` models (one population) trained on trainval and scored on test_seen /
+   test_unseen (``protocol.final_split``): U, S, H, T1, AUSUC, and U, S, H with the chosen gamma.
+
+Outputs (atomic): compare.md, compare.csv, compare.json and compare.png (every method's
+seen-unseen curve of its first seed) in ``out``; Optuna studies in ``out/studies.db``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from szsl.atomic import write_json, write_text
+from szsl.data.benchmark import Benchmark
+from szsl.errors import SZSLError
+from szsl.methods import METHOD_NAMES, fit_predict, get_method, search_space
+from szsl.methods.calibration import choose_gamma
+
+METRICS = ("U", "S", "H", "T1", "AUSUC", "U_cs", "S_cs", "H_cs")
+
+
+@dataclass
+class Selection:
+    method: str
+    params: dict[str, Any]  # TrainConfig values (network) or {"gamma", "lambda"} (eszsl)
+    cv_h: float  # mean validation H of the selected params (uncalibrated)
+    gamma: float  # calibrated-stacking gamma chosen on the validation folds
+    cv_h_cs: float  # mean validation H with that gamma
+    n_trials: int
+    seconds: float
+
+
+@dataclass
+class MethodResult:
+    selection: Selection
+    per_seed: list[dict[str, float]]
+    seconds_per_model: float
+    curve: Any = None  # SeenUnseenCurve of the first seed on the test split
+    deterministic: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.selection.method}
+        for k in METRICS:
+            vals = np.array([r[k] for r in self.per_seed], dtype=np.float64)
+            out[k] = float(vals.mean())
+            out[k + "_std"] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
+        out.update(
+            gamma=self.selection.gamma, cv_H=self.selection.cv_h, cv_H_cs=self.selection.cv_h_cs,
+            seconds_per_model=self.seconds_per_model, tune_seconds=self.selection.seconds, seeds=len(self.per_seed),
+        )
+        return out
+
+
+def _check_int(name: str, value, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SZSLError(f"{name}={value!r}: expected an integer >= {low}")
+
+
+def _budget(epochs: int | None, hidden: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if epochs is not None:
+        out["epochs"] = epochs
+    if hidden is not None:
+        out["hidden"] = hidden
+    return out
+
+
+def select_method(
+    benchmark: Benchmark,
+    method: str,
+    *,
+    trials: int,
+    storage: str,
+    seed: int = 0,
+    epochs: int | None = None,
+    hidden: int | None = None,
+    device="auto",
+    progress: bool = False,
+) -> Selection:
+    """Tune ``method`` on the validation folds and choose its calibration gamma there. Never reads test data."""
+    from szsl.protocol import split_data, validation_splits
+
+    m = get_method(method)
+    _check_int("trials", trials, 1)
+    start = time.perf_counter()
+    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed)]
+    if m.is_network:
+        from szsl.tune import make_space, tune
+
+        space = make_space({**search_space(m.name), **_budget(epochs, hidden)}, where=f"method {m.name}")
+        result = tune(
+            benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
+            study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}",
+        )
+        params, cv_h = result.best_config.to_dict(), result.best_value
+    else:
+        params, cv_h = _select_eszsl(folds, trials, seed, device)
+    # Calibration: the selected model once more on each fold, gamma maximising mean H over the folds.
+    runs = [fit_predict(m.name, data, [params], device=device)[0] for data in folds]
+    bad = next((r for r in runs if r.diverged), None)
+    if bad is not None:
+        raise SZSLError(f"{m.name}: the selected configuration diverged on a validation fold: {bad.message}")
+    gamma, cv_h_cs = choose_gamma([r.curve() for r in runs])
+    return Selection(m.name, params, float(cv_h), gamma, cv_h_cs, trials, time.perf_counter() - start)
+
+
+def _select_eszsl(folds, trials: int, seed: int, device) -> tuple[dict[str, Any], float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = search_space("eszsl")
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
+    asked = []
+    for _ in range(trials):  # random search: the proposals do not depend on results, so ask all first
+        t = study.ask()
+        asked.append((t, {k: t.suggest_float(k, v["low"], v["high"], log=v.get("log", False)) for k, v in space.items()}))
+    h = np.zeros(trials)
+    for data in folds:  # one decomposition per fold serves every trial
+        for i, run in enumerate(fit_predict("eszsl", data, [p for _, p in asked], device=device)):
+            h[i] += run.metrics(with_t1=False)["H"] / len(folds)
+    for (t, _), value in zip(asked, h):
+        study.tell(t, float(value))
+    best = int(np.argmax(h))  # first on ties
+    return asked[best][1], float(h[best])
+
+
+def evaluate_final(benchmark: Benchmark, selection: Selection, *, seeds: int, seed: int = 0, device="auto", progress: bool = False) -> MethodResult:
+    """Train ``seeds`` models with the selected params on trainval; score the test split."""
+    from szsl.protocol import final_split, split_data
+
+    _check_int("seeds", seeds, 1)
+    m = get_method(selection.method)
+    data = split_data(benchmark, final_split(benchmark))
+    if m.is_network:
+        runs = fit_predict(m.name, data, [{**selection.params, "seed": seed + s} for s in range(seeds)], device=device, progress=progress)
+        per_model = runs[0].train_seconds / len(runs)  # the seeds train together as one population
+    else:  # a closed form: every seed gives the same model
+        runs = fit_predict(m.name, data, [selection.params], device=device) * seeds
+        per_model = runs[0].train_seconds
+    per_seed = []
+    curve = None
+    for run in runs:
+        if run.diverged:
+            raise SZSLError(f"{m.name}: final training diverged: {run.message}")
+        c = run.curve()
+        curve = curve or c
+        row = run.metrics()
+        row["AUSUC"] = c.ausuc
+        cs = run.metrics(gamma=selection.gamma, with_t1=False)
+        row.update(U_cs=cs["U"], S_cs=cs["S"], H_cs=cs["H"])
+        per_seed.append(row)
+    return MethodResult(selection, per_seed, per_model, curve, deterministic=not m.is_network)
+
+
+@dataclass
+class CompareResult:
+    dataset: str
+    settings: dict[str, Any]
+    results: list[MethodResult] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [r.summary() for r in self.results]
+
+    def markdown(self) -> str:
+        s = self.settings
+        lines = [
+            f"Dataset **{self.dataset}**; {s['trials']} random-search trials per method on the validation folds "
+            f"(mean H), {s['seeds']} seeds on the test split (mean ± std); epochs {s['epochs'] or 'searched/default'}, hidden {s['hidden'] or 'searched'}; device {s['device']}.",
+            "U, S, H, T1 in %; AUSUC in [0, 1]; CS = calibrated stacking with the gamma chosen on the validation folds.",
+            "",
+            "| method | U | S | H | T1 | AUSUC | U (CS) | S (CS) | H (CS) | gamma | s / model | tune s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r, res in zip(self.rows(), self.results):
+            pm = lambda k, d=1: f"{r[k]:.{d}f} ± {r[k + '_std']:.{d}f}"  # noqa: E731
+            name = r["method"] + (" (deterministic)" if res.deterministic else "")
+            lines.append(
+                f"| {name} | {pm('U')} | {pm('S')} | {pm('H')} | {pm('T1')} | {pm('AUSUC', 3)} | {pm('U_cs')} | {pm('S_cs')} | {pm('H_cs')} "
+                f"| {r['gamma']:.3g} | {r['seconds_per_model']:.2f} | {r['tune_seconds']:.0f} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    def csv(self) -> str:
+        rows = self.rows()
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["method"], lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+        return buf.getvalue()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "settings": self.settings,
+            "summary": self.rows(),
+            "methods": [
+                {
+                    "method": r.selection.method, "selected_params": r.selection.params, "cv_H": r.selection.cv_h,
+                    "gamma": r.selection.gamma, "cv_H_cs": r.selection.cv_h_cs, "per_seed": r.per_seed,
+                    "curve_seed0": r.curve.to_dict() if r.curve is not None else None,
+                }
+                for r in self.results
+            ],
+        }
+
+    def write(self, out: str | Path) -> dict[str, Path]:
+        from szsl.curves import plot_curves
+
+        out = Path(out)
+        paths = {k: out / f"compare.{k}" for k in ("md", "csv", "json", "png")}
+        write_text(paths["md"], f"# szsl compare: {self.dataset}\n\n" + self.markdown())
+        write_text(paths["csv"], self.csv())
+        write_json(paths["json"], _finite(self.to_dict()))
+        plot_curves({r.selection.method: r.curve for r in self.results}, paths["png"], title=f"{self.dataset}: seen-unseen curves (test split, seed {self.settings['seed']})")
+        return paths
+
+
+def _finite(obj):
+    """JSON has no NaN/inf: write them as null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def compare(
+    benchmark: Benchmark,
+    methods: Sequence[str] = METHOD_NAMES,
+    *,
+    trials: int = 10,
+    seeds: int = 5,
+    seed: int = 0,
+    epochs: int | None = None,
+    hidden: int | None = None,
+    out: str | Path | None = None,
+    device="auto",
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> CompareResult:
+    """Tune, calibrate and evaluate every method alike; write the table and figure to ``out`` when given."""
+    names = [get_method(m).name for m in methods]
+    if not names:
+        raise SZSLError("methods: expected at least one method")
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise SZSLError(f"methods: {dup!r} is listed twice")
+    _check_int("trials", trials, 1)
+    _check_int("seeds", seeds, 1)
+    _check_int("seed", seed, 0)
+    if epochs is not None:
+        _check_int("epochs", epochs, 1)
+    if hidden is not None:
+        _check_int("hidden", hidden, 1)
+    settings = dict(methods=names, trials=trials, seeds=seeds, seed=seed, epochs=epochs, hidden=hidden, device=str(device))
+    result = CompareResult(benchmark.name, settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(out) / "studies.db" if out is not None else Path(tmp) / "studies.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        from szsl.tune import sqlite_url
+
+        for name in names:
+            sel = select_method(benchmark, name, trials=trials, storage=sqlite_url(db), seed=seed, epochs=epochs, hidden=hidden, device=device, progress=progress)
+            res = evaluate_final(benchmark, sel, seeds=seeds, seed=seed, device=device, progress=progress)
+            result.results.append(res)
+            if log is not None:
+                r = res.summary()
+                log(f"{name}: cv H={sel.cv_h:.1f} -> test U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f} AUSUC={r['AUSUC']:.3f} H(CS)={r['H_cs']:.1f} (gamma={sel.gamma:.3g}; tune {sel.seconds:.0f} s)")
+    if out is not None:
+        result.write(out)
+    return result
