@@ -62,10 +62,6 @@ PAPER_SPACE: dict[str, Any] = {
     "epochs": DEFAULT_EPOCHS,
 }
 
-# Heartbeats are driven by this module (not Study.optimize); Optuna's notes about that are noise here.
-warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
-warnings.filterwarnings("ignore", message=".*fail_stale_trials.*")
-
 _INT_PARAMS = {"hidden", "batch_size", "epochs", "seed"}
 _CONFIG_FIELDS = {f.name for f in fields(TrainConfig)}
 
@@ -292,16 +288,28 @@ def open_storage(url: str):
     """An Optuna RDB storage for any SQLAlchemy URL (heartbeats on, so dead workers are detected)."""
     import optuna
 
+    # Heartbeats are driven by ``tune`` (not Study.optimize); Optuna's notes about that are noise here.
+    _silence_optuna_notes()
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         db = url.split("///", 1)[-1]
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD, **kwargs)
-    except Exception as exc:  # bad URL, unreachable server, missing driver
-        raise SZSLError(f"--storage {redact(url)}: cannot open ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    last: Exception | None = None
+    for attempt in range(6):
+        try:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD, **kwargs)
+        except ImportError as exc:  # missing driver: retrying will not help
+            last = exc
+            break
+        except Exception as exc:  # noqa: BLE001 - workers creating the schema at once race; retry
+            last = exc
+            if "://" not in url or "Could not parse" in str(exc) or "Can't load plugin" in str(exc):
+                break
+            time.sleep(0.2 * (attempt + 1))
+    first_line = str(last).splitlines()[0] if last is not None and str(last) else ""
+    raise SZSLError(f"--storage {redact(url)}: cannot open ({type(last).__name__}: {first_line})")
 
 
 def redact(url: str) -> str:
@@ -346,8 +354,8 @@ def _make_sampler(kind: str, space: SearchSpace, seed: int):
         return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if kind == "grid":
-        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+    if kind == "grid":  # grid points are enqueued by ``_next_grid_point``; this only fills nothing
+        return optuna.samplers.RandomSampler(seed=seed)
     raise SZSLError(f"sampler {kind!r}: expected one of {', '.join(SAMPLERS)}")
 
 
@@ -459,6 +467,20 @@ def tune(
     sampler. ``timeout`` (seconds) stops asking for new trials after that long. Safe to run
     from many processes at once against one ``storage`` URL.
     """
+    with warnings.catch_warnings():
+        _silence_optuna_notes()
+        return _tune(
+            benchmark, n_trials=n_trials, storage=storage, study_name=study_name, space=space, sampler=sampler,
+            seed=seed, batch=batch, timeout=timeout, device=device, progress=progress, worker=worker, on_batch=on_batch,
+        )
+
+
+def _silence_optuna_notes() -> None:
+    warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
+    warnings.filterwarnings("ignore", message=".*fail_stale_trials.*")
+
+
+def _tune(benchmark, *, n_trials, storage, study_name, space, sampler, seed, batch, timeout, device, progress, worker, on_batch) -> TuneResult:
     from optuna.trial import TrialState
     from tqdm.auto import tqdm
 
@@ -504,7 +526,7 @@ def tune(
                 break
             if timeout is not None and time.monotonic() - start > timeout:
                 break
-            failed = sum(t.state == TrialState.FAIL and "fail_reason" in t.user_attrs and t.user_attrs.get("diverged") for t in trials)
+            failed = sum(1 for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("diverged"))
             if failed >= max_failures:
                 raise SZSLError(f"study {study_name!r}: {failed} trials diverged; lower the lr range in the search space")
             slots = n_trials - complete - running
@@ -546,12 +568,43 @@ def _ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: d
         # Deterministic alone (same history -> same proposals); diversified when others run too.
         key = f"{seed}:{len(trials)}:{os.getpid() if others else 0}"
         study.sampler = _make_sampler(sampler, space, int(hashlib.sha256(key.encode()).hexdigest()[:8], 16))
+        if sampler == "grid":
+            point = _next_grid_point(space, seed, trials)
+            if point is None:  # every grid point is done or taken
+                break
+            study.enqueue_trial(point)
         trial = study.ask()
         heart.add(trial._trial_id)
         trial.set_user_attr("worker", me)
         values = space.suggest(trial)
         asked.append((trial, values))
     return asked
+
+
+def _grid_key(params: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((k, round(v, 12) if isinstance(v, float) else v) for k, v in params.items()))
+
+
+def _next_grid_point(space: SearchSpace, seed: int, trials) -> dict[str, Any] | None:
+    """The first grid point (in a seeded order) that no COMPLETE, RUNNING or WAITING trial holds.
+
+    Optuna's GridSampler ignores RUNNING trials (so a batch could repeat a point) and calls
+    ``study.stop()`` outside ``optimize``; enqueueing the points ourselves avoids both.
+    """
+    import itertools
+
+    from optuna.trial import TrialState
+
+    grid = space.grid()
+    names = sorted(grid)
+    points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
+    order = np.random.default_rng(seed).permutation(len(points))
+    taken = {_grid_key(t.params) for t in trials if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
+    taken |= {_grid_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
+    for i in order:
+        if _grid_key(points[i]) not in taken:
+            return points[i]
+    return None
 
 
 def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart: _Heartbeat, evaluate_configs) -> None:

@@ -77,7 +77,7 @@ def figure2(sweeps: Sequence[dict[str, Any]], path: str | Path) -> Path:
         ax.set_title(display_name(sweep["dataset"]), fontsize=10)
     for ax in list(axes.flat)[len(sweeps) :]:
         ax.axis("off")
-    fig.suptitle(f"Figure 2: U, S, H vs q, other parameters at the tuned best ({SOURCE})", fontsize=10)
+    fig.suptitle(f"Figure 2: U, S, H vs q, other parameters at the tuned best\n({SOURCE})", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -1,0 +1,131 @@
+"""The paper's protocol: validation folds never touch the test split; the final split does."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from szsl.data.benchmark import Benchmark, Fold, validate_benchmark
+from szsl.errors import SZSLError
+from szsl.protocol import SEEN_HOLDOUT, final_split, split_data, validation_splits
+
+
+def tiny_benchmark(seed: int = 0, n_classes: int = 12, n_unseen: int = 3, per_class: int = 23) -> Benchmark:
+    """Random features, 12 classes (3 unseen), 3 folds of 3 pseudo-unseen classes each."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_classes), per_class)
+    features = rng.normal(size=(labels.size, 16)).astype(np.float32)
+    att = rng.random((n_classes, 6)).astype(np.float32)
+    att /= np.linalg.norm(att, axis=1, keepdims=True)
+    unseen = np.arange(n_classes - n_unseen, n_classes)
+    seen = np.arange(n_classes - n_unseen)
+    trainval, test_seen = [], []
+    for c in seen:
+        idx = np.flatnonzero(labels == c)
+        trainval.append(idx[: int(0.8 * idx.size)])
+        test_seen.append(idx[int(0.8 * idx.size) :])
+    test_unseen = np.flatnonzero(np.isin(labels, unseen))
+    folds = tuple(Fold(np.setdiff1d(seen, seen[k::3]), seen[k::3]) for k in range(3))
+    b = Benchmark(
+        name="tiny", features=features, labels=labels.astype(np.int64), attributes=att, original_attributes=att,
+        class_names=tuple(f"c{i}" for i in range(n_classes)), seen=seen, unseen=unseen,
+        trainval=np.sort(np.concatenate(trainval)), test_seen=np.sort(np.concatenate(test_seen)), test_unseen=test_unseen, folds=folds,
+    )
+    validate_benchmark(b)
+    return b
+
+
+class GuardedFeatures(np.ndarray):
+    """Features whose test rows raise on any read (fancy index, slice or scalar)."""
+
+    forbidden: np.ndarray
+
+    def __getitem__(self, item):
+        rows = np.arange(self.shape[0])[item[0] if isinstance(item, tuple) else item]
+        if np.intersect1d(np.atleast_1d(rows), self.forbidden).size:
+            raise AssertionError("a test image was read")
+        return np.asarray(super().__getitem__(item))
+
+
+def guarded(b: Benchmark) -> Benchmark:
+    feats = b.features.view(GuardedFeatures)
+    feats.forbidden = np.concatenate([b.test_seen, b.test_unseen])
+    return dataclasses.replace(b, features=feats)
+
+
+def test_folds_are_disjoint_stratified_and_inside_trainval():
+    b = tiny_benchmark()
+    splits = validation_splits(b, seed=3)
+    assert len(splits) == 3
+    trainval = set(b.trainval.tolist())
+    test = set(b.test_seen.tolist()) | set(b.test_unseen.tolist())
+    for split, fold in zip(splits, b.folds):
+        # The model knows only the trainval classes.
+        assert np.array_equal(split.classes, b.seen)
+        assert np.array_equal(split.classes[split.seen], np.sort(fold.train_classes))
+        assert np.array_equal(split.classes[split.unseen], np.sort(fold.val_classes))
+        parts = [set(split.train.tolist()), set(split.eval_seen.tolist()), set(split.eval_unseen.tolist())]
+        assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+        assert set().union(*parts) == trainval  # every trainval image, once
+        assert not set().union(*parts) & test
+        labels = b.labels
+        assert set(labels[split.eval_unseen]) == set(fold.val_classes.tolist())
+        assert np.array_equal(split.eval_unseen, np.sort(b.trainval[np.isin(labels[b.trainval], fold.val_classes)]))
+        for c in fold.train_classes:  # 80/20 within every pseudo-seen class
+            n = int(np.sum(labels[b.trainval] == c))
+            held = int(np.sum(labels[split.eval_seen] == c))
+            assert held == int(round(SEEN_HOLDOUT * n))
+            assert int(np.sum(labels[split.train] == c)) == n - held
+
+
+def test_fold_split_is_seeded():
+    b = tiny_benchmark()
+    a1, a2, other = validation_splits(b, 0), validation_splits(b, 0), validation_splits(b, 1)
+    assert all(np.array_equal(x.train, y.train) for x, y in zip(a1, a2))
+    assert any(not np.array_equal(x.train, y.train) for x, y in zip(a1, other))
+
+
+def test_validation_never_reads_test_features_final_does():
+    b = guarded(tiny_benchmark())
+    for split in validation_splits(b, 0):
+        data = split_data(b, split)
+        assert data.X_train.shape[0] == split.train.size
+        assert set(np.unique(data.y_train)) == set(split.seen.tolist())
+        assert data.attributes.shape[0] == b.seen.size
+    with pytest.raises(AssertionError, match="test image"):
+        split_data(b, final_split(b))  # the guard works: the final split does read test images
+
+
+def test_validation_is_blind_to_test_labels_and_features():
+    b = tiny_benchmark()
+    rng = np.random.default_rng(9)
+    feats = b.features.copy()
+    labels = b.labels.copy()
+    feats[b.test_seen] = rng.normal(size=(b.test_seen.size, feats.shape[1])) * 100
+    feats[b.test_unseen] = rng.normal(size=(b.test_unseen.size, feats.shape[1])) * 100
+    labels[b.test_seen] = rng.permutation(labels[b.test_seen])
+    labels[b.test_unseen] = rng.permutation(labels[b.test_unseen])
+    garbage = dataclasses.replace(b, features=feats, labels=labels)
+    for s1, s2 in zip(validation_splits(b, 0), validation_splits(garbage, 0)):
+        d1, d2 = split_data(b, s1), split_data(garbage, s2)
+        for name in ("X_train", "y_train", "X_eval_seen", "y_eval_seen", "X_eval_unseen", "y_eval_unseen", "attributes"):
+            assert np.array_equal(getattr(d1, name), getattr(d2, name)), name
+
+
+def test_final_split_trains_on_trainval_and_scores_on_test():
+    b = tiny_benchmark()
+    s = final_split(b)
+    assert np.array_equal(s.train, b.trainval)
+    assert np.array_equal(s.eval_seen, b.test_seen) and np.array_equal(s.eval_unseen, b.test_unseen)
+    assert np.array_equal(s.seen, b.seen) and np.array_equal(s.unseen, b.unseen)
+    data = split_data(b, s)
+    assert data.attributes.shape[0] == b.n_classes
+
+
+def test_fold_with_a_test_class_is_rejected():
+    b = tiny_benchmark()
+    bad = dataclasses.replace(b, folds=(Fold(b.seen[:-1], np.array([b.unseen[0]])),))
+    with pytest.raises(SZSLError, match="not trainval classes"):
+        validation_splits(bad, 0)

@@ -1,0 +1,301 @@
+"""Hyperparameter search: space, isolation from the test split, resume, kill/resume, workers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from szsl.cli import main
+from szsl.data import load_benchmark
+from szsl.errors import SZSLError
+from szsl.tune import PAPER_SPACE, load_space, make_space, sqlite_url, tune
+
+# Small and fast: every member trains in a few ms on digits.
+SMALL = {"hidden": {"choices": [16, 32]}, "batch_size": {"choices": [128, 256]}, "epochs": 2}
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_benchmark("digits")
+
+
+def _study(url: str, name: str):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def _complete(study):
+    return {t.number: (t.value, t.params) for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"}
+
+
+# ----------------------------------------------------------------------------- space
+
+
+def test_default_space_is_the_papers():
+    space = make_space()
+    by = {p.name: p for p in space.params}
+    assert (by["tau"].low, by["tau"].high, by["tau"].log) == (1e-2, 10.0, True)
+    assert by["batch_size"].choices == (64, 128, 256, 512, 1024)
+    assert by["hidden"].choices == (128, 256, 512, 1024, 1500)
+    assert set(by["activation"].choices) == {"tanh", "sigmoid", "hard-sigmoid", "relu"}
+    assert (by["q"].low, by["q"].high) == (0.0, 1.0) and (by["alpha"].low, by["alpha"].high) == (0.0, 1.0)
+    assert by["epochs"].kind == "fixed" and by["epochs"].value == PAPER_SPACE["epochs"]
+    assert make_space(epochs=7).fixed["epochs"] == 7
+
+
+def test_search_mass_fixes_alpha(tmp_path):
+    space = make_space(search_mass=True)
+    assert space.fixed["alpha"] == 1.0
+    assert "q" in [p.name for p in space.searched]
+    cfg = space.config({"q": 0.4, "tau": 1.0, "lr": 1e-3, "l1": 0.0, "l2": 0.0, "batch_size": 64, "hidden": 128, "activation": "relu"}, seed=0)
+    assert cfg.unseen_mass == pytest.approx(0.4)
+
+
+def test_space_file(tmp_path):
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps({"tau": {"low": 0.1, "high": 1, "log": True}, "l1": 0, "hidden": {"choices": [64]}}))
+    space = load_space(path, epochs=3)
+    fixed = space.fixed
+    assert fixed["l1"] == 0 and fixed["hidden"] == 64 and fixed["epochs"] == 3
+    tau = next(p for p in space.params if p.name == "tau")
+    assert (tau.low, tau.high, tau.log) == (0.1, 1.0, True)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ({"nope": 1}, "unknown parameter 'nope'"),
+        ({"tau": {"low": 0, "high": 1, "log": True}}, "log range"),
+        ({"q": {"low": 0, "high": 2}}, "q"),
+        ({"hidden": [1, 2]}, "ambiguous"),
+        ({"activation": {"choices": ["relu", "swish"]}}, "activation"),
+        ({"lr": {"low": 1, "high": 0.1}}, "low=1 > high"),
+    ],
+)
+def test_bad_space_files(tmp_path, content, match):
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(SZSLError, match=match):
+        load_space(path)
+
+
+# ----------------------------------------------------------------------------- isolation
+
+
+def _garbage_copy(b):
+    """The same benchmark with test features replaced by noise and test labels permuted."""
+    rng = np.random.default_rng(123)
+    feats = np.array(b.features, copy=True)
+    labels = np.array(b.labels, copy=True)
+    for idx in (b.test_seen, b.test_unseen):
+        feats[idx] = rng.normal(size=(idx.size, feats.shape[1])).astype(np.float32) * 50
+        labels[idx] = rng.permutation(labels[idx])
+    return dataclasses.replace(b, features=feats, labels=labels)
+
+
+def test_tuning_is_isolated_from_the_test_split(tmp_path, digits):
+    space = make_space(SMALL)
+    runs = []
+    for i, bench in enumerate((digits, _garbage_copy(digits))):
+        url = sqlite_url(tmp_path / f"iso{i}.db")
+        result = tune(bench, n_trials=5, storage=url, study_name="iso", space=space, batch=3, device="cpu", progress=False)
+        trials = [(t.number, t.params, t.value, t.user_attrs.get("folds")) for t in _study(url, "iso").trials]
+        runs.append((result.best_params, result.best_value, trials))
+    assert runs[0] == runs[1]
+    assert runs[0][1] > 0
+
+
+# ----------------------------------------------------------------------------- resume
+
+
+def test_rerun_continues_the_study(tmp_path, digits):
+    space = make_space(SMALL)
+    url = sqlite_url(tmp_path / "resume.db")
+    kw = dict(storage=url, study_name="r", space=space, batch=2, device="cpu", progress=False)
+    tune(digits, n_trials=3, **kw)
+    first = _complete(_study(url, "r"))
+    assert len(first) == 3
+    tune(digits, n_trials=3, **kw)  # same N: nothing new
+    assert _complete(_study(url, "r")) == first
+    assert len(_study(url, "r").trials) == 3
+    result = tune(digits, n_trials=6, **kw)  # 2N: exactly N more, old ones untouched
+    after = _complete(_study(url, "r"))
+    assert len(after) == 6 and len(_study(url, "r").trials) == 6
+    assert {k: after[k] for k in first} == first
+    assert result.n_complete == 6
+    folds = _study(url, "r").trials[0].user_attrs["folds"]
+    assert len(folds) == 3 and set(folds[0]) == {"U", "S", "H"}
+
+
+def test_changed_space_needs_a_new_study(tmp_path, digits):
+    url = sqlite_url(tmp_path / "s.db")
+    tune(digits, n_trials=1, storage=url, study_name="x", space=make_space(SMALL), device="cpu", progress=False)
+    with pytest.raises(SZSLError, match="different search space"):
+        tune(digits, n_trials=1, storage=url, study_name="x", space=make_space(SMALL, epochs=3), device="cpu", progress=False)
+
+
+def test_diverged_trials_fail_with_a_message(tmp_path, digits):
+    url = sqlite_url(tmp_path / "d.db")
+    space = make_space({**SMALL, "lr": 1e30})
+    with pytest.raises(SZSLError, match="diverged"):
+        tune(digits, n_trials=1, storage=url, study_name="d", space=space, batch=5, device="cpu", progress=False)
+    trials = _study(url, "d").trials
+    assert trials and all(t.state.name == "FAIL" for t in trials)
+    assert all("diverged" in t.user_attrs["fail_reason"] for t in trials)
+    assert all(t.value is None for t in trials)
+
+
+def test_grid_and_random_samplers(tmp_path, digits):
+    space = make_space({**SMALL, **{k: 0.5 for k in ("q", "alpha")}, "tau": 1.0, "lr": 1e-3, "l1": 0, "l2": 0, "activation": {"choices": ["relu", "tanh"]}})
+    assert space.grid_size() == 8
+    url = sqlite_url(tmp_path / "g.db")
+    tune(digits, n_trials=8, storage=url, study_name="g", space=space, sampler="grid", batch=8, device="cpu", progress=False)
+    seen = {tuple(sorted(t.params.items())) for t in _study(url, "g").trials}
+    assert len(seen) == 8  # every grid point once
+    with pytest.raises(SZSLError, match="grid has only 8"):
+        tune(digits, n_trials=9, storage=url, study_name="g2", space=space, sampler="grid", device="cpu", progress=False)
+    tune(digits, n_trials=2, storage=url, study_name="rnd", space=make_space(SMALL), sampler="random", device="cpu", progress=False)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_cli_tune_writes_best_json(tmp_path, capsys):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SMALL))
+    out = tmp_path / "best.json"
+    assert main(["tune", "--trials", "2", "--space", str(space), "--out", str(out), "--device", "cpu", "--quiet"]) == 0
+    best = json.loads(out.read_text())
+    assert best["n_complete"] == 2 and best["dataset"] == "digits"
+    assert set(best["best_params"]) <= set(best["best_config"])
+    assert (tmp_path / "szsl-tune.db").is_file()
+    assert "best mean validation H" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["tune", "--trials", "0"], "--trials"),
+        (["tune", "--trials", "x"], "--trials"),
+        (["tune", "--batch", "-1"], "--batch"),
+        (["tune", "--timeout", "0"], "--timeout"),
+        (["tune", "--sampler", "cmaes"], "--sampler"),
+        (["tune", "--space", "/nonexistent/space.json"], "cannot read"),
+        (["tune", "--dataset", "MNIST"], "unknown dataset"),
+        (["tune", "--storage", "nosuchdb://x", "--trials", "1"], "--storage"),
+        (["reproduce", "--datasets", "AWA2"], "needs --root"),
+        (["reproduce", "--seeds", "-3"], "--seeds"),
+        (["sweep", "q", "--values", "2", "--epochs", "1"], "q=2.0"),
+        (["sweep", "kappa"], "invalid choice"),
+    ],
+)
+def test_bad_cli_values_exit_2_with_one_line(argv, match, capsys, tmp_path):
+    argv = argv + (["--out", str(tmp_path / ("o.json" if argv[0] == "tune" else "o"))] if argv[0] != "sweep" or "--values" in argv else [])
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert match in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def _cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "szsl", "tune", "--device", "cpu", "--quiet", *args]
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def test_killed_tune_loses_no_finished_trial(tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({**SMALL, "epochs": 20, "batch_size": 64}))
+    url = sqlite_url(tmp_path / "kill.db")
+    args = _cmd("--trials", "10", "--batch", "1", "--space", str(space), "--storage", url, "--study", "k", "--out", str(tmp_path / "best.json"))
+    proc = subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        done: dict = {}
+        while time.monotonic() < deadline:
+            if (tmp_path / "kill.db").exists():
+                try:
+                    done = _complete(_study(url, "k"))
+                except Exception:  # the study is not created yet
+                    done = {}
+            if len(done) >= 2 or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    before = _complete(_study(url, "k"))
+    assert 2 <= len(before) < 10, "the worker should be killed mid-run"
+    subprocess.run(args, env=_env(), check=True, stdout=subprocess.DEVNULL, timeout=120)
+    study = _study(url, "k")
+    after = _complete(study)
+    assert len(after) == 10
+    assert {k: after[k] for k in before} == before  # nothing finished was lost or recomputed
+    assert not [t for t in study.trials if t.state.name == "RUNNING"]
+    stale = [t for t in study.trials if t.state.name == "FAIL"]
+    for t in stale:  # the trial that was running when killed is failed and its parameters re-run
+        assert "died" in t.user_attrs["fail_reason"]
+        assert any(r.user_attrs.get("retry_of") == t.number and r.params == t.params for r in study.trials)
+    assert json.loads((tmp_path / "best.json").read_text())["n_complete"] == 10
+
+
+def _two_workers(url: str, tmp_path: Path, n_trials: int = 8) -> None:
+    study = "w-" + uuid.uuid4().hex[:8]
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({**SMALL, "epochs": 15, "batch_size": 64}))
+    procs = [
+        subprocess.Popen(
+            _cmd("--trials", str(n_trials), "--batch", "1", "--space", str(space), "--storage", url, "--study", study, "--out", str(tmp_path / f"best{i}.json")),
+            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        for i in range(2)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err.decode()[-2000:]
+    trials = _study(url, study).trials
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    assert len(complete) == n_trials
+    numbers = [t.number for t in trials]
+    assert len(set(numbers)) == len(numbers) == len({t._trial_id for t in trials})
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+    assert len({t.user_attrs["worker"]["pid"] for t in complete}) == 2, "both workers should contribute"
+    for i in range(2):  # each worker reports the whole study
+        assert json.loads((tmp_path / f"best{i}.json").read_text())["n_complete"] == n_trials
+
+
+def test_two_workers_sqlite(tmp_path):
+    _two_workers(sqlite_url(tmp_path / "w.db"), tmp_path)
+
+
+@pytest.mark.postgres
+def test_two_workers_postgres(tmp_path):
+    url = os.environ.get("SZSL_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("SZSL_TEST_POSTGRES_URL is not set (.ci/start_postgres.sh starts a server and prints one)")
+    _two_workers(url, tmp_path)
