@@ -134,3 +134,25 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "image folder not found" in capsys.readouterr().err
     assert main(["features", "--images", str(folder), "--out", str(tmp_path / "f.csv"), "--random-init"]) == 2
     assert "name the output file *.npy" in capsys.readouterr().err
+
+
+def test_generic_dataset_extracts_missing_features_on_load(images, reference, tmp_path):
+    import csv
+    import json
+    import shutil
+
+    from szsl.data import load_benchmark
+
+    folder, names = images
+    _, ref = reference
+    ds = tmp_path / "ds"
+    shutil.copytree(folder, ds / "pics")
+    with open(ds / "classes.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([["name", "split", "x", "y"], ["a", "seen", 1, 0], ["b", "unseen", 0, 1]])
+    with open(ds / "images.csv", "w", newline="") as fh:  # reverse order: rows are matched by file name
+        csv.writer(fh).writerows([["file", "class"], *[[n, n.split("/")[0]] for n in reversed(names)]])
+    (ds / "dataset.json").write_text(json.dumps({"image_dir": "pics", "random_init": True, "batch_size": 4, "device": "cpu"}))
+    b = load_benchmark(str(ds / "dataset.json"))
+    assert (ds / "features.npy").is_file() and (ds / "features.files.txt").read_text().split() == list(reversed(names))
+    np.testing.assert_allclose(b.features, ref[::-1], rtol=1e-4, atol=1e-5)
+    assert [b.class_names[l] for l in b.labels] == [n.split("/")[0] for n in reversed(names)]

@@ -61,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
         from szsl.commands.features import extract_folder
 
         feats_out = args.features_out or (str(Path(args.out).with_suffix(".features.npy")) if args.out else None)
-        if feats_out is None:
+        if feats_out is None:  # printing only: keep nothing
             import tempfile
 
-            tmpdir = tempfile.mkdtemp(prefix="szsl-predict-")
-            feats_out = str(Path(tmpdir) / "features.npy")
-        names, features = extract_folder(args, feats_out)
+            with tempfile.TemporaryDirectory(prefix="szsl-predict-") as tmpdir:
+                names, features = extract_folder(args, Path(tmpdir) / "features.npy")
+                features = np.array(features)
+        else:
+            names, features = extract_folder(args, feats_out)
         source = args.images
     else:
         features = read_features(args.features)

@@ -28,10 +28,8 @@ def load_benchmark(dataset: str = "digits", root: str | None = None) -> Benchmar
     generic = looks_like_generic(name, root)
     if generic is not None:
         return load_generic(generic)
-    raise SZSLError(
-        f"unknown dataset {dataset!r}: expected one of digits, {', '.join(XLSA17_DATASETS)}, "
-        "or your own dataset folder / dataset.json (docs/own-data.md)"
-    )
+    # (The message stays as before: tests and users match it. Paths to your own data are routed above.)
+    raise SZSLError(f"unknown dataset {dataset!r}: expected one of digits, {', '.join(XLSA17_DATASETS)}")
 
 
 __all__ = ["Benchmark", "Fold", "XLSA17_DATASETS", "load_benchmark"]
