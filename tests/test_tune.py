@@ -230,7 +230,7 @@ def _env():
 
 def test_killed_tune_loses_no_finished_trial(tmp_path):
     space = tmp_path / "space.json"
-    space.write_text(json.dumps({**SMALL, "epochs": 20, "batch_size": 64}))
+    space.write_text(json.dumps({**SMALL, "epochs": 12, "batch_size": 64}))
     url = sqlite_url(tmp_path / "kill.db")
     args = _cmd("--trials", "10", "--batch", "1", "--space", str(space), "--storage", url, "--study", "k", "--out", str(tmp_path / "best.json"))
     proc = subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -20,6 +20,7 @@ failed as surplus before it trains.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import math
@@ -47,6 +48,7 @@ GRID_POINTS = 3  # points per continuous range under the grid sampler (override 
 HEARTBEAT_INTERVAL = 20  # seconds between heartbeats of a RUNNING trial (RDB storages)
 GRACE_PERIOD = 120  # a RUNNING trial without a heartbeat for this long is stale (other hosts)
 POLL_SECONDS = 1.0
+ORPHAN_SECONDS = 10.0  # a RUNNING trial without an owner label for this long was abandoned
 
 # The paper's space, plus lr, l2 (lambda), l1 (gamma) and a fixed epoch budget.
 PAPER_SPACE: dict[str, Any] = {
@@ -422,9 +424,15 @@ def _fail_dead_trials(study, storage) -> int:
 
     host = socket.gethostname()
     dead = []
+    now = datetime.datetime.now()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        w = t.user_attrs.get("worker") or {}
-        if w.get("host") == host and isinstance(w.get("pid"), int) and w["pid"] != os.getpid() and not _pid_alive(w["pid"]):
+        w = t.user_attrs.get("worker")
+        if w is None:
+            # A worker labels its trial right after asking for it; a trial still unlabelled after
+            # ORPHAN_SECONDS lost its worker in between.
+            if t.datetime_start is not None and (now - t.datetime_start).total_seconds() > ORPHAN_SECONDS:
+                dead.append(t)
+        elif w.get("host") == host and isinstance(w.get("pid"), int) and w["pid"] != os.getpid() and not _pid_alive(w["pid"]):
             dead.append(t)
     for t in dead:
         try:
@@ -574,8 +582,8 @@ def _ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: d
                 break
             study.enqueue_trial(point)
         trial = study.ask()
+        trial.set_user_attr("worker", me)  # at once: the owner of a RUNNING trial must be known
         heart.add(trial._trial_id)
-        trial.set_user_attr("worker", me)
         values = space.suggest(trial)
         asked.append((trial, values))
     return asked
@@ -616,14 +624,20 @@ def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart
         results = [fold[i] for fold in per_fold]
         bad = next((r for r in results if r.diverged), None)
         if bad is not None:
-            trial.set_user_attr("diverged", True)
-            trial.set_user_attr("fail_reason", bad.message)
-            study.tell(trial, state=TrialState.FAIL)
+            attrs, value, state = {"diverged": True, "fail_reason": bad.message}, None, TrialState.FAIL
         else:
             scores = [{k: round(float(r.metrics[k]), 4) for k in ("U", "S", "H")} for r in results]
-            trial.set_user_attr("folds", scores)
-            trial.set_user_attr("config", configs[i].to_dict())
-            study.tell(trial, float(np.mean([r.metrics["H"] for r in results])))
+            attrs, value, state = {"folds": scores, "config": configs[i].to_dict()}, float(np.mean([r.metrics["H"] for r in results])), TrialState.COMPLETE
+        try:
+            for key, v in attrs.items():
+                trial.set_user_attr(key, v)
+            study.tell(trial, value, state=state)
+        except Exception as exc:  # noqa: BLE001
+            # Another worker took this trial for abandoned (and re-queued its parameters).
+            from optuna.exceptions import UpdateFinishedTrialError
+
+            if not isinstance(exc, (UpdateFinishedTrialError, ValueError, RuntimeError)):
+                raise
         heart.remove(trial._trial_id)
 
 

@@ -1,0 +1,168 @@
+"""``szsl reproduce`` / ``szsl sweep``: table, figures, caching, kill and resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from szsl.cli import main
+from szsl.errors import SZSLError
+from szsl.experiments.paper import PAPER_SZSL
+from szsl.experiments.reproduce import find_datasets
+
+REPO = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+FAST = ["--trials", "3", "--epochs", "2", "--batch", "3", "--device", "cpu", "--quiet"]
+SMALL_SPACE = {"hidden": {"choices": [32, 64]}, "batch_size": {"choices": [128, 256]}}
+
+
+@pytest.fixture
+def small_space(tmp_path) -> list[str]:
+    path = tmp_path / "small_space.json"
+    path.write_text(json.dumps(SMALL_SPACE))
+    return ["--space", str(path)]
+
+
+def _study(url: str):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    (summary,) = optuna.get_all_study_summaries(url)
+    return optuna.load_study(study_name=summary.study_name, storage=url)
+
+
+def _complete(study):
+    return {t.number: (t.value, t.params) for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"}
+
+
+def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, small_space):
+    out = tmp_path / "results"
+    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", *small_space, *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert "SZSL (ours" in printed and "digits U" in printed
+    for name in ("results.md", "results.json", "results.csv", "figure2_q.png", "figure3_tau_digits.png"):
+        assert (out / name).is_file(), name
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == PNG
+    md = (out / "results.md").read_text()
+    assert "| SZSL (paper, Table 2) |" in md and "SZSL (ours, mean ± std, 2 seeds)" in md
+    results = json.loads((out / "results.json").read_text())
+    final = results["datasets"]["digits"]["final"]
+    assert len(final["seeds"]) == 2 and set(final["mean"]) == {"U", "S", "H", "T1"}
+    assert f"{final['mean']['H']:.1f} ± {final['std']['H']:.1f}" in md
+    sweep_q = results["datasets"]["digits"]["sweep_q"]
+    assert [p["q"] for p in sweep_q["points"]] == [round(0.1 * i, 2) for i in range(11)]
+    assert sweep_q["source"] == "test split, not used for selection"
+    assert results["datasets"]["digits"]["sweep_tau"]["soft_labels"]["class"] == "8"
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert rows[-1]["method"] == "SZSL (ours)" and rows[-1]["dataset"] == "digits"
+
+    # Re-running finds every stage finished: nothing is retrained, the study is unchanged.
+    url = "sqlite:///" + str(out / "szsl-tune.db")
+    before = _complete(_study(url))
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "digits").glob("*.json")}
+    assert set(stamps) == {"tune.json", "final.json", "sweep_q.json", "sweep_tau.json"}
+    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", *small_space, *FAST]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "digits").glob("*.json")} == stamps
+    assert _complete(_study(url)) == before
+
+    # More trials continue the same study: exactly one more trial, old ones kept.
+    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", *small_space, "--trials", "4", *FAST[2:]]) == 0
+    after = _complete(_study(url))
+    assert len(after) == 4 and {k: after[k] for k in before} == before
+
+
+@pytest.fixture(scope="module")
+def synthetic_apy(tmp_path_factory):
+    from conftest import shared_xlsa17_root
+
+    root = shared_xlsa17_root()
+    if root is None:
+        pytest.skip("real xlsa17 metadata not found (../shared/xlsa17 or $SZSL_SHARED_XLSA17)")
+    from szsl.data.synth import synthesize_xlsa17
+
+    out = tmp_path_factory.mktemp("synth")
+    synthesize_xlsa17(root, "APY", out, seed=0, feature_dim=16)
+    return out
+
+
+def test_reproduce_xlsa17_table_has_the_papers_h(synthetic_apy, tmp_path, small_space):
+    out = tmp_path / "r"
+    assert main(["reproduce", "--root", str(synthetic_apy), "--out", str(out), "--seeds", "0", "--no-sweeps", *small_space, "--trials", "2", "--epochs", "1", "--batch", "2", "--device", "cpu", "--quiet"]) == 0
+    md = (out / "results.md").read_text()
+    header, _, paper, ours = md.split("\n\n")[2].splitlines()[:4]
+    assert "aPY U" in header and "aPY H" in header
+    assert paper.startswith("| SZSL (paper, Table 2) |") and f"{PAPER_SZSL['APY']['H']:.1f}" in paper
+    assert ours.startswith("| SZSL (ours")
+    assert find_datasets(str(synthetic_apy), None) == ["APY"]  # only what is present
+    with pytest.raises(SZSLError, match="no AWA2"):
+        find_datasets(str(synthetic_apy), ["AWA2"])
+
+
+def test_paper_table_holds_only_what_the_paper_reports():
+    assert {k: v["H"] for k, v in PAPER_SZSL.items()} == {"AWA1": 65.2, "AWA2": 64.7, "CUB": 49.6, "SUN": 38.6, "APY": 48.7}
+    assert all(v["U"] is None and v["S"] is None for v in PAPER_SZSL.values())
+
+
+def test_killed_reproduce_loses_no_finished_trial(tmp_path):
+    out = tmp_path / "results"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.setdefault("OMP_NUM_THREADS", "1")
+    args = [sys.executable, "-m", "szsl", "reproduce", "--out", str(out), "--trials", "8", "--batch", "1", "--epochs", "2",
+            "--space", str(_space(tmp_path)), "--seeds", "0", "--no-sweeps", "--device", "cpu", "--quiet"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "sqlite:///" + str(out / "szsl-tune.db")
+    done: dict = {}
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                done = _complete(_study(url))
+            except Exception:  # no database / study yet
+                done = {}
+            if len(done) >= 2:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    before = _complete(_study(url))
+    assert 2 <= len(before) < 8, "reproduce should be killed while tuning"
+    assert not (out / "results.md").exists()
+    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, timeout=120)
+    after = _complete(_study(url))
+    assert len(after) == 8 and {k: after[k] for k in before} == before
+    assert (out / "results.md").is_file()
+
+
+def _space(tmp_path: Path) -> Path:
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps({"hidden": {"choices": [64, 128]}, "batch_size": 64, "epochs": 12}))
+    return path
+
+
+def test_sweep_command_writes_one_figure(tmp_path, capsys):
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"best_config": {"hidden": 32, "epochs": 2, "batch_size": 256, "q": 0.5}}))
+    assert main(["sweep", "tau", "--values", "0.05", "1", "5", "--params", str(params), "--out", str(tmp_path), "--device", "cpu"]) == 0
+    data = json.loads((tmp_path / "sweep_tau_digits.json").read_text())
+    assert [p["tau"] for p in data["points"]] == [0.05, 1.0, 5.0] and data["base"]["q"] == 0.5
+    assert (tmp_path / "sweep_tau_digits.png").read_bytes()[:8] == PNG
+    assert (tmp_path / "sweep_tau_digits.csv").read_text().splitlines()[0].startswith("tau,U,S,H")
+    assert main(["sweep", "q", "--values", "0", "0.5", "--epochs", "1", "--out", str(tmp_path), "--device", "cpu"]) == 0
+    assert (tmp_path / "sweep_q_digits.png").read_bytes()[:8] == PNG
+    assert "not used for selection" in capsys.readouterr().out
+
+
+def test_find_datasets_without_root():
+    assert find_datasets(None, None) == ["digits"]
+    with pytest.raises(SZSLError, match="needs --root"):
+        find_datasets(None, ["CUB"])
