@@ -157,6 +157,9 @@ def _load_image(path: Path, transform):
         raise SZSLError(f"{path}: cannot be read as an image ({type(exc).__name__}: {exc})") from None
 
 
+_last_net: dict[tuple[str, str], object] = {}
+
+
 def _parts_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.parts"
 
@@ -206,8 +209,16 @@ def extract_features(
                 print(f"szsl: {out} already holds the features of these {len(names)} images", file=sys.stderr)
             return existing
 
-    net = load_resnet101(weights, random_init, dev)  # fails early, with the how-to, when no weights
-    identity = identity or weights_identity(weights, random_init)
+    cached = _last_net.get((identity, str(dev))) if identity is not None else None
+    if cached is not None:
+        net = cached
+        if random_init:
+            print("szsl: WARNING: --random-init: ResNet-101 with RANDOM weights (seed 0); these features are for tests and demos only", file=sys.stderr)
+    else:
+        net = load_resnet101(weights, random_init, dev)  # fails early, with the how-to, when no weights
+        identity = identity or weights_identity(weights, random_init)
+        _last_net.clear()  # keep one network (~170 MB) for repeated calls in one process
+        _last_net[(identity, str(dev))] = net
     transform = preprocess_transform()
 
     parts = _parts_dir(out)
