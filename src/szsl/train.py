@@ -115,7 +115,7 @@ def as_training_data(X, y, class_attributes) -> tuple[np.ndarray, np.ndarray, np
         raise SZSLError(f"class_attributes: expected a 2-D (classes x attributes) array with >= 2 classes, got shape {A.shape}")
     if not np.issubdtype(A.dtype, np.number) or not np.isfinite(A).all():
         raise SZSLError("class_attributes: expected finite numbers (found NaN, inf or non-numeric values)")
-    y = y.astype(np.int64)
+    y = y.astype(np.int64, copy=False)
     if y.min() < 0 or y.max() >= A.shape[0]:
         bad = int(y.min() if y.min() < 0 else y.max())
         raise SZSLError(f"y: label {bad} outside 0..{A.shape[0] - 1} (the rows of class_attributes)")
