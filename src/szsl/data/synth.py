@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from szsl.atomic import atomic_path
+from szsl.atomic import atomic_path, current_umask
 from szsl.data.xlsa17 import SPLIT_KEYS, SPLITS_FILE, read_metadata
 from szsl.errors import SZSLError
 
@@ -197,7 +197,6 @@ def _write_v5(path: Path, features_dn: np.ndarray, labels: np.ndarray, image_fil
             do_compression=False,
             oned_as="column",
         )
-        os.chmod(tmp, 0o666 & ~_umask())
 
 
 def _write_v73(path: Path, features_dn: np.ndarray, labels: np.ndarray, image_files: list[str]) -> None:
@@ -224,13 +223,6 @@ def _write_v73(path: Path, features_dn: np.ndarray, labels: np.ndarray, image_fi
             ds.attrs["MATLAB_class"] = np.bytes_("cell")
         with open(tmp, "r+b") as fh:
             fh.write(_matlab_header("7.3"))
-        os.chmod(tmp, 0o666 & ~_umask())
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _publish_dir(tmp_dir: Path, final: Path) -> None:
@@ -289,7 +281,7 @@ def synthesize_xlsa17(
         return final
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out_dir))
     try:
-        os.chmod(tmp_dir, 0o777 & ~_umask())
+        os.chmod(tmp_dir, 0o777 & ~current_umask())
         writer(tmp_dir / "res101.mat", features_dn, labels, image_files)
         for src in sorted(meta.folder.iterdir()):
             if src.is_file() and (src.name == "att_splits.mat" or src.suffix == ".txt"):
