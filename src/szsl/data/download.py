@@ -19,13 +19,12 @@ import re
 import shutil
 import socket
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from szsl.atomic import atomic_path
+from szsl.atomic import atomic_directory, atomic_path
 from szsl.errors import SZSLError
 
 DEFAULT_URL = "http://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip"
@@ -225,17 +224,9 @@ def _unpack(archive: Path, root: Path, dataset: str, members: list[zipfile.ZipIn
                     with atomic_path(final / PurePosixPath(info.filename).name) as tmp:
                         _extract(zf, info, tmp)
                 return final
-            tmp_dir = Path(tempfile.mkdtemp(prefix=f".{dataset}.tmp-", dir=root))
-            try:
-                mask = os.umask(0o022)
-                os.umask(mask)
-                os.chmod(tmp_dir, 0o777 & ~mask)
+            with atomic_directory(final) as tmp_dir:
                 for info in members:
                     _extract(zf, info, tmp_dir / PurePosixPath(info.filename).name)
-                os.replace(tmp_dir, final)
-            finally:
-                if tmp_dir.exists():
-                    shutil.rmtree(tmp_dir, ignore_errors=True)
     except (zipfile.BadZipFile, EOFError) as exc:
         archive.unlink(missing_ok=True)
         raise SZSLError(f"{archive}: corrupt zip archive while unpacking {dataset} ({exc}); removed it, re-run to download again") from exc

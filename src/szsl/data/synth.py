@@ -22,14 +22,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import shutil
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from szsl.atomic import atomic_path, current_umask
+from szsl.atomic import atomic_directory, atomic_path
 from szsl.data.xlsa17 import SPLIT_KEYS, SPLITS_FILE, read_metadata
 from szsl.errors import SZSLError
 
@@ -225,21 +223,6 @@ def _write_v73(path: Path, features_dn: np.ndarray, labels: np.ndarray, image_fi
             fh.write(_matlab_header("7.3"))
 
 
-def _publish_dir(tmp_dir: Path, final: Path) -> None:
-    """Rename a finished folder onto ``final``; an existing one is swapped out, then removed."""
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{os.getpid()}-{time.monotonic_ns()}"
-        os.replace(final, old)
-        try:
-            os.replace(tmp_dir, final)
-        except BaseException:
-            os.replace(old, final)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp_dir, final)
-
-
 def synthesize_xlsa17(
     root: str | os.PathLike,
     dataset: str,
@@ -279,19 +262,14 @@ def synthesize_xlsa17(
     if final.exists() and final.resolve() == meta.folder.resolve():
         writer(final / "res101.mat", features_dn, labels, image_files)
         return final
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out_dir))
     try:
-        os.chmod(tmp_dir, 0o777 & ~current_umask())
-        writer(tmp_dir / "res101.mat", features_dn, labels, image_files)
-        for src in sorted(meta.folder.iterdir()):
-            if src.is_file() and (src.name == "att_splits.mat" or src.suffix == ".txt"):
-                shutil.copyfile(src, tmp_dir / src.name)
-        _publish_dir(tmp_dir, final)
+        with atomic_directory(final) as tmp_dir:
+            writer(tmp_dir / "res101.mat", features_dn, labels, image_files)
+            for src in sorted(meta.folder.iterdir()):
+                if src.is_file() and (src.name == "att_splits.mat" or src.suffix == ".txt"):
+                    shutil.copyfile(src, tmp_dir / src.name)
     except OSError as exc:
         raise SZSLError(f"{final}: cannot write synthetic dataset: {exc}") from exc
-    finally:
-        if tmp_dir.exists():
-            shutil.rmtree(tmp_dir, ignore_errors=True)
     return final
 
 
