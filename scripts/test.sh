@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-# torch 2.13.0 is pinned so that pip takes the CPU build (a looser range may pull a CUDA build).
-.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# torch and torchvision are pinned to a matching pair: the image-feature tests need torchvision,
+# which must be built against the exact torch it runs with. Everything runs on the CPU.
+.venv/bin/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,images,text]' pyarrow
 # The multi-worker tuning test needs a real PostgreSQL server: start a throwaway one when we can.
 if [ -z "${SZSL_TEST_POSTGRES_URL:-}" ] && [ -f .ci/start_postgres.sh ]; then
   if url=$(bash .ci/start_postgres.sh 2>/tmp/szsl-postgres.log | tail -n 1) && [ -n "$url" ]; then
