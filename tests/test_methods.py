@@ -210,7 +210,7 @@ def test_registry_and_search_spaces():
     with pytest.raises(SZSLError, match="no TrainConfig"):
         get_method("eszsl").config()
     assert get_method("DCN").config().method == "dcn"
-    assert search_space("hard")["q"] == 0.0 and search_space("eszsl").keys() == {"gamma", "lambda"}
+    assert search_space("hard")["q"] == 0.0 and search_space("eszsl").keys() == {"gamma", "lambda", "targets"}
     tune = pytest.importorskip("szsl.tune")
     for name in METHOD_NAMES:
         if get_method(name).is_network:

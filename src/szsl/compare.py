@@ -132,7 +132,7 @@ def _select_eszsl(folds, trials: int, seed: int, device) -> tuple[dict[str, Any]
     asked = []
     for _ in range(trials):  # random search: the proposals do not depend on results, so ask all first
         t = study.ask()
-        asked.append((t, {k: t.suggest_float(k, v["low"], v["high"], log=v.get("log", False)) for k, v in space.items()}))
+        asked.append((t, {k: t.suggest_categorical(k, v["choices"]) if "choices" in v else t.suggest_float(k, v["low"], v["high"], log=v.get("log", False)) for k, v in space.items()}))
     h = np.zeros(trials)
     for data in folds:  # one decomposition per fold serves every trial
         for i, run in enumerate(fit_predict("eszsl", data, [p for _, p in asked], device=device)):

@@ -69,7 +69,7 @@ def search_space(name: str) -> dict[str, Any]:
 
     Network methods: overrides of ``tune.PAPER_SPACE`` (fixed values for what the method fixes,
     plus its own ranges), ready for ``tune.make_space(search_space(name))``. ``eszsl``: its whole
-    space ({"gamma": range, "lambda": range}), which is not a TrainConfig space.
+    space ({"gamma": range, "lambda": range, "targets": choices}), which is not a TrainConfig space.
     """
     m = get_method(name)
     return {**dict(m.fixed), **dict(m.space)}

@@ -27,6 +27,9 @@ from szsl.model import resolve_device
 ESZSL_SPACE = {
     "gamma": {"low": 1e-3, "high": 1e3, "log": True},
     "lambda": {"low": 1e-3, "high": 1e3, "log": True},
+    # {-1, 1} is the paper's; with uncentred non-negative (ReLU) features its constant -1 part
+    # adds a class offset shared by every image, and {0, 1} can do much better: search both.
+    "targets": {"choices": ["pm1", "01"]},
 }
 TARGETS = ("pm1", "01")
 _CHUNK_ROWS = 8192
