@@ -57,7 +57,7 @@ class TrainConfig:
         for name in ("hidden", "batch_size", "epochs"):
             value = getattr(self, name)
             check(name, isinstance(value, int) and not isinstance(value, bool) and value >= 1, "an integer >= 1")
-        check("seed", isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0, "an integer >= 0")
+        check("seed", isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63, "an integer in [0, 2**63)")
         check("activation", self.activation in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS))
         check("optimizer", self.optimizer in OPTIMIZERS, "one of " + ", ".join(OPTIMIZERS))
         check("soft_label", self.soft_label in SOFT_LABEL_VARIANTS, "one of " + ", ".join(SOFT_LABEL_VARIANTS))
