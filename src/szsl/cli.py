@@ -38,15 +38,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP) turned into an exception, so that it unwinds like Ctrl-C: ``finally``
+    blocks run, temporary files are removed, the Optuna trial in flight is left for the next run."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+def _install_signal_handlers() -> dict:
+    """Route SIGTERM/SIGHUP to ``Terminated`` where they still have their default action; returns
+    the previous handlers (restored when ``main`` returns, so an embedding process is unchanged)."""
+    import signal
+    import threading
+
+    previous = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous  # signal handlers can only be set from the main thread
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+            previous[sig] = signal.signal(sig, _raise_terminated)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower())
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    previous = _install_signal_handlers()
     try:
+        return _main(argv)
+    finally:
+        _restore_signal_handlers(previous)
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         result = args.func(args)
     except SZSLError as exc:
         print(f"szsl: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("szsl: interrupted; finished work is saved, re-run the same command to continue", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"szsl: {how}; finished work is saved, re-run the same command to continue", file=sys.stderr)
+        return 128 + exc.signum if isinstance(exc, Terminated) else 130
+    except (MemoryError, RuntimeError) as exc:
+        if not _out_of_memory(exc):
+            raise
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        first = first.split("DefaultCPUAllocator: ", 1)[-1][:200]
+        print(f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--batch)", file=sys.stderr)
+        return 2
     return int(result or 0)
