@@ -18,6 +18,7 @@ seen-unseen curve of its first seed) in ``out``; Optuna studies in ``out/studies
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -276,7 +277,10 @@ def compare(
         _check_int("hidden", hidden, 1)
     settings = dict(methods=names, trials=trials, seeds=seeds, seed=seed, epochs=epochs, hidden=hidden, device=str(device))
     result = CompareResult(benchmark.name, settings)
-    with tempfile.TemporaryDirectory() as tmp:
+    from szsl.lock import folder_lock
+
+    # One compare per output folder: a second one is refused at once instead of interleaving writes.
+    with tempfile.TemporaryDirectory() as tmp, (folder_lock(out) if out is not None else contextlib.nullcontext()):
         db = Path(out) / "studies.db" if out is not None else Path(tmp) / "studies.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         from szsl.tune import sqlite_url
@@ -288,6 +292,6 @@ def compare(
             if log is not None:
                 r = res.summary()
                 log(f"{name}: cv H={sel.cv_h:.1f} -> test U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f} AUSUC={r['AUSUC']:.3f} H(CS)={r['H_cs']:.1f} (gamma={sel.gamma:.3g}; tune {sel.seconds:.0f} s)")
-    if out is not None:
-        result.write(out)
+        if out is not None:
+            result.write(out)
     return result

@@ -101,22 +101,24 @@ def reproduce(root: str | None, datasets: Sequence[str] | None, out: str | Path 
 
     from szsl.tune import load_space, sqlite_url
 
+    from szsl.lock import folder_lock
+
     opts = options or ReproduceOptions()
     out = Path(out)
     names = find_datasets(root, datasets)
     space = load_space(opts.space, epochs=opts.epochs, search_mass=opts.search_mass)
     storage = opts.storage or sqlite_url(out / "szsl-tune.db")
-    started = time.monotonic()
-    per_dataset: dict[str, dict[str, Any]] = {}
-    stages = [s for s in STAGES if opts.sweeps or not s.startswith("sweep")]
-    bar = tqdm(total=len(names) * len(stages), desc="reproduce", unit="stage", disable=not opts.progress)
-    try:
-        for name in names:
-            per_dataset[name] = _run_dataset(root, name, out, space, storage, opts, bar)
-    finally:
-        bar.close()
-    results = _write_results(out, names, per_dataset, opts, time.monotonic() - started)
-    return results
+    with folder_lock(out):  # one reproduce per output folder: a second one is refused, not interleaved
+        started = time.monotonic()
+        per_dataset: dict[str, dict[str, Any]] = {}
+        stages = [s for s in STAGES if opts.sweeps or not s.startswith("sweep")]
+        bar = tqdm(total=len(names) * len(stages), desc="reproduce", unit="stage", disable=not opts.progress)
+        try:
+            for name in names:
+                per_dataset[name] = _run_dataset(root, name, out, space, storage, opts, bar)
+        finally:
+            bar.close()
+        return _write_results(out, names, per_dataset, opts, time.monotonic() - started)
 
 
 def _run_dataset(root, name: str, out: Path, space, storage: str, opts: ReproduceOptions, bar) -> dict[str, Any]:
