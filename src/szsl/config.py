@@ -46,7 +46,12 @@ class TrainConfig:
                 raise SZSLError(f"{name}={getattr(self, name)!r}: expected {expected}")
 
         def finite(x: Any) -> bool:
-            return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+            if not isinstance(x, (int, float)) or isinstance(x, bool):
+                return False
+            try:
+                return math.isfinite(x)
+            except OverflowError:  # an int beyond float range (e.g. 10**400 from a JSON file)
+                return False
 
         check("q", finite(self.q) and 0.0 <= self.q <= 1.0, "a number in [0, 1]")
         check("alpha", finite(self.alpha) and 0.0 <= self.alpha <= 1.0, "a number in [0, 1]")

@@ -45,6 +45,8 @@ HIDDEN_SIZES = (128, 256, 512, 1024, 1500)
 DEFAULT_EPOCHS = 30
 DEFAULT_BATCH = 8
 GRID_POINTS = 3  # points per continuous range under the grid sampler (override with "grid": n)
+MAX_GRID_POINTS = 1000  # per range: the grid sampler lists every point of the product in memory
+MAX_GRID_SIZE = 1_000_000
 HEARTBEAT_INTERVAL = 20  # seconds between heartbeats of a RUNNING trial (RDB storages)
 GRACE_PERIOD = 120  # a RUNNING trial without a heartbeat for this long is stale (other hosts)
 POLL_SECONDS = 1.0
@@ -200,6 +202,8 @@ def load_space(path: str | os.PathLike | None, *, epochs: int | None = None, sea
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise SZSLError(f"--space {path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SZSLError(f"--space {path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     try:
         content = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -207,6 +211,18 @@ def load_space(path: str | os.PathLike | None, *, epochs: int | None = None, sea
     if not isinstance(content, dict):
         raise SZSLError(f"--space {path}: expected a JSON object of parameter -> range/choices/value")
     return make_space(content, epochs=epochs, search_mass=search_mass, where=f"--space {path}")
+
+
+def _finite(v: int | float) -> bool:
+    """A finite number that fits a float64 (and an int64, for integers): JSON allows 10**400."""
+    if isinstance(v, int):
+        return abs(v) < 2**63
+    return math.isfinite(v)
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _parse_param(name: str, value: Any, where: str) -> Param:
@@ -230,16 +246,16 @@ def _parse_param(name: str, value: Any, where: str) -> Param:
     low, high, log = value["low"], value["high"], bool(value.get("log", False))
     grid = value.get("grid", GRID_POINTS)
     for v in (low, high):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise SZSLError(f"{where}: {name}: low/high must be finite numbers, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
+            raise SZSLError(f"{where}: {name}: low/high must be finite numbers (below 2**63 for integers), got {_short(v)}")
     if is_int and not (float(low).is_integer() and float(high).is_integer()):
         raise SZSLError(f"{where}: {name}: low/high must be integers")
     if not low <= high:
         raise SZSLError(f"{where}: {name}: low={low} > high={high}")
     if log and low <= 0:
         raise SZSLError(f"{where}: {name}: a log range needs low > 0, got {low}")
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
-        raise SZSLError(f"{where}: {name}: grid must be an integer >= 1")
+    if isinstance(grid, bool) or not isinstance(grid, int) or not 1 <= grid <= MAX_GRID_POINTS:
+        raise SZSLError(f"{where}: {name}: grid must be an integer in [1, {MAX_GRID_POINTS}]")
     if low == high:
         return Param(name, "fixed", value=int(low) if is_int else float(low))
     if is_int:
@@ -504,6 +520,8 @@ def _tune(benchmark, *, n_trials, storage, study_name, space, sampler, seed, bat
     if timeout is not None and not (timeout > 0):
         raise SZSLError(f"timeout={timeout!r}: expected a number of seconds > 0")
     space = space or make_space()
+    if sampler == "grid" and space.grid_size() > MAX_GRID_SIZE:
+        raise SZSLError(f"the grid has {space.grid_size():,} points, more than {MAX_GRID_SIZE:,} (every point is listed in memory); use fewer grid points or --sampler tpe/random")
     if sampler == "grid" and space.grid_size() < n_trials:
         raise SZSLError(f"the grid has only {space.grid_size()} points, fewer than trials={n_trials}; lower --trials or add grid points")
     study_name = study_name or default_study_name(benchmark, space, seed, sampler)
