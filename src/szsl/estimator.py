@@ -149,7 +149,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
-            raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+            raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
         try:
             if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
                 raise ValueError(f"expected format {MODEL_FORMAT!r}")
