@@ -1,0 +1,396 @@
+"""Interruption: SIGINT, SIGTERM and SIGKILL at seeded random points of real ``szsl`` processes.
+
+For each command the same invocation is started, killed after fresh progress plus a random
+delay, checked, and started again, KILLS times; a last run finishes. After every kill: nothing
+that was finished is lost (COMPLETE Optuna trials before the kill are still COMPLETE with the
+same value after the re-run), every output file present parses (nothing half-written is ever
+read as complete), SIGINT/SIGTERM end with one line on stderr, a non-zero exit code, no traceback
+and no temporary file left. Counts go to $SZSL_RELIABILITY_LOG (see test_fuzz.report).
+"""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_fuzz import report
+
+REPO = Path(__file__).resolve().parents[1]
+KILLS = int(os.environ.get("SZSL_KILLS", "3"))
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
+TINY_SPACE = {"hidden": {"choices": [16, 32]}, "batch_size": 64, "epochs": 6}
+
+
+def env(**extra) -> dict:
+    e = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""), **extra)
+    e.setdefault("OMP_NUM_THREADS", "1")
+    return e
+
+
+def szsl(*args: str) -> list[str]:
+    return [sys.executable, "-m", "szsl", *args]
+
+
+def complete_trials(db: Path) -> dict:
+    """(study, trial number) -> (value, params) of every COMPLETE trial in the SQLite file
+    (retried while a writer holds the database or creates its schema)."""
+    for _ in range(100):
+        got = _complete_trials(db)
+        if got is not None:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"{db}: unreadable")
+
+
+def _complete_trials(db: Path) -> dict | None:
+    if not db.exists():
+        return {}
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = {}
+    try:
+        url = "sqlite:///" + str(db)
+        for s in optuna.get_all_study_summaries(url):
+            study = optuna.load_study(study_name=s.study_name, storage=url)
+            for t in study.get_trials(deepcopy=False):
+                if t.state.name == "COMPLETE":
+                    out[(s.study_name, t.number)] = (t.value, t.params)
+    except Exception:  # the schema is being created right now, or the database is locked
+        return None
+    return out
+
+
+def temp_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if ".tmp" in p.name) if folder.exists() else []
+
+
+def check_interrupted(sig: int, proc: subprocess.Popen, err: str) -> None:
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+        return
+    assert proc.returncode != 0, err
+    assert "Traceback" not in err, err
+    lines = [line.rsplit("\r", 1)[-1] for line in err.split("\n")]  # progress bars redraw with '\r'
+    lines = [line for line in lines if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("szsl: "), err
+    assert ("interrupted" if sig == signal.SIGINT else "terminated") in lines[0]
+    assert proc.returncode == (130 if sig == signal.SIGINT else 128 + signal.SIGTERM)
+
+
+def kill_and_resume(name: str, args: list[str], *, progress, check, seed: int, max_delay: float, process_env=None, timeout: float = 90) -> int:
+    """Start ``args``, wait for ``progress()`` to change, sleep a random delay, signal; KILLS times.
+    Then run to completion. Returns how many kills landed while the command was still running."""
+    rng = random.Random(seed)
+    landed = 0
+    for i in range(KILLS):
+        sig = SIGNALS[i % len(SIGNALS)]
+        start_state = progress()
+        proc = subprocess.Popen(args, env=process_env or env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and progress() == start_state and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0, max_delay))
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            landed += 1
+        _, err = proc.communicate(timeout=timeout)
+        if proc.returncode == 0:  # finished before the signal: nothing left to interrupt
+            break
+        check_interrupted(sig, proc, err)
+        check(sig)
+    done = subprocess.run(args, env=process_env or env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=timeout * 2)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report(f"interrupt:{name}", kills_landed=landed, signals=[s.name for s in SIGNALS[:landed]], resumed_ok=True)
+    assert landed >= 2, "the command finished too fast to be interrupted"
+    return landed
+
+
+class Ledger:
+    """COMPLETE trials seen so far; every later snapshot must contain them unchanged."""
+
+    def __init__(self, db: Path):
+        self.db, self.seen = db, {}
+
+    def check(self) -> dict:
+        now = complete_trials(self.db)
+        lost = {k: v for k, v in self.seen.items() if now.get(k) != v}
+        assert not lost, f"finished trials lost or changed: {lost}"
+        self.seen = now
+        return now
+
+
+def parse_outputs(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if not p.is_file() or ".tmp" in p.name:
+            continue
+        if p.suffix == ".json":
+            content = json.loads(p.read_text())
+            if p.parent != folder or p.name not in ("results.json", "compare.json"):
+                continue
+            assert content  # a published result is complete
+        elif p.suffix == ".png":
+            assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", p
+        elif p.suffix in (".md", ".csv"):
+            assert p.read_text().strip(), p
+
+
+def _graceful_leaves_no_temp(sig: int, folder: Path) -> None:
+    if sig != signal.SIGKILL:
+        assert not temp_files(folder), temp_files(folder)
+
+
+# ------------------------------------------------------------------------------ tune
+
+
+def test_tune_survives_kills(tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(TINY_SPACE))
+    out, db = tmp_path / "out", tmp_path / "out" / "tune.db"
+    n = 6
+    args = szsl("tune", "--trials", str(n), "--batch", "1", "--space", str(space), "--storage", "sqlite:///" + str(db), "--study", "k",
+                "--out", str(out / "best.json"), "--device", "cpu", "--quiet")  # fmt: skip
+    ledger = Ledger(db)
+
+    def check(sig):
+        ledger.check()
+        if (out / "best.json").exists():
+            json.loads((out / "best.json").read_text())
+        _graceful_leaves_no_temp(sig, out)
+
+    kill_and_resume("tune", args, progress=lambda: len(complete_trials(db)), check=check, seed=1, max_delay=0.4)
+    final = ledger.check()
+    assert len(final) == n
+    assert json.loads((out / "best.json").read_text())["n_complete"] == n
+    import optuna
+
+    trials = optuna.load_study(study_name="k", storage="sqlite:///" + str(db)).trials
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+    for t in trials:  # a trial in flight at the kill is failed as dead, its parameters re-run
+        if t.state.name == "FAIL":
+            assert "died" in t.user_attrs.get("fail_reason", "")
+
+
+# ------------------------------------------------------------------------------ reproduce
+
+
+def test_reproduce_survives_kills(tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(TINY_SPACE))
+    out = tmp_path / "results"
+    args = szsl("reproduce", "--out", str(out), "--trials", "5", "--batch", "1", "--space", str(space), "--seeds", "0", "--no-sweeps", "--device", "cpu", "--quiet")
+    ledger = Ledger(out / "szsl-tune.db")
+
+    def progress():
+        stages = sorted(p.name for p in (out / "digits").glob("*.json")) if (out / "digits").exists() else []
+        return (len(complete_trials(out / "szsl-tune.db")), tuple(stages))
+
+    def check(sig):
+        ledger.check()
+        parse_outputs(out)
+        for stage in (out / "digits").glob("*.json") if (out / "digits").exists() else []:
+            assert json.loads(stage.read_text())["complete"] is True
+        _graceful_leaves_no_temp(sig, out)
+
+    kill_and_resume("reproduce", args, progress=progress, check=check, seed=2, max_delay=0.4)
+    assert len(ledger.check()) == 5
+    parse_outputs(out)
+    assert json.loads((out / "results.json").read_text())["datasets"]["digits"]["tune"]["n_complete"] == 5
+
+
+# ------------------------------------------------------------------------------ compare
+
+
+def test_compare_survives_kills(tmp_path):
+    out = tmp_path / "cmp"
+    args = szsl("compare", "--methods", "szsl", "eszsl", "--trials", "8", "--seeds", "2", "--epochs", "10", "--hidden", "16", "--out", str(out), "--device", "cpu")
+    ledger = Ledger(out / "studies.db")
+
+    def check(sig):
+        ledger.check()
+        parse_outputs(out)
+        _graceful_leaves_no_temp(sig, out)
+
+    def progress():  # the pid a new process writes into the folder lock, or trials finished
+        lock = out / ".szsl.lock"
+        return (lock.read_text() if lock.exists() else "", len(complete_trials(out / "studies.db")))
+
+    kill_and_resume("compare", args, progress=progress, check=check, seed=3, max_delay=2.5)
+    ledger.check()
+    parse_outputs(out)
+    summary = json.loads((out / "compare.json").read_text())["summary"]
+    assert [r["method"] for r in summary] == ["szsl", "eszsl"]
+
+
+# ------------------------------------------------------------------------------ data download
+
+
+def _archive() -> tuple[bytes, dict]:
+    rng = np.random.default_rng(0)
+    files = {}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for ds in DATASETS:
+            for name, size in (("att_splits.mat", 2000), ("trainvalclasses.txt", 100), ("res101.mat", 250_000)):
+                files[(ds, name)] = rng.bytes(size)
+                zf.writestr(f"xlsa17/data/{ds}/{name}", files[(ds, name)])
+    return buf.getvalue(), files
+
+
+class SlowServer:
+    """127.0.0.1 server of one archive with Range support, throttled so a download takes seconds."""
+
+    def __init__(self, data: bytes, bytes_per_s: int = 400_000):
+        outer = self
+        self.data = data
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                start = 0
+                rng = self.headers.get("Range")
+                if rng:
+                    start = int(rng.split("=")[1].split("-")[0])
+                    if start >= len(outer.data):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(outer.data)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(outer.data) - 1}/{len(outer.data)}")
+                else:
+                    self.send_response(200)
+                body = outer.data[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                step = 16_384
+                try:
+                    for i in range(0, len(body), step):
+                        self.wfile.write(body[i : i + step])
+                        time.sleep(step / bytes_per_s)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/xlsa17.zip"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_download_survives_kills(tmp_path):
+    data, files = _archive()
+    server = SlowServer(data)
+    root = tmp_path / "data"
+    args = szsl("data", "download", "--root", str(root), "--url", server.url, "--no-progress", "--timeout", "20")
+    part = root / ".xlsa17.zip.part"
+
+    def progress():
+        return (part.stat().st_size // 100_000 if part.exists() else -1, (root / ".xlsa17.zip").exists(), tuple(sorted(p.name for p in root.glob("*"))) if root.exists() else ())
+
+    def check(sig):
+        assert not part.exists() or part.stat().st_size <= len(data)
+        if part.exists():  # what was received so far is a prefix of the archive
+            assert data.startswith(part.read_bytes())
+        if (root / ".xlsa17.zip").exists():
+            assert (root / ".xlsa17.zip").read_bytes() == data
+        for ds in DATASETS:  # a dataset folder, once visible, is complete
+            if (root / ds).exists():
+                for (d, name), content in files.items():
+                    if d == ds:
+                        assert (root / ds / name).read_bytes() == content
+        if sig != signal.SIGKILL:
+            assert not [p for p in root.rglob("*") if ".tmp" in p.name]
+
+    try:
+        kill_and_resume("download", args, progress=progress, check=check, seed=4, max_delay=0.3)
+    finally:
+        server.close()
+    for (ds, name), content in files.items():
+        assert (root / ds / name).read_bytes() == content
+    assert not part.exists() and not (root / ".xlsa17.zip").exists()
+
+
+# ------------------------------------------------------------------------------ feature cache
+
+
+def test_feature_cache_build_survives_kills(shared_root, tmp_path):
+    """``szsl data check`` on a fresh cache dir builds the .npy feature cache; kill it while it does."""
+    import scipy.io
+
+    from test_xlsa17 import make_dataset
+
+    from szsl.data.xlsa17 import load_xlsa17
+
+    root = tmp_path / "data"
+    folder = make_dataset(shared_root, root, "AWA2")
+    labels = np.load(shared_root / "AWA2" / "labels_1based.npy").astype(np.float64)
+    features = np.random.default_rng(1).random((192, labels.size), dtype=np.float32)  # 28 MB: conversion takes a while
+    scipy.io.savemat(folder / "res101.mat", {"features": features, "labels": labels.reshape(-1, 1)})
+    cache = tmp_path / "cache"
+    args = szsl("data", "check", "--root", str(root), "--dataset", "AWA2")
+    rng = random.Random(5)
+
+    def check_cache(sig):
+        for entry in (cache / "xlsa17").glob("AWA2-*") if (cache / "xlsa17").exists() else []:
+            if (entry / "marker.json").exists():  # published: must be whole and right
+                marker = json.loads((entry / "marker.json").read_text())
+                cached = np.load(entry / "features.npy", mmap_mode="r")
+                assert cached.shape == (marker["n_images"], marker["feature_dim"]) == features.T.shape
+                np.testing.assert_array_equal(cached, features.T)
+        if sig != signal.SIGKILL:
+            assert not temp_files(cache)
+
+    landed = mid_build = 0
+    for i in range(KILLS):
+        sig = SIGNALS[i % len(SIGNALS)]
+        proc = subprocess.Popen(args, env=env(SZSL_CACHE_DIR=str(cache)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        while proc.poll() is None and not temp_files(cache):  # the cache is being written right now
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.02))
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            landed += 1
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:
+            break
+        check_interrupted(sig, proc, err)
+        check_cache(sig)
+        built = (cache / "xlsa17").exists() and any((e / "marker.json").exists() for e in (cache / "xlsa17").iterdir())
+        if built:  # the signal came after the marker: start the next round from a fresh cache again
+            shutil.rmtree(cache)
+        else:
+            mid_build += 1
+    done = subprocess.run(args, env=env(SZSL_CACHE_DIR=str(cache)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    check_cache(signal.SIGKILL)
+    b = load_xlsa17(root, "AWA2", cache_dir=cache)
+    assert isinstance(b.features, np.memmap)
+    np.testing.assert_array_equal(b.features, features.T)
+    report("interrupt:feature_cache", kills_landed=landed, kills_mid_build=mid_build, signals=[s.name for s in SIGNALS[:landed]], resumed_ok=True)
+    assert landed >= 2
