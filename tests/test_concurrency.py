@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_fuzz import report
 from test_interrupt import TINY_SPACE, env, parse_outputs, szsl
 
@@ -22,7 +21,7 @@ from szsl.lock import LOCK_NAME, folder_lock
 def test_lock_in_process(tmp_path):
     with folder_lock(tmp_path / "out") as path:
         assert path == tmp_path / "out" / LOCK_NAME and path.read_text().strip() == str(os.getpid())
-        with pytest.raises(SZSLError) as exc:  # a second open file description conflicts even in one process
+        with pytest.raises(SZSLError) as exc:  # noqa: SIM117 - a second open file description conflicts even in one process
             with folder_lock(tmp_path / "out"):
                 pass
         assert str(exc.value) == f"--out {tmp_path / 'out'}: already in use by another szsl process (pid {os.getpid()}); wait for it to finish or choose another --out folder"
@@ -58,7 +57,7 @@ def test_second_process_on_the_same_out_is_refused(command, tmp_path):
         _wait_for_lock(out, first)
         first.send_signal(signal.SIGSTOP)  # hold it inside its locked section, however fast the machine
         try:
-            second = subprocess.run(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
+            second = subprocess.run(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=60)
         finally:
             first.send_signal(signal.SIGCONT)
     finally:
@@ -82,5 +81,5 @@ def test_lock_of_a_killed_process_is_released(tmp_path):
     first.wait()
     with folder_lock(out):  # no stale lock: the kernel released it with the process
         pass
-    done = subprocess.run(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120)
+    done = subprocess.run(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

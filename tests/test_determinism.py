@@ -14,7 +14,6 @@ import subprocess
 
 import pytest
 import torch
-
 from test_fuzz import report
 from test_interrupt import env, szsl
 
@@ -37,7 +36,7 @@ def test_same_seed_two_processes_identical_metrics_and_weights(tmp_path):
     runs = []
     for i in range(2):
         model, metrics = tmp_path / f"m{i}.pt", tmp_path / f"r{i}.json"
-        done = subprocess.run(szsl(*TRAIN, "--save", str(model), "--json", str(metrics)), env=env(), capture_output=True, text=True, timeout=120)
+        done = subprocess.run(szsl(*TRAIN, "--save", str(model), "--json", str(metrics)), env=env(), capture_output=True, text=True, check=False, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
         result = json.loads(metrics.read_text())
         result.pop("train_seconds", None)

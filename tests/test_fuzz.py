@@ -198,7 +198,7 @@ def test_fuzz_res101_and_feature_cache(fmt, tmp_path, outcomes):
                 assert labels.dtype == np.int64
 
             if outcomes.run(load):  # a second load comes from the cache and agrees
-                features, labels = xlsa17._cached_features(path, "AWA2", 5, work / "cache")
+                features, _ = xlsa17._cached_features(path, "AWA2", 5, work / "cache")
                 assert isinstance(features, np.memmap)
         finally:
             shutil.rmtree(work, ignore_errors=True)
