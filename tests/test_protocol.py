@@ -55,15 +55,18 @@ def guarded(b: Benchmark) -> Benchmark:
     return dataclasses.replace(b, features=feats)
 
 
-def test_folds_are_disjoint_stratified_and_inside_trainval():
+@pytest.mark.parametrize("fold_classes", ["trainval", "all"])
+def test_folds_are_disjoint_stratified_and_inside_trainval(fold_classes):
     b = tiny_benchmark()
-    splits = validation_splits(b, seed=3)
+    splits = validation_splits(b, seed=3, fold_classes=fold_classes)
     assert len(splits) == 3
     trainval = set(b.trainval.tolist())
     test = set(b.test_seen.tolist()) | set(b.test_unseen.tolist())
     for split, fold in zip(splits, b.folds):
-        # The model knows only the trainval classes.
-        assert np.array_equal(split.classes, b.seen)
+        if fold_classes == "trainval":  # the model knows only the trainval classes
+            assert np.array_equal(split.classes, b.seen)
+        else:  # it knows every class; the test-unseen ones by their attributes alone
+            assert np.array_equal(split.classes, np.arange(b.n_classes))
         assert np.array_equal(split.classes[split.seen], np.sort(fold.train_classes))
         assert np.array_equal(split.classes[split.unseen], np.sort(fold.val_classes))
         parts = [set(split.train.tolist()), set(split.eval_seen.tolist()), set(split.eval_unseen.tolist())]
@@ -87,18 +90,37 @@ def test_fold_split_is_seeded():
     assert any(not np.array_equal(x.train, y.train) for x, y in zip(a1, other))
 
 
-def test_validation_never_reads_test_features_final_does():
+def test_fold_classes_change_the_known_classes_not_the_images():
+    b = tiny_benchmark()
+    for old, new in zip(validation_splits(b, 5, fold_classes="trainval"), validation_splits(b, 5, fold_classes="all")):
+        for name in ("train", "eval_seen", "eval_unseen"):
+            assert np.array_equal(getattr(old, name), getattr(new, name)), name
+        # Same pseudo-seen / pseudo-unseen classes in benchmark space; the test-unseen classes join as distractors.
+        assert np.array_equal(old.classes[old.seen], new.classes[new.seen])
+        assert np.array_equal(old.classes[old.unseen], new.classes[new.unseen])
+        data = split_data(b, new)
+        assert data.attributes.shape[0] == b.n_classes
+        without_images = np.setdiff1d(np.arange(b.n_classes), np.unique(data.y_train))
+        # Classes without a training image (they get the soft-label mass): pseudo-unseen + test-unseen.
+        assert np.array_equal(np.sort(new.classes[without_images]), np.sort(np.concatenate([new.classes[new.unseen], b.unseen])))
+    with pytest.raises(SZSLError, match="fold_classes='some'"):
+        validation_splits(b, 0, fold_classes="some")
+
+
+@pytest.mark.parametrize("fold_classes", ["trainval", "all"])
+def test_validation_never_reads_test_features_final_does(fold_classes):
     b = guarded(tiny_benchmark())
-    for split in validation_splits(b, 0):
+    for split in validation_splits(b, 0, fold_classes=fold_classes):
         data = split_data(b, split)
         assert data.X_train.shape[0] == split.train.size
         assert set(np.unique(data.y_train)) == set(split.seen.tolist())
-        assert data.attributes.shape[0] == b.seen.size
+        assert data.attributes.shape[0] == (b.seen.size if fold_classes == "trainval" else b.n_classes)
     with pytest.raises(AssertionError, match="test image"):
         split_data(b, final_split(b))  # the guard works: the final split does read test images
 
 
-def test_validation_is_blind_to_test_labels_and_features():
+@pytest.mark.parametrize("fold_classes", ["trainval", "all"])
+def test_validation_is_blind_to_test_labels_and_features(fold_classes):
     b = tiny_benchmark()
     rng = np.random.default_rng(9)
     feats = b.features.copy()
@@ -108,7 +130,7 @@ def test_validation_is_blind_to_test_labels_and_features():
     labels[b.test_seen] = rng.permutation(labels[b.test_seen])
     labels[b.test_unseen] = rng.permutation(labels[b.test_unseen])
     garbage = dataclasses.replace(b, features=feats, labels=labels)
-    for s1, s2 in zip(validation_splits(b, 0), validation_splits(garbage, 0)):
+    for s1, s2 in zip(validation_splits(b, 0, fold_classes=fold_classes), validation_splits(garbage, 0, fold_classes=fold_classes)):
         d1, d2 = split_data(b, s1), split_data(garbage, s2)
         for name in ("X_train", "y_train", "X_eval_seen", "y_eval_seen", "X_eval_unseen", "y_eval_unseen", "attributes"):
             assert np.array_equal(getattr(d1, name), getattr(d2, name)), name

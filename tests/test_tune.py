@@ -44,8 +44,30 @@ def _complete(study):
 # ----------------------------------------------------------------------------- space
 
 
-def test_default_space_is_the_papers():
+def test_paper_space_is_selectable():
+    for space in (make_space(base="paper"), load_space("paper")):
+        by = {p.name: p for p in space.params}
+        assert by["hidden"].choices == (128, 256, 512, 1024, 1500) and (by["alpha"].low, by["alpha"].high) == (0.0, 1.0)
+    with pytest.raises(SZSLError, match="base space 'nope'"):
+        make_space(base="nope")
+
+
+def test_default_space_searches_the_mass_on_one_network_shape():
     space = make_space()
+    by = {p.name: p for p in space.params}
+    assert {p.name for p in space.searched} == {"q", "tau", "lr"}
+    assert space.fixed["alpha"] == 1.0  # so the searched q is the soft-label mass m = alpha * q
+    assert (space.fixed["hidden"], space.fixed["activation"], space.fixed["batch_size"]) == (512, "relu", 256)
+    assert (by["tau"].low, by["tau"].high, by["tau"].log) == (0.02, 2.0, True)
+    assert (by["q"].low, by["q"].high) == (0.05, 1.0)
+    # Every draw shares one network shape: a batch of trials trains as one population.
+    configs = [space.config({"q": 0.5, "tau": t, "lr": 1e-3}, seed=0) for t in (0.05, 1.0)]
+    assert configs[0].group_key == configs[1].group_key
+    assert load_space(None).to_json() == space.to_json() == load_space("default").to_json()
+
+
+def test_paper_space_values():
+    space = make_space(base="paper")
     by = {p.name: p for p in space.params}
     assert (by["tau"].low, by["tau"].high, by["tau"].log) == (1e-2, 10.0, True)
     assert by["batch_size"].choices == (64, 128, 256, 512, 1024)
@@ -57,7 +79,7 @@ def test_default_space_is_the_papers():
 
 
 def test_search_mass_fixes_alpha(tmp_path):
-    space = make_space(search_mass=True)
+    space = make_space(search_mass=True, base="paper")
     assert space.fixed["alpha"] == 1.0
     assert "q" in [p.name for p in space.searched]
     cfg = space.config({"q": 0.4, "tau": 1.0, "lr": 1e-3, "l1": 0.0, "l2": 0.0, "batch_size": 64, "hidden": 128, "activation": "relu"}, seed=0)
@@ -106,12 +128,15 @@ def _garbage_copy(b):
     return dataclasses.replace(b, features=feats, labels=labels)
 
 
-def test_tuning_is_isolated_from_the_test_split(tmp_path, digits):
+@pytest.mark.parametrize("fold_classes", ["all", "trainval"])
+def test_tuning_is_isolated_from_the_test_split(tmp_path, digits, fold_classes):
     space = make_space(SMALL)
     runs = []
     for i, bench in enumerate((digits, _garbage_copy(digits))):
         url = sqlite_url(tmp_path / f"iso{i}.db")
-        result = tune(bench, n_trials=5, storage=url, study_name="iso", space=space, batch=3, device="cpu", progress=False)
+        result = tune(
+            bench, n_trials=5, storage=url, study_name="iso", space=space, batch=3, device="cpu", progress=False, fold_classes=fold_classes
+        )
         trials = [(t.number, t.params, t.value, t.user_attrs.get("folds")) for t in _study(url, "iso").trials]
         runs.append((result.best_params, result.best_value, trials))
     assert runs[0] == runs[1]

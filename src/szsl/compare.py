@@ -103,14 +103,14 @@ def select_method(
     m = get_method(method)
     _check_int("trials", trials, 1)
     start = time.perf_counter()
-    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed)]
+    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes="trainval")]
     if m.is_network:
         from szsl.tune import make_space, tune
 
         space = make_space({**search_space(m.name), **_budget(epochs, hidden)}, where=f"method {m.name}")
         result = tune(
             benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
-            study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}",
+            study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}", fold_classes="trainval",
         )
         params, cv_h = result.best_config.to_dict(), result.best_value
     else:

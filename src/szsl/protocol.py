@@ -4,9 +4,16 @@
   pseudo-unseen = valclassesK, pseudo-seen = trainclassesK. Training images: 80% of the
   trainval images of the pseudo-seen classes (stratified per class, from the seed); seen
   validation: the other 20%; unseen validation: all trainval images of the pseudo-unseen
-  classes. The model knows only the trainval classes (the test classes do not exist for it).
-  It reads trainval indices and their labels only - never the test split, never
+  classes. It reads trainval indices and their labels only - never the test split, never
   ``train_loc`` / ``val_loc`` (which overlap test_seen in the official release).
+  Which classes a fold model knows (``fold_classes``):
+    "all" (default): every class of the benchmark. The test-unseen classes take part by their
+      attributes alone (never an image), exactly as they do in the final model: they compete
+      in every prediction and receive soft-label mass, so a fold faces the same unseen
+      competitors and distractors as the final problem. U and S are still scored on the
+      pseudo-unseen and held-out pseudo-seen images only.
+    "trainval": the trainval classes only (the test classes do not exist for the fold model);
+      the paper's protocol and szsl's behaviour before 0.2.
 - ``final_split``: train on all of trainval, evaluate on test_seen / test_unseen over all
   classes. The one function that hands out test indices; only final evaluation calls it.
 """
@@ -21,6 +28,8 @@ from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 
 SEEN_HOLDOUT = 0.2
+FOLD_CLASSES = ("all", "trainval")
+DEFAULT_FOLD_CLASSES = "all"
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,18 +66,30 @@ class SplitData:
         return self.split.unseen
 
 
-def validation_splits(benchmark: Benchmark, seed: int = 0, holdout: float = SEEN_HOLDOUT) -> list[Split]:
-    """The cross-validation splits (one per class fold). Never touches the test split."""
+def validation_splits(
+    benchmark: Benchmark, seed: int = 0, holdout: float = SEEN_HOLDOUT, fold_classes: str = DEFAULT_FOLD_CLASSES
+) -> list[Split]:
+    """The cross-validation splits (one per class fold). Never touches the test split.
+
+    ``fold_classes``: "all" (the fold model also knows the test-unseen classes, by their
+    attributes only) or "trainval" (it knows the trainval classes only); see the module docstring.
+    """
     if not benchmark.folds:
         raise SZSLError(f"{benchmark.name}: no validation folds (class lists trainclassesK/valclassesK)")
-    classes = np.sort(np.asarray(benchmark.seen, dtype=np.int64))
+    if fold_classes not in FOLD_CLASSES:
+        raise SZSLError(f"fold_classes={fold_classes!r}: expected one of {', '.join(FOLD_CLASSES)}")
+    seen_classes = np.sort(np.asarray(benchmark.seen, dtype=np.int64))
+    if fold_classes == "all":  # the class set of the final model: seen + test-unseen, attributes only
+        classes = np.arange(benchmark.n_classes, dtype=np.int64)
+    else:
+        classes = seen_classes
     trainval = np.asarray(benchmark.trainval, dtype=np.int64)
     trainval_labels = np.asarray(benchmark.labels)[trainval]
     splits = []
     for k, fold in enumerate(benchmark.folds, start=1):
         pseudo_seen = np.sort(np.asarray(fold.train_classes, dtype=np.int64))
         pseudo_unseen = np.sort(np.asarray(fold.val_classes, dtype=np.int64))
-        outside = np.setdiff1d(np.concatenate([pseudo_seen, pseudo_unseen]), classes)
+        outside = np.setdiff1d(np.concatenate([pseudo_seen, pseudo_unseen]), seen_classes)
         if outside.size:
             raise SZSLError(f"{benchmark.name} fold {k}: classes {outside.tolist()} are not trainval classes")
         if np.intersect1d(pseudo_seen, pseudo_unseen).size:

@@ -66,6 +66,22 @@ PAPER_SPACE: dict[str, Any] = {
     "epochs": DEFAULT_EPOCHS,
 }
 
+# The default space (see docs/tuning.md for the study behind it): the soft-label mass m = alpha * q
+# searched directly (alpha fixed to 1, so q is m), the temperature and the learning rate; the network
+# shape, batch size and regularisation fixed (a batch of trials is one population; no l2/l1 costs).
+DEFAULT_SPACE: dict[str, Any] = {
+    "q": {"low": 0.05, "high": 1.0},
+    "alpha": 1.0,
+    "tau": {"low": 0.02, "high": 2.0, "log": True},
+    "lr": {"low": 3e-4, "high": 3e-3, "log": True},
+    "l2": 0.0,
+    "l1": 0.0,
+    "hidden": 512,
+    "activation": "relu",
+    "batch_size": 256,
+    "epochs": DEFAULT_EPOCHS,
+}
+
 _INT_PARAMS = {"hidden", "batch_size", "epochs", "seed"}
 _CONFIG_FIELDS = {f.name for f in fields(TrainConfig)}
 
@@ -155,20 +171,26 @@ class SearchSpace:
         return int(np.prod([len(v) for v in self.grid().values()])) if self.searched else 1
 
 
+SPACES = {"default": DEFAULT_SPACE, "paper": PAPER_SPACE}
+
+
 def make_space(
     overrides: Mapping[str, Any] | None = None,
     *,
     epochs: int | None = None,
     search_mass: bool = False,
     where: str = "space",
+    base: str = "default",
 ) -> SearchSpace:
-    """The paper's space with ``overrides`` (a space file's content) and ``epochs`` applied.
+    """The ``base`` space ("default" or "paper") with ``overrides`` (a space file's content) and ``epochs`` applied.
 
     Each override is a fixed value (``"l1": 0``), ``{"choices": [...]}`` or
     ``{"low": a, "high": b, "log": bool, "grid": n}``. ``search_mass``: fix alpha = 1 so that the
     searched q *is* the soft-label mass m = alpha * q (the only way alpha and q enter the loss).
     """
-    spec: dict[str, Any] = dict(PAPER_SPACE)
+    if base not in SPACES:
+        raise SZSLError(f"{where}: base space {base!r}: expected one of {', '.join(SPACES)}")
+    spec: dict[str, Any] = dict(SPACES[base])
     for name, value in (overrides or {}).items():
         if name not in _CONFIG_FIELDS:
             raise SZSLError(f"{where}: unknown parameter {name!r}: expected some of {', '.join(sorted(_CONFIG_FIELDS))}")
@@ -195,9 +217,13 @@ def make_space(
 
 
 def load_space(path: str | os.PathLike | None, *, epochs: int | None = None, search_mass: bool = False) -> SearchSpace:
-    """Read a JSON space file (``{"tau": {"low": 0.1, "high": 1, "log": true}, "l1": 0, ...}``)."""
-    if path is None:
-        return make_space(epochs=epochs, search_mass=search_mass)
+    """A named space ("default", "paper") or a JSON space file (``{"tau": {"low": 0.1, "high": 1, "log": true}, "l1": 0, ...}``).
+
+    A file's parameters override the default space; ``"base": "paper"`` in the file starts from the
+    paper's space instead.
+    """
+    if path is None or str(path) in SPACES:
+        return make_space(epochs=epochs, search_mass=search_mass, base=str(path or "default"))
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -210,7 +236,8 @@ def load_space(path: str | os.PathLike | None, *, epochs: int | None = None, sea
         raise SZSLError(f"--space {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(content, dict):
         raise SZSLError(f"--space {path}: expected a JSON object of parameter -> range/choices/value")
-    return make_space(content, epochs=epochs, search_mass=search_mass, where=f"--space {path}")
+    base = content.pop("base", "default")
+    return make_space(content, epochs=epochs, search_mass=search_mass, where=f"--space {path}", base=base if isinstance(base, str) else repr(base))
 
 
 def _finite(v: int | float) -> bool:
@@ -293,9 +320,9 @@ class TuneResult:
         }
 
 
-def default_study_name(benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe") -> str:
-    """Same benchmark, space, seed and sampler -> same name, so a re-run continues the study."""
-    return f"{benchmark.name}-{sampler}-s{seed}-{space.fingerprint()}"
+def default_study_name(benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "all") -> str:
+    """Same benchmark, space, seed, sampler and fold classes -> same name, so a re-run continues the study."""
+    return f"{benchmark.name}-{sampler}-s{seed}-{space.fingerprint()}" + ("" if fold_classes == "all" else f"-{fold_classes}")
 
 
 def sqlite_url(path: str | os.PathLike) -> str:
@@ -345,18 +372,21 @@ def _benchmark_id(benchmark: Benchmark) -> dict[str, Any]:
     return {"name": benchmark.name, "n_images": benchmark.n_images, "feature_dim": benchmark.feature_dim, "n_classes": benchmark.n_classes}
 
 
-def load_or_create_study(storage, study_name: str, *, space: SearchSpace, seed: int, sampler: str, benchmark: Benchmark):
+def load_or_create_study(storage, study_name: str, *, space: SearchSpace, seed: int, sampler: str, benchmark: Benchmark, fold_classes: str = "all"):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize", load_if_exists=True)
-    meta = {"space": space.to_json(), "search_mass": space.search_mass, "seed": seed, "sampler": sampler, "benchmark": _benchmark_id(benchmark)}
+    meta = {
+        "space": space.to_json(), "search_mass": space.search_mass, "seed": seed, "sampler": sampler,
+        "benchmark": _benchmark_id(benchmark), "fold_classes": fold_classes,
+    }
     attrs = study.user_attrs
     if "szsl" not in attrs:
         study.set_user_attr("szsl", meta)
     else:
         old = attrs["szsl"]
-        for key, what in (("benchmark", "benchmark"), ("space", "search space"), ("search_mass", "--search-mass"), ("seed", "seed"), ("sampler", "sampler")):
+        for key, what in (("benchmark", "benchmark"), ("space", "search space"), ("search_mass", "--search-mass"), ("seed", "seed"), ("sampler", "sampler"), ("fold_classes", "--fold-classes")):
             if json.dumps(old.get(key), sort_keys=True) != json.dumps(meta[key], sort_keys=True):
                 raise SZSLError(
                     f"study {study_name!r} was created with a different {what} ({json.dumps(old.get(key), sort_keys=True)[:120]}); "
@@ -484,18 +514,22 @@ def tune(
     progress: bool = True,
     worker: int = 0,
     on_batch: Callable[[int], None] | None = None,
+    fold_classes: str = "all",
 ) -> TuneResult:
     """Run (or continue) the study until it holds ``n_trials`` COMPLETE trials; return the best.
 
     ``seed`` fixes the 80/20 image split of the folds, the members' initial weights and the
     sampler. ``timeout`` (seconds) stops asking for new trials after that long. Safe to run
-    from many processes at once against one ``storage`` URL.
+    from many processes at once against one ``storage`` URL. ``fold_classes``: which classes a
+    fold model knows ("all": the test-unseen classes too, by their attributes only; "trainval":
+    the paper's folds; see ``protocol.validation_splits``).
     """
     with warnings.catch_warnings():
         _silence_optuna_notes()
         return _tune(
             benchmark, n_trials=n_trials, storage=storage, study_name=study_name, space=space, sampler=sampler,
             seed=seed, batch=batch, timeout=timeout, device=device, progress=progress, worker=worker, on_batch=on_batch,
+            fold_classes=fold_classes,
         )
 
 
@@ -504,7 +538,7 @@ def _silence_optuna_notes() -> None:
     warnings.filterwarnings("ignore", message=".*fail_stale_trials.*")
 
 
-def _tune(benchmark, *, n_trials, storage, study_name, space, sampler, seed, batch, timeout, device, progress, worker, on_batch) -> TuneResult:
+def _tune(benchmark, *, n_trials, storage, study_name, space, sampler, seed, batch, timeout, device, progress, worker, on_batch, fold_classes) -> TuneResult:
     from optuna.trial import TrialState
     from tqdm.auto import tqdm
 
@@ -524,12 +558,16 @@ def _tune(benchmark, *, n_trials, storage, study_name, space, sampler, seed, bat
         raise SZSLError(f"the grid has {space.grid_size():,} points, more than {MAX_GRID_SIZE:,} (every point is listed in memory); use fewer grid points or --sampler tpe/random")
     if sampler == "grid" and space.grid_size() < n_trials:
         raise SZSLError(f"the grid has only {space.grid_size()} points, fewer than trials={n_trials}; lower --trials or add grid points")
-    study_name = study_name or default_study_name(benchmark, space, seed, sampler)
+    from szsl.protocol import FOLD_CLASSES
+
+    if fold_classes not in FOLD_CLASSES:
+        raise SZSLError(f"fold_classes={fold_classes!r}: expected one of {', '.join(FOLD_CLASSES)}")
+    study_name = study_name or default_study_name(benchmark, space, seed, sampler, fold_classes)
     rdb = open_storage(storage)
-    study = load_or_create_study(rdb, study_name, space=space, seed=seed, sampler=sampler, benchmark=benchmark)
+    study = load_or_create_study(rdb, study_name, space=space, seed=seed, sampler=sampler, benchmark=benchmark, fold_classes=fold_classes)
 
     # The fold data, once per run (never per trial). Reads trainval images only.
-    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed)]
+    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes=fold_classes)]
     me = {"host": socket.gethostname(), "pid": os.getpid(), "worker": worker}
     heart = _Heartbeat(rdb)
     start = time.monotonic()

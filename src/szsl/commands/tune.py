@@ -42,11 +42,17 @@ def positive_float(text: str) -> float:
 
 def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> None:
     """Options shared by ``tune`` and ``reproduce``."""
+    from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
     from szsl.tune import DEFAULT_BATCH, SAMPLERS
 
     parser.add_argument("--trials", type=positive_int, default=trials_default, help=f"COMPLETE trials the study should hold (default {trials_default}); re-running continues")
     parser.add_argument("--epochs", type=positive_int, default=None, help="fixed epoch budget of every trial (default: the space's, 30)")
-    parser.add_argument("--space", metavar="JSON", default=None, help="search-space file: per parameter {low, high, log} / {choices} / a fixed value")
+    parser.add_argument("--space", metavar="JSON", default=None, help="'default', 'paper' (the paper's full space) or a search-space file: per parameter {low, high, log} / {choices} / a fixed value")
+    parser.add_argument(
+        "--fold-classes", choices=FOLD_CLASSES, default=DEFAULT_FOLD_CLASSES,
+        help="classes a validation-fold model knows: 'all' (default; the test-unseen classes too, by their attributes only, never an image) "
+        "or 'trainval' (the paper's folds). '--space paper --fold-classes trainval' is the protocol of szsl 0.1",
+    )
     parser.add_argument("--search-mass", action="store_true", help="search m = alpha*q directly (alpha fixed to 1); the loss depends on alpha, q only through m")
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna sampler (default tpe, seeded)")
     parser.add_argument("--batch", type=positive_int, default=DEFAULT_BATCH, help=f"trials trained together as one population per fold (default {DEFAULT_BATCH})")
@@ -78,12 +84,15 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_benchmark(args.dataset, args.root)
     out = Path(args.out) if args.out else Path("results") / f"{benchmark.name}-best.json"
     storage = args.storage or sqlite_url(out.parent / "szsl-tune.db")
-    study = args.study or default_study_name(benchmark, space, args.seed, args.sampler)
+    study = args.study or default_study_name(benchmark, space, args.seed, args.sampler, args.fold_classes)
 
     children = []
     if args.workers > 1:
         # K-1 more worker processes on the same storage and study; this process is worker 0.
-        base = ["tune", "--dataset", args.dataset, "--trials", str(args.trials), "--sampler", args.sampler, "--batch", str(args.batch), "--seed", str(args.seed), "--device", args.device]
+        base = [
+            "tune", "--dataset", args.dataset, "--trials", str(args.trials), "--sampler", args.sampler, "--batch", str(args.batch),
+            "--seed", str(args.seed), "--device", args.device, "--fold-classes", args.fold_classes,
+        ]
         for opt, value in (("--root", args.root), ("--epochs", args.epochs), ("--space", args.space), ("--timeout", args.timeout)):
             if value is not None:
                 base += [opt, str(value)]
@@ -106,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             progress=not args.quiet,
             worker=args.worker_index,
+            fold_classes=args.fold_classes,
         )
     finally:
         codes = [c.wait() for c in children]
@@ -117,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
     if children:
         from szsl.tune import best_result, load_or_create_study, open_storage
 
-        st = load_or_create_study(open_storage(storage), study, space=space, seed=args.seed, sampler=args.sampler, benchmark=benchmark)
+        st = load_or_create_study(
+            open_storage(storage), study, space=space, seed=args.seed, sampler=args.sampler, benchmark=benchmark, fold_classes=args.fold_classes
+        )
         result = best_result(st, space, args.seed)
     payload = {"dataset": benchmark.name, "storage": redact(storage), **result.to_dict()}
     write_json(out, payload)

@@ -37,6 +37,7 @@ class ReproduceOptions:
     epochs: int | None = REPRODUCE_EPOCHS
     space: str | None = None  # a JSON space file
     search_mass: bool = False
+    fold_classes: str = "all"  # protocol.validation_splits: "all" (test-unseen classes known by attributes) or "trainval"
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
@@ -149,13 +150,14 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         bar.update(1)
         return result
 
-    study = default_study_name(bench(), space, opts.seed, opts.sampler)
+    study = default_study_name(bench(), space, opts.seed, opts.sampler, opts.fold_classes)
     tune_key = {"study": study, "storage": redact(storage), "trials": opts.trials}
 
     def do_tune():
         r = tune(
             bench(), n_trials=opts.trials, storage=storage, study_name=study, space=space, sampler=opts.sampler,
             seed=opts.seed, batch=opts.batch, timeout=opts.timeout, device=opts.device, progress=opts.progress,
+            fold_classes=opts.fold_classes,
         )
         if r.n_complete < opts.trials:
             # A timeout stopped the search early: report it, but do not cache it as finished.
@@ -265,7 +267,7 @@ def _write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[
         "paper_note": PAPER_NOTE,
         "table_markdown": table,
         "figures": figures,
-        "options": {"trials": opts.trials, "epochs": opts.epochs, "seeds": list(opts.seeds), "sampler": opts.sampler, "seed": opts.seed, "search_mass": opts.search_mass},
+        "options": {"trials": opts.trials, "epochs": opts.epochs, "seeds": list(opts.seeds), "sampler": opts.sampler, "seed": opts.seed, "search_mass": opts.search_mass, "fold_classes": opts.fold_classes},
         "seconds": round(seconds, 1),
     }
     write_json(out / "results.json", payload)
