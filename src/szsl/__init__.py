@@ -1,37 +1,43 @@
-"""szsl: generalized zero-shot learning with semantic-similarity soft labels."""
+"""szsl: generalized zero-shot learning with semantic-similarity soft labels.
 
-from szsl.config import TrainConfig
-from szsl.data import load_benchmark
-from szsl.data.benchmark import Benchmark, Fold
-from szsl.errors import SZSLError
-from szsl.estimator import SZSLClassifier
-from szsl.metrics import gzsl_metrics, harmonic_mean, zsl_top1
-from szsl.soft_labels import soft_labels
-from szsl.train import TrainedMember, train_population
+The public API is re-exported here lazily (PEP 562): ``import szsl`` and ``szsl --help`` stay
+cheap and import neither torch nor optuna until a name that needs them is used.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
+# public name -> the module defining it
+_EXPORTS = {
+    "Benchmark": "szsl.data.benchmark",
+    "Fold": "szsl.data.benchmark",
+    "SZSLClassifier": "szsl.estimator",
+    "SZSLError": "szsl.errors",
+    "TrainConfig": "szsl.config",
+    "TrainedMember": "szsl.train",
+    "gzsl_metrics": "szsl.metrics",
+    "harmonic_mean": "szsl.metrics",
+    "load_benchmark": "szsl.data",
+    "load_xlsa17": "szsl.data.xlsa17",
+    "soft_labels": "szsl.soft_labels",
+    "train_population": "szsl.train",
+    "zsl_top1": "szsl.metrics",
+}
 
-def load_xlsa17(root, dataset):
-    """Load one xlsa17 benchmark (``<root>/<DS>/res101.mat`` + ``att_splits.mat`` + class lists)."""
-    from szsl.data.xlsa17 import load_xlsa17 as _load
 
-    return _load(root, dataset)
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # resolved once
+        return value
+    raise AttributeError(f"module 'szsl' has no attribute {name!r}")
 
 
-__all__ = [
-    "Benchmark",
-    "Fold",
-    "SZSLClassifier",
-    "SZSLError",
-    "TrainConfig",
-    "TrainedMember",
-    "gzsl_metrics",
-    "harmonic_mean",
-    "load_benchmark",
-    "load_xlsa17",
-    "soft_labels",
-    "train_population",
-    "zsl_top1",
-    "__version__",
-]
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
+
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
