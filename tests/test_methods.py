@@ -12,7 +12,7 @@ from szsl.methods.dcn import dcn_loss_reference
 from szsl.methods.eszsl import ESZSLSolver, eszsl_fit, eszsl_scores
 from szsl.model import init_member, logits, stack_members
 from szsl.soft_labels import unseen_distribution
-from szsl.train import MemberSettings, batch_loss
+from szsl.losses import MemberSettings, batch_loss
 
 SMALL = dict(hidden=16, epochs=3, batch_size=64)
 

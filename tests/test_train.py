@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from szsl import TrainConfig, soft_labels, train_population
+from szsl.losses import MemberSettings, batch_loss
 from szsl.model import init_member, stack_members
-from szsl.train import MemberSettings, batch_loss
 
 
 def toy_problem(n=600, d=20, seed=0):
@@ -122,3 +122,23 @@ def test_edges_of_the_search_space_train_to_finite_weights(edge):
     X, y, A = toy_problem()
     m = train_population(X, y, A, [TrainConfig(hidden=8, epochs=2, **edge)], device="cpu")[0]
     assert not m.diverged and all(torch.isfinite(v).all() for v in m.state.values())
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_optimizer_fallback_without_private_torch_kernels_matches(optimizer, monkeypatch):
+    """torch._fused_adam_ / torch._foreach_* are private: without them the per-tensor path gives the same weights."""
+    import szsl.optim
+
+    X, y, A = toy_problem(n=200)
+    cfgs = [TrainConfig(hidden=8, epochs=3, batch_size=32, lr=lr, l2=1e-4, l1=1e-4, optimizer=optimizer, seed=s) for s, lr in ((0, 1e-3), (1, 3e-3))]
+    fast = train_population(X, y, A, cfgs, device="cpu")
+    monkeypatch.setattr(szsl.optim, "HAS_FUSED_ADAM", False)
+    monkeypatch.setattr(szsl.optim, "HAS_FOREACH", False)
+    calls = []
+    original = szsl.optim.PopulationOptimizer._step_per_tensor
+    monkeypatch.setattr(szsl.optim.PopulationOptimizer, "_step_per_tensor", staticmethod(lambda *a: calls.append(1) or original(*a)))
+    slow = train_population(X, y, A, cfgs, device="cpu")
+    assert calls  # the fallback ran
+    for a, b in zip(fast, slow):
+        for name in a.state:
+            torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-4, atol=1e-6)

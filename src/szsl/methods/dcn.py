@@ -39,3 +39,31 @@ def dcn_loss_reference(z: np.ndarray, y: np.ndarray, unseen, temperature: float,
     log_pu = log_pu - np.log(np.exp(log_pu).sum(1, keepdims=True))
     ent = -(np.exp(log_pu) * log_pu).sum(1)
     return float((ce + entropy * ent).mean())
+
+
+# ---- the loss the one training loop uses for members with TrainConfig.method == "dcn" (szsl.losses.LOSSES)
+
+
+def settings(configs, device) -> dict:
+    """Per-member DCN settings: temperature (K, 1, 1) and entropy weight (K, 1)."""
+    from szsl.losses import member_column
+
+    return {
+        "temperature": member_column(configs, "dcn_temperature", device),
+        "entropy": member_column(configs, "dcn_entropy", device).view(-1, 1),
+    }
+
+
+def per_sample(z, yb, unseen, hp: dict):
+    """DCN (Liu et al. 2018): CE over the seen classes of z / T + beta * entropy over the unseen ones, (K, B)."""
+    import torch
+
+    zt = z / hp["temperature"]
+    if not unseen.numel():
+        return -torch.log_softmax(zt, dim=-1).gather(-1, yb.unsqueeze(-1)).squeeze(-1)
+    is_unseen = torch.zeros(z.shape[-1], dtype=torch.bool, device=z.device)
+    is_unseen[unseen] = True
+    ce_seen = -torch.log_softmax(zt.masked_fill(is_unseen, float("-inf")), dim=-1).gather(-1, yb.unsqueeze(-1)).squeeze(-1)
+    log_pu = torch.log_softmax(zt[..., unseen], dim=-1)
+    entropy = -(log_pu.exp() * log_pu).sum(-1)
+    return ce_seen + hp["entropy"] * entropy
