@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from szsl.cli import main
-from szsl.compare import select_method
+from szsl.experiments.compare import select_method
 from szsl.data import load_benchmark
 from szsl.tune import sqlite_url
 

@@ -7,7 +7,8 @@ import torch
 
 from szsl import TrainConfig, train_population
 from szsl.errors import SZSLError
-from szsl.methods import METHOD_NAMES, fit_predict, get_method, search_space
+from szsl.evaluation import evaluate
+from szsl.methods import get_method, method_names, search_space
 from szsl.methods.dcn import dcn_loss_reference
 from szsl.methods.eszsl import ESZSLSolver, eszsl_fit, eszsl_scores
 from szsl.model import init_member, logits, stack_members
@@ -177,7 +178,7 @@ def test_eszsl_matches_a_direct_numpy_solve(targets):
     np.testing.assert_allclose(solver.V(gamma, lam).numpy(), V_ref32, rtol=1e-9, atol=1e-12)
 
 
-# ---------------------------------------------------------------- registry, fit_predict, calibration
+# ---------------------------------------------------------------- registry, the harness, calibration
 
 
 def digits_split():
@@ -188,23 +189,23 @@ def digits_split():
     return split_data(b, final_split(b))
 
 
-def test_every_method_fits_and_scores_through_fit_predict():
+def test_every_method_fits_and_scores_through_the_harness():
     data = digits_split()
-    for name in METHOD_NAMES:
+    for name in ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"):
         params = {"gamma": 1.0, "lambda": 1.0} if name == "eszsl" else dict(hidden=16, epochs=1)
-        (run,) = fit_predict(name, data, [params], device="cpu")
+        (run,) = evaluate(name, data, [params], device="cpu", keep_scores=True)
         assert run.scores_seen.shape == (data.y_eval_seen.size, data.attributes.shape[0])
-        m = run.metrics()
+        m = run.metrics
         assert set(m) == {"U", "S", "H", "T1"} and all(0 <= v <= 100 for v in m.values())
         c = run.curve()
         assert 0 <= c.ausuc <= 1
         # calibrated stacking at the curve's best gamma reproduces the curve's best point
         b = c.best()
-        assert run.metrics(gamma=b["gamma"])["H"] == pytest.approx(b["H"], abs=1e-9)
+        assert run.calibrated(b["gamma"])["H"] == pytest.approx(b["H"], abs=1e-9)
 
 
 def test_registry_and_search_spaces():
-    assert set(METHOD_NAMES) == {"szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"}
+    assert set(method_names()) == {"szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"}
     with pytest.raises(SZSLError, match="unknown method 'foo': expected one of szsl, hard"):
         get_method("foo")
     with pytest.raises(SZSLError, match="no TrainConfig"):
@@ -212,7 +213,7 @@ def test_registry_and_search_spaces():
     assert get_method("DCN").config().method == "dcn"
     assert search_space("hard")["q"] == 0.0 and search_space("eszsl").keys() == {"gamma", "lambda", "targets"}
     tune = pytest.importorskip("szsl.tune")
-    for name in METHOD_NAMES:
+    for name in ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"):
         if get_method(name).is_network:
             space = tune.make_space(search_space(name), epochs=1)
             cfg = space.config({}, seed=0)

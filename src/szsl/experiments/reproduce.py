@@ -99,9 +99,8 @@ def reproduce(root: str | None, datasets: Sequence[str] | None, out: str | Path 
     """Run every stage for every dataset (skipping finished ones) and write the results files."""
     from tqdm.auto import tqdm
 
-    from szsl.tune import load_space, sqlite_url
-
     from szsl.lock import folder_lock
+    from szsl.tune import load_space, sqlite_url
 
     opts = options or ReproduceOptions()
     out = Path(out)

@@ -13,7 +13,7 @@ import numpy as np
 from szsl.config import TrainConfig
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
-from szsl.experiments.final import summarize
+from szsl.evaluation import summarize
 
 SWEEP_PARAMS = ("q", "tau")
 DEFAULT_VALUES = {
@@ -37,7 +37,7 @@ def run_sweep(
 
     All values x seeds train as one population on trainval and are scored on the test split.
     """
-    from szsl.evaluation import evaluate_configs
+    from szsl.evaluation import evaluate  # "szsl" fixes no TrainConfig value: it trains any config as given
     from szsl.protocol import final_split, split_data
 
     if param not in SWEEP_PARAMS:
@@ -48,7 +48,7 @@ def run_sweep(
     seeds = [int(s) for s in seeds]
     configs = [base.replace(**{param: v, "seed": s}) for v in values for s in seeds]  # validates every value
     data = split_data(benchmark, final_split(benchmark))
-    results = evaluate_configs(data, configs, device=device, with_t1=False, progress=progress)
+    results = evaluate("szsl", data, configs, device=device, with_t1=False, progress=progress)
     points = []
     for i, v in enumerate(values):
         rs = results[i * len(seeds) : (i + 1) * len(seeds)]

@@ -15,11 +15,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from szsl.methods.szsl import DEFAULTS as _NETWORK_DEFAULTS
+from szsl.methods.szsl import PAPER_SPACE, fit, fit_population, scorer  # noqa: F401 - the registry reads them
+
+NAME = "dcn"
+DESCRIPTION = "Deep Calibration Network (Liu et al. 2018): seen CE with temperature + unseen entropy"
+NETWORK = True
 DCN_FIXED = {"method": "dcn", "q": 0.0, "alpha": 0.0, "tau": 1.0, "soft_label": "similarity"}
 DCN_SPACE = {
     "dcn_temperature": {"low": 0.1, "high": 10.0, "log": True},
     "dcn_entropy": {"low": 1e-3, "high": 1.0, "log": True},
 }
+FIXED = DCN_FIXED
+DEFAULTS = {**_NETWORK_DEFAULTS, **DCN_FIXED}
+SPACE = {**PAPER_SPACE, **DCN_FIXED, **DCN_SPACE}
 
 
 def dcn_loss_reference(z: np.ndarray, y: np.ndarray, unseen, temperature: float, entropy: float) -> float:

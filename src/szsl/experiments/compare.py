@@ -3,10 +3,9 @@ evaluate several seeds on the final split, with calibrated stacking and seen-uns
 
 Per method:
 1. Selection (never reads test data; only ``protocol.validation_splits``): ``trials`` random-search
-   trials, each scored by the mean H over the class folds. Network methods (szsl, its ablations,
-   dcn) use ``szsl.tune.tune`` (Optuna, sampler "random") with the space
-   ``tune.make_space(methods.search_space(name))``; eszsl runs the same kind of Optuna random
-   study over (gamma, lambda) with one shared decomposition per fold.
+   trials, each scored by the mean H over the class folds. Every method (network or closed form)
+   goes through the one study loop ``szsl.tune.tune`` (Optuna, sampler "random", stored and
+   resumable) over its own space ``tune.make_space(method=name)``.
 2. Calibration: the selected model is trained once more per fold; the calibrated-stacking gamma
    that maximises the mean validation H over the folds is chosen exactly (``methods.calibration``).
 3. Final: ``seeds`` models (one population) trained on trainval and scored on test_seen /
@@ -33,7 +32,8 @@ import numpy as np
 from szsl.atomic import write_json, write_text
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
-from szsl.methods import METHOD_NAMES, fit_predict, get_method, search_space
+from szsl.evaluation import evaluate, summarize
+from szsl.methods import get_method, method_names
 from szsl.methods.calibration import choose_gamma
 
 METRICS = ("U", "S", "H", "T1", "AUSUC", "U_cs", "S_cs", "H_cs")
@@ -60,10 +60,9 @@ class MethodResult:
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.selection.method}
+        mean, std = summarize(self.per_seed, METRICS)
         for k in METRICS:
-            vals = np.array([r[k] for r in self.per_seed], dtype=np.float64)
-            out[k] = float(vals.mean())
-            out[k + "_std"] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
+            out[k], out[k + "_std"] = mean[k], std[k]
         out.update(
             gamma=self.selection.gamma, cv_H=self.selection.cv_h, cv_H_cs=self.selection.cv_h_cs,
             seconds_per_model=self.seconds_per_model, tune_seconds=self.selection.seconds, seeds=len(self.per_seed),
@@ -99,49 +98,25 @@ def select_method(
 ) -> Selection:
     """Tune ``method`` on the validation folds and choose its calibration gamma there. Never reads test data."""
     from szsl.protocol import split_data, validation_splits
+    from szsl.tune import make_space, tune
 
     m = get_method(method)
     _check_int("trials", trials, 1)
     start = time.perf_counter()
     folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed)]
-    if m.is_network:
-        from szsl.tune import make_space, tune
-
-        space = make_space({**search_space(m.name), **_budget(epochs, hidden)}, where=f"method {m.name}")
-        result = tune(
-            benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
-            study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}",
-        )
-        params, cv_h = result.best_config.to_dict(), result.best_value
-    else:
-        params, cv_h = _select_eszsl(folds, trials, seed, device)
+    space = make_space(_budget(epochs, hidden) if m.is_network else {}, where=f"method {m.name}", method=m.name)
+    result = tune(
+        benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
+        study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}",
+    )
+    params = result.best_config.to_dict() if m.is_network else dict(result.best_config)
     # Calibration: the selected model once more on each fold, gamma maximising mean H over the folds.
-    runs = [fit_predict(m.name, data, [params], device=device)[0] for data in folds]
+    runs = [evaluate(m, data, [params], seed=seed, device=device, keep_scores=True)[0] for data in folds]
     bad = next((r for r in runs if r.diverged), None)
     if bad is not None:
         raise SZSLError(f"{m.name}: the selected configuration diverged on a validation fold: {bad.message}")
     gamma, cv_h_cs = choose_gamma([r.curve() for r in runs])
-    return Selection(m.name, params, float(cv_h), gamma, cv_h_cs, trials, time.perf_counter() - start)
-
-
-def _select_eszsl(folds, trials: int, seed: int, device) -> tuple[dict[str, Any], float]:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = search_space("eszsl")
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
-    asked = []
-    for _ in range(trials):  # random search: the proposals do not depend on results, so ask all first
-        t = study.ask()
-        asked.append((t, {k: t.suggest_categorical(k, v["choices"]) if "choices" in v else t.suggest_float(k, v["low"], v["high"], log=v.get("log", False)) for k, v in space.items()}))
-    h = np.zeros(trials)
-    for data in folds:  # one decomposition per fold serves every trial
-        for i, run in enumerate(fit_predict("eszsl", data, [p for _, p in asked], device=device)):
-            h[i] += run.metrics(with_t1=False)["H"] / len(folds)
-    for (t, _), value in zip(asked, h):
-        study.tell(t, float(value))
-    best = int(np.argmax(h))  # first on ties
-    return asked[best][1], float(h[best])
+    return Selection(m.name, params, float(result.best_value), gamma, cv_h_cs, trials, time.perf_counter() - start)
 
 
 def evaluate_final(benchmark: Benchmark, selection: Selection, *, seeds: int, seed: int = 0, device="auto", progress: bool = False) -> MethodResult:
@@ -151,12 +126,13 @@ def evaluate_final(benchmark: Benchmark, selection: Selection, *, seeds: int, se
     _check_int("seeds", seeds, 1)
     m = get_method(selection.method)
     data = split_data(benchmark, final_split(benchmark))
-    if m.is_network:
-        runs = fit_predict(m.name, data, [{**selection.params, "seed": seed + s} for s in range(seeds)], device=device, progress=progress)
-        per_model = runs[0].train_seconds / len(runs)  # the seeds train together as one population
-    else:  # a closed form: every seed gives the same model
-        runs = fit_predict(m.name, data, [selection.params], device=device) * seeds
+    if m.deterministic:  # every seed gives the same model: fit it once
+        runs = evaluate(m, data, [selection.params], seed=seed, device=device, keep_scores=True) * seeds
         per_model = runs[0].train_seconds
+    else:
+        runs = evaluate(m, data, [{**selection.params, "seed": seed + s} for s in range(seeds)], device=device, progress=progress, keep_scores=True)
+        # Network seeds train together as one population (each reports the group's time).
+        per_model = runs[0].train_seconds / len(runs) if m.is_network else float(np.mean([r.train_seconds for r in runs]))
     per_seed = []
     curve = None
     for run in runs:
@@ -164,12 +140,12 @@ def evaluate_final(benchmark: Benchmark, selection: Selection, *, seeds: int, se
             raise SZSLError(f"{m.name}: final training diverged: {run.message}")
         c = run.curve()
         curve = curve or c
-        row = run.metrics()
+        row = dict(run.metrics)
         row["AUSUC"] = c.ausuc
-        cs = run.metrics(gamma=selection.gamma, with_t1=False)
+        cs = run.calibrated(selection.gamma)
         row.update(U_cs=cs["U"], S_cs=cs["S"], H_cs=cs["H"])
         per_seed.append(row)
-    return MethodResult(selection, per_seed, per_model, curve, deterministic=not m.is_network)
+    return MethodResult(selection, per_seed, per_model, curve, deterministic=m.deterministic)
 
 
 @dataclass
@@ -249,7 +225,7 @@ def _finite(obj):
 
 def compare(
     benchmark: Benchmark,
-    methods: Sequence[str] = METHOD_NAMES,
+    methods: Sequence[str] | None = None,
     *,
     trials: int = 10,
     seeds: int = 5,
@@ -261,8 +237,8 @@ def compare(
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> CompareResult:
-    """Tune, calibrate and evaluate every method alike; write the table and figure to ``out`` when given."""
-    names = [get_method(m).name for m in methods]
+    """Tune, calibrate and evaluate every method alike (default: every registered one); write the table and figure to ``out`` when given."""
+    names = [get_method(m).name for m in (method_names() if methods is None else methods)]
     if not names:
         raise SZSLError("methods: expected at least one method")
     dup = next((n for n in names if names.count(n) > 1), None)
