@@ -303,6 +303,26 @@ def test_incomplete_cache_entry_is_rebuilt(awa2, cache_dir, monkeypatch, damage)
     assert len(calls) == 2
 
 
+def test_a_killed_builds_temporary_file_is_removed_on_the_next_run(awa2, cache_dir, monkeypatch):
+    """SIGKILL during a cache build leaves its temporary file; the next build removes it (a live writer's stays)."""
+    import subprocess
+    import sys
+
+    calls = count_reads(monkeypatch)
+    load_xlsa17(awa2.parent, "AWA2")
+    [entry] = entries(cache_dir)
+    (entry / "marker.json").unlink()  # as if killed before publishing
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    stale = entry / f".features.npy.{int(dead.stdout)}.abc123.tmp.npy"
+    alive = entry / f".labels.npy.{os.getppid()}.def456.tmp.npy"
+    stale.write_bytes(b"half a file")
+    alive.write_bytes(b"someone is writing this")
+    load_xlsa17(awa2.parent, "AWA2")
+    assert len(calls) == 2
+    assert not stale.exists() and alive.exists()
+    assert sorted(p.name for p in entry.iterdir()) == sorted(["features.npy", "labels.npy", "marker.json", alive.name])
+
+
 def test_read_only_data_folder_and_unwritable_cache(awa2, tmp_path, monkeypatch):
     before = sorted(p.name for p in awa2.iterdir())
     blocker = tmp_path / "not-a-folder"

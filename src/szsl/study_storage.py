@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from szsl.atomic import pid_alive
 from szsl.errors import SZSLError
 
 if TYPE_CHECKING:
@@ -99,16 +100,6 @@ def load_or_create_study(storage, study_name: str, *, space: SearchSpace, seed: 
     return study
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Heartbeat:
     """Records heartbeats of this worker's RUNNING trials, so other hosts can tell we are alive.
 
@@ -181,7 +172,7 @@ def fail_dead_trials(study, storage) -> int:
             # ORPHAN_SECONDS lost its worker in between.
             if t.datetime_start is not None and (now - t.datetime_start).total_seconds() > ORPHAN_SECONDS:
                 dead.append(t)
-        elif w.get("host") == host and isinstance(w.get("pid"), int) and w["pid"] != os.getpid() and not _pid_alive(w["pid"]):
+        elif w.get("host") == host and isinstance(w.get("pid"), int) and w["pid"] != os.getpid() and not pid_alive(w["pid"]):
             dead.append(t)
     for t in dead:
         try:
