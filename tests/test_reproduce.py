@@ -166,3 +166,18 @@ def test_find_datasets_without_root():
     assert find_datasets(None, None) == ["digits"]
     with pytest.raises(SZSLError, match="needs --root"):
         find_datasets(None, ["CUB"])
+
+
+def test_reproduce_accepts_own_data_folders_like_train_and_tune(tmp_path, capsys, small_space):
+    """One dataset resolver (szsl.data.find_datasets): an own-data folder works with and without --root."""
+    from test_generic import digits_as_generic
+
+    own = tmp_path / "mydigits"
+    digits_as_generic(own)
+    assert find_datasets(None, [str(own)]) == [str(own)]
+    assert find_datasets(str(tmp_path), ["mydigits", "digits"]) == ["mydigits", "digits"]
+    out = tmp_path / "results"
+    assert main(["reproduce", "--root", str(tmp_path), "--datasets", "mydigits", "--out", str(out), "--no-sweeps", *FAST, *small_space, "--seeds", "0"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["datasets"]) == ["mydigits"] and (out / "mydigits" / "final.json").is_file()
+    assert 0 <= results["datasets"]["mydigits"]["final"]["mean"]["H"] <= 100
