@@ -6,6 +6,8 @@ it computes is ever used to choose parameters.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -57,3 +59,31 @@ def run_sweep(
         points.append({param: v, **mean, **{f"{k}_std": std[k] for k in "USH"}, "n_seeds": len(ok)})
     best = max(points, key=lambda p: -1.0 if np.isnan(p["H"]) else p["H"])
     return {"dataset": benchmark.name, "param": param, "base": base.to_dict(), "seeds": seeds, "points": points, "argmax_H": best[param], "source": SOURCE}
+
+
+def load_params(path: str | None) -> TrainConfig:
+    """The base parameters of a sweep: a 'szsl tune' output (its best_config) or a JSON object of TrainConfig fields."""
+    if path is None:
+        return TrainConfig()
+    try:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SZSLError(f"--params {path}: cannot read ({exc.strerror or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise SZSLError(f"--params {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if isinstance(content, dict) and isinstance(content.get("best_config"), dict):
+        content = content["best_config"]
+    if not isinstance(content, dict):
+        raise SZSLError(f"--params {path}: expected a JSON object")
+    return TrainConfig.from_dict(content)
+
+
+def write_csv(result: dict[str, Any], path: str | Path) -> None:
+    """The points of ``run_sweep``'s result as CSV (atomic): param, U, S, H, their std, n_seeds."""
+    from szsl.atomic import atomic_open
+
+    keys = (result["param"], "U", "S", "H", "U_std", "S_std", "H_std", "n_seeds")
+    with atomic_open(path, "w", encoding="utf-8") as fh:
+        fh.write(",".join(keys) + "\n")
+        for p in result["points"]:
+            fh.write(",".join(str(round(p[k], 4)) if isinstance(p[k], float) else str(p[k]) for k in keys) + "\n")
