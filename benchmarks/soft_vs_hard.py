@@ -62,7 +62,10 @@ def main() -> int:
             return 1
         row = {k: [r.metrics[k] for r in runs] for k in ("U", "S", "H", "T1")}
         table[name] = row
-        fmt = lambda v: f"{statistics.mean(v):5.1f} ± {statistics.pstdev(v):4.1f}"
+
+        def fmt(v):
+            return f"{statistics.mean(v):5.1f} ± {statistics.pstdev(v):4.1f}"
+
         print(f"{name:45s} {fmt(row['U']):>12s} {fmt(row['S']):>12s} {fmt(row['H']):>12s}  " + " ".join(f"{h:.1f}" for h in row["H"]))
     if args.out:
         from szsl.atomic import write_json

@@ -10,7 +10,14 @@ from test_train import toy_problem
 @pytest.fixture(scope="module")
 def fitted():
     X, y, A = toy_problem()
-    return SZSLClassifier(hidden=16, epochs=40, batch_size=64, q=0.3, device="cpu").fit(X, y, class_attributes=A, class_names=list("abcdefgh")), X, y, A
+    return (
+        SZSLClassifier(hidden=16, epochs=40, batch_size=64, q=0.3, device="cpu").fit(
+            X, y, class_attributes=A, class_names=list("abcdefgh")
+        ),
+        X,
+        y,
+        A,
+    )
 
 
 def test_predictions_cover_all_classes_and_restriction_works(fitted):

@@ -8,12 +8,12 @@ import torch
 from szsl import TrainConfig, train_population
 from szsl.errors import SZSLError
 from szsl.evaluation import evaluate
+from szsl.losses import MemberSettings, batch_loss
 from szsl.methods import get_method, method_names, search_space
 from szsl.methods.dcn import dcn_loss_reference
 from szsl.methods.eszsl import ESZSLSolver, eszsl_fit, eszsl_scores
 from szsl.model import init_member, logits, stack_members
 from szsl.soft_labels import unseen_distribution
-from szsl.losses import MemberSettings, batch_loss
 
 SMALL = dict(hidden=16, epochs=3, batch_size=64)
 
@@ -102,7 +102,9 @@ def test_nearest_equals_similarity_exactly_once_the_float32_softmax_is_one_hot()
     gaps = (t[:6] @ t[6:].T).sort(-1).values.diff(dim=-1).min()
     assert gaps >= 0.3
     tau = 1e-3  # gap / tau >= 300 > ~104: exp underflows to exactly 0 in float32
-    torch.testing.assert_close(unseen_distribution(t[:6], t[6:], tau, "similarity"), unseen_distribution(t[:6], t[6:], tau, "nearest"), rtol=0, atol=0)
+    torch.testing.assert_close(
+        unseen_distribution(t[:6], t[6:], tau, "similarity"), unseen_distribution(t[:6], t[6:], tau, "nearest"), rtol=0, atol=0
+    )
     X, y, A = toy_problem(A=A)
     near = train_alone(X, y, A, get_method("nearest").config(q=0.5, **SMALL))
     assert same_weights(near, train_alone(X, y, A, TrainConfig(q=0.5, tau=tau, **SMALL)))
@@ -143,7 +145,14 @@ def test_dcn_and_szsl_members_in_one_population_match_training_alone():
     assert not same_weights(together[0], train_alone(X, y, A, cfgs[0].replace(dcn_entropy=0.5)))
 
 
-@pytest.mark.parametrize("field, value, message", [("method", "dnc", "method='dnc': expected one of szsl, dcn"), ("dcn_temperature", 0.0, "expected a number > 0"), ("dcn_entropy", -1.0, "expected a number >= 0")])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("method", "dnc", "method='dnc': expected one of szsl, dcn"),
+        ("dcn_temperature", 0.0, "expected a number > 0"),
+        ("dcn_entropy", -1.0, "expected a number >= 0"),
+    ],
+)
 def test_bad_dcn_settings_are_rejected(field, value, message):
     with pytest.raises(SZSLError, match=message):
         TrainConfig(**{field: value})
@@ -169,7 +178,9 @@ def test_eszsl_matches_a_direct_numpy_solve(targets):
     V = eszsl_fit(X.astype(np.float32), y, A, gamma, lam, targets=targets, device="cpu")
     assert V.dtype == torch.float64
     X32 = X.astype(np.float32)  # the solver reads float32 features, as the benchmark stores them
-    V_ref32 = np.linalg.solve(X32.T.astype(np.float64) @ X32 + gamma * np.eye(d), X32.T.astype(np.float64) @ Y @ S) @ np.linalg.inv(S.T @ S + lam * np.eye(a))
+    V_ref32 = np.linalg.solve(X32.T.astype(np.float64) @ X32 + gamma * np.eye(d), X32.T.astype(np.float64) @ Y @ S) @ np.linalg.inv(
+        S.T @ S + lam * np.eye(a)
+    )
     np.testing.assert_allclose(V.numpy(), V_ref32, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(V.numpy(), V_ref, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(eszsl_scores(V, X32, A), X32 @ V_ref32 @ A.T, rtol=1e-5, atol=1e-5)

@@ -19,7 +19,8 @@ def test_help_imports_neither_torch_nor_optuna():
         "        main(['--help'])\n"
         "    except SystemExit as exc:\n"
         "        code = exc.code\n"
-        "print(json.dumps({'code': code, 'help': buf.getvalue(), 'loaded': sorted(m for m in ('torch', 'optuna', 'sklearn') if m in sys.modules)}))\n"
+        "print(json.dumps({'code': code, 'help': buf.getvalue(), 'loaded': sorted(m for m in ('torch', 'optuna', 'sklearn') if m in "
+        "sys.modules)}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)

@@ -60,7 +60,9 @@ def test_search_mass_fixes_alpha(tmp_path):
     space = make_space(search_mass=True)
     assert space.fixed["alpha"] == 1.0
     assert "q" in [p.name for p in space.searched]
-    cfg = space.config({"q": 0.4, "tau": 1.0, "lr": 1e-3, "l1": 0.0, "l2": 0.0, "batch_size": 64, "hidden": 128, "activation": "relu"}, seed=0)
+    cfg = space.config(
+        {"q": 0.4, "tau": 1.0, "lr": 1e-3, "l1": 0.0, "l2": 0.0, "batch_size": 64, "hidden": 128, "activation": "relu"}, seed=0
+    )
     assert cfg.unseen_mass == pytest.approx(0.4)
 
 
@@ -159,7 +161,9 @@ def test_diverged_trials_fail_with_a_message(tmp_path, digits):
 
 
 def test_grid_and_random_samplers(tmp_path, digits):
-    space = make_space({**SMALL, **{k: 0.5 for k in ("q", "alpha")}, "tau": 1.0, "lr": 1e-3, "l1": 0, "l2": 0, "activation": {"choices": ["relu", "tanh"]}})
+    space = make_space(
+        {**SMALL, **{k: 0.5 for k in ("q", "alpha")}, "tau": 1.0, "lr": 1e-3, "l1": 0, "l2": 0, "activation": {"choices": ["relu", "tanh"]}}
+    )
     assert space.grid_size() == 8
     url = sqlite_url(tmp_path / "g.db")
     tune(digits, n_trials=8, storage=url, study_name="g", space=space, sampler="grid", batch=8, device="cpu", progress=False)
@@ -232,7 +236,9 @@ def test_killed_tune_loses_no_finished_trial(tmp_path):
     space = tmp_path / "space.json"
     space.write_text(json.dumps({**SMALL, "epochs": 12, "batch_size": 64}))
     url = sqlite_url(tmp_path / "kill.db")
-    args = _cmd("--trials", "10", "--batch", "1", "--space", str(space), "--storage", url, "--study", "k", "--out", str(tmp_path / "best.json"))
+    args = _cmd(
+        "--trials", "10", "--batch", "1", "--space", str(space), "--storage", url, "--study", "k", "--out", str(tmp_path / "best.json")
+    )
     proc = subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -270,8 +276,23 @@ def _two_workers(url: str, tmp_path: Path, n_trials: int = 8) -> None:
     space.write_text(json.dumps({**SMALL, "epochs": 15, "batch_size": 64}))
     procs = [
         subprocess.Popen(
-            _cmd("--trials", str(n_trials), "--batch", "1", "--space", str(space), "--storage", url, "--study", study, "--out", str(tmp_path / f"best{i}.json")),
-            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            _cmd(
+                "--trials",
+                str(n_trials),
+                "--batch",
+                "1",
+                "--space",
+                str(space),
+                "--storage",
+                url,
+                "--study",
+                study,
+                "--out",
+                str(tmp_path / f"best{i}.json"),
+            ),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         for i in range(2)
     ]

@@ -106,6 +106,9 @@ def _main(argv: list[str] | None) -> int:
             raise
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         first = first.split("DefaultCPUAllocator: ", 1)[-1][:200]
-        print(f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--batch)", file=sys.stderr)
+        print(
+            f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--batch)",
+            file=sys.stderr,
+        )
         return 2
     return int(result or 0)

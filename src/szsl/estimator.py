@@ -2,7 +2,8 @@
 
 Hyperparameters go in ``__init__`` (so ``get_params`` / ``set_params`` / ``clone`` work), data in
 ``fit``. Select hyperparameters with ``szsl.tune`` (class-disjoint validation folds), not with
-scikit-learn's grid search: its image-wise splits would show every class to every fold. The classes are the rows of ``class_attributes``; those with no training sample are
+scikit-learn's grid search: its image-wise splits would show every class to every fold.
+The classes are the rows of ``class_attributes``; those with no training sample are
 the unseen ones. Predictions range over all classes, or over a subset with ``among=``.
 """
 
@@ -29,7 +30,6 @@ MODEL_FORMAT = "szsl-model-v1"
 
 class NotFittedError(SZSLError, _SklearnNotFittedError):
     """An unfitted classifier was used: scikit-learn's NotFittedError that is also an SZSLError."""
-
 
 
 class SZSLClassifier(ClassifierMixin, BaseEstimator):
@@ -158,7 +158,9 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
-            raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
+            raise SZSLError(
+                f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
+            ) from None
         try:
             if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
                 raise ValueError(f"expected format {MODEL_FORMAT!r}")

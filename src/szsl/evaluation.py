@@ -74,7 +74,13 @@ class Run:
 
     def to_dict(self) -> dict:
         if self.config is not None:
-            return {"config": self.config.to_dict(), **self.metrics, "diverged": self.diverged, "message": self.message, "train_seconds": self.train_seconds}
+            return {
+                "config": self.config.to_dict(),
+                **self.metrics,
+                "diverged": self.diverged,
+                "message": self.message,
+                "train_seconds": self.train_seconds,
+            }
         return {"method": self.method, "params": self.params, **self.metrics, "train_seconds": self.train_seconds}
 
 
@@ -115,11 +121,21 @@ def evaluate(
     seen, unseen = np.asarray(data.seen), np.asarray(data.unseen)
     runs = []
     for s, f in zip(settings, fits):
-        runs.append(Run(
-            m.name, s.to_dict() if m.is_network else dict(s), s if m.is_network else None, seen, unseen, data.y_eval_seen, data.y_eval_unseen,
-            diverged=bool(getattr(f, "diverged", False)), message=getattr(f, "message", ""), train_seconds=float(getattr(f, "train_seconds", 0.0) or 0.0),
-            model=f if keep_models else None,
-        ))
+        runs.append(
+            Run(
+                m.name,
+                s.to_dict() if m.is_network else dict(s),
+                s if m.is_network else None,
+                seen,
+                unseen,
+                data.y_eval_seen,
+                data.y_eval_unseen,
+                diverged=bool(getattr(f, "diverged", False)),
+                message=getattr(f, "message", ""),
+                train_seconds=float(getattr(f, "train_seconds", 0.0) or 0.0),
+                model=f if keep_models else None,
+            )
+        )
     ok = [i for i, r in enumerate(runs) if not r.diverged]
     if not ok:
         return runs

@@ -95,7 +95,9 @@ class Scorer:
     """Logits of K members (same hidden size and activation) on any X: the weights are stacked on
     the device once, X is scored in row chunks (memory: one (K, chunk, C) block, whatever n)."""
 
-    def __init__(self, states: Sequence[dict[str, torch.Tensor]], activation: str, class_attributes, *, device: str | torch.device = "auto"):
+    def __init__(
+        self, states: Sequence[dict[str, torch.Tensor]], activation: str, class_attributes, *, device: str | torch.device = "auto"
+    ):
         self.device = resolve_device(device)
         self.params = stack_members(states, self.device)
         self.activation = activation

@@ -19,7 +19,15 @@ from szsl.model import PARAM_NAMES
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 SGD_MOMENTUM = 0.9
-_FOREACH_OPS = ("_foreach_mul_", "_foreach_add_", "_foreach_lerp_", "_foreach_addcmul_", "_foreach_sqrt", "_foreach_div_", "_foreach_addcdiv_")
+_FOREACH_OPS = (
+    "_foreach_mul_",
+    "_foreach_add_",
+    "_foreach_lerp_",
+    "_foreach_addcmul_",
+    "_foreach_sqrt",
+    "_foreach_div_",
+    "_foreach_addcdiv_",
+)
 HAS_FUSED_ADAM = hasattr(torch, "_fused_adam_")
 HAS_FOREACH = all(hasattr(torch, name) for name in _FOREACH_OPS)
 
@@ -70,8 +78,21 @@ class PopulationOptimizer:
             vs = sel(self.v)
             b1, b2 = ADAM_BETAS
             if self.fused:
-                torch._fused_adam_(ps, gs, ms, vs, [], [self.step_tensor] * len(ps), lr=lr, beta1=b1, beta2=b2,
-                                   weight_decay=0.0, eps=ADAM_EPS, amsgrad=False, maximize=False)
+                torch._fused_adam_(
+                    ps,
+                    gs,
+                    ms,
+                    vs,
+                    [],
+                    [self.step_tensor] * len(ps),
+                    lr=lr,
+                    beta1=b1,
+                    beta2=b2,
+                    weight_decay=0.0,
+                    eps=ADAM_EPS,
+                    amsgrad=False,
+                    maximize=False,
+                )
             else:  # same math, multi-tensor ops
                 torch._foreach_lerp_(ms, gs, 1 - b1)
                 torch._foreach_mul_(vs, b2)

@@ -160,7 +160,9 @@ def make_space(
 
 
 
-def load_space(path: str | os.PathLike | None, *, epochs: int | None = None, search_mass: bool = False, method: str = "szsl") -> SearchSpace:
+def load_space(
+    path: str | os.PathLike | None, *, epochs: int | None = None, search_mass: bool = False, method: str = "szsl"
+) -> SearchSpace:
     """Read a JSON space file (``{"tau": {"low": 0.1, "high": 1, "log": true}, "l1": 0, ...}``)."""
     if path is None:
         return make_space(epochs=epochs, search_mass=search_mass, method=method)
@@ -207,7 +209,9 @@ def _parse_param(name: str, value: Any, where: str, is_int: bool) -> Param:
         return Param(name, "categorical", choices=tuple(choices))
     extra = keys - {"low", "high", "log", "grid"}
     if extra or not {"low", "high"} <= keys:
-        raise SZSLError(f"{where}: {name}: expected {{\"low\": a, \"high\": b, \"log\": false}} or {{\"choices\": [...]}}, got keys {sorted(keys)}")
+        raise SZSLError(
+            f"{where}: {name}: expected {{\"low\": a, \"high\": b, \"log\": false}} or {{\"choices\": [...]}}, got keys {sorted(keys)}"
+        )
     low, high, log = value["low"], value["high"], bool(value.get("log", False))
     grid = value.get("grid", GRID_POINTS)
     for v in (low, high):

@@ -85,13 +85,25 @@ def load_or_create_study(storage, study_name: str, *, space: SearchSpace, seed: 
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize", load_if_exists=True)
-    meta = {"space": space.to_json(), "search_mass": space.search_mass, "seed": seed, "sampler": sampler, "benchmark": _benchmark_id(benchmark)}
+    meta = {
+        "space": space.to_json(),
+        "search_mass": space.search_mass,
+        "seed": seed,
+        "sampler": sampler,
+        "benchmark": _benchmark_id(benchmark),
+    }
     attrs = study.user_attrs
     if "szsl" not in attrs:
         study.set_user_attr("szsl", meta)
     else:
         old = attrs["szsl"]
-        for key, what in (("benchmark", "benchmark"), ("space", "search space"), ("search_mass", "--search-mass"), ("seed", "seed"), ("sampler", "sampler")):
+        for key, what in (
+            ("benchmark", "benchmark"),
+            ("space", "search space"),
+            ("search_mass", "--search-mass"),
+            ("seed", "seed"),
+            ("sampler", "sampler"),
+        ):
             if json.dumps(old.get(key), sort_keys=True) != json.dumps(meta[key], sort_keys=True):
                 raise SZSLError(
                     f"study {study_name!r} was created with a different {what} ({json.dumps(old.get(key), sort_keys=True)[:120]}); "

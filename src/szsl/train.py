@@ -151,6 +151,15 @@ def _train_group(configs, rows: TrainingRows, y, A, unseen, progress: bool, prec
     out = []
     for i, cfg in enumerate(configs):
         ok = bool(alive_cpu[i])
-        message = "" if ok else f"training diverged at epoch {died_cpu[i]} (loss NaN/inf or over {DIVERGENCE_FACTOR:g}x its start; lr={cfg.lr:g} may be too large)"
-        out.append(TrainedMember(cfg, states[i], not ok, message, seconds, float(mean_loss[i]) if ok else float("nan"), epoch + 1 if ok else int(died_cpu[i])))
+        message = (
+            ""
+            if ok
+            else f"training diverged at epoch {died_cpu[i]} (loss NaN/inf or over {DIVERGENCE_FACTOR:g}x its start; lr={cfg.lr:g} may be "
+                 "too large)"
+        )
+        out.append(
+            TrainedMember(
+                cfg, states[i], not ok, message, seconds, float(mean_loss[i]) if ok else float("nan"), epoch + 1 if ok else int(died_cpu[i])
+            )
+        )
     return out

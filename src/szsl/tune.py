@@ -148,7 +148,17 @@ def tune(
     elif method is not None and space.method != method.strip().lower():
         raise SZSLError(f"method {method!r}: the search space is {space.method!r}'s")
     study_name = study_name or default_study_name(benchmark, space, seed, sampler)
-    kwargs = dict(n_trials=n_trials, storage=storage, study_name=study_name, space=space, sampler=sampler, seed=seed, batch=batch, timeout=timeout, device=device)
+    kwargs = dict(
+        n_trials=n_trials,
+        storage=storage,
+        study_name=study_name,
+        space=space,
+        sampler=sampler,
+        seed=seed,
+        batch=batch,
+        timeout=timeout,
+        device=device,
+    )
     children = _start_workers(benchmark, kwargs, workers)
     try:
         with warnings.catch_warnings():
@@ -217,7 +227,10 @@ def _tune(benchmark, *, n_trials, storage, study_name, space, sampler, seed, bat
     if timeout is not None and not (timeout > 0):
         raise SZSLError(f"timeout={timeout!r}: expected a number of seconds > 0")
     if sampler == "grid" and space.grid_size() > MAX_GRID_SIZE:
-        raise SZSLError(f"the grid has {space.grid_size():,} points, more than {MAX_GRID_SIZE:,} (every point is listed in memory); use fewer grid points or --sampler tpe/random")
+        raise SZSLError(
+            f"the grid has {space.grid_size():,} points, more than {MAX_GRID_SIZE:,} (every point is listed in memory); use fewer grid "
+            "points or --sampler tpe/random"
+        )
     if sampler == "grid" and space.grid_size() < n_trials:
         raise SZSLError(f"the grid has only {space.grid_size()} points, fewer than trials={n_trials}; lower --trials or add grid points")
     rdb = open_storage(storage)
@@ -233,7 +246,9 @@ def _tune(benchmark, *, n_trials, storage, study_name, space, sampler, seed, bat
         return [t.state for t in study.get_trials(deepcopy=False)]
 
     n_done = sum(s == TrialState.COMPLETE for s in states())
-    bar = tqdm(total=n_trials, initial=min(n_done, n_trials), desc=f"tune {benchmark.name}", unit="trial", disable=not progress, leave=False)
+    bar = tqdm(
+        total=n_trials, initial=min(n_done, n_trials), desc=f"tune {benchmark.name}", unit="trial", disable=not progress, leave=False
+    )
     max_failures = max(10, 3 * n_trials)
     try:
         while True:
@@ -256,7 +271,9 @@ def _tune(benchmark, *, n_trials, storage, study_name, space, sampler, seed, bat
                 continue
             asked = _ask_batch(study, space, sampler, seed, min(batch, slots), me, heart)
             # Never overshoot: a trial ranked >= n_trials among the live ones is surplus.
-            live = sorted(t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)))
+            live = sorted(
+                t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING))
+            )
             rank = {num: i for i, num in enumerate(live)}
             keep = []
             for trial, values in asked:
@@ -341,7 +358,11 @@ def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart
             attrs, value, state = {"diverged": True, "fail_reason": bad.message}, None, TrialState.FAIL
         else:
             scores = [{k: round(float(r.metrics[k]), 4) for k in ("U", "S", "H")} for r in results]
-            attrs, value, state = {"folds": scores, "config": configs[i].to_dict() if hasattr(configs[i], "to_dict") else dict(configs[i])}, float(np.mean([r.metrics["H"] for r in results])), TrialState.COMPLETE
+            attrs, value, state = (
+                {"folds": scores, "config": configs[i].to_dict() if hasattr(configs[i], "to_dict") else dict(configs[i])},
+                float(np.mean([r.metrics["H"] for r in results])),
+                TrialState.COMPLETE,
+            )
         try:
             for key, v in attrs.items():
                 trial.set_user_attr(key, v)

@@ -9,9 +9,13 @@ from szsl.methods import method_names
 
 
 def add_parser(sub) -> None:
-    parser = sub.add_parser("compare", help="baselines and ablations: tune each on the validation folds, 5 seeds on test, table + seen-unseen curves")
+    parser = sub.add_parser(
+        "compare", help="baselines and ablations: tune each on the validation folds, 5 seeds on test, table + seen-unseen curves"
+    )
     add_dataset_args(parser)
-    parser.add_argument("--methods", nargs="+", default=None, metavar="METHOD", help="any of " + ", ".join(method_names()) + " (default: all)")
+    parser.add_argument(
+        "--methods", nargs="+", default=None, metavar="METHOD", help="any of " + ", ".join(method_names()) + " (default: all)"
+    )
     parser.add_argument("--trials", type=int, default=10, help="random-search trials per method on the validation folds (default 10)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the final evaluation (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fold split, the search and the first final model (default 0)")
@@ -31,8 +35,17 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_benchmark(args.dataset, args.root)
     out = args.out or f"compare-{benchmark.name}"
     result = compare(
-        benchmark, args.methods, trials=args.trials, seeds=args.seeds, seed=args.seed, epochs=args.epochs, hidden=args.hidden,
-        out=out, device=args.device, progress=False, log=print,
+        benchmark,
+        args.methods,
+        trials=args.trials,
+        seeds=args.seeds,
+        seed=args.seed,
+        epochs=args.epochs,
+        hidden=args.hidden,
+        out=out,
+        device=args.device,
+        progress=False,
+        log=print,
     )
     print(result.markdown(), end="")
     print(f"wrote {out}/compare.md, compare.csv, compare.json, compare.png")

@@ -14,7 +14,12 @@ def add_parser(sub) -> None:
     parser.add_argument("param", choices=["q", "tau"], help="the parameter to sweep")
     add_dataset_args(parser)
     parser.add_argument("--values", type=float, nargs="+", default=None, help="values to try (default q: 0, 0.1, ..., 1; tau: 0.01 .. 10)")
-    parser.add_argument("--params", metavar="JSON", default=None, help="base parameters: a 'szsl tune' output (best_config) or a JSON object of TrainConfig fields (default: TrainConfig defaults)")
+    parser.add_argument(
+        "--params",
+        metavar="JSON",
+        default=None,
+        help="base parameters: a 'szsl tune' output (best_config) or a JSON object of TrainConfig fields (default: TrainConfig defaults)",
+    )
     parser.add_argument("--epochs", type=positive_int, default=None, help="override the base parameters' epochs")
     parser.add_argument("--seeds", type=nonneg_int, nargs="+", default=[0], help="seeds per value (mean ± std plotted; default 0)")
     parser.add_argument("--out", default="results", help="output folder (default results/)")
@@ -42,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
         figure = figure2([result], out / f"{stem}.png")
     write_json(out / f"{stem}.json", result)
     write_csv(result, out / f"{stem}.csv")
-    print(f"{benchmark.name}: H is highest ({max(p['H'] for p in result['points']):.1f}) at {args.param}={result['argmax_H']:g}  ({result['source']})")
+    print(
+        f"{benchmark.name}: H is highest ({max(p['H'] for p in result['points']):.1f}) at {args.param}={result['argmax_H']:g}  "
+        f"({result['source']})"
+    )
     print(f"wrote {out / (stem + '.json')}, {stem}.csv, {figure.name}")
     return 0

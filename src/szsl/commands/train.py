@@ -21,7 +21,8 @@ _HELP = {
     "alpha": "weight of the soft-label loss, in [0, 1]",
     "l2": "lambda: coefficient of ||W||_F^2 (weights only)",
     "l1": "gamma: coefficient of ||W||_1 (weights only)",
-    "method": "a method of the registry (szsl.methods): szsl (default); ablations hard, uniform, nearest, soft-only; baselines dcn, eszsl, ... (see docs/compare.md)",
+    "method": "a method of the registry (szsl.methods): szsl (default); ablations hard, uniform, nearest, soft-only; baselines dcn, "
+              "eszsl, ... (see docs/compare.md)",
     "dcn_temperature": "dcn: softmax temperature over the seen classes (> 0)",
     "dcn_entropy": "dcn: weight of the entropy over the unseen classes (>= 0)",
 }
@@ -53,7 +54,13 @@ def add_parser(sub) -> None:
     add_config_args(parser)
     parser.add_argument("--eszsl-gamma", type=float, default=None, help="eszsl: regulariser of the feature side (> 0; default 1)")
     parser.add_argument("--eszsl-lambda", type=float, default=None, help="eszsl: regulariser of the attribute side (> 0; default 1)")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a hyperparameter of a non-network method (VALUE read as JSON, else text); repeatable")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a hyperparameter of a non-network method (VALUE read as JSON, else text); repeatable",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
     parser.add_argument("--json", metavar="OUT", help="write the metrics and settings as JSON here")

@@ -41,14 +41,32 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     """Options shared by ``tune`` and ``reproduce``."""
     from szsl.tune import DEFAULT_BATCH, SAMPLERS
 
-    parser.add_argument("--trials", type=positive_int, default=trials_default, help=f"COMPLETE trials the study should hold (default {trials_default}); re-running continues")
+    parser.add_argument(
+        "--trials",
+        type=positive_int,
+        default=trials_default,
+        help=f"COMPLETE trials the study should hold (default {trials_default}); re-running continues",
+    )
     parser.add_argument("--epochs", type=positive_int, default=None, help="fixed epoch budget of every trial (default: the space's, 30)")
-    parser.add_argument("--space", metavar="JSON", default=None, help="search-space file: per parameter {low, high, log} / {choices} / a fixed value")
-    parser.add_argument("--search-mass", action="store_true", help="search m = alpha*q directly (alpha fixed to 1); the loss depends on alpha, q only through m")
+    parser.add_argument(
+        "--space", metavar="JSON", default=None, help="search-space file: per parameter {low, high, log} / {choices} / a fixed value"
+    )
+    parser.add_argument(
+        "--search-mass",
+        action="store_true",
+        help="search m = alpha*q directly (alpha fixed to 1); the loss depends on alpha, q only through m",
+    )
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna sampler (default tpe, seeded)")
-    parser.add_argument("--batch", type=positive_int, default=DEFAULT_BATCH, help=f"trials trained together as one population per fold (default {DEFAULT_BATCH})")
+    parser.add_argument(
+        "--batch",
+        type=positive_int,
+        default=DEFAULT_BATCH,
+        help=f"trials trained together as one population per fold (default {DEFAULT_BATCH})",
+    )
     parser.add_argument("--seed", type=nonneg_int, default=0, help="seed of the 80/20 fold split, the initial weights and the sampler")
-    parser.add_argument("--storage", default=None, help="SQLAlchemy URL of the study database (default: a SQLite file in the output folder)")
+    parser.add_argument(
+        "--storage", default=None, help="SQLAlchemy URL of the study database (default: a SQLite file in the output folder)"
+    )
     parser.add_argument("--timeout", type=positive_float, default=None, help="stop asking for new trials after this many seconds")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
 
@@ -57,8 +75,12 @@ def add_parser(sub) -> None:
     parser = sub.add_parser("tune", help="search hyperparameters on the validation folds (Optuna; resumable, multi-worker)")
     add_dataset_args(parser)
     add_search_args(parser, trials_default=30)
-    parser.add_argument("--method", default="szsl", choices=method_names(), help="the method whose space is searched (default szsl; see szsl.methods)")
-    parser.add_argument("--study", default=None, help="study name (default: derived from dataset, sampler, seed and space, so re-runs continue it)")
+    parser.add_argument(
+        "--method", default="szsl", choices=method_names(), help="the method whose space is searched (default szsl; see szsl.methods)"
+    )
+    parser.add_argument(
+        "--study", default=None, help="study name (default: derived from dataset, sampler, seed and space, so re-runs continue it)"
+    )
     parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes sharing the study (default 1)")
     parser.add_argument("--out", default=None, help="where to write the best parameters as JSON (default results/<dataset>-best.json)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -88,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     write_json(out, {"dataset": benchmark.name, "storage": redact(storage), **result.to_dict()})
-    print(f"{benchmark.name}: best mean validation H = {result.best_value:.1f} (trial {result.best_trial}, {result.n_complete} complete trials, study {result.study_name})")
+    print(
+        f"{benchmark.name}: best mean validation H = {result.best_value:.1f} (trial {result.best_trial}, {result.n_complete} complete "
+        f"trials, study {result.study_name})"
+    )
     for key, value in result.best_params.items():
         print(f"  {key:<11} {value:.4g}" if isinstance(value, float) else f"  {key:<11} {value}")
     print(f"wrote {out}")

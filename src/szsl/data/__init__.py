@@ -22,7 +22,9 @@ def load_benchmark(dataset: str = "digits", root: str | None = None) -> Benchmar
         return load_digits_benchmark()
     if name.upper() in XLSA17_DATASETS:
         if root is None:
-            raise SZSLError(f"--root is required for dataset {name.upper()}: the folder holding {name.upper()}/res101.mat (see 'szsl data download')")
+            raise SZSLError(
+                f"--root is required for dataset {name.upper()}: the folder holding {name.upper()}/res101.mat (see 'szsl data download')"
+            )
         from szsl.data.xlsa17 import load_xlsa17
 
         return load_xlsa17(root, name)
@@ -46,7 +48,10 @@ def find_datasets(root: str | None, requested: Sequence[str] | None) -> list[str
         wanted = [d for d in (requested or ["digits"])]
         bad = [d for d in wanted if d.lower() != "digits" and looks_like_generic(d) is None]
         if bad:
-            raise SZSLError(f"--datasets {' '.join(bad)} needs --root (the folder holding {bad[0].upper()}/att_splits.mat); without --root only 'digits' runs")
+            raise SZSLError(
+                f"--datasets {' '.join(bad)} needs --root (the folder holding {bad[0].upper()}/att_splits.mat); without --root only "
+                "'digits' runs"
+            )
         return list(dict.fromkeys("digits" if d.lower() == "digits" else d for d in wanted))
     base = Path(root)
     if not base.is_dir():

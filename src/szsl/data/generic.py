@@ -119,35 +119,52 @@ def _class_semantics(classes: Table, mode: str, cache_dir: Path | None) -> tuple
             try:
                 v = float(cell)
             except ValueError:
-                raise SZSLError(f"{classes.where(i, col)}: {cell!r} is not a number (attribute columns are every column except {', '.join(RESERVED_CLASS_COLUMNS)})") from None
+                raise SZSLError(
+                    f"{classes.where(i, col)}: {cell!r} is not a number (attribute columns are every column except "
+                    f"{', '.join(RESERVED_CLASS_COLUMNS)})"
+                ) from None
             if not math.isfinite(v):
-                raise SZSLError(f"{classes.where(i, col)}: attribute of class {names[i]!r} is {cell} (NaN/inf); leave the cell empty to use the description instead")
+                raise SZSLError(
+                    f"{classes.where(i, col)}: attribute of class {names[i]!r} is {cell} (NaN/inf); leave the cell empty to use the "
+                    "description instead"
+                )
             values[i, j] = v
 
     if mode == "auto":
         mode = "attributes" if attr_columns and missing_attr is None else "text"
     if mode == "attributes":
         if not attr_columns:
-            raise SZSLError(f"{classes.path}: no attribute columns (every column except {', '.join(RESERVED_CLASS_COLUMNS)} is an attribute)")
+            raise SZSLError(
+                f"{classes.path}: no attribute columns (every column except {', '.join(RESERVED_CLASS_COLUMNS)} is an attribute)"
+            )
         if missing_attr is not None:
             i, col = missing_attr
             raise SZSLError(f"{classes.where(i, col)}: class {names[i]!r} has no value for attribute '{col}'")
         norms = np.linalg.norm(values, axis=1)
         zero = np.flatnonzero(norms == 0)
         if zero.size:
-            raise SZSLError(f"{classes.where(int(zero[0]))}: class {names[zero[0]]!r} has all attributes 0; a class needs a non-zero attribute vector")
+            raise SZSLError(
+                f"{classes.where(int(zero[0]))}: class {names[zero[0]]!r} has all attributes 0; a class needs a non-zero attribute vector"
+            )
         return values.astype(np.float32), (values / norms[:, None]).astype(np.float32), "attributes"
 
     # text
     if descriptions is None:
         if missing_attr is not None:
             i, col = missing_attr
-            raise SZSLError(f"{classes.where(i, col)}: class {names[i]!r} has no value for attribute '{col}' and {classes.path} has no 'description' column to fall back on")
+            raise SZSLError(
+                f"{classes.where(i, col)}: class {names[i]!r} has no value for attribute '{col}' and {classes.path} has no 'description' "
+                "column to fall back on"
+            )
         raise SZSLError(f"{classes.path}: missing column 'description' (needed for text semantics) and no attribute columns")
     empty = [i for i, d in enumerate(descriptions) if not d]
     if empty:
         i = empty[0]
-        why = f" (class {names[missing_attr[0]]!r} lacks attribute '{missing_attr[1]}', so every class is described by text)" if missing_attr else ""
+        why = (
+            f" (class {names[missing_attr[0]]!r} lacks attribute '{missing_attr[1]}', so every class is described by text)"
+            if missing_attr
+            else ""
+        )
         raise SZSLError(f"{classes.where(i, 'description')}: class {names[i]!r} has an empty description{why}")
     from szsl.semantics import embed_descriptions
 
@@ -177,7 +194,10 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     """Load a dataset folder (or its dataset.json) in the generic layout as a 0-based Benchmark."""
     spec = Path(spec)
     if not spec.exists():
-        raise SZSLError(f"{spec}: dataset not found (expected a folder with {CLASSES_FILE} and {IMAGES_FILE}, or a {MANIFEST_FILE}; see docs/own-data.md)")
+        raise SZSLError(
+            f"{spec}: dataset not found (expected a folder with {CLASSES_FILE} and {IMAGES_FILE}, or a {MANIFEST_FILE}; see "
+            "docs/own-data.md)"
+        )
     folder, manifest = _manifest(spec)
     name = str(manifest.get("name") or folder.resolve().name)
     image_dir = folder / manifest.get("image_dir", IMAGE_DIR)
@@ -199,7 +219,9 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
         is_seen[i] = s.lower() == "seen"
     seen, unseen = np.flatnonzero(is_seen), np.flatnonzero(~is_seen)
     if seen.size == 0 or unseen.size == 0:
-        raise SZSLError(f"{classes.path} column 'split': needs at least one seen and one unseen class, got {seen.size} seen and {unseen.size} unseen")
+        raise SZSLError(
+            f"{classes.path} column 'split': needs at least one seen and one unseen class, got {seen.size} seen and {unseen.size} unseen"
+        )
     folds = _folds(classes, seen, is_seen)
     original, attributes, semantics = _class_semantics(classes, manifest.get("semantics", "auto"), folder / ".szsl-cache")
 
@@ -225,7 +247,10 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     files = images.column("file") if images.has("file") else None
     if not features_path.is_file():
         if files is None:
-            raise SZSLError(f"{features_path}: features file not found (features.npy, .npz, .csv or .parquet), and {images.path} has no 'file' column to extract features from images")
+            raise SZSLError(
+                f"{features_path}: features file not found (features.npy, .npz, .csv or .parquet), and {images.path} has no 'file' column "
+                "to extract features from images"
+            )
         if features_path.suffix.lower() != ".npy":
             raise SZSLError(f"{features_path}: features file not found; features extracted from images are written as .npy")
         _extract(image_dir, files, features_path, manifest, progress)
@@ -237,7 +262,9 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     empty = np.setdiff1d(seen, labels)
     if empty.size:
         i = int(empty[0])
-        raise SZSLError(f"{classes.where(i, 'split')}: seen class {class_names[i]!r} has no image in {images.path}; a seen class needs training images")
+        raise SZSLError(
+            f"{classes.where(i, 'split')}: seen class {class_names[i]!r} has no image in {images.path}; a seen class needs training images"
+        )
 
     # ---- image splits
     trainval, test_seen, test_unseen = _image_splits(images, labels, is_seen, class_names)
@@ -258,6 +285,7 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
         source=f"{folder} ({semantics} semantics)",
     )
     if validate:
+
         def rel(p: Path) -> str:
             try:
                 return str(Path(p).relative_to(folder))
@@ -315,17 +343,23 @@ def _feature_rows(images: Table, files: list[str] | None, features_path: Path, n
     listed = read_files_list(features_path) if files is not None else None
     if listed is not None:
         if len(listed) != n_rows:
-            raise SZSLError(f"{files_list_path(features_path)}: lists {len(listed)} files but {features_path} has {n_rows} rows; re-run szsl features")
+            raise SZSLError(
+                f"{files_list_path(features_path)}: lists {len(listed)} files but {features_path} has {n_rows} rows; re-run szsl features"
+            )
         where = {f: j for j, f in enumerate(listed)}
         rows = np.empty(n, dtype=np.int64)
         for i, f in enumerate(files):
             key = Path(f).as_posix()
             if key not in where:
-                raise SZSLError(f"{images.where(i, 'file')}: {f!r} has no features in {features_path} (not listed in {files_list_path(features_path)})")
+                raise SZSLError(
+                    f"{images.where(i, 'file')}: {f!r} has no features in {features_path} (not listed in {files_list_path(features_path)})"
+                )
             rows[i] = where[key]
         return rows
     if n_rows != n:
-        raise SZSLError(f"{features_path}: {n_rows} feature rows but {images.path} lists {n} images (add a 'row' column to map images to rows)")
+        raise SZSLError(
+            f"{features_path}: {n_rows} feature rows but {images.path} lists {n} images (add a 'row' column to map images to rows)"
+        )
     return np.arange(n, dtype=np.int64)
 
 
@@ -339,7 +373,10 @@ def _image_splits(images: Table, labels: np.ndarray, is_seen: np.ndarray, class_
                 raise SZSLError(f"{images.where(i, 'split')}: {s!r}, expected trainval or test")
             if s == "trainval":
                 if not is_seen[labels[i]]:
-                    raise SZSLError(f"{images.where(i, 'split')}: image of unseen class {class_names[labels[i]]!r} is marked trainval; unseen classes may only have test images")
+                    raise SZSLError(
+                        f"{images.where(i, 'split')}: image of unseen class {class_names[labels[i]]!r} is marked trainval; unseen classes "
+                        "may only have test images"
+                    )
                 trainval[i] = True
     else:
         rng = np.random.default_rng(SPLIT_SEED)
@@ -364,7 +401,10 @@ def _folds(classes: Table, seen: np.ndarray, is_seen: np.ndarray) -> tuple[Fold,
             if f == "":
                 continue
             if not is_seen[i]:
-                raise SZSLError(f"{classes.where(i, 'fold')}: unseen class {classes.rows[i][0]!r} has fold {f}; only seen classes belong to validation folds")
+                raise SZSLError(
+                    f"{classes.where(i, 'fold')}: unseen class {classes.rows[i][0]!r} has fold {f}; only seen classes belong to "
+                    "validation folds"
+                )
             try:
                 k = int(f)
             except ValueError:

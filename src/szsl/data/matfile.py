@@ -97,7 +97,9 @@ def _check_declared_size(path: Path, name: str, variable: tuple[tuple[int, ...],
     declared = int(np.prod(shape, dtype=np.float64)) * _NUMERIC.get(cls, 1)
     size = path.stat().st_size
     if declared > size * (_MAX_COMPRESSION if compressed else 1):
-        raise SZSLError(f"{path}: '{name}' declares shape {shape} ({declared:,} bytes), more than a {size:,}-byte file can hold; the file is corrupt")
+        raise SZSLError(
+            f"{path}: '{name}' declares shape {shape} ({declared:,} bytes), more than a {size:,}-byte file can hold; the file is corrupt"
+        )
 
 
 def _mat_read(path: Path, names: list[str]) -> dict[str, np.ndarray]:

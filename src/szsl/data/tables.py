@@ -100,7 +100,9 @@ def read_features(path: str | os.PathLike) -> np.ndarray:
     except MemoryError:
         raise SZSLError(f"{path}: not enough memory to read it") from None
     except Exception as exc:  # corrupt / truncated file of any kind
-        raise SZSLError(f"{path}: cannot be read as {suffix} features ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
+        raise SZSLError(
+            f"{path}: cannot be read as {suffix} features ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+        ) from None
     if arr.ndim != 2:
         raise SZSLError(f"{path}: features must be a 2-D (images x features) array, got shape {arr.shape}")
     if arr.dtype.kind not in "fiu":

@@ -112,7 +112,10 @@ def _read_features(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     shape = _matrix_shape(path, variables, "features", "feature dim x images")
     n_labels = _vector_length(path, variables, "labels", "N x 1 (one class number per image)")
     if n_labels != shape[1]:
-        raise SZSLError(f"{path}: 'labels' has {n_labels} entries but 'features' has {shape[1]} columns (images); expected features D x N and labels N x 1")
+        raise SZSLError(
+            f"{path}: 'labels' has {n_labels} entries but 'features' has {shape[1]} columns (images); expected features D x N and labels "
+            "N x 1"
+        )
     data = _mat_read(path, ["features", "labels"])
     labels = _integers(path, "labels", data["labels"], f"class numbers 1..{n_classes}")
     features = np.ascontiguousarray(np.asarray(data["features"]).T, dtype=np.float32)
@@ -130,7 +133,10 @@ def _cached_features(path: Path, dataset: str, n_classes: int, cache_dir: Path) 
     try:
         return _write_cache(entry, marker, features, labels), labels
     except OSError as exc:  # a read-only or full cache only costs speed
-        warnings.warn(f"could not write the feature cache {entry} ({exc}); set SZSL_CACHE_DIR to a writable folder to load {path} faster next time", stacklevel=3)
+        warnings.warn(
+            f"could not write the feature cache {entry} ({exc}); set SZSL_CACHE_DIR to a writable folder to load {path} faster next time",
+            stacklevel=3,
+        )
         features.setflags(write=False)
         return features, labels
 
@@ -168,12 +174,19 @@ def _read_splits(path: Path) -> dict:
     _, n_original = _matrix_shape(path, variables, "original_att", "attributes x classes")
     names_shape, names_cls, _ = variables["allclasses_names"]
     if names_cls != "cell" or len(names_shape) != 2 or 1 not in names_shape:
-        raise SZSLError(f"{path}: 'allclasses_names' must be a C x 1 cell array of class names, got MATLAB class {names_cls!r} of shape {names_shape}")
+        raise SZSLError(
+            f"{path}: 'allclasses_names' must be a C x 1 cell array of class names, got MATLAB class {names_cls!r} of shape {names_shape}"
+        )
     n_names = int(np.prod(names_shape))
     if n_classes != n_names:
-        raise SZSLError(f"{path}: 'att' has {n_classes} columns but 'allclasses_names' has {n_names} names; expected att A x C with one column per class")
+        raise SZSLError(
+            f"{path}: 'att' has {n_classes} columns but 'allclasses_names' has {n_names} names; expected att A x C with one column per "
+            "class"
+        )
     if n_original != n_names:
-        raise SZSLError(f"{path}: 'original_att' has {n_original} columns but 'allclasses_names' has {n_names} names; expected one column per class")
+        raise SZSLError(
+            f"{path}: 'original_att' has {n_original} columns but 'allclasses_names' has {n_names} names; expected one column per class"
+        )
     for key in SPLIT_KEYS:
         _vector_length(path, variables, key, "n x 1 (1-based image indices)")
     data = _mat_read(path, list(keys))

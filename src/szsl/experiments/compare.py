@@ -119,7 +119,9 @@ def select_method(
     return Selection(m.name, params, float(result.best_value), gamma, cv_h_cs, trials, time.perf_counter() - start)
 
 
-def evaluate_final(benchmark: Benchmark, selection: Selection, *, seeds: int, seed: int = 0, device="auto", progress: bool = False) -> MethodResult:
+def evaluate_final(
+    benchmark: Benchmark, selection: Selection, *, seeds: int, seed: int = 0, device="auto", progress: bool = False
+) -> MethodResult:
     """Train ``seeds`` models with the selected params on trainval; score the test split."""
     from szsl.protocol import final_split, split_data
 
@@ -130,7 +132,9 @@ def evaluate_final(benchmark: Benchmark, selection: Selection, *, seeds: int, se
         runs = evaluate(m, data, [selection.params], seed=seed, device=device, keep_scores=True) * seeds
         per_model = runs[0].train_seconds
     else:
-        runs = evaluate(m, data, [{**selection.params, "seed": seed + s} for s in range(seeds)], device=device, progress=progress, keep_scores=True)
+        runs = evaluate(
+            m, data, [{**selection.params, "seed": seed + s} for s in range(seeds)], device=device, progress=progress, keep_scores=True
+        )
         # Network seeds train together as one population (each reports the group's time).
         per_model = runs[0].train_seconds / len(runs) if m.is_network else float(np.mean([r.train_seconds for r in runs]))
     per_seed = []
@@ -161,7 +165,8 @@ class CompareResult:
         s = self.settings
         lines = [
             f"Dataset **{self.dataset}**; {s['trials']} random-search trials per method on the validation folds "
-            f"(mean H), {s['seeds']} seeds on the test split (mean ± std); epochs {s['epochs'] or 'searched/default'}, hidden {s['hidden'] or 'searched'}; device {s['device']}.",
+            f"(mean H), {s['seeds']} seeds on the test split (mean ± std); epochs {s['epochs'] or 'searched/default'}, hidden "
+            f"{s['hidden'] or 'searched'}; device {s['device']}.",
             "U, S, H, T1 in %; AUSUC in [0, 1]; CS = calibrated stacking with the gamma chosen on the validation folds.",
             "",
             "| method | U | S | H | T1 | AUSUC | U (CS) | S (CS) | H (CS) | gamma | s / model | tune s |",
@@ -171,7 +176,8 @@ class CompareResult:
             pm = lambda k, d=1: f"{r[k]:.{d}f} ± {r[k + '_std']:.{d}f}"  # noqa: E731
             name = r["method"] + (" (deterministic)" if res.deterministic else "")
             lines.append(
-                f"| {name} | {pm('U')} | {pm('S')} | {pm('H')} | {pm('T1')} | {pm('AUSUC', 3)} | {pm('U_cs')} | {pm('S_cs')} | {pm('H_cs')} "
+                f"| {name} | {pm('U')} | {pm('S')} | {pm('H')} | {pm('T1')} | {pm('AUSUC', 3)} | {pm('U_cs')} | {pm('S_cs')} | "
+                f"{pm('H_cs')} "
                 f"| {r['gamma']:.3g} | {r['seconds_per_model']:.2f} | {r['tune_seconds']:.0f} |"
             )
         return "\n".join(lines) + "\n"
@@ -192,8 +198,12 @@ class CompareResult:
             "summary": self.rows(),
             "methods": [
                 {
-                    "method": r.selection.method, "selected_params": r.selection.params, "cv_H": r.selection.cv_h,
-                    "gamma": r.selection.gamma, "cv_H_cs": r.selection.cv_h_cs, "per_seed": r.per_seed,
+                    "method": r.selection.method,
+                    "selected_params": r.selection.params,
+                    "cv_H": r.selection.cv_h,
+                    "gamma": r.selection.gamma,
+                    "cv_H_cs": r.selection.cv_h_cs,
+                    "per_seed": r.per_seed,
                     "curve_seed0": r.curve.to_dict() if r.curve is not None else None,
                 }
                 for r in self.results
@@ -208,7 +218,11 @@ class CompareResult:
         write_text(paths["md"], f"# szsl compare: {self.dataset}\n\n" + self.markdown())
         write_text(paths["csv"], self.csv())
         write_json(paths["json"], _finite(self.to_dict()))
-        plot_curves({r.selection.method: r.curve for r in self.results}, paths["png"], title=f"{self.dataset}: seen-unseen curves (test split, seed {self.settings['seed']})")
+        plot_curves(
+            {r.selection.method: r.curve for r in self.results},
+            paths["png"],
+            title=f"{self.dataset}: seen-unseen curves (test split, seed {self.settings['seed']})",
+        )
         return paths
 
 
@@ -256,18 +270,31 @@ def compare(
     from szsl.lock import folder_lock
 
     # One compare per output folder: a second one is refused at once instead of interleaving writes.
-    with tempfile.TemporaryDirectory() as tmp, (folder_lock(out) if out is not None else contextlib.nullcontext()):
+    with tempfile.TemporaryDirectory() as tmp, folder_lock(out) if out is not None else contextlib.nullcontext():
         db = Path(out) / "studies.db" if out is not None else Path(tmp) / "studies.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         from szsl.tune import sqlite_url
 
         for name in names:
-            sel = select_method(benchmark, name, trials=trials, storage=sqlite_url(db), seed=seed, epochs=epochs, hidden=hidden, device=device, progress=progress)
+            sel = select_method(
+                benchmark,
+                name,
+                trials=trials,
+                storage=sqlite_url(db),
+                seed=seed,
+                epochs=epochs,
+                hidden=hidden,
+                device=device,
+                progress=progress,
+            )
             res = evaluate_final(benchmark, sel, seeds=seeds, seed=seed, device=device, progress=progress)
             result.results.append(res)
             if log is not None:
                 r = res.summary()
-                log(f"{name}: cv H={sel.cv_h:.1f} -> test U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f} AUSUC={r['AUSUC']:.3f} H(CS)={r['H_cs']:.1f} (gamma={sel.gamma:.3g}; tune {sel.seconds:.0f} s)")
+                log(
+                    f"{name}: cv H={sel.cv_h:.1f} -> test U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f} "
+                    f"AUSUC={r['AUSUC']:.3f} H(CS)={r['H_cs']:.1f} (gamma={sel.gamma:.3g}; tune {sel.seconds:.0f} s)"
+                )
         if out is not None:
             result.write(out)
     return result

@@ -70,7 +70,11 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
         md.append(f"| {display_name(n)} | {t['best_value']:.1f} | {t['n_complete']} | {_pm(f['mean']['T1'], f['std']['T1'])} |")
     md += ["", "Best parameters:", ""]
     for n in names:
-        params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in per_dataset[n]["tune"]["best_config"].items() if k not in ("seed",))
+        params = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in per_dataset[n]["tune"]["best_config"].items()
+            if k not in ("seed",)
+        )
         md.append(f"- {display_name(n)}: {params}")
     if figures:
         md += ["", f"Figures ({SOURCE}):", ""] + [f"- [{f}]({f})" for f in figures]
@@ -83,7 +87,14 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
         "paper_note": PAPER_NOTE,
         "table_markdown": table,
         "figures": figures,
-        "options": {"trials": opts.trials, "epochs": opts.epochs, "seeds": list(opts.seeds), "sampler": opts.sampler, "seed": opts.seed, "search_mass": opts.search_mass},
+        "options": {
+            "trials": opts.trials,
+            "epochs": opts.epochs,
+            "seeds": list(opts.seeds),
+            "sampler": opts.sampler,
+            "seed": opts.seed,
+            "search_mass": opts.search_mass,
+        },
         "seconds": round(seconds, 1),
     }
     write_json(out / "results.json", payload)
@@ -94,9 +105,13 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
     for n in names:
         ref = PAPER_SZSL.get(n)
         if ref:
-            writer.writerow(["SZSL (paper)", n] + [("" if ref.get(m) is None else ref[m]) for m in ("U", "S", "H")] + ["", "", "", "", "", ""])
+            writer.writerow(
+                ["SZSL (paper)", n] + [("" if ref.get(m) is None else ref[m]) for m in ("U", "S", "H")] + ["", "", "", "", "", ""]
+            )
         f = per_dataset[n]["final"]
-        writer.writerow(["SZSL (ours)", n] + [round(f["mean"][m], 2) for m in METRICS] + [round(f["std"][m], 2) for m in METRICS] + [len(f["seeds"])])
+        writer.writerow(
+            ["SZSL (ours)", n] + [round(f["mean"][m], 2) for m in METRICS] + [round(f["std"][m], 2) for m in METRICS] + [len(f["seeds"])]
+        )
     with atomic_open(out / "results.csv", "w", encoding="utf-8", newline="") as fh:
         fh.write(buf.getvalue())
     return payload

@@ -48,7 +48,9 @@ class ReproduceOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def reproduce(root: str | None, datasets: Sequence[str] | None, out: str | Path = "results", options: ReproduceOptions | None = None) -> dict[str, Any]:
+def reproduce(
+    root: str | None, datasets: Sequence[str] | None, out: str | Path = "results", options: ReproduceOptions | None = None
+) -> dict[str, Any]:
     """Run every stage for every dataset (skipping finished ones) and write the results files."""
     from tqdm.auto import tqdm
 
@@ -106,8 +108,17 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
 
     def do_tune():
         r = tune(
-            bench(), n_trials=opts.trials, storage=storage, study_name=study, space=space, sampler=opts.sampler,
-            seed=opts.seed, batch=opts.batch, timeout=opts.timeout, device=opts.device, progress=opts.progress,
+            bench(),
+            n_trials=opts.trials,
+            storage=storage,
+            study_name=study,
+            space=space,
+            sampler=opts.sampler,
+            seed=opts.seed,
+            batch=opts.batch,
+            timeout=opts.timeout,
+            device=opts.device,
+            progress=opts.progress,
         )
         if r.n_complete < opts.trials:
             # A timeout stopped the search early: report it, but do not cache it as finished.
@@ -122,7 +133,11 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         bar.update(1)
     best = TrainConfig.from_dict(cache["tune"]["best_config"])
     seeds = [int(s) for s in opts.seeds]
-    cache["final"] = stage("final", {"config": best.to_dict(), "seeds": seeds}, lambda: final_evaluation(bench(), best, seeds=seeds, device=opts.device, progress=False))
+    cache["final"] = stage(
+        "final",
+        {"config": best.to_dict(), "seeds": seeds},
+        lambda: final_evaluation(bench(), best, seeds=seeds, device=opts.device, progress=False),
+    )
     if opts.sweeps:
         sweep_seeds = [int(s) for s in opts.sweep_seeds]
         for param, values in (("q", opts.q_values), ("tau", opts.tau_values)):

@@ -58,7 +58,15 @@ def run_sweep(
         mean, std = summarize(ok, ("U", "S", "H")) if ok else ({k: float("nan") for k in "USH"}, {k: 0.0 for k in "USH"})
         points.append({param: v, **mean, **{f"{k}_std": std[k] for k in "USH"}, "n_seeds": len(ok)})
     best = max(points, key=lambda p: -1.0 if np.isnan(p["H"]) else p["H"])
-    return {"dataset": benchmark.name, "param": param, "base": base.to_dict(), "seeds": seeds, "points": points, "argmax_H": best[param], "source": SOURCE}
+    return {
+        "dataset": benchmark.name,
+        "param": param,
+        "base": base.to_dict(),
+        "seeds": seeds,
+        "points": points,
+        "argmax_H": best[param],
+        "source": SOURCE,
+    }
 
 
 def load_params(path: str | None) -> TrainConfig:

@@ -89,7 +89,9 @@ class Method:
         values = dict(values or {})
         unknown = sorted(set(values) - set(self.defaults))
         if unknown:
-            raise SZSLError(f"{self.name}: unknown hyperparameter(s) {', '.join(unknown)}: expected some of {', '.join(sorted(self.defaults))}")
+            raise SZSLError(
+                f"{self.name}: unknown hyperparameter(s) {', '.join(unknown)}: expected some of {', '.join(sorted(self.defaults))}"
+            )
         return {**self.defaults, **values, **self.fixed}
 
 

@@ -56,7 +56,9 @@ class NetworkFit:
         return scorer([self])(X)[0]
 
 
-def fit_population(X, y, attributes, configs: Sequence[TrainConfig], *, seeds=None, device="auto", progress: bool = False) -> list[NetworkFit]:
+def fit_population(
+    X, y, attributes, configs: Sequence[TrainConfig], *, seeds=None, device="auto", progress: bool = False
+) -> list[NetworkFit]:
     """Train every TrainConfig as one population (each keeps its own seed)."""
     from szsl.train import train_population
 
@@ -76,7 +78,10 @@ def scorer(fits: Sequence[NetworkFit]):
     groups: dict[tuple, list[int]] = {}
     for i, f in enumerate(fits):
         groups.setdefault((f.config.hidden, f.config.activation), []).append(i)
-    scorers = [(idx, Scorer([fits[i].member.state for i in idx], act, fits[idx[0]].attributes, device=fits[idx[0]].device)) for (_, act), idx in groups.items()]
+    scorers = [
+        (idx, Scorer([fits[i].member.state for i in idx], act, fits[idx[0]].attributes, device=fits[idx[0]].device))
+        for (_, act), idx in groups.items()
+    ]
 
     def score(X) -> list:
         out: list = [None] * len(fits)
@@ -93,6 +98,12 @@ def network_method(name: str, description: str, fixed: Mapping[str, Any], space:
     from szsl.methods import Method
 
     return Method(
-        name=name, description=description, defaults={**DEFAULTS, **fixed}, space={**PAPER_SPACE, **fixed, **dict(space or {})},
-        fit_population=fit_population, scorer=scorer, network=True, fixed=dict(fixed),
+        name=name,
+        description=description,
+        defaults={**DEFAULTS, **fixed},
+        space={**PAPER_SPACE, **fixed, **dict(space or {})},
+        fit_population=fit_population,
+        scorer=scorer,
+        network=True,
+        fixed=dict(fixed),
     )
