@@ -7,6 +7,8 @@ cheap and import neither torch nor optuna until a name that needs them is used.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
@@ -34,6 +36,19 @@ def __getattr__(name: str):
         globals()[name] = value  # resolved once
         return value
     raise AttributeError(f"module 'szsl' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """``szsl.soft_labels`` is both a module and the function it defines: importing the module must
+    not replace the exported function on the package (as the eager imports of old did not)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():
