@@ -472,8 +472,9 @@ def edit_csv(raw: bytes, ops) -> bytes:
 
 @pytest.mark.parametrize("target", ["classes.csv", "images.csv", "features.npy"])
 def test_fuzz_own_data(target, tmp_path, outcomes):
-    from szsl.data.generic import load_generic
     from test_generic import small_dataset
+
+    from szsl.data.generic import load_generic
 
     pristine = tmp_path / "pristine"
     small_dataset(pristine)

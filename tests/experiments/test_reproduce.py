@@ -18,7 +18,7 @@ from szsl.errors import SZSLError
 from szsl.experiments.paper import PAPER_SZSL
 from szsl.experiments.reproduce import find_datasets
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 FAST = ["--trials", "3", "--epochs", "2", "--batch", "3", "--device", "cpu", "--quiet"]
 SMALL_SPACE = {"hidden": {"choices": [32, 64]}, "batch_size": {"choices": [128, 256]}}

@@ -26,10 +26,9 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-
 from test_fuzz import report
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("SZSL_KILLS", "3"))
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
@@ -414,9 +413,9 @@ def test_download_survives_kills(tmp_path):
 def test_feature_cache_build_survives_kills(shared_root, tmp_path):
     """``szsl data check`` on a fresh cache dir builds the .npy feature cache; kill it while it does."""
     import scipy.io
+    from test_xlsa17 import make_dataset
 
     from szsl.data.xlsa17 import load_xlsa17
-    from test_xlsa17 import make_dataset
 
     root = tmp_path / "data"
     folder = make_dataset(shared_root, root, "AWA2")
