@@ -5,8 +5,9 @@ Objective of one trial: mean H over the class folds of ``protocol.validation_spl
 pseudo-unseen classes). The test split is never read: the fold data come from
 ``protocol.validation_splits`` only, computed once per study run, not per trial.
 
-Trials run in batches (Optuna ask/tell): B trials are asked, their TrainConfigs form ONE
-population per fold (``evaluation.evaluate_configs``), and each trial is told its mean H.
+The one study loop of every method (``space.method``, a method of ``szsl.methods``). Trials run
+in batches (Optuna ask/tell): B trials are asked, their settings form ONE population per fold
+(``evaluation.evaluate``, the one harness), and each trial is told its mean H.
 A member that diverges in any fold makes its trial FAIL (with the message), never a score.
 
 Storage: any SQLAlchemy URL (SQLite file by default, PostgreSQL/MySQL for many workers on many

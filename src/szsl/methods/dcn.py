@@ -2,7 +2,7 @@
 
 Same network and fixed attribute head as SZSL (logits z = g_W(x) @ A^T over all classes the
 model knows), trained by the same loop (``szsl.train.train_population``) with a different
-per-sample loss, selected per member by ``TrainConfig.method == "dcn"`` (``train.batch_loss``):
+per-sample loss, selected per member by ``TrainConfig.method == "dcn"`` (``losses.batch_loss``):
 
     CE over the SEEN classes of softmax(z / T)  +  beta * H(softmax over the UNSEEN classes of z / T)
 
