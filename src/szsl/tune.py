@@ -150,14 +150,7 @@ def tune(
         raise SZSLError(f"method {method!r}: the search space is {space.method!r}'s")
     study_name = study_name or default_study_name(benchmark, space, seed, sampler)
     kwargs = dict(
-        n_trials=n_trials,
-        storage=storage,
-        study_name=study_name,
-        space=space,
-        sampler=sampler,
-        seed=seed,
-        batch=batch,
-        timeout=timeout,
+        n_trials=n_trials, storage=storage, study_name=study_name, space=space, sampler=sampler, seed=seed, batch=batch, timeout=timeout,
         device=device,
     )
     children = _start_workers(benchmark, kwargs, workers)

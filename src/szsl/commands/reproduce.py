@@ -35,19 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from szsl.experiments.reproduce import ReproduceOptions, reproduce
 
     opts = ReproduceOptions(
-        trials=args.trials,
-        epochs=args.epochs,
-        space=args.space,
-        search_mass=args.search_mass,
-        sampler=args.sampler,
-        batch=args.batch,
-        seed=args.seed,
-        storage=args.storage,
-        timeout=args.timeout,
-        device=args.device,
-        seeds=args.seeds,
-        sweeps=not args.no_sweeps,
-        progress=not args.quiet,
+        trials=args.trials, epochs=args.epochs, space=args.space, search_mass=args.search_mass, sampler=args.sampler,
+        batch=args.batch, seed=args.seed, storage=args.storage, timeout=args.timeout, device=args.device,
+        seeds=args.seeds, sweeps=not args.no_sweeps, progress=not args.quiet,
     )
     start = time.monotonic()
     result = reproduce(args.root, args.datasets, args.out, opts)

@@ -96,18 +96,8 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_benchmark(args.dataset, args.root)
     out, storage = default_paths(benchmark, args.out, args.storage)
     result = tune(
-        benchmark,
-        n_trials=args.trials,
-        storage=storage,
-        study_name=args.study,
-        space=space,
-        sampler=args.sampler,
-        seed=args.seed,
-        batch=args.batch,
-        timeout=args.timeout,
-        device=args.device,
-        progress=not args.quiet,
-        workers=args.workers,
+        benchmark, n_trials=args.trials, storage=storage, study_name=args.study, space=space, sampler=args.sampler, seed=args.seed,
+        batch=args.batch, timeout=args.timeout, device=args.device, progress=not args.quiet, workers=args.workers,
     )
     write_json(out, {"dataset": benchmark.name, "storage": redact(storage), **result.to_dict()})
     print(

@@ -108,17 +108,8 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
 
     def do_tune():
         r = tune(
-            bench(),
-            n_trials=opts.trials,
-            storage=storage,
-            study_name=study,
-            space=space,
-            sampler=opts.sampler,
-            seed=opts.seed,
-            batch=opts.batch,
-            timeout=opts.timeout,
-            device=opts.device,
-            progress=opts.progress,
+            bench(), n_trials=opts.trials, storage=storage, study_name=study, space=space, sampler=opts.sampler,
+            seed=opts.seed, batch=opts.batch, timeout=opts.timeout, device=opts.device, progress=opts.progress,
         )
         if r.n_complete < opts.trials:
             # A timeout stopped the search early: report it, but do not cache it as finished.
