@@ -21,8 +21,6 @@ _HELP = {
     "alpha": "weight of the soft-label loss, in [0, 1]",
     "l2": "lambda: coefficient of ||W||_F^2 (weights only)",
     "l1": "gamma: coefficient of ||W||_1 (weights only)",
-    "method": "a method of the registry (szsl.methods): szsl (default); ablations hard, uniform, nearest, soft-only; baselines dcn, "
-              "eszsl, ... (see docs/compare.md)",
     "dcn_temperature": "dcn: softmax temperature over the seen classes (> 0)",
     "dcn_entropy": "dcn: weight of the entropy over the unseen classes (>= 0)",
 }
@@ -37,7 +35,9 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
             type=_TYPES.get(f.name, str if f.name in _CHOICES or f.name == "method" else float),
             choices=method_names() if f.name == "method" else _CHOICES.get(f.name),  # read when the parser is built
             default=f.default,
-            help=_HELP.get(f.name, f"default {f.default}"),
+            help=f"one of {', '.join(method_names())} (default szsl; the registry szsl.methods, docs/compare.md)"
+            if f.name == "method"
+            else _HELP.get(f.name, f"default {f.default}"),
         )
 
 

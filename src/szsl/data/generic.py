@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from szsl.data.benchmark import Benchmark, Fold, validate_benchmark
+from szsl.data.benchmark import Benchmark, validate_benchmark
+from szsl.data.splits import class_folds, image_splits
 from szsl.data.tables import FEATURE_SUFFIXES, Table, files_list_path, read_features, read_files_list, read_table  # noqa: F401 - re-exported
 from szsl.errors import SZSLError
 
@@ -43,9 +44,6 @@ IMAGES_FILE = "images.csv"
 MANIFEST_FILE = "dataset.json"
 IMAGE_DIR = "images"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-N_FOLDS = 3
-TRAINVAL_FRACTION = 0.8
-SPLIT_SEED = 0
 RESERVED_CLASS_COLUMNS = ("name", "split", "fold", "description")
 SEMANTICS = ("auto", "attributes", "text")
 _MANIFEST_KEYS = ("name", "classes", "images", "features", "image_dir", "semantics", "weights", "random_init", "batch_size", "device")
@@ -222,7 +220,7 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
         raise SZSLError(
             f"{classes.path} column 'split': needs at least one seen and one unseen class, got {seen.size} seen and {unseen.size} unseen"
         )
-    folds = _folds(classes, seen, is_seen)
+    folds = class_folds(classes, seen, is_seen)
     original, attributes, semantics = _class_semantics(classes, manifest.get("semantics", "auto"), folder / ".szsl-cache")
 
     # ---- images and labels
@@ -267,7 +265,7 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
         )
 
     # ---- image splits
-    trainval, test_seen, test_unseen = _image_splits(images, labels, is_seen, class_names)
+    trainval, test_seen, test_unseen = image_splits(images, labels, is_seen, class_names)
 
     benchmark = Benchmark(
         name=name,
@@ -361,64 +359,6 @@ def _feature_rows(images: Table, files: list[str] | None, features_path: Path, n
             f"{features_path}: {n_rows} feature rows but {images.path} lists {n} images (add a 'row' column to map images to rows)"
         )
     return np.arange(n, dtype=np.int64)
-
-
-def _image_splits(images: Table, labels: np.ndarray, is_seen: np.ndarray, class_names: list[str]):
-    n = labels.size
-    if images.has("split"):
-        trainval = np.zeros(n, dtype=bool)
-        for i, s in enumerate(images.column("split")):
-            s = s.lower()
-            if s not in ("trainval", "test"):
-                raise SZSLError(f"{images.where(i, 'split')}: {s!r}, expected trainval or test")
-            if s == "trainval":
-                if not is_seen[labels[i]]:
-                    raise SZSLError(
-                        f"{images.where(i, 'split')}: image of unseen class {class_names[labels[i]]!r} is marked trainval; unseen classes "
-                        "may only have test images"
-                    )
-                trainval[i] = True
-    else:
-        rng = np.random.default_rng(SPLIT_SEED)
-        trainval = np.zeros(n, dtype=bool)
-        for c in np.flatnonzero(is_seen):
-            idx = np.flatnonzero(labels == c)
-            idx = idx[rng.permutation(idx.size)]
-            k = idx.size if idx.size < 2 else max(1, int(round(TRAINVAL_FRACTION * idx.size)))
-            trainval[idx[:k]] = True
-    seen_img = is_seen[labels]
-    return (
-        np.flatnonzero(trainval).astype(np.int64),
-        np.flatnonzero(~trainval & seen_img).astype(np.int64),
-        np.flatnonzero(~seen_img).astype(np.int64),
-    )
-
-
-def _folds(classes: Table, seen: np.ndarray, is_seen: np.ndarray) -> tuple[Fold, ...]:
-    if classes.has("fold"):
-        assigned: dict[int, list[int]] = {}
-        for i, f in enumerate(classes.column("fold")):
-            if f == "":
-                continue
-            if not is_seen[i]:
-                raise SZSLError(
-                    f"{classes.where(i, 'fold')}: unseen class {classes.rows[i][0]!r} has fold {f}; only seen classes belong to "
-                    "validation folds"
-                )
-            try:
-                k = int(f)
-            except ValueError:
-                raise SZSLError(f"{classes.where(i, 'fold')}: {f!r} is not a fold number (1, 2, ...)") from None
-            if k < 1:
-                raise SZSLError(f"{classes.where(i, 'fold')}: fold {k}, expected 1 or more")
-            assigned.setdefault(k, []).append(i)
-        groups = [np.array(assigned[k], dtype=np.int64) for k in sorted(assigned)]
-    else:
-        if seen.size < 2:
-            return ()
-        order = np.random.default_rng(SPLIT_SEED).permutation(seen)
-        groups = [np.sort(g) for g in np.array_split(order, min(N_FOLDS, seen.size)) if g.size]
-    return tuple(Fold(train_classes=np.setdiff1d(seen, g).astype(np.int64), val_classes=g) for g in groups)
 
 
 __all__ = ["load_generic", "looks_like_generic", "read_features", "read_files_list", "files_list_path", "read_table"]
