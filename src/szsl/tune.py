@@ -192,9 +192,9 @@ def _worker_main(benchmark: Benchmark, kwargs: dict) -> None:
     """An extra worker: the same study, no progress bar; SIGTERM unwinds it like Ctrl-C."""
     import sys
 
-    from szsl.cli import Terminated, _install_signal_handlers
+    from szsl.cli import Terminated, install_signal_handlers
 
-    _install_signal_handlers()
+    install_signal_handlers()
     try:
         tune(benchmark, progress=False, **kwargs)
     except Terminated as exc:

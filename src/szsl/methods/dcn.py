@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from szsl.methods.szsl import DEFAULTS as _NETWORK_DEFAULTS
-from szsl.methods.szsl import PAPER_SPACE, fit, fit_population, scorer  # noqa: F401 - the registry reads them
+from szsl.methods.szsl import PAPER_SPACE, fit_population, scorer  # noqa: F401 - the registry reads them
+from szsl.methods.szsl import fit as _fit_network
 
 NAME = "dcn"
 DESCRIPTION = "Deep Calibration Network (Liu et al. 2018): seen CE with temperature + unseen entropy"
@@ -29,6 +30,11 @@ DCN_SPACE = {
 FIXED = DCN_FIXED
 DEFAULTS = {**_NETWORK_DEFAULTS, **DCN_FIXED}
 SPACE = {**PAPER_SPACE, **DCN_FIXED, **DCN_SPACE}
+
+
+def fit(X, y, attributes, params: dict, *, seed: int = 0, device: str = "auto"):
+    """One DCN model (the contract's single fit; the harness trains populations with ``fit_population``)."""
+    return _fit_network(X, y, attributes, {**dict(params), **DCN_FIXED}, seed=seed, device=device)
 
 
 def dcn_loss_reference(z: np.ndarray, y: np.ndarray, unseen, temperature: float, entropy: float) -> float:
