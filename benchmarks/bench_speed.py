@@ -37,7 +37,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import GemmFloor, PeakMemory, machine, median, spread, synthetic  # noqa: E402
 from plain_torch_reference import train_plain  # noqa: E402
-
 from szsl import TrainConfig  # noqa: E402
 from szsl.train import train_population  # noqa: E402
 
@@ -159,7 +158,8 @@ def main() -> int:
     p.add_argument("--rows", default="single,population,tune", help="comma-separated subset of: single, population, tune")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's default, the number of cores)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON here")
-    p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "szsl-bench"), help="synthetic data and tune studies (default /tmp/szsl-bench)")
+    p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "szsl-bench"), help="synthetic data and tune studies (default "
+                                                                                                "/tmp/szsl-bench)")
     a = p.parse_args()
     rows = set(a.rows.split(","))
     if a.threads:
@@ -172,10 +172,20 @@ def main() -> int:
         n, reps = (AWA2_TRAIN, 5) if a.full else (6144, 5)
         print(f"[1] one model, AwA2 shapes, N={n}, {reps} interleaved repeats ...", flush=True)
         r = result["single"] = row_single(n, reps, a.device, a.precision)
-        print(f"    szsl {r['szsl_s']:.3f} s/epoch ({r['szsl_spread']})  GEMM floor {r['floor_s']:.3f} s ({r['floor_spread']})  "
-              f"plain PyTorch {r['plain_s']:.3f} s ({r['plain_spread']})", flush=True)
-        print(f"    szsl / floor = {r['szsl_over_floor']:.2f} {r['szsl_over_floor_all']}   plain / szsl = {r['plain_over_szsl']:.2f} {r['plain_over_szsl_all']}", flush=True)
-        print(f"    peak RSS: szsl {r['szsl_peak_rss_mb']:.0f} MB, plain {r['plain_peak_rss_mb']:.0f} MB (data {r['data_mb']:.0f} MB)", flush=True)
+        print(
+            f"    szsl {r['szsl_s']:.3f} s/epoch ({r['szsl_spread']})  GEMM floor {r['floor_s']:.3f} s ({r['floor_spread']})  "
+            f"plain PyTorch {r['plain_s']:.3f} s ({r['plain_spread']})",
+            flush=True,
+        )
+        print(
+            f"    szsl / floor = {r['szsl_over_floor']:.2f} {r['szsl_over_floor_all']}   plain / szsl = {r['plain_over_szsl']:.2f} "
+            f"{r['plain_over_szsl_all']}",
+            flush=True,
+        )
+        print(
+            f"    peak RSS: szsl {r['szsl_peak_rss_mb']:.0f} MB, plain {r['plain_peak_rss_mb']:.0f} MB (data {r['data_mb']:.0f} MB)",
+            flush=True,
+        )
 
     if "population" in rows:
         on_gpu = torch.device(a.device).type == "cuda"
@@ -188,8 +198,12 @@ def main() -> int:
             print(f"[2] population K={k} hidden={hidden} N={n} vs {singles} members alone (x K) ...", flush=True)
             r = row_population(n, k, hidden, singles, a.device, a.precision)
             result["population"].append(r)
-            print(f"    population {r['pop_s']:.2f} s/epoch, one after another {r['seq_s']:.2f} s -> throughput x{r['throughput_ratio']:.2f}  "
-                  f"(peak RSS {r['pop_peak_rss_mb']:.0f} MB vs {r['single_peak_rss_mb']:.0f} MB)", flush=True)
+            print(
+                f"    population {r['pop_s']:.2f} s/epoch, one after another {r['seq_s']:.2f} s -> throughput "
+                f"x{r['throughput_ratio']:.2f}  "
+                f"(peak RSS {r['pop_peak_rss_mb']:.0f} MB vs {r['single_peak_rss_mb']:.0f} MB)",
+                flush=True,
+            )
 
     if "tune" in rows:
         trials, epochs, batch = (16, 3, 8) if a.full else (2, 1, 2)

@@ -26,7 +26,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import PeakMemory, machine, max_rss_mb  # noqa: E402
-
 from szsl import TrainConfig  # noqa: E402
 from szsl.train import train_population  # noqa: E402
 

@@ -32,20 +32,19 @@ import numpy as np
 from szsl.atomic import write_json
 from szsl.config import TrainConfig
 from szsl.data import load_benchmark
-from szsl.evaluation import evaluate_configs
+from szsl.evaluation import evaluate
 from szsl.protocol import FOLD_CLASSES, final_split, split_data, validation_splits
 from szsl.tune import make_space
 
 # The fixed reference setting of the issue "Honest tuning that transfers".
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, activation="relu", batch_size=256, lr=1e-3, l2=0.0, l1=0.0)
 SPACES = ("paper", "default")
+SHOWN = ("q", "tau", "alpha", "hidden", "activation", "batch_size", "lr", "l2", "l1")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "selection"
 
 
 def space_for(name: str, epochs: int):
-    from szsl.tune import DEFAULT_SPACE, PAPER_SPACE
-
-    return make_space({**(PAPER_SPACE if name == "paper" else DEFAULT_SPACE), "epochs": epochs})
+    return make_space({"epochs": epochs}, base=name)
 
 
 def draw_configs(space_name: str, n: int, seed: int, epochs: int) -> list[TrainConfig]:
@@ -72,7 +71,8 @@ def run(args) -> None:
         configs = draw_configs(args.space, args.configs, args.draw_seed, args.epochs)
         cfg_dicts = [c.to_dict() for c in configs]
         if state.get("configs") != cfg_dicts:
-            state = {"dataset": name, "tag": args.tag, "space": args.space, "epochs": args.epochs, "configs": cfg_dicts, "folds": {}, "seconds": {}}
+            state = {"dataset": name, "tag": args.tag, "space": args.space, "epochs": args.epochs, "configs": cfg_dicts}
+            state.update(folds={}, seconds={})
         bench = load_benchmark(name, args.root)
         for variant in args.fold_classes:
             if variant in state["folds"]:
@@ -80,14 +80,14 @@ def run(args) -> None:
             t0 = time.perf_counter()
             per_fold = []
             for k, split in enumerate(validation_splits(bench, 0, fold_classes=variant), start=1):
-                per_fold.append(_metrics(evaluate_configs(split_data(bench, split), configs, with_t1=False)))
+                per_fold.append(_metrics(evaluate("szsl", split_data(bench, split), configs, with_t1=False)))
                 print(f"{name} {args.tag} {args.space} {variant} fold {k}: {time.perf_counter() - t0:.0f} s", flush=True)
             state["folds"][variant] = [list(row) for row in zip(*per_fold)]  # per config: per fold
             state["seconds"][variant] = round(time.perf_counter() - t0, 1)
             write_json(path, state)
         if "test" not in state:
             t0 = time.perf_counter()
-            state["test"] = _metrics(evaluate_configs(split_data(bench, final_split(bench)), configs), ("U", "S", "H", "T1"))
+            state["test"] = _metrics(evaluate("szsl", split_data(bench, final_split(bench)), configs), ("U", "S", "H", "T1"))
             state["seconds"]["test"] = round(time.perf_counter() - t0, 1)
             write_json(path, state)
             print(f"{name} {args.tag} {args.space} test: {state['seconds']['test']:.0f} s", flush=True)
@@ -110,7 +110,8 @@ def summarize(state: dict, variant: str) -> dict:
     drawn[0] = False  # index 0 is the fixed setting, not a draw of the space
     best = int(np.nanargmax(np.where(drawn, val, -np.inf)))
     # Alternative rule, offline on the same trainings: a lower confidence bound over the folds.
-    fold_h = np.array([[np.nan] * len(state["folds"][variant][0]) if any(f is None for f in fs) else [f["H"] for f in fs] for fs in state["folds"][variant]])
+    n_folds = len(state["folds"][variant][0])
+    fold_h = np.array([[np.nan] * n_folds if any(f is None for f in fs) else [f["H"] for f in fs] for fs in state["folds"][variant]])
     lcb = np.nanmean(fold_h, 1) - np.nanstd(fold_h, 1, ddof=1) / np.sqrt(fold_h.shape[1])
     best_lcb = int(np.nanargmax(np.where(drawn & np.isfinite(lcb), lcb, -np.inf)))
     return {
@@ -123,7 +124,7 @@ def summarize(state: dict, variant: str) -> dict:
         "fixed_test": float(test[0]),
         "median_test": float(np.median(test[drawn])),
         "oracle_test": float(np.max(test[drawn])),
-        "best_config": {k: v for k, v in state["configs"][best].items() if k in ("q", "tau", "alpha", "hidden", "activation", "batch_size", "lr", "l2", "l1")},
+        "best_config": {k: v for k, v in state["configs"][best].items() if k in SHOWN},
         "val": val.tolist(),
         "test": test.tolist(),
     }
@@ -148,12 +149,14 @@ def report(args) -> None:
             rows.append((state["dataset"], state["tag"], state["space"], variant, s))
             panels.setdefault(state["dataset"], []).append((f"{state['tag']} {state['space']}/{variant}", s))
     lines = [
-        "| dataset | twin | space | fold classes | N | Spearman | val-best: val H -> test H | LCB-best: test H | fixed: test H | median test H | oracle test H |",
+        "| dataset | twin | space | fold classes | N | Spearman | val-best: val H -> test H | LCB-best: test H | fixed: test H "
+        "| median test H | oracle test H |",
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for ds, tag, space, variant, s in rows:
         lines.append(
-            f"| {ds} | {tag} | {space} | {variant} | {s['n']} | {s['spearman']:.2f} | {s['val_best_val']:.1f} -> **{s['val_best_test']:.1f}** "
+            f"| {ds} | {tag} | {space} | {variant} | {s['n']} | {s['spearman']:.2f} "
+            f"| {s['val_best_val']:.1f} -> **{s['val_best_test']:.1f}** "
             f"| {s['lcb_best_test']:.1f} | {s['fixed_test']:.1f} | {s['median_test']:.1f} | {s['oracle_test']:.1f} |"
         )
     table = "\n".join(lines)
@@ -174,7 +177,8 @@ def report(args) -> None:
         fig.savefig(args.figure, dpi=110)
         print(f"figure: {args.figure}")
     if args.json:
-        write_json(Path(args.json), [{"dataset": d, "tag": t, "space": sp, "fold_classes": v, **{k: s[k] for k in s if k not in ("val", "test")}} for d, t, sp, v, s in rows])
+        rows_out = [{"dataset": d, "tag": t, "space": sp, "fold_classes": v, **s} for d, t, sp, v, s in rows]
+        write_json(Path(args.json), [{k: x for k, x in r.items() if k not in ("val", "test")} for r in rows_out])
 
 
 def main(argv=None) -> int:

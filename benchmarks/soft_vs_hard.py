@@ -21,7 +21,7 @@ from pathlib import Path
 from szsl.config import TrainConfig
 from szsl.data.synth import synthesize_xlsa17
 from szsl.data.xlsa17 import load_xlsa17
-from szsl.evaluation import evaluate_configs
+from szsl.evaluation import evaluate
 from szsl.protocol import final_split, split_data
 
 SHARED = Path(os.environ.get("SZSL_SHARED_XLSA17", Path(__file__).resolve().parents[2] / "shared" / "xlsa17"))
@@ -49,7 +49,7 @@ def main() -> int:
         settings = {"hard (q = 0)": 0.0, f"SZSL (q = {args.q:g}, tau = {args.tau:g}, alpha = {args.alpha:g})": args.q}
         configs = [base.replace(q=q, seed=s) for q in settings.values() for s in range(args.seeds)]
         start = time.perf_counter()
-        results = evaluate_configs(data, configs, device="auto", progress=True)
+        results = evaluate("szsl", data, configs, device="auto", progress=True)
         seconds = time.perf_counter() - start
     print(f"{args.dataset} synthetic features ({bench.n_images} x {bench.feature_dim}), hidden {args.hidden}, {args.epochs} epochs, "
           f"{args.seeds} seeds, test split, {seconds:.0f} s for all {len(configs)} members as one population")
@@ -62,7 +62,10 @@ def main() -> int:
             return 1
         row = {k: [r.metrics[k] for r in runs] for k in ("U", "S", "H", "T1")}
         table[name] = row
-        fmt = lambda v: f"{statistics.mean(v):5.1f} ± {statistics.pstdev(v):4.1f}"
+
+        def fmt(v):
+            return f"{statistics.mean(v):5.1f} ± {statistics.pstdev(v):4.1f}"
+
         print(f"{name:45s} {fmt(row['U']):>12s} {fmt(row['S']):>12s} {fmt(row['H']):>12s}  " + " ".join(f"{h:.1f}" for h in row["H"]))
     if args.out:
         from szsl.atomic import write_json

@@ -4,11 +4,16 @@ tests that need it skip cleanly when it is absent."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# tests/ mirrors src/szsl/ (data/, methods/, experiments/, commands/) plus the cross-cutting
+# reliability suites; test modules share helpers across folders (``from test_xlsa17 import ...``).
+for _folder in ("", "data", "methods", "experiments", "commands", "reliability"):
+    sys.path.insert(0, str(REPO / "tests" / _folder))
 DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
 
 

@@ -10,7 +10,14 @@ from test_train import toy_problem
 @pytest.fixture(scope="module")
 def fitted():
     X, y, A = toy_problem()
-    return SZSLClassifier(hidden=16, epochs=40, batch_size=64, q=0.3, device="cpu").fit(X, y, class_attributes=A, class_names=list("abcdefgh")), X, y, A
+    return (
+        SZSLClassifier(hidden=16, epochs=40, batch_size=64, q=0.3, device="cpu").fit(
+            X, y, class_attributes=A, class_names=list("abcdefgh")
+        ),
+        X,
+        y,
+        A,
+    )
 
 
 def test_predictions_cover_all_classes_and_restriction_works(fitted):
@@ -89,3 +96,41 @@ def test_sklearn_clone_and_divergence_error():
     clf = clone(SZSLClassifier(hidden=8, epochs=2, lr=1e6, optimizer="sgd", device="cpu"))
     with pytest.raises(SZSLError, match=r"training diverged at epoch \d+ \(loss NaN/inf"):
         clf.fit(X, y, A)
+
+
+def test_unfitted_raises_sklearns_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+
+    clf = SZSLClassifier(hidden=4, epochs=1, device="cpu")
+    for call in (lambda: clf.predict(np.zeros((2, 3))), lambda: clf.decision_function(np.zeros((2, 3))), lambda: clf.save("never.pt")):
+        with pytest.raises(NotFittedError, match="unfitted|not fitted") as info:
+            call()
+        assert isinstance(info.value, SZSLError)  # still one line + exit 2 in the CLI
+
+
+def test_init_and_train_config_cannot_drift_apart():
+    import inspect
+    from dataclasses import fields
+
+    from szsl.config import TrainConfig
+
+    init = {name: p.default for name, p in inspect.signature(SZSLClassifier.__init__).parameters.items() if name != "self"}
+    config = {f.name: f.default for f in fields(TrainConfig)}
+    assert {k: v for k, v in init.items() if k not in ("device", "verbose")} == config
+    assert list(init)[: len(config)] == list(config)
+
+
+def test_load_restores_every_fitted_attribute(fitted, tmp_path):
+    clf = fitted[0]
+    clf.save(tmp_path / "m.pt")
+    back = SZSLClassifier.load(tmp_path / "m.pt")
+    fitted_attrs = sorted(k for k in vars(clf) if k.endswith("_") and not k.startswith("_"))
+    assert fitted_attrs == sorted(k for k in vars(back) if k.endswith("_") and not k.startswith("_"))
+    for k in fitted_attrs:
+        a, b = getattr(clf, k), getattr(back, k)
+        if k == "state_":
+            assert a.keys() == b.keys() and all(torch.equal(a[n], b[n]) for n in a)
+        elif isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b, k

@@ -79,20 +79,26 @@ def test_interrupted_extraction_resumes_and_skips_done_chunks(images, reference,
 
     monkeypatch.setattr(F, "_load_image", failing)
     with pytest.raises(KeyboardInterrupt):
-        F.extract_features([folder / n for n in names], out, names=names, batch_size=2, chunk_images=4, device="cpu", random_init=True, progress=False)
+        F.extract_features(
+            [folder / n for n in names], out, names=names, batch_size=2, chunk_images=4, device="cpu", random_init=True, progress=False
+        )
     assert not out.exists()
     parts = tmp_path / ".f.npy.parts"
     assert sorted(p.name for p in parts.iterdir()) == ["chunk-00000.npy", "progress.json"]
 
     calls.clear()
     monkeypatch.setattr(F, "_load_image", lambda p, t: (calls.append(p), real(p, t))[1])
-    feats = F.extract_features([folder / n for n in names], out, names=names, batch_size=2, chunk_images=4, device="cpu", random_init=True, progress=False)
+    feats = F.extract_features(
+        [folder / n for n in names], out, names=names, batch_size=2, chunk_images=4, device="cpu", random_init=True, progress=False
+    )
     assert len(calls) == 2  # the first chunk of 4 was skipped
     np.testing.assert_allclose(feats, ref, rtol=1e-4, atol=1e-5)
     assert not parts.exists()
     # Done: a third run reads nothing
     calls.clear()
-    F.extract_features([folder / n for n in names], out, names=names, batch_size=2, chunk_images=4, device="cpu", random_init=True, progress=False)
+    F.extract_features(
+        [folder / n for n in names], out, names=names, batch_size=2, chunk_images=4, device="cpu", random_init=True, progress=False
+    )
     assert calls == []
 
 
@@ -105,7 +111,9 @@ def test_weights_file_and_missing_weights_message(images, reference, tmp_path, m
     net.fc = torch.nn.Linear(2048, 1000)  # a full torchvision state dict, fc included
     torch.save(net.state_dict(), tmp_path / "w.pth")
     del net
-    feats = F.extract_features([folder / n for n in names[:2]], tmp_path / "w.npy", names=names[:2], device="cpu", weights=tmp_path / "w.pth", progress=False)
+    feats = F.extract_features(
+        [folder / n for n in names[:2]], tmp_path / "w.npy", names=names[:2], device="cpu", weights=tmp_path / "w.pth", progress=False
+    )
     np.testing.assert_allclose(feats, ref[:2], rtol=1e-4, atol=1e-5)
 
     torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "bad.pth")
@@ -120,7 +128,12 @@ def test_weights_file_and_missing_weights_message(images, reference, tmp_path, m
     with pytest.raises(SZSLError) as exc:
         F.load_resnet101()
     msg = str(exc.value)
-    assert "never downloads" in msg and str(tmp_path / "hub" / "checkpoints" / "resnet101-63fe2227.pth") in msg and "--weights PATH" in msg and "\n" not in msg
+    assert (
+        "never downloads" in msg
+        and str(tmp_path / "hub" / "checkpoints" / "resnet101-63fe2227.pth") in msg
+        and "--weights PATH" in msg
+        and "\n" not in msg
+    )
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
@@ -155,4 +168,4 @@ def test_generic_dataset_extracts_missing_features_on_load(images, reference, tm
     b = load_benchmark(str(ds / "dataset.json"))
     assert (ds / "features.npy").is_file() and (ds / "features.files.txt").read_text().split() == list(reversed(names))
     np.testing.assert_allclose(b.features, ref[::-1], rtol=1e-4, atol=1e-5)
-    assert [b.class_names[l] for l in b.labels] == [n.split("/")[0] for n in reversed(names)]
+    assert [b.class_names[label] for label in b.labels] == [n.split("/")[0] for n in reversed(names)]

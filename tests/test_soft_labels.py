@@ -13,7 +13,10 @@ def real_classes(root, ds):
     names = [str(n[0][0]) for n in m["allclasses_names"]]
     att = m["att"].T.astype(np.float64)
     index = {n: i for i, n in enumerate(names)}
-    read = lambda f: sorted(index[line.strip()] for line in open(root / ds / f) if line.strip())
+
+    def read(f):
+        return sorted(index[line.strip()] for line in open(root / ds / f) if line.strip())
+
     return att, np.array(read("trainvalclasses.txt")), np.array(read("testclasses.txt"))
 
 

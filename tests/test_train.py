@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from szsl import TrainConfig, soft_labels, train_population
+from szsl.losses import MemberSettings, batch_loss
 from szsl.model import init_member, stack_members
-from szsl.train import MemberSettings, batch_loss
 
 
 def toy_problem(n=600, d=20, seed=0):
@@ -63,7 +63,15 @@ def test_no_gradient_reaches_the_attribute_matrix_and_it_is_not_modified():
     params = stack_members([init_member(0, X.shape[1], 16, A.shape[1])], torch.device("cpu"))
     for p in params.values():
         p.requires_grad_(True)
-    loss = batch_loss(params, torch.tensor(X[:32]), torch.tensor(y[:32]), A_t.detach(), torch.tensor([6, 7]), MemberSettings.of([TrainConfig(hidden=16)], "cpu"), "relu")
+    loss = batch_loss(
+        params,
+        torch.tensor(X[:32]),
+        torch.tensor(y[:32]),
+        A_t.detach(),
+        torch.tensor([6, 7]),
+        MemberSettings.of([TrainConfig(hidden=16)], "cpu"),
+        "relu",
+    )
     loss.sum().backward()
     assert A_t.grad is None
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in params.values())
@@ -110,15 +118,42 @@ def test_same_seed_gives_identical_weights_and_other_seed_does_not():
 
 def test_a_diverging_member_is_reported_failed_without_harming_the_others():
     X, y, A = toy_problem()
-    good, bad = train_population(X, y, A, [TrainConfig(hidden=16, epochs=3), TrainConfig(hidden=16, epochs=3, lr=1e6, optimizer="sgd")], device="cpu")
+    good, bad = train_population(
+        X, y, A, [TrainConfig(hidden=16, epochs=3), TrainConfig(hidden=16, epochs=3, lr=1e6, optimizer="sgd")], device="cpu"
+    )
     assert bad.diverged and "diverged at epoch 1" in bad.message and math.isnan(bad.final_loss)
     assert not good.diverged and good.message == "" and np.isfinite(good.final_loss)
     alone = train_population(X, y, A, [TrainConfig(hidden=16, epochs=3)], device="cpu")[0]
     torch.testing.assert_close(good.state["W1"], alone.state["W1"], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("edge", [dict(tau=1e-3), dict(tau=100.0), dict(q=0.0), dict(q=1.0), dict(alpha=0.0), dict(alpha=1.0), dict(batch_size=10_000)])
+@pytest.mark.parametrize(
+    "edge", [dict(tau=1e-3), dict(tau=100.0), dict(q=0.0), dict(q=1.0), dict(alpha=0.0), dict(alpha=1.0), dict(batch_size=10_000)]
+)
 def test_edges_of_the_search_space_train_to_finite_weights(edge):
     X, y, A = toy_problem()
     m = train_population(X, y, A, [TrainConfig(hidden=8, epochs=2, **edge)], device="cpu")[0]
     assert not m.diverged and all(torch.isfinite(v).all() for v in m.state.values())
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_optimizer_fallback_without_private_torch_kernels_matches(optimizer, monkeypatch):
+    """torch._fused_adam_ / torch._foreach_* are private: without them the per-tensor path gives the same weights."""
+    import szsl.optim
+
+    X, y, A = toy_problem(n=200)
+    cfgs = [
+        TrainConfig(hidden=8, epochs=3, batch_size=32, lr=lr, l2=1e-4, l1=1e-4, optimizer=optimizer, seed=s)
+        for s, lr in ((0, 1e-3), (1, 3e-3))
+    ]
+    fast = train_population(X, y, A, cfgs, device="cpu")
+    monkeypatch.setattr(szsl.optim, "HAS_FUSED_ADAM", False)
+    monkeypatch.setattr(szsl.optim, "HAS_FOREACH", False)
+    calls = []
+    original = szsl.optim.PopulationOptimizer._step_per_tensor
+    monkeypatch.setattr(szsl.optim.PopulationOptimizer, "_step_per_tensor", staticmethod(lambda *a: calls.append(1) or original(*a)))
+    slow = train_population(X, y, A, cfgs, device="cpu")
+    assert calls  # the fallback ran
+    for a, b in zip(fast, slow):
+        for name in a.state:
+            torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-4, atol=1e-6)

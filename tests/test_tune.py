@@ -82,7 +82,9 @@ def test_search_mass_fixes_alpha(tmp_path):
     space = make_space(search_mass=True, base="paper")
     assert space.fixed["alpha"] == 1.0
     assert "q" in [p.name for p in space.searched]
-    cfg = space.config({"q": 0.4, "tau": 1.0, "lr": 1e-3, "l1": 0.0, "l2": 0.0, "batch_size": 64, "hidden": 128, "activation": "relu"}, seed=0)
+    cfg = space.config(
+        {"q": 0.4, "tau": 1.0, "lr": 1e-3, "l1": 0.0, "l2": 0.0, "batch_size": 64, "hidden": 128, "activation": "relu"}, seed=0
+    )
     assert cfg.unseen_mass == pytest.approx(0.4)
 
 
@@ -184,7 +186,9 @@ def test_diverged_trials_fail_with_a_message(tmp_path, digits):
 
 
 def test_grid_and_random_samplers(tmp_path, digits):
-    space = make_space({**SMALL, **{k: 0.5 for k in ("q", "alpha")}, "tau": 1.0, "lr": 1e-3, "l1": 0, "l2": 0, "activation": {"choices": ["relu", "tanh"]}})
+    space = make_space(
+        {**SMALL, **{k: 0.5 for k in ("q", "alpha")}, "tau": 1.0, "lr": 1e-3, "l1": 0, "l2": 0, "activation": {"choices": ["relu", "tanh"]}}
+    )
     assert space.grid_size() == 8
     url = sqlite_url(tmp_path / "g.db")
     tune(digits, n_trials=8, storage=url, study_name="g", space=space, sampler="grid", batch=8, device="cpu", progress=False)
@@ -257,7 +261,9 @@ def test_killed_tune_loses_no_finished_trial(tmp_path):
     space = tmp_path / "space.json"
     space.write_text(json.dumps({**SMALL, "epochs": 12, "batch_size": 64}))
     url = sqlite_url(tmp_path / "kill.db")
-    args = _cmd("--trials", "10", "--batch", "1", "--space", str(space), "--storage", url, "--study", "k", "--out", str(tmp_path / "best.json"))
+    args = _cmd(
+        "--trials", "10", "--batch", "1", "--space", str(space), "--storage", url, "--study", "k", "--out", str(tmp_path / "best.json")
+    )
     proc = subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -295,8 +301,23 @@ def _two_workers(url: str, tmp_path: Path, n_trials: int = 8) -> None:
     space.write_text(json.dumps({**SMALL, "epochs": 15, "batch_size": 64}))
     procs = [
         subprocess.Popen(
-            _cmd("--trials", str(n_trials), "--batch", "1", "--space", str(space), "--storage", url, "--study", study, "--out", str(tmp_path / f"best{i}.json")),
-            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            _cmd(
+                "--trials",
+                str(n_trials),
+                "--batch",
+                "1",
+                "--space",
+                str(space),
+                "--storage",
+                url,
+                "--study",
+                study,
+                "--out",
+                str(tmp_path / f"best{i}.json"),
+            ),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         for i in range(2)
     ]
@@ -324,3 +345,36 @@ def test_two_workers_postgres(tmp_path):
     if not url:
         pytest.skip("SZSL_TEST_POSTGRES_URL is not set (.ci/start_postgres.sh starts a server and prints one)")
     _two_workers(url, tmp_path)
+
+
+def test_workers_argument_runs_extra_processes_and_forwards_sigterm(tmp_path):
+    """``tune(workers=2)`` (``szsl tune --workers 2``): both processes work on one study; SIGTERM to the
+    parent reaches the extra worker too, and every process is gone afterwards."""
+    import signal
+
+    from szsl.atomic import pid_alive
+
+    url, study = sqlite_url(tmp_path / "w.db"), "workers"
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({**SMALL, "epochs": 30, "batch_size": 64}))
+    args = ("--trials", "200", "--batch", "1", "--space", str(space), "--storage", url, "--study", study)
+    args += ("--workers", "2", "--out", str(tmp_path / "b.json"))
+    proc = subprocess.Popen(_cmd(*args), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    pids: set = set()
+    deadline = time.monotonic() + 180
+    while len(pids) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        if (tmp_path / "w.db").exists():
+            try:
+                pids = {t.user_attrs["worker"]["pid"] for t in _study(url, study).trials if "worker" in t.user_attrs}
+            except Exception:  # noqa: BLE001 - the study is still being created
+                pass
+    assert len(pids) == 2 and proc.pid in pids, "both workers should have asked for trials"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "terminated" in err and "Traceback" not in err
+    deadline = time.monotonic() + 30
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(pid_alive(p) for p in pids)

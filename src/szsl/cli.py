@@ -51,7 +51,7 @@ def _raise_terminated(signum, frame):
     raise Terminated(signum)
 
 
-def _install_signal_handlers() -> dict:
+def install_signal_handlers() -> dict:
     """Route SIGTERM/SIGHUP to ``Terminated`` where they still have their default action; returns
     the previous handlers (restored when ``main`` returns, so an embedding process is unchanged)."""
     import signal
@@ -82,7 +82,7 @@ def _out_of_memory(exc: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    previous = _install_signal_handlers()
+    previous = install_signal_handlers()
     try:
         return _main(argv)
     finally:
@@ -106,6 +106,9 @@ def _main(argv: list[str] | None) -> int:
             raise
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         first = first.split("DefaultCPUAllocator: ", 1)[-1][:200]
-        print(f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--batch)", file=sys.stderr)
+        print(
+            f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--batch)",
+            file=sys.stderr,
+        )
         return 2
     return int(result or 0)

@@ -15,10 +15,10 @@ OPTIMIZERS = ("adam", "sgd")
 #   nearest:    all q on the most similar unseen class (the tau -> 0 limit)
 #   uniform:    q / U on every unseen class           (the tau -> infinity limit)
 SOFT_LABEL_VARIANTS = ("similarity", "nearest", "uniform")
-# The loss a member trains with (train.batch_loss): "szsl" (the soft-label loss above) or "dcn"
+# The loss a member trains with (losses.batch_loss): "szsl" (the soft-label loss above) or "dcn"
 # (Deep Calibration Network, Liu et al. 2018: CE over the seen classes of logits / dcn_temperature
 # + dcn_entropy * entropy of the prediction over the unseen classes). See szsl.methods.
-METHODS = ("szsl", "dcn")
+LOSSES = ("szsl", "dcn")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class TrainConfig:
         check("activation", self.activation in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS))
         check("optimizer", self.optimizer in OPTIMIZERS, "one of " + ", ".join(OPTIMIZERS))
         check("soft_label", self.soft_label in SOFT_LABEL_VARIANTS, "one of " + ", ".join(SOFT_LABEL_VARIANTS))
-        check("method", self.method in METHODS, "one of " + ", ".join(METHODS))
+        check("method", self.method in LOSSES, "one of " + ", ".join(LOSSES))
         check("dcn_temperature", finite(self.dcn_temperature) and self.dcn_temperature > 0, "a number > 0")
         check("dcn_entropy", finite(self.dcn_entropy) and self.dcn_entropy >= 0, "a number >= 0")
 

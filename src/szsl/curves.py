@@ -54,7 +54,13 @@ class SeenUnseenCurve:
         return {"gamma": float(self.interval_gammas()[j]), "S": float(self.S[j]), "U": float(self.U[j]), "H": float(h[j])}
 
     def to_dict(self) -> dict:
-        return {"breakpoints": self.breakpoints.tolist(), "S": self.S.tolist(), "U": self.U.tolist(), "AUSUC": self.ausuc, "best": self.best()}
+        return {
+            "breakpoints": self.breakpoints.tolist(),
+            "S": self.S.tolist(),
+            "U": self.U.tolist(),
+            "AUSUC": self.ausuc,
+            "best": self.best(),
+        }
 
 
 def representative_gammas(breakpoints: np.ndarray) -> np.ndarray:

@@ -1,7 +1,9 @@
 """SZSLClassifier: the scikit-learn face over model + train.
 
-Hyperparameters go in ``__init__`` (so ``get_params`` / ``clone`` / grid search work), data in
-``fit``. The classes are the rows of ``class_attributes``; those with no training sample are
+Hyperparameters go in ``__init__`` (so ``get_params`` / ``set_params`` / ``clone`` work), data in
+``fit``. Select hyperparameters with ``szsl.tune`` (class-disjoint validation folds), not with
+scikit-learn's grid search: its image-wise splits would show every class to every fold.
+The classes are the rows of ``class_attributes``; those with no training sample are
 the unseen ones. Predictions range over all classes, or over a subset with ``among=``.
 """
 
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from szsl.atomic import atomic_path
 from szsl.config import TrainConfig
@@ -23,6 +26,10 @@ from szsl.model import PARAM_NAMES, predict_scores, resolve_device
 from szsl.train import TrainedMember, train_population
 
 MODEL_FORMAT = "szsl-model-v1"
+
+
+class NotFittedError(SZSLError, _SklearnNotFittedError):
+    """An unfitted classifier was used: scikit-learn's NotFittedError that is also an SZSLError."""
 
 
 class SZSLClassifier(ClassifierMixin, BaseEstimator):
@@ -97,7 +104,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_X(self, X) -> np.ndarray:
         if not hasattr(self, "state_"):
-            raise SZSLError("this SZSLClassifier is not fitted yet: call fit(X, y, class_attributes) first")
+            raise NotFittedError("this SZSLClassifier is not fitted yet: call fit(X, y, class_attributes) first")
         X = np.asarray(X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise SZSLError(f"X: expected shape (n, {self.n_features_in_}), got {X.shape}")
@@ -128,7 +135,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
 
     def save(self, path: str | os.PathLike) -> None:
         if not hasattr(self, "state_"):
-            raise SZSLError("cannot save an unfitted SZSLClassifier")
+            raise NotFittedError("cannot save an unfitted SZSLClassifier")
         payload = {
             "format": MODEL_FORMAT,
             "params": json.dumps(self.get_params()),
@@ -137,6 +144,8 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
             "class_attributes": torch.from_numpy(self.class_attributes_),
             "seen": torch.from_numpy(self.seen_),
             "state": {k: v.contiguous() for k, v in self.state_.items()},
+            "train_seconds": float(self.train_seconds_),
+            "loss": float(self.loss_),
         }
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
@@ -149,7 +158,9 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
-            raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
+            raise SZSLError(
+                f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
+            ) from None
         try:
             if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
                 raise ValueError(f"expected format {MODEL_FORMAT!r}")
@@ -185,4 +196,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         clf.class_names_ = names
         clf.n_features_in_ = d
         clf.state_ = state
+        # Files written before these were saved lack them: NaN, not a made-up number.
+        clf.train_seconds_ = float(payload.get("train_seconds", float("nan")))
+        clf.loss_ = float(payload.get("loss", float("nan")))
         return clf

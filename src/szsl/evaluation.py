@@ -1,60 +1,183 @@
-"""Train a population of configs on one split and score every member: U, S, H (and T1).
+"""The one evaluation harness: a population of settings of any method -> scores -> metrics.
 
-This is what a training run, a tuning trial's fold, a seed of the final evaluation and a point
-of a sweep all are.
+``evaluate(method, data, params)`` fits every setting on a split's training images (network
+methods as ONE population), scores its evaluation images in row chunks and returns one ``Run``
+per setting: plain U, S, H (and T1) at once; calibrated stacking (``Run.calibrated(gamma)``) and
+the seen-unseen curve (``Run.curve()``) from the kept scores (``keep_scores=True``).
+
+This is what a training run, a tuning trial's fold, a seed of the final evaluation, a point of
+a sweep and a method of ``compare`` all are. ``summarize`` gives the mean and std over runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from szsl.config import TrainConfig
+from szsl.errors import SZSLError
 from szsl.metrics import gzsl_metrics, zsl_top1
-from szsl.model import predict_top1
-from szsl.protocol import SplitData
-from szsl.train import TrainedMember, train_population
+
+CHUNK_ROWS = 4096  # evaluation images scored at once: memory (K, chunk, C) whatever n
 
 
 @dataclass
-class RunResult:
-    config: TrainConfig
+class Run:
+    """One setting's fit and its scores on a split's evaluation images."""
+
+    method: str
+    params: dict[str, Any]
+    config: Any  # the TrainConfig of a network method, else None
+    seen: np.ndarray
+    unseen: np.ndarray
+    y_seen: np.ndarray
+    y_unseen: np.ndarray
     metrics: dict[str, float] = field(default_factory=dict)  # U, S, H (and T1), percent
     diverged: bool = False
     message: str = ""
     train_seconds: float = 0.0
-    member: TrainedMember | None = None
+    model: Any = None  # the fitted object (kept with keep_models=True)
+    scores_seen: np.ndarray | None = None  # (n_seen_images, C), kept with keep_scores=True
+    scores_unseen: np.ndarray | None = None
+
+    @property
+    def member(self):
+        """The trained member of a network method (``szsl.train.TrainedMember``), when kept."""
+        return getattr(self.model, "member", None)
+
+    @property
+    def scores(self) -> np.ndarray:
+        self._need_scores()
+        return np.concatenate([self.scores_seen, self.scores_unseen])
+
+    @property
+    def y_true(self) -> np.ndarray:
+        return np.concatenate([self.y_seen, self.y_unseen])
+
+    def _need_scores(self) -> None:
+        if self.diverged:
+            raise SZSLError(f"{self.method}: {self.message}")
+        if self.scores_seen is None:
+            raise SZSLError(f"{self.method}: scores were not kept (evaluate(..., keep_scores=True))")
+
+    def calibrated(self, gamma: float) -> dict[str, float]:
+        """U, S, H of calibrated stacking with ``gamma`` (``methods.calibration``)."""
+        from szsl.methods.calibration import calibrated_predict
+
+        return gzsl_metrics(self.y_true, calibrated_predict(self.scores, self.seen, gamma), self.seen, self.unseen)
+
+    def curve(self):
+        from szsl.curves import seen_unseen_curve
+
+        return seen_unseen_curve(self.scores, self.y_true, self.seen, self.unseen)
 
     def to_dict(self) -> dict:
-        return {"config": self.config.to_dict(), **self.metrics, "diverged": self.diverged, "message": self.message, "train_seconds": self.train_seconds}
+        if self.config is not None:
+            return {
+                "config": self.config.to_dict(),
+                **self.metrics,
+                "diverged": self.diverged,
+                "message": self.message,
+                "train_seconds": self.train_seconds,
+            }
+        return {"method": self.method, "params": self.params, **self.metrics, "train_seconds": self.train_seconds}
 
 
-def evaluate_configs(
-    data: SplitData,
-    configs: Sequence[TrainConfig],
+def _settings(m, params: Sequence[Any], seed: int) -> tuple[list, list[int]]:
+    """Each entry as the method's full setting (TrainConfig / dict) and its seed."""
+    settings, seeds = [], []
+    for p in params:
+        values = p.to_dict() if hasattr(p, "to_dict") else dict(p)
+        s = int(values.pop("seed", seed)) if not m.is_network else int(values.setdefault("seed", seed))
+        settings.append(m.params(values))
+        seeds.append(s)
+    return settings, seeds
+
+
+def evaluate(
+    method,
+    data,
+    params: Sequence[Mapping[str, Any]],
     *,
+    seed: int = 0,
     device="auto",
     with_t1: bool = True,
+    keep_scores: bool = False,
+    keep_models: bool = False,
     progress: bool = False,
-    keep_members: bool = False,
-) -> list[RunResult]:
-    members = train_population(data.X_train, data.y_train, data.attributes, configs, device=device, progress=progress)
-    results = [RunResult(m.config, diverged=m.diverged, message=m.message, train_seconds=m.train_seconds, member=m if keep_members else None) for m in members]
-    # Score members that share a network shape together (one batched pass per shape).
-    shapes: dict[tuple, list[int]] = {}
-    for i, m in enumerate(members):
-        if not m.diverged:
-            shapes.setdefault((m.config.hidden, m.config.activation), []).append(i)
+) -> list[Run]:
+    """Fit ``method`` once per entry of ``params`` on ``data`` (a ``protocol.SplitData``); score its evaluation images.
+
+    Entries are the method's hyperparameters (a network method's: TrainConfig values or a
+    TrainConfig; its fixed values win); ``seed`` is the seed of entries that name none.
+    A setting that diverged gives a Run with ``diverged=True`` and no metrics.
+    """
+    from szsl.methods import get_method
+
+    m = get_method(method)
+    settings, seeds = _settings(m, params, seed)
+    fits = m.fit_population(data.X_train, data.y_train, data.attributes, settings, seeds=seeds, device=device, progress=progress)
+    seen, unseen = np.asarray(data.seen), np.asarray(data.unseen)
+    runs = []
+    for s, f in zip(settings, fits):
+        runs.append(
+            Run(
+                m.name,
+                s.to_dict() if m.is_network else dict(s),
+                s if m.is_network else None,
+                seen,
+                unseen,
+                data.y_eval_seen,
+                data.y_eval_unseen,
+                diverged=bool(getattr(f, "diverged", False)),
+                message=getattr(f, "message", ""),
+                train_seconds=float(getattr(f, "train_seconds", 0.0) or 0.0),
+                model=f if keep_models else None,
+            )
+        )
+    ok = [i for i, r in enumerate(runs) if not r.diverged]
+    if not ok:
+        return runs
+    score = m.scorer([fits[i] for i in ok]) if m.scorer is not None else (lambda X: [fits[i].scores(X) for i in ok])
+    n_classes = int(np.asarray(data.attributes).shape[0])
+    pred_seen, _, kept_seen = _predict(score, data.X_eval_seen, len(ok), None, keep_scores, n_classes)
+    pred_unseen, pred_zsl, kept_unseen = _predict(score, data.X_eval_unseen, len(ok), unseen, keep_scores, n_classes)
     y_true = np.concatenate([data.y_eval_seen, data.y_eval_unseen])
-    for (_, activation), idx in shapes.items():
-        states = [members[i].state for i in idx]
-        (pred_seen,) = predict_top1(states, activation, data.X_eval_seen, data.attributes, device=device)
-        pred_unseen, pred_zsl = predict_top1(states, activation, data.X_eval_unseen, data.attributes, among=(None, data.unseen), device=device)
-        for j, i in enumerate(idx):
-            metrics = gzsl_metrics(y_true, np.concatenate([pred_seen[j], pred_unseen[j]]), data.seen, data.unseen)
-            if with_t1:
-                metrics["T1"] = zsl_top1(data.y_eval_unseen, pred_zsl[j], data.unseen)
-            results[i].metrics = metrics
-    return results
+    for j, i in enumerate(ok):
+        metrics = gzsl_metrics(y_true, np.concatenate([pred_seen[j], pred_unseen[j]]), seen, unseen)
+        if with_t1:
+            metrics["T1"] = zsl_top1(data.y_eval_unseen, pred_zsl[j], unseen)
+        runs[i].metrics = metrics
+        if keep_scores:
+            runs[i].scores_seen, runs[i].scores_unseen = kept_seen[j], kept_unseen[j]
+    return runs
+
+
+def _predict(score, X, k: int, among: np.ndarray | None, keep: bool, n_classes: int):
+    """Top-1 over all classes (and over ``among``) of k fits on X, chunk by chunk; the scores when ``keep``."""
+    n = int(X.shape[0])
+    top = np.empty((k, n), dtype=np.int64)
+    top_among = np.empty((k, n), dtype=np.int64) if among is not None else None
+    kept = [[] for _ in range(k)] if keep else None
+    for start in range(0, n, CHUNK_ROWS):
+        for j, s in enumerate(score(X[start : start + CHUNK_ROWS])):
+            s = np.asarray(s)
+            top[j, start : start + s.shape[0]] = s.argmax(-1)
+            if among is not None:
+                top_among[j, start : start + s.shape[0]] = among[s[:, among].argmax(-1)]
+            if keep:
+                kept[j].append(np.asarray(s, dtype=np.float32))
+    if keep:
+        kept = [np.concatenate(c) if c else np.empty((0, n_classes), dtype=np.float32) for c in kept]
+    return top, top_among, kept
+
+
+def summarize(rows: Sequence[Mapping[str, float]], keys: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean and sample std (ddof=1; 0 for a single value) of each metric over ``rows``."""
+    mean, std = {}, {}
+    for k in keys:
+        vals = np.array([r[k] for r in rows], dtype=np.float64)
+        mean[k] = float(vals.mean()) if vals.size else float("nan")
+        std[k] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
+    return mean, std

@@ -48,7 +48,11 @@ def list_images(folder: str | os.PathLike) -> list[str]:
     folder = Path(folder)
     if not folder.is_dir():
         raise SZSLError(f"{folder}: image folder not found")
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    files = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
     if not files:
         raise SZSLError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)})")
     return files
@@ -61,7 +65,10 @@ def _torchvision():
     except ImportError as exc:
         raise SZSLError(f"image features need torchvision and pillow ({exc.name or exc} is missing): {IMAGES_EXTRA}") from None
     except Exception as exc:  # e.g. a torchvision built for another torch ('operator torchvision::nms does not exist')
-        raise SZSLError(f"torchvision does not work beside torch here ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); install matching versions, e.g. pip install torch==2.14.1 torchvision==0.29.1") from None
+        raise SZSLError(
+            f"torchvision does not work beside torch here ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); install matching "
+            "versions, e.g. pip install torch==2.14.1 torchvision==0.29.1"
+        ) from None
     import torchvision
 
     return torchvision
@@ -119,7 +126,10 @@ def load_resnet101(weights: str | os.PathLike | None = None, random_init: bool =
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise SZSLError(f"{path}: cannot be read as a PyTorch state dict ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
+            raise SZSLError(
+                f"{path}: cannot be read as a PyTorch state dict ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:160] if str(exc) else ''})"
+            ) from None
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]
         if not isinstance(state, dict):
@@ -132,8 +142,17 @@ def load_resnet101(weights: str | os.PathLike | None = None, random_init: bool =
         unexpected = [k for k in state if k not in expected]
         wrong = [k for k in state if k in expected and getattr(state[k], "shape", None) != expected[k].shape]
         if missing or unexpected or wrong:
-            what = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}" if unexpected else f"{wrong[0]} has shape {tuple(state[wrong[0]].shape)}, expected {tuple(expected[wrong[0]].shape)}"
-            raise SZSLError(f"{path}: not a torchvision resnet101 state dict ({len(missing)} missing, {len(unexpected)} unexpected, {len(wrong)} wrongly shaped keys, e.g. {what})")
+            what = (
+                f"missing {missing[0]}"
+                if missing
+                else f"unexpected {unexpected[0]}"
+                if unexpected
+                else f"{wrong[0]} has shape {tuple(state[wrong[0]].shape)}, expected {tuple(expected[wrong[0]].shape)}"
+            )
+            raise SZSLError(
+                f"{path}: not a torchvision resnet101 state dict ({len(missing)} missing, {len(unexpected)} unexpected, {len(wrong)} "
+                f"wrongly shaped keys, e.g. {what})"
+            )
         net.load_state_dict(state, strict=True)
     net.fc = torch.nn.Identity()
     return net.eval().to(device)
@@ -213,7 +232,10 @@ def extract_features(
     if cached is not None:
         net = cached
         if random_init:
-            print("szsl: WARNING: --random-init: ResNet-101 with RANDOM weights (seed 0); these features are for tests and demos only", file=sys.stderr)
+            print(
+                "szsl: WARNING: --random-init: ResNet-101 with RANDOM weights (seed 0); these features are for tests and demos only",
+                file=sys.stderr,
+            )
     else:
         net = load_resnet101(weights, random_init, dev)  # fails early, with the how-to, when no weights
         identity = identity or weights_identity(weights, random_init)

@@ -59,7 +59,8 @@ def folder_lock(folder: str | os.PathLike, *, option: str = "--out") -> Iterator
         except BlockingIOError:
             holder = _read_pid(fd)
             raise SZSLError(
-                f"{option} {folder}: already in use by another szsl process (pid {holder}); wait for it to finish or choose another {option} folder"
+                f"{option} {folder}: already in use by another szsl process (pid {holder}); wait for it to finish or choose another "
+                f"{option} folder"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

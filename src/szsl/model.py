@@ -91,39 +91,29 @@ def logits(params: dict[str, torch.Tensor], x: torch.Tensor, class_attributes: t
     return embed(params, x, activation) @ class_attributes.T
 
 
-@torch.no_grad()
-def predict_top1(
-    states: Sequence[dict[str, torch.Tensor]],
-    activation: str,
-    X,
-    class_attributes,
-    among: Sequence[np.ndarray | None] = (None,),
-    *,
-    device: str | torch.device = "auto",
-    chunk_size: int = 4096,
-) -> list[np.ndarray]:
-    """Top-1 class of K members (same hidden size and activation) on X, in row chunks.
+class Scorer:
+    """Logits of K members (same hidden size and activation) on any X: the weights are stacked on
+    the device once, X is scored in row chunks (memory: one (K, chunk, C) block, whatever n)."""
 
-    One (K, n) int64 array per entry of ``among``: None predicts among all classes, an index
-    array among those classes only (e.g. the unseen ones for ZSL top-1). Memory stays at one
-    chunk of (K, chunk, C) scores, whatever n.
-    """
-    dev = resolve_device(device)
-    params = stack_members(states, dev)
-    att = torch.as_tensor(np.asarray(class_attributes, dtype=np.float32), device=dev)
-    subsets = [None if a is None else torch.as_tensor(np.asarray(a, dtype=np.int64), device=dev) for a in among]
-    n = int(X.shape[0])
-    out = [np.empty((len(states), n), dtype=np.int64) for _ in subsets]
-    for start in range(0, n, chunk_size):
-        xb = torch.as_tensor(np.asarray(X[start : start + chunk_size], dtype=np.float32), device=dev)
-        scores = logits(params, xb, att, activation)
-        for dest, subset in zip(out, subsets):
-            top = scores.argmax(-1) if subset is None else subset[scores[..., subset].argmax(-1)]
-            dest[:, start : start + xb.shape[0]] = top.cpu().numpy()
-    return out
+    def __init__(
+        self, states: Sequence[dict[str, torch.Tensor]], activation: str, class_attributes, *, device: str | torch.device = "auto"
+    ):
+        self.device = resolve_device(device)
+        self.params = stack_members(states, self.device)
+        self.activation = activation
+        self.attributes = torch.as_tensor(np.asarray(class_attributes, dtype=np.float32), device=self.device)
+
+    @torch.no_grad()
+    def __call__(self, X, *, chunk_size: int = 4096) -> np.ndarray:
+        """(K, n, C) float32."""
+        n = int(X.shape[0])
+        out = np.empty((self.params["W1"].shape[0], n, self.attributes.shape[0]), dtype=np.float32)
+        for start in range(0, n, chunk_size):
+            xb = torch.as_tensor(np.asarray(X[start : start + chunk_size], dtype=np.float32), device=self.device)
+            out[:, start : start + xb.shape[0]] = logits(self.params, xb, self.attributes, self.activation).cpu().numpy()
+        return out
 
 
-@torch.no_grad()
 def predict_scores(
     states: Sequence[dict[str, torch.Tensor]],
     activation: str,
@@ -134,12 +124,4 @@ def predict_scores(
     chunk_size: int = 4096,
 ) -> np.ndarray:
     """Logits of K members (same hidden size and activation) on X, in row chunks: (K, n, C) float32."""
-    dev = resolve_device(device)
-    params = stack_members(states, dev)
-    att = torch.as_tensor(np.asarray(class_attributes, dtype=np.float32), device=dev)
-    n = int(X.shape[0])
-    out = np.empty((len(states), n, att.shape[0]), dtype=np.float32)
-    for start in range(0, n, chunk_size):
-        xb = torch.as_tensor(np.asarray(X[start : start + chunk_size], dtype=np.float32), device=dev)
-        out[:, start : start + xb.shape[0]] = logits(params, xb, att, activation).cpu().numpy()
-    return out
+    return Scorer(states, activation, class_attributes, device=device)(X, chunk_size=chunk_size)

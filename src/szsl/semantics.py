@@ -58,7 +58,10 @@ def _load_model(device: str):
         try:
             _model_cache[key] = SentenceTransformer(str(path), device=device)
         except Exception as exc:
-            raise SZSLError(f"{path}: cannot load the sentence-embedding model ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
+            raise SZSLError(
+                f"{path}: cannot load the sentence-embedding model ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else ''})"
+            ) from None
     return _model_cache[key]
 
 
@@ -70,7 +73,9 @@ def _device(device: str) -> str:
     return device
 
 
-def embed_descriptions(texts: Sequence[str], *, cache_dir: str | os.PathLike | None = None, device: str = "auto", batch_size: int = 64) -> np.ndarray:
+def embed_descriptions(
+    texts: Sequence[str], *, cache_dir: str | os.PathLike | None = None, device: str = "auto", batch_size: int = 64
+) -> np.ndarray:
     """(len(texts), 384) float32, each row L2-normalised. Cached in ``cache_dir`` when given."""
     texts = [" ".join(str(t).split()) for t in texts]
     if not texts:
@@ -88,7 +93,10 @@ def embed_descriptions(texts: Sequence[str], *, cache_dir: str | os.PathLike | N
         except (OSError, ValueError):
             pass  # a damaged cache entry is recomputed
     model = _load_model(_device(device))
-    emb = np.asarray(model.encode(texts, batch_size=batch_size, normalize_embeddings=False, show_progress_bar=False, convert_to_numpy=True), dtype=np.float64)
+    emb = np.asarray(
+        model.encode(texts, batch_size=batch_size, normalize_embeddings=False, show_progress_bar=False, convert_to_numpy=True),
+        dtype=np.float64,
+    )
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     if not np.all(norms > 0) or not np.isfinite(emb).all():
         raise SZSLError("the sentence-embedding model returned a zero or non-finite embedding")

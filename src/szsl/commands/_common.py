@@ -11,5 +11,6 @@ def add_dataset_args(parser: argparse.ArgumentParser, *, required_root: bool = F
         "--dataset",
         default="digits" if not required_root else None,
         required=required_root,
-        help="AWA1, AWA2, CUB, SUN, APY (case-insensitive; needs --root), 'digits' (the embedded benchmark, default), or a folder / dataset.json in the own-data format (docs/own-data.md)",
+        help="AWA1, AWA2, CUB, SUN, APY (case-insensitive; needs --root), 'digits' (the embedded benchmark, default), or a folder / "
+             "dataset.json in the own-data format (docs/own-data.md)",
     )

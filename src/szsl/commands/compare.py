@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 
 from szsl.commands._common import add_dataset_args
-
-_METHOD_NAMES = ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl")
+from szsl.methods import method_names
 
 
 def add_parser(sub) -> None:
-    parser = sub.add_parser("compare", help="baselines and ablations: tune each on the validation folds, 5 seeds on test, table + seen-unseen curves")
+    parser = sub.add_parser(
+        "compare", help="baselines and ablations: tune each on the validation folds, 5 seeds on test, table + seen-unseen curves"
+    )
     add_dataset_args(parser)
-    parser.add_argument("--methods", nargs="+", default=list(_METHOD_NAMES), metavar="METHOD", help="any of " + ", ".join(_METHOD_NAMES) + " (default: all)")
+    parser.add_argument(
+        "--methods", nargs="+", default=None, metavar="METHOD", help="any of " + ", ".join(method_names()) + " (default: all)"
+    )
     parser.add_argument("--trials", type=int, default=10, help="random-search trials per method on the validation folds (default 10)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the final evaluation (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fold split, the search and the first final model (default 0)")
@@ -24,16 +27,25 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from szsl.compare import compare
     from szsl.data import load_benchmark
+    from szsl.experiments.compare import compare
     from szsl.model import resolve_device
 
     resolve_device(args.device)
     benchmark = load_benchmark(args.dataset, args.root)
     out = args.out or f"compare-{benchmark.name}"
     result = compare(
-        benchmark, args.methods, trials=args.trials, seeds=args.seeds, seed=args.seed, epochs=args.epochs, hidden=args.hidden,
-        out=out, device=args.device, progress=False, log=print,
+        benchmark,
+        args.methods,
+        trials=args.trials,
+        seeds=args.seeds,
+        seed=args.seed,
+        epochs=args.epochs,
+        hidden=args.hidden,
+        out=out,
+        device=args.device,
+        progress=False,
+        log=print,
     )
     print(result.markdown(), end="")
     print(f"wrote {out}/compare.md, compare.csv, compare.json, compare.png")

@@ -32,7 +32,10 @@ def summary_lines(b: Benchmark) -> list[str]:
         ("dataset", b.name),
         ("source", b.source or "-"),
         ("classes", f"{b.n_classes} total: {len(b.seen)} seen, {len(b.unseen)} unseen"),
-        ("images", f"{b.n_images:,} total: trainval {len(b.trainval):,}, test_seen {len(b.test_seen):,}, test_unseen {len(b.test_unseen):,}"),
+        (
+            "images",
+            f"{b.n_images:,} total: trainval {len(b.trainval):,}, test_seen {len(b.test_seen):,}, test_unseen {len(b.test_unseen):,}",
+        ),
         ("attributes", f"{b.attribute_dim} per class"),
         (
             "features",
@@ -45,7 +48,11 @@ def summary_lines(b: Benchmark) -> list[str]:
         n_train = int(np.isin(trainval_labels, fold.train_classes).sum())
         n_val = int(np.isin(trainval_labels, fold.val_classes).sum())
         lines.append(
-            (f"fold {k}", f"{len(fold.train_classes)} train classes ({n_train:,} trainval images), {len(fold.val_classes)} val classes ({n_val:,} trainval images)")
+            (
+                f"fold {k}",
+                f"{len(fold.train_classes)} train classes ({n_train:,} trainval images), {len(fold.val_classes)} val classes ({n_val:,} "
+                "trainval images)",
+            )
         )
     if not b.folds:
         lines.append(("folds", "none"))

@@ -13,7 +13,8 @@ def add_image_args(parser: argparse.ArgumentParser) -> None:
         "--weights",
         metavar="PATH",
         default=None,
-        help="a torchvision resnet101 state-dict file; default: ResNet101_Weights.IMAGENET1K_V1 from the torch hub cache (never downloaded)",
+        help="a torchvision resnet101 state-dict file; "
+        "default: ResNet101_Weights.IMAGENET1K_V1 from the torch hub cache (never downloaded)",
     )
     parser.add_argument("--random-init", action="store_true", help="use a RANDOMLY initialised ResNet-101 (tests and demos only)")
 

@@ -28,7 +28,11 @@ def add_parser(sub) -> None:
     source.add_argument("--images", metavar="DIR", help="a folder of images: ResNet-101 features are extracted first")
     parser.add_argument("--top-k", type=int, default=5, help="classes per image (default 5)")
     parser.add_argument("--out", metavar="CSV", help="write the predictions here (default: print them)")
-    parser.add_argument("--features-out", metavar="FEATS.npy", help="with --images: keep the extracted features here (default: a cache beside --out, resumable)")
+    parser.add_argument(
+        "--features-out",
+        metavar="FEATS.npy",
+        help="with --images: keep the extracted features here (default: a cache beside --out, resumable)",
+    )
     add_image_args(parser)
     parser.set_defaults(func=run)
 
@@ -88,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
             writer.writerow(COLUMNS)
             writer.writerows(rows)
         n_unseen = sum(1 for r in rows if r[1] == 1 and r[3] == "unseen")
-        print(f"{args.out}: top-{min(args.top_k, len(clf.classes_))} classes of {len(names)} images ({n_unseen} predicted as an unseen class)")
+        print(
+            f"{args.out}: top-{min(args.top_k, len(clf.classes_))} classes of {len(names)} images ({n_unseen} predicted as an unseen class)"
+        )
     else:
         buf = io.StringIO()
         writer = csv.writer(buf)

@@ -12,12 +12,20 @@ def add_parser(sub) -> None:
     from szsl.experiments.reproduce import REPRODUCE_EPOCHS, REPRODUCE_TRIALS
 
     parser = sub.add_parser("reproduce", help="reproduce the paper's Table 2 and Figures 2-3 (digits demo without --root)")
-    parser.add_argument("--root", default=None, help="folder holding <DS>/res101.mat and <DS>/att_splits.mat; without it: the embedded digits benchmark")
-    parser.add_argument("--datasets", nargs="+", metavar="DS", default=None, help="AWA1 AWA2 CUB SUN APY (default: every one found under --root)")
-    parser.add_argument("--out", default="results", help="output folder (default results/): results.md/.json/.csv, figures, the study DB, stage caches")
+    parser.add_argument(
+        "--root", default=None, help="folder holding <DS>/res101.mat and <DS>/att_splits.mat; without it: the embedded digits benchmark"
+    )
+    parser.add_argument(
+        "--datasets", nargs="+", metavar="DS", default=None, help="AWA1 AWA2 CUB SUN APY (default: every one found under --root)"
+    )
+    parser.add_argument(
+        "--out", default="results", help="output folder (default results/): results.md/.json/.csv, figures, the study DB, stage caches"
+    )
     add_search_args(parser, trials_default=REPRODUCE_TRIALS)
     parser.set_defaults(epochs=REPRODUCE_EPOCHS)
-    parser.add_argument("--seeds", type=nonneg_int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds of the final evaluation (default 0 1 2 3 4)")
+    parser.add_argument(
+        "--seeds", type=nonneg_int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds of the final evaluation (default 0 1 2 3 4)"
+    )
     parser.add_argument("--no-sweeps", action="store_true", help="skip the q and tau sweeps (and Figures 2-3)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -40,5 +48,9 @@ def run(args: argparse.Namespace) -> int:
     for name, d in result["datasets"].items():
         t = d["tune"]
         print(f"{name}: best validation H {t['best_value']:.1f} after {t['n_complete']} trials; test T1 {d['final']['mean']['T1']:.1f}")
-    print(f"wrote {args.out}/results.md, results.json, results.csv" + (", " + ", ".join(result["figures"]) if result["figures"] else "") + f"  ({time.monotonic() - start:.0f} s)")
+    print(
+        f"wrote {args.out}/results.md, results.json, results.csv"
+        + (", " + ", ".join(result["figures"]) if result["figures"] else "")
+        + f"  ({time.monotonic() - start:.0f} s)"
+    )
     return 0

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from szsl.commands._common import add_dataset_args
 from szsl.commands.tune import nonneg_int, positive_int
-from szsl.errors import SZSLError
 
 
 def add_parser(sub) -> None:
@@ -16,7 +14,12 @@ def add_parser(sub) -> None:
     parser.add_argument("param", choices=["q", "tau"], help="the parameter to sweep")
     add_dataset_args(parser)
     parser.add_argument("--values", type=float, nargs="+", default=None, help="values to try (default q: 0, 0.1, ..., 1; tau: 0.01 .. 10)")
-    parser.add_argument("--params", metavar="JSON", default=None, help="base parameters: a 'szsl tune' output (best_config) or a JSON object of TrainConfig fields (default: TrainConfig defaults)")
+    parser.add_argument(
+        "--params",
+        metavar="JSON",
+        default=None,
+        help="base parameters: a 'szsl tune' output (best_config) or a JSON object of TrainConfig fields (default: TrainConfig defaults)",
+    )
     parser.add_argument("--epochs", type=positive_int, default=None, help="override the base parameters' epochs")
     parser.add_argument("--seeds", type=nonneg_int, nargs="+", default=[0], help="seeds per value (mean ± std plotted; default 0)")
     parser.add_argument("--out", default="results", help="output folder (default results/)")
@@ -24,29 +27,11 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def load_params(path: str | None):
-    from szsl.config import TrainConfig
-
-    if path is None:
-        return TrainConfig()
-    try:
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SZSLError(f"--params {path}: cannot read ({exc.strerror or exc})") from None
-    except json.JSONDecodeError as exc:
-        raise SZSLError(f"--params {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if isinstance(content, dict) and isinstance(content.get("best_config"), dict):
-        content = content["best_config"]
-    if not isinstance(content, dict):
-        raise SZSLError(f"--params {path}: expected a JSON object")
-    return TrainConfig.from_dict(content)
-
-
 def run(args: argparse.Namespace) -> int:
-    from szsl.atomic import atomic_open, write_json
+    from szsl.atomic import write_json
     from szsl.data import load_benchmark
     from szsl.experiments.figures import figure2, figure3, soft_label_panel_data
-    from szsl.experiments.sweep import run_sweep
+    from szsl.experiments.sweep import load_params, run_sweep, write_csv
 
     base = load_params(args.params)
     if args.epochs is not None:
@@ -61,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         figure = figure2([result], out / f"{stem}.png")
     write_json(out / f"{stem}.json", result)
-    with atomic_open(out / f"{stem}.csv", "w", encoding="utf-8") as fh:
-        fh.write(f"{args.param},U,S,H,U_std,S_std,H_std,n_seeds\n")
-        for p in result["points"]:
-            fh.write(",".join(str(round(p[k], 4)) if isinstance(p[k], float) else str(p[k]) for k in (args.param, "U", "S", "H", "U_std", "S_std", "H_std", "n_seeds")) + "\n")
-    print(f"{benchmark.name}: H is highest ({max(p['H'] for p in result['points']):.1f}) at {args.param}={result['argmax_H']:g}  ({result['source']})")
+    write_csv(result, out / f"{stem}.csv")
+    print(
+        f"{benchmark.name}: H is highest ({max(p['H'] for p in result['points']):.1f}) at {args.param}={result['argmax_H']:g}  "
+        f"({result['source']})"
+    )
     print(f"wrote {out / (stem + '.json')}, {stem}.csv, {figure.name}")
     return 0

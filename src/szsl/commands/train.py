@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import fields
 
 from szsl.atomic import write_json
 from szsl.commands._common import add_dataset_args
-from szsl.errors import SZSLError
 from szsl.config import ACTIVATIONS, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
+from szsl.errors import SZSLError
+from szsl.methods import method_names
 
 _TYPES = {"hidden": int, "batch_size": int, "epochs": int, "seed": int}
 # --method takes any name of the szsl.methods registry (ablations and baselines included).
-_METHOD_NAMES = ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl")
-_CHOICES = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "soft_label": SOFT_LABEL_VARIANTS, "method": _METHOD_NAMES}
+_CHOICES = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "soft_label": SOFT_LABEL_VARIANTS}
 _HELP = {
     "q": "soft-label mass moved to the unseen classes, in [0, 1]",
     "tau": "similarity temperature (> 0); small = nearest unseen class, large = uniform",
     "alpha": "weight of the soft-label loss, in [0, 1]",
     "l2": "lambda: coefficient of ||W||_F^2 (weights only)",
     "l1": "gamma: coefficient of ||W||_1 (weights only)",
-    "method": "szsl (default); ablations hard, uniform, nearest, soft-only (they fix q / alpha / soft_label); baselines dcn, eszsl (see docs/compare.md)",
     "dcn_temperature": "dcn: softmax temperature over the seen classes (> 0)",
     "dcn_entropy": "dcn: weight of the entropy over the unseen classes (>= 0)",
 }
@@ -32,10 +32,12 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            type=_TYPES.get(f.name, str if f.name in _CHOICES else float),
-            choices=_CHOICES.get(f.name),
+            type=_TYPES.get(f.name, str if f.name in _CHOICES or f.name == "method" else float),
+            choices=method_names() if f.name == "method" else _CHOICES.get(f.name),  # read when the parser is built
             default=f.default,
-            help=_HELP.get(f.name, f"default {f.default}"),
+            help=f"one of {', '.join(method_names())} (default szsl; the registry szsl.methods, docs/compare.md)"
+            if f.name == "method"
+            else _HELP.get(f.name, f"default {f.default}"),
         )
 
 
@@ -50,51 +52,63 @@ def add_parser(sub) -> None:
     parser = sub.add_parser("train", help="train on trainval, evaluate U, S, H, T1 on the test split")
     add_dataset_args(parser)
     add_config_args(parser)
-    parser.add_argument("--eszsl-gamma", type=float, default=1.0, help="eszsl: regulariser of the feature side (> 0)")
-    parser.add_argument("--eszsl-lambda", type=float, default=1.0, help="eszsl: regulariser of the attribute side (> 0)")
+    parser.add_argument("--eszsl-gamma", type=float, default=None, help="eszsl: regulariser of the feature side (> 0; default 1)")
+    parser.add_argument("--eszsl-lambda", type=float, default=None, help="eszsl: regulariser of the attribute side (> 0; default 1)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a hyperparameter of a non-network method (VALUE read as JSON, else text); repeatable",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
     parser.add_argument("--json", metavar="OUT", help="write the metrics and settings as JSON here")
     parser.set_defaults(func=run)
 
 
+def method_params(args: argparse.Namespace) -> dict:
+    """The hyperparameters of a non-network method: its defaults, then --eszsl-* and --param NAME=VALUE."""
+    values = {"gamma": args.eszsl_gamma, "lambda": args.eszsl_lambda} if args.method == "eszsl" else {}
+    values = {k: v for k, v in values.items() if v is not None}
+    for item in args.param:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise SZSLError(f"--param {item!r}: expected NAME=VALUE")
+        try:
+            values[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            values[name.strip()] = text
+    return values
+
+
 def run(args: argparse.Namespace) -> int:
     from szsl.data import load_benchmark
     from szsl.estimator import SZSLClassifier
-    from szsl.evaluation import evaluate_configs
+    from szsl.evaluation import evaluate
+    from szsl.methods import get_method
     from szsl.protocol import final_split, split_data
 
-    if args.method == "eszsl":
-        return _run_eszsl(args)
-    config = config_from_args(args)
+    m = get_method(args.method)
+    if m.is_network:
+        if args.param:
+            raise SZSLError(f"--param: {m.name} is a network method: set its hyperparameters with their own options (--q, --lr, ...)")
+        params = config_from_args(args)
+    else:
+        if args.save:
+            raise SZSLError(f"--save: not supported for --method {m.name} (a closed form; only network methods are saved)")
+        params = m.params(method_params(args))
     benchmark = load_benchmark(args.dataset, args.root)
     data = split_data(benchmark, final_split(benchmark))
-    (result,) = evaluate_configs(data, [config], device=args.device, progress=True, keep_members=args.save is not None)
+    (result,) = evaluate(m, data, [params], seed=args.seed, device=args.device, progress=True, keep_models=args.save is not None)
     if result.diverged:
         raise SZSLError(result.message)
-    m = result.metrics
-    print(f"{benchmark.name}: U={m['U']:.1f} S={m['S']:.1f} H={m['H']:.1f} T1={m['T1']:.1f}  (train {result.train_seconds:.1f} s)")
+    r = result.metrics
+    how = f"train {result.train_seconds:.1f} s" if m.is_network else f"{m.name}, solve {result.train_seconds:.1f} s"
+    print(f"{benchmark.name}: U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f}  ({how})")
     if args.json:
         write_json(args.json, {"dataset": benchmark.name, **result.to_dict()})
     if args.save:
         clf = SZSLClassifier.from_member(result.member, data.attributes, data.seen, data.class_names, device=args.device)
         clf.save(args.save)
-    return 0
-
-
-def _run_eszsl(args: argparse.Namespace) -> int:
-    from szsl.data import load_benchmark
-    from szsl.methods import fit_predict
-    from szsl.protocol import final_split, split_data
-
-    if args.save:
-        raise SZSLError("--save: not supported for --method eszsl (a closed form; only network methods are saved)")
-    params = {"gamma": args.eszsl_gamma, "lambda": args.eszsl_lambda}
-    benchmark = load_benchmark(args.dataset, args.root)
-    data = split_data(benchmark, final_split(benchmark))
-    (run,) = fit_predict("eszsl", data, [params], device=args.device)
-    m = run.metrics()
-    print(f"{benchmark.name}: U={m['U']:.1f} S={m['S']:.1f} H={m['H']:.1f} T1={m['T1']:.1f}  (eszsl, solve {run.train_seconds:.1f} s)")
-    if args.json:
-        write_json(args.json, {"dataset": benchmark.name, "method": "eszsl", "params": params, **m, "train_seconds": run.train_seconds})
     return 0

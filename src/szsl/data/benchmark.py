@@ -103,7 +103,10 @@ def validate_benchmark(
     n_classes = attributes.shape[0]
     original = b.original_attributes
     if getattr(original, "ndim", None) != 2 or original.dtype.kind not in "fiu" or original.shape[0] != n_classes:
-        fail(f"{name('original_attributes')} must be a 2-D numeric array with one row per class ({n_classes}), got shape {np.shape(original)}")
+        fail(
+            f"{name('original_attributes')} must be a 2-D numeric array with one row per class ({n_classes}), got shape "
+            f"{np.shape(original)}"
+        )
     if len(b.class_names) != n_classes or not all(isinstance(s, str) for s in b.class_names):
         fail(f"{name('class_names')} must hold {n_classes} strings (one per class of {name('attributes')}), got {len(b.class_names)}")
     counts = Counter(b.class_names)
@@ -111,17 +114,29 @@ def validate_benchmark(
     if duplicate is not None:
         fail(f"{name('class_names')} lists class {duplicate!r} {counts[duplicate]} times")
     if getattr(labels, "shape", None) != (n_images,) or labels.dtype.kind not in "iu":
-        fail(f"{name('labels')} must be an integer vector with one label per image ({n_images}), got shape {np.shape(labels)} dtype {getattr(labels, 'dtype', None)}")
+        fail(
+            f"{name('labels')} must be an integer vector with one label per image ({n_images}), got shape {np.shape(labels)} dtype "
+            f"{getattr(labels, 'dtype', None)}"
+        )
 
     bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
     if bad.size:
-        fail(f"{name('labels')} has label {int(labels[bad[0]]) + index_base} for image {int(bad[0]) + index_base}, outside {index_base}..{n_classes - 1 + index_base} ({n_classes} classes)")
+        fail(
+            f"{name('labels')} has label {int(labels[bad[0]]) + index_base} for image {int(bad[0]) + index_base}, outside "
+            f"{index_base}..{n_classes - 1 + index_base} ({n_classes} classes)"
+        )
 
     for key, values in (("attributes", attributes), ("original_attributes", original)):
         rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
         if rows.size:
-            fail(f"{name(key)} has {int((~np.isfinite(values)).sum())} non-finite values (NaN or inf), the first for class {class_name(int(rows[0]))}")
-    _check_finite_rows(features, lambda count, row: fail(f"{name('features')} has {count} non-finite values (NaN or inf), the first in image {row + index_base}"))
+            fail(
+                f"{name(key)} has {int((~np.isfinite(values)).sum())} non-finite values (NaN or inf), the first for class "
+                f"{class_name(int(rows[0]))}"
+            )
+    _check_finite_rows(
+        features,
+        lambda count, row: fail(f"{name('features')} has {count} non-finite values (NaN or inf), the first in image {row + index_base}"),
+    )
 
     # Classes: seen and unseen.
     class_sets = {}

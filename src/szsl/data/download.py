@@ -112,9 +112,20 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
         from tqdm.auto import tqdm
 
         done = start
-        with open(part, mode) as fh, tqdm(
-            total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc="xlsa17.zip", disable=not progress, file=sys.stderr, leave=False
-        ) as bar:
+        with (
+            open(part, mode) as fh,
+            tqdm(
+                total=total,
+                initial=start,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc="xlsa17.zip",
+                disable=not progress,
+                file=sys.stderr,
+                leave=False,
+            ) as bar,
+        ):
             while True:
                 try:
                     chunk = resp.read(_CHUNK)
@@ -194,7 +205,9 @@ def _verify(archive: Path, datasets: list[str], sha256: str | None) -> dict:
         got = _sha256(archive)
         if got.lower() != sha256.strip().lower():
             archive.unlink()
-            raise SZSLError(f"{archive}: sha256 {got} does not match the expected {sha256.strip().lower()}; removed it, re-run to download again")
+            raise SZSLError(
+                f"{archive}: sha256 {got} does not match the expected {sha256.strip().lower()}; removed it, re-run to download again"
+            )
     try:
         with zipfile.ZipFile(archive) as zf:
             bad = zf.testzip()

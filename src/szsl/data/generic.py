@@ -27,28 +27,23 @@ Layout (docs/own-data.md)::
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from szsl.data.benchmark import Benchmark, Fold, validate_benchmark
+from szsl.data.benchmark import Benchmark, validate_benchmark
+from szsl.data.splits import class_folds, image_splits
+from szsl.data.tables import FEATURE_SUFFIXES, Table, files_list_path, read_features, read_files_list, read_table  # noqa: F401 - re-exported
 from szsl.errors import SZSLError
 
 CLASSES_FILE = "classes.csv"
 IMAGES_FILE = "images.csv"
 MANIFEST_FILE = "dataset.json"
 IMAGE_DIR = "images"
-FEATURE_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-N_FOLDS = 3
-TRAINVAL_FRACTION = 0.8
-SPLIT_SEED = 0
 RESERVED_CLASS_COLUMNS = ("name", "split", "fold", "description")
 SEMANTICS = ("auto", "attributes", "text")
 _MANIFEST_KEYS = ("name", "classes", "images", "features", "image_dir", "semantics", "weights", "random_init", "batch_size", "device")
@@ -69,162 +64,6 @@ def looks_like_generic(spec: str, root: str | os.PathLike | None = None) -> Path
     if spec.lower().endswith(".json") or os.sep in spec or "/" in spec:
         return candidates[0]  # a path: let the loader say what is missing
     return None
-
-
-# ------------------------------------------------------------------------------ CSV tables
-
-
-@dataclass
-class Table:
-    path: Path
-    columns: list[str]
-    rows: list[list[str]]  # stripped cells; rows[i] is on file line i + 2
-
-    def has(self, column: str) -> bool:
-        return column in self.columns
-
-    def column(self, column: str) -> list[str]:
-        j = self.columns.index(column)
-        return [row[j] for row in self.rows]
-
-    def where(self, i: int, column: str | None = None) -> str:
-        return f"{self.path} line {i + 2}" + (f" column '{column}'" if column else "")
-
-
-def read_table(path: Path, required: Sequence[str] = ()) -> Table:
-    if not path.is_file():
-        raise SZSLError(f"{path}: file not found")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            lines = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SZSLError(f"{path}: cannot be read as a UTF-8 CSV file ({type(exc).__name__}: {exc})") from None
-    lines = [line for line in lines if any(cell.strip() for cell in line)]
-    if not lines:
-        raise SZSLError(f"{path}: empty file, expected a header line with columns {', '.join(required) or '...'}")
-    columns = [c.strip() for c in lines[0]]
-    seen: set[str] = set()
-    for c in columns:
-        if not c:
-            raise SZSLError(f"{path}: the header has an empty column name")
-        if c in seen:
-            raise SZSLError(f"{path}: column '{c}' appears twice in the header")
-        seen.add(c)
-    for c in required:
-        if c not in columns:
-            raise SZSLError(f"{path}: missing column '{c}' (header has {', '.join(columns)})")
-    rows = []
-    for i, line in enumerate(lines[1:]):
-        if len(line) != len(columns):
-            raise SZSLError(f"{path} line {i + 2}: {len(line)} fields, expected {len(columns)} (one per header column)")
-        rows.append([cell.strip() for cell in line])
-    if not rows:
-        raise SZSLError(f"{path}: no data lines after the header")
-    return Table(path, columns, rows)
-
-
-# ------------------------------------------------------------------------------ features
-
-
-def read_features(path: str | os.PathLike) -> np.ndarray:
-    """(N, D) float32 features from .npy (memory-mapped when float32), .npz, .csv or .parquet."""
-    path = Path(path)
-    if not path.is_file():
-        raise SZSLError(f"{path}: features file not found")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-        elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                keys = list(z.keys())
-                if "features" in keys:
-                    arr = z["features"]
-                elif len(keys) == 1:
-                    arr = z[keys[0]]
-                else:
-                    raise SZSLError(f"{path}: expected an array named 'features' (or a single array), found {', '.join(keys) or 'none'}")
-        elif suffix == ".csv":
-            arr = _read_csv_matrix(path)
-        elif suffix == ".parquet":
-            arr = _read_parquet(path)
-        else:
-            raise SZSLError(f"{path}: unknown features format {suffix or '(no extension)'}: expected {', '.join(FEATURE_SUFFIXES)}")
-    except SZSLError:
-        raise
-    except MemoryError:
-        raise SZSLError(f"{path}: not enough memory to read it") from None
-    except Exception as exc:  # corrupt / truncated file of any kind
-        raise SZSLError(f"{path}: cannot be read as {suffix} features ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
-    if arr.ndim != 2:
-        raise SZSLError(f"{path}: features must be a 2-D (images x features) array, got shape {arr.shape}")
-    if arr.dtype.kind not in "fiu":
-        raise SZSLError(f"{path}: features must be numbers, got dtype {arr.dtype}")
-    if 0 in arr.shape:
-        raise SZSLError(f"{path}: features are empty (shape {arr.shape})")
-    if arr.dtype != np.float32:
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
-    return arr
-
-
-def _read_csv_matrix(path: Path) -> np.ndarray:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        lines = [line for line in csv.reader(fh) if any(c.strip() for c in line)]
-    if not lines:
-        raise SZSLError(f"{path}: empty file")
-
-    def numeric(line):
-        try:
-            [float(c) for c in line]
-            return True
-        except ValueError:
-            return False
-
-    start = 0 if numeric(lines[0]) else 1  # an optional header line
-    width = len(lines[0])
-    out = np.empty((len(lines) - start, width), dtype=np.float32)
-    for i, line in enumerate(lines[start:]):
-        if len(line) != width:
-            raise SZSLError(f"{path} line {i + start + 1}: {len(line)} values, expected {width}")
-        for j, cell in enumerate(line):
-            try:
-                out[i, j] = float(cell)
-            except ValueError:
-                raise SZSLError(f"{path} line {i + start + 1} column {j + 1}: {cell.strip()!r} is not a number") from None
-    return out
-
-
-def _read_parquet(path: Path) -> np.ndarray:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise SZSLError(f"{path}: reading parquet needs pyarrow (pip install pyarrow), or save the features as .npy") from None
-    table = pq.read_table(path)
-    columns = []
-    for name, col in zip(table.column_names, table.columns):
-        values = col.to_numpy(zero_copy_only=False)
-        if values.dtype == object:  # a list column holding one vector per row
-            try:
-                return np.stack([np.asarray(v, dtype=np.float32) for v in values])
-            except (TypeError, ValueError):
-                raise SZSLError(f"{path}: column '{name}' is neither numeric nor a list of numbers") from None
-        if values.dtype.kind not in "fiub":
-            raise SZSLError(f"{path}: column '{name}' is not numeric (dtype {values.dtype})")
-        columns.append(values.astype(np.float32))
-    return np.stack(columns, axis=1)
-
-
-def files_list_path(features_path: str | os.PathLike) -> Path:
-    """Where ``szsl features`` records the image file of each feature row: FEATS.files.txt."""
-    p = Path(features_path)
-    return p.with_name(p.stem + ".files.txt")
-
-
-def read_files_list(features_path: str | os.PathLike) -> list[str] | None:
-    path = files_list_path(features_path)
-    if not path.is_file():
-        return None
-    return [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 # ------------------------------------------------------------------------------ the loader
@@ -278,35 +117,52 @@ def _class_semantics(classes: Table, mode: str, cache_dir: Path | None) -> tuple
             try:
                 v = float(cell)
             except ValueError:
-                raise SZSLError(f"{classes.where(i, col)}: {cell!r} is not a number (attribute columns are every column except {', '.join(RESERVED_CLASS_COLUMNS)})") from None
+                raise SZSLError(
+                    f"{classes.where(i, col)}: {cell!r} is not a number (attribute columns are every column except "
+                    f"{', '.join(RESERVED_CLASS_COLUMNS)})"
+                ) from None
             if not math.isfinite(v):
-                raise SZSLError(f"{classes.where(i, col)}: attribute of class {names[i]!r} is {cell} (NaN/inf); leave the cell empty to use the description instead")
+                raise SZSLError(
+                    f"{classes.where(i, col)}: attribute of class {names[i]!r} is {cell} (NaN/inf); leave the cell empty to use the "
+                    "description instead"
+                )
             values[i, j] = v
 
     if mode == "auto":
         mode = "attributes" if attr_columns and missing_attr is None else "text"
     if mode == "attributes":
         if not attr_columns:
-            raise SZSLError(f"{classes.path}: no attribute columns (every column except {', '.join(RESERVED_CLASS_COLUMNS)} is an attribute)")
+            raise SZSLError(
+                f"{classes.path}: no attribute columns (every column except {', '.join(RESERVED_CLASS_COLUMNS)} is an attribute)"
+            )
         if missing_attr is not None:
             i, col = missing_attr
             raise SZSLError(f"{classes.where(i, col)}: class {names[i]!r} has no value for attribute '{col}'")
         norms = np.linalg.norm(values, axis=1)
         zero = np.flatnonzero(norms == 0)
         if zero.size:
-            raise SZSLError(f"{classes.where(int(zero[0]))}: class {names[zero[0]]!r} has all attributes 0; a class needs a non-zero attribute vector")
+            raise SZSLError(
+                f"{classes.where(int(zero[0]))}: class {names[zero[0]]!r} has all attributes 0; a class needs a non-zero attribute vector"
+            )
         return values.astype(np.float32), (values / norms[:, None]).astype(np.float32), "attributes"
 
     # text
     if descriptions is None:
         if missing_attr is not None:
             i, col = missing_attr
-            raise SZSLError(f"{classes.where(i, col)}: class {names[i]!r} has no value for attribute '{col}' and {classes.path} has no 'description' column to fall back on")
+            raise SZSLError(
+                f"{classes.where(i, col)}: class {names[i]!r} has no value for attribute '{col}' and {classes.path} has no 'description' "
+                "column to fall back on"
+            )
         raise SZSLError(f"{classes.path}: missing column 'description' (needed for text semantics) and no attribute columns")
     empty = [i for i, d in enumerate(descriptions) if not d]
     if empty:
         i = empty[0]
-        why = f" (class {names[missing_attr[0]]!r} lacks attribute '{missing_attr[1]}', so every class is described by text)" if missing_attr else ""
+        why = (
+            f" (class {names[missing_attr[0]]!r} lacks attribute '{missing_attr[1]}', so every class is described by text)"
+            if missing_attr
+            else ""
+        )
         raise SZSLError(f"{classes.where(i, 'description')}: class {names[i]!r} has an empty description{why}")
     from szsl.semantics import embed_descriptions
 
@@ -336,7 +192,10 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     """Load a dataset folder (or its dataset.json) in the generic layout as a 0-based Benchmark."""
     spec = Path(spec)
     if not spec.exists():
-        raise SZSLError(f"{spec}: dataset not found (expected a folder with {CLASSES_FILE} and {IMAGES_FILE}, or a {MANIFEST_FILE}; see docs/own-data.md)")
+        raise SZSLError(
+            f"{spec}: dataset not found (expected a folder with {CLASSES_FILE} and {IMAGES_FILE}, or a {MANIFEST_FILE}; see "
+            "docs/own-data.md)"
+        )
     folder, manifest = _manifest(spec)
     name = str(manifest.get("name") or folder.resolve().name)
     image_dir = folder / manifest.get("image_dir", IMAGE_DIR)
@@ -358,8 +217,10 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
         is_seen[i] = s.lower() == "seen"
     seen, unseen = np.flatnonzero(is_seen), np.flatnonzero(~is_seen)
     if seen.size == 0 or unseen.size == 0:
-        raise SZSLError(f"{classes.path} column 'split': needs at least one seen and one unseen class, got {seen.size} seen and {unseen.size} unseen")
-    folds = _folds(classes, seen, is_seen)
+        raise SZSLError(
+            f"{classes.path} column 'split': needs at least one seen and one unseen class, got {seen.size} seen and {unseen.size} unseen"
+        )
+    folds = class_folds(classes, seen, is_seen)
     original, attributes, semantics = _class_semantics(classes, manifest.get("semantics", "auto"), folder / ".szsl-cache")
 
     # ---- images and labels
@@ -384,7 +245,10 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     files = images.column("file") if images.has("file") else None
     if not features_path.is_file():
         if files is None:
-            raise SZSLError(f"{features_path}: features file not found (features.npy, .npz, .csv or .parquet), and {images.path} has no 'file' column to extract features from images")
+            raise SZSLError(
+                f"{features_path}: features file not found (features.npy, .npz, .csv or .parquet), and {images.path} has no 'file' column "
+                "to extract features from images"
+            )
         if features_path.suffix.lower() != ".npy":
             raise SZSLError(f"{features_path}: features file not found; features extracted from images are written as .npy")
         _extract(image_dir, files, features_path, manifest, progress)
@@ -396,10 +260,12 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     empty = np.setdiff1d(seen, labels)
     if empty.size:
         i = int(empty[0])
-        raise SZSLError(f"{classes.where(i, 'split')}: seen class {class_names[i]!r} has no image in {images.path}; a seen class needs training images")
+        raise SZSLError(
+            f"{classes.where(i, 'split')}: seen class {class_names[i]!r} has no image in {images.path}; a seen class needs training images"
+        )
 
     # ---- image splits
-    trainval, test_seen, test_unseen = _image_splits(images, labels, is_seen, class_names)
+    trainval, test_seen, test_unseen = image_splits(images, labels, is_seen, class_names)
 
     benchmark = Benchmark(
         name=name,
@@ -417,6 +283,7 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
         source=f"{folder} ({semantics} semantics)",
     )
     if validate:
+
         def rel(p: Path) -> str:
             try:
                 return str(Path(p).relative_to(folder))
@@ -474,70 +341,24 @@ def _feature_rows(images: Table, files: list[str] | None, features_path: Path, n
     listed = read_files_list(features_path) if files is not None else None
     if listed is not None:
         if len(listed) != n_rows:
-            raise SZSLError(f"{files_list_path(features_path)}: lists {len(listed)} files but {features_path} has {n_rows} rows; re-run szsl features")
+            raise SZSLError(
+                f"{files_list_path(features_path)}: lists {len(listed)} files but {features_path} has {n_rows} rows; re-run szsl features"
+            )
         where = {f: j for j, f in enumerate(listed)}
         rows = np.empty(n, dtype=np.int64)
         for i, f in enumerate(files):
             key = Path(f).as_posix()
             if key not in where:
-                raise SZSLError(f"{images.where(i, 'file')}: {f!r} has no features in {features_path} (not listed in {files_list_path(features_path)})")
+                raise SZSLError(
+                    f"{images.where(i, 'file')}: {f!r} has no features in {features_path} (not listed in {files_list_path(features_path)})"
+                )
             rows[i] = where[key]
         return rows
     if n_rows != n:
-        raise SZSLError(f"{features_path}: {n_rows} feature rows but {images.path} lists {n} images (add a 'row' column to map images to rows)")
+        raise SZSLError(
+            f"{features_path}: {n_rows} feature rows but {images.path} lists {n} images (add a 'row' column to map images to rows)"
+        )
     return np.arange(n, dtype=np.int64)
-
-
-def _image_splits(images: Table, labels: np.ndarray, is_seen: np.ndarray, class_names: list[str]):
-    n = labels.size
-    if images.has("split"):
-        trainval = np.zeros(n, dtype=bool)
-        for i, s in enumerate(images.column("split")):
-            s = s.lower()
-            if s not in ("trainval", "test"):
-                raise SZSLError(f"{images.where(i, 'split')}: {s!r}, expected trainval or test")
-            if s == "trainval":
-                if not is_seen[labels[i]]:
-                    raise SZSLError(f"{images.where(i, 'split')}: image of unseen class {class_names[labels[i]]!r} is marked trainval; unseen classes may only have test images")
-                trainval[i] = True
-    else:
-        rng = np.random.default_rng(SPLIT_SEED)
-        trainval = np.zeros(n, dtype=bool)
-        for c in np.flatnonzero(is_seen):
-            idx = np.flatnonzero(labels == c)
-            idx = idx[rng.permutation(idx.size)]
-            k = idx.size if idx.size < 2 else max(1, int(round(TRAINVAL_FRACTION * idx.size)))
-            trainval[idx[:k]] = True
-    seen_img = is_seen[labels]
-    return (
-        np.flatnonzero(trainval).astype(np.int64),
-        np.flatnonzero(~trainval & seen_img).astype(np.int64),
-        np.flatnonzero(~seen_img).astype(np.int64),
-    )
-
-
-def _folds(classes: Table, seen: np.ndarray, is_seen: np.ndarray) -> tuple[Fold, ...]:
-    if classes.has("fold"):
-        assigned: dict[int, list[int]] = {}
-        for i, f in enumerate(classes.column("fold")):
-            if f == "":
-                continue
-            if not is_seen[i]:
-                raise SZSLError(f"{classes.where(i, 'fold')}: unseen class {classes.rows[i][0]!r} has fold {f}; only seen classes belong to validation folds")
-            try:
-                k = int(f)
-            except ValueError:
-                raise SZSLError(f"{classes.where(i, 'fold')}: {f!r} is not a fold number (1, 2, ...)") from None
-            if k < 1:
-                raise SZSLError(f"{classes.where(i, 'fold')}: fold {k}, expected 1 or more")
-            assigned.setdefault(k, []).append(i)
-        groups = [np.array(assigned[k], dtype=np.int64) for k in sorted(assigned)]
-    else:
-        if seen.size < 2:
-            return ()
-        order = np.random.default_rng(SPLIT_SEED).permutation(seen)
-        groups = [np.sort(g) for g in np.array_split(order, min(N_FOLDS, seen.size)) if g.size]
-    return tuple(Fold(train_classes=np.setdiff1d(seen, g).astype(np.int64), val_classes=g) for g in groups)
 
 
 __all__ = ["load_generic", "looks_like_generic", "read_features", "read_files_list", "files_list_path", "read_table"]

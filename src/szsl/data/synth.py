@@ -77,7 +77,8 @@ def _read_meta(root: str | os.PathLike, dataset: str) -> _Meta:
     if not np.all(counts == 1):
         bad = int(np.flatnonzero(counts != 1)[0]) + 1
         raise SZSLError(
-            f"{mat_path}: trainval_loc, test_seen_loc and test_unseen_loc must cover every image 1..{n_images} exactly once; image {bad} occurs {int(counts[bad - 1])} times"
+            f"{mat_path}: trainval_loc, test_seen_loc and test_unseen_loc must cover every image 1..{n_images} exactly once; image {bad} "
+            f"occurs {int(counts[bad - 1])} times"
         )
     n_classes = len(meta.splits["class_names"])
     real = None
@@ -96,7 +97,9 @@ def _read_meta(root: str | os.PathLike, dataset: str) -> _Meta:
         seen_set, unseen_set = meta.seen + 1, meta.unseen + 1
         for key, allowed in (("trainval_loc", seen_set), ("test_seen_loc", seen_set), ("test_unseen_loc", unseen_set)):
             if not np.isin(real[locs[key] - 1], allowed).all():
-                raise SZSLError(f"{lab_path}: labels of {key} images are not all in the {'seen' if allowed is seen_set else 'unseen'} classes")
+                raise SZSLError(
+                    f"{lab_path}: labels of {key} images are not all in the {'seen' if allowed is seen_set else 'unseen'} classes"
+                )
     att = np.asarray(meta.splits["attributes"], dtype=np.float64).T
     return _Meta(meta.folder, meta.name, att, meta.splits["class_names"], locs, n_images, meta.seen, meta.unseen, real)
 
@@ -125,7 +128,11 @@ def synth_labels(meta: _Meta, rng: np.random.Generator, params: SynthParams = DE
     labels = np.zeros(meta.n_images, dtype=np.int64)
     w_seen = rng.lognormal(0.0, params.imbalance_sigma, size=len(meta.seen))
     w_unseen = rng.lognormal(0.0, params.imbalance_sigma, size=len(meta.unseen))
-    for key, classes, w in (("trainval_loc", meta.seen, w_seen), ("test_seen_loc", meta.seen, w_seen), ("test_unseen_loc", meta.unseen, w_unseen)):
+    for key, classes, w in (
+        ("trainval_loc", meta.seen, w_seen),
+        ("test_seen_loc", meta.seen, w_seen),
+        ("test_unseen_loc", meta.unseen, w_unseen),
+    ):
         loc = meta.locs[key]
         if len(loc) < len(classes):
             raise SZSLError(f"{meta.folder / 'att_splits.mat'}: {key} has {len(loc)} images, fewer than its {len(classes)} classes")
@@ -135,7 +142,9 @@ def synth_labels(meta: _Meta, rng: np.random.Generator, params: SynthParams = DE
     return labels
 
 
-def synth_features(att: np.ndarray, labels0: np.ndarray, feature_dim: int, rng: np.random.Generator, params: SynthParams = DEFAULT_PARAMS) -> np.ndarray:
+def synth_features(
+    att: np.ndarray, labels0: np.ndarray, feature_dim: int, rng: np.random.Generator, params: SynthParams = DEFAULT_PARAMS
+) -> np.ndarray:
     """(N, feature_dim) float32 non-negative features for 0-based labels; see module docstring."""
     att_c = np.asarray(att, dtype=np.float64).T  # (C, A)
     n_classes, n_att = att_c.shape
@@ -276,7 +285,9 @@ def synthesize_xlsa17(
 # --------------------------------------------------------------------------- difficulty check
 
 
-def ridge_check(features: np.ndarray, labels0: np.ndarray, attributes_ca: np.ndarray, trainval, test_seen, test_unseen, seen, unseen, lam: float = 1.0) -> dict:
+def ridge_check(
+    features: np.ndarray, labels0: np.ndarray, attributes_ca: np.ndarray, trainval, test_seen, test_unseen, seen, unseen, lam: float = 1.0
+) -> dict:
     """The simple difficulty check of docs/data.md.
 
     Ridge map features -> (L2-normalised) class attributes fitted on trainval; prediction =

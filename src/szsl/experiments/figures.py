@@ -125,7 +125,12 @@ def figure3(data: dict[str, Any], tau_sweep: dict[str, Any] | None, dataset: str
     for i, tau in enumerate(taus):
         ax.bar(x + (i - (len(taus) - 1) / 2) * width, data["probabilities"][str(tau)], width, label=f"tau={tau:g}")
     ax.set_xticks(x)
-    ax.set_xticklabels(data["unseen"], rotation=45 if max(len(s) for s in data["unseen"]) > 3 else 0, ha="right" if max(len(s) for s in data["unseen"]) > 3 else "center", fontsize=8)
+    ax.set_xticklabels(
+        data["unseen"],
+        rotation=45 if max(len(s) for s in data["unseen"]) > 3 else 0,
+        ha="right" if max(len(s) for s in data["unseen"]) > 3 else "center",
+        fontsize=8,
+    )
     shown = "" if data["n_unseen"] <= len(data["unseen"]) else f" ({len(data['unseen'])} most similar of {data['n_unseen']})"
     ax.set_xlabel(f"unseen class{shown}")
     ax.set_ylabel("share of the soft-label mass q")

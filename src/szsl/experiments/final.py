@@ -5,24 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-
 from szsl.config import TrainConfig
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
+from szsl.evaluation import summarize
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 METRICS = ("U", "S", "H", "T1")
-
-
-def summarize(rows: Sequence[dict[str, float]], keys: Sequence[str] = METRICS) -> tuple[dict[str, float], dict[str, float]]:
-    """Mean and sample std (ddof=1; 0 for a single value) of each metric over ``rows``."""
-    mean, std = {}, {}
-    for k in keys:
-        vals = np.array([r[k] for r in rows], dtype=np.float64)
-        mean[k] = float(vals.mean()) if vals.size else float("nan")
-        std[k] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
-    return mean, std
 
 
 def final_evaluation(
@@ -38,17 +27,17 @@ def final_evaluation(
     Returns {"config", "seeds": [{"seed", "U", "S", "H", "T1"}...], "mean", "std", "diverged"}.
     This is evaluation, never selection: nothing here feeds back into a choice of parameters.
     """
-    from szsl.evaluation import evaluate_configs
+    from szsl.evaluation import evaluate  # "szsl" fixes no TrainConfig value: it trains any config as given
     from szsl.protocol import final_split, split_data
 
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise SZSLError("final evaluation needs at least one seed")
     data = split_data(benchmark, final_split(benchmark))
-    results = evaluate_configs(data, [config.replace(seed=s) for s in seeds], device=device, with_t1=True, progress=progress)
+    results = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], device=device, with_t1=True, progress=progress)
     rows = [{"seed": s, **{k: float(r.metrics[k]) for k in METRICS}} for s, r in zip(seeds, results) if not r.diverged]
     diverged = [{"seed": s, "message": r.message} for s, r in zip(seeds, results) if r.diverged]
     if not rows:
         raise SZSLError(f"{benchmark.name}: every seed of the final evaluation diverged ({diverged[0]['message']})")
-    mean, std = summarize(rows)
+    mean, std = summarize(rows, METRICS)
     return {"config": config.replace(seed=seeds[0]).to_dict(), "seeds": rows, "mean": mean, "std": std, "diverged": diverged}

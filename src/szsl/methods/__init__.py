@@ -1,178 +1,196 @@
-"""Methods compared in one harness: SZSL, its ablations, DCN and ESZSL.
+"""The method registry: every method is one module under ``szsl.methods``, registered once.
 
-Every network method (``szsl``, ``hard``, ``uniform``, ``nearest``, ``soft-only``, ``dcn``) is a
-fixed setting of ``TrainConfig`` trained by the one loop ``szsl.train.train_population``;
-``eszsl`` is a closed form (``methods.eszsl``). Calibrated stacking (``methods.calibration``)
-applies to any of them, post hoc.
+The contract of a method module (what ``register`` reads)::
+
+    # src/szsl/methods/<name>.py
+    NAME = "sae"
+    DEFAULTS: dict          # hyperparameter -> default value (the authors' values)
+    SPACE: dict             # search space, the JSON format of ``szsl tune --space``:
+                            #   {"p": {"low": a, "high": b, "log": true}} | {"choices": [...]} | a fixed value
+    def fit(X, y, attributes, params: dict, *, seed: int = 0, device: str = "auto"):
+        '''X (N, D) float32 train features, y (N,) int labels in 0..C-1 (model space), attributes
+        (C, A); classes without any training image are the unseen ones. Returns a fitted object
+        with .scores(X) -> np.ndarray (N, C) (higher = more likely) over the same C classes.'''
+
+Optional module attributes: ``DESCRIPTION`` (one line for ``--help``), ``DETERMINISTIC = True``
+(the same data give the same model whatever the seed: compare fits it once instead of once per
+seed), ``fit_population(X, y, attributes, params_list, *, seeds, device, progress)`` (fit many
+settings at once, e.g. sharing a decomposition; default: ``fit`` once per setting) and
+``scorer(fits)`` (a callable X -> [scores of each fit], e.g. batched; default: each ``.scores``).
+A fitted object may carry ``diverged`` / ``message`` / ``train_seconds``.
+
+Register a new method with ONE line at the bottom of this file (or anywhere, before use)::
+
+    register("szsl.methods.sae")          # or register(module) for a module object
+
+It is then a choice of ``szsl train --method``, ``szsl tune --method`` and ``szsl compare
+--methods``, and runs through the one harness (``szsl.evaluation.evaluate``) and the one study
+loop (``szsl.tune.tune``). Modules are imported when a method is first used, so the CLI's
+``--help`` lists the names without importing torch.
+
+Network methods (``szsl`` and its ablations ``hard``, ``uniform``, ``nearest``, ``soft-only``;
+``dcn``) are settings of ``TrainConfig`` trained as one population by ``szsl.train``: their
+modules declare ``NETWORK = True`` and the ``TrainConfig`` values they fix (``FIXED``);
+``methods.ablations`` holds several such variants in ``METHODS``. ``eszsl`` is a closed form.
+Calibrated stacking (``methods.calibration``) applies to any method's scores, post hoc.
 
 API::
 
-    from szsl.methods import METHODS, get_method, search_space, fit_predict
+    from szsl.methods import get_method, method_names, register
     get_method("hard").config(hidden=256)           # TrainConfig(q=0, ...); fixed values win
-    search_space("dcn")                              # tune-format overrides of tune.PAPER_SPACE
-    runs = fit_predict("eszsl", split_data, [{"gamma": 1.0, "lambda": 0.1}])
-    runs[0].metrics(), runs[0].metrics(gamma=0.5), runs[0].curve()
+    get_method("eszsl").space                       # {"gamma": {...}, "lambda": {...}, "targets": {...}}
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from types import ModuleType
+from typing import Any, Callable, Mapping
 
-import numpy as np
-
-from szsl.config import TrainConfig
 from szsl.errors import SZSLError
-from szsl.methods.ablations import ABLATIONS
-from szsl.methods.dcn import DCN_FIXED, DCN_SPACE
-from szsl.methods.eszsl import ESZSL_SPACE, ESZSLSolver, eszsl_scores
 
 
 @dataclass(frozen=True)
 class Method:
+    """One registered method: what the harness and the study loop need to know of it."""
+
     name: str
-    kind: str  # "network" (a TrainConfig setting, trained by train_population) or "closed-form"
     description: str
-    fixed: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig values the method fixes
-    space: Mapping[str, Any] = field(default_factory=dict)  # extra searched parameters (tune format)
+    defaults: Mapping[str, Any]  # every hyperparameter with its default (network: TrainConfig's, fixed applied)
+    space: Mapping[str, Any]  # its whole search space (tune JSON format)
+    fit_population: Callable  # (X, y, attributes, params_list, *, seeds, device, progress) -> list of fitted
+    scorer: Callable | None = None  # fits -> (X -> list of (n, C) scores); None: each fit's .scores
+    deterministic: bool = False
+    network: bool = False  # params are TrainConfig values, trained by szsl.train.train_population
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # network: TrainConfig values the method fixes
 
     @property
     def is_network(self) -> bool:
-        return self.kind == "network"
+        return self.network
 
-    def config(self, values: Mapping[str, Any] | None = None, **more: Any) -> TrainConfig:
+    @property
+    def kind(self) -> str:
+        return "network" if self.network else "closed-form"
+
+    def config(self, values: Mapping[str, Any] | None = None, **more: Any):
         """The TrainConfig of this method: ``values`` / keywords, then the method's fixed values on top."""
-        if not self.is_network:
+        if not self.network:
             raise SZSLError(f"method {self.name!r} is not trained by train_population (no TrainConfig)")
+        from szsl.config import TrainConfig
+
         return TrainConfig.from_dict({**dict(values or {}), **more, **self.fixed})
 
+    def params(self, values: Mapping[str, Any] | None = None):
+        """The full, validated setting of ``values``: a TrainConfig (network) or a dict over ``defaults``."""
+        if self.network:
+            return self.config(values)
+        values = dict(values or {})
+        unknown = sorted(set(values) - set(self.defaults))
+        if unknown:
+            raise SZSLError(
+                f"{self.name}: unknown hyperparameter(s) {', '.join(unknown)}: expected some of {', '.join(sorted(self.defaults))}"
+            )
+        return {**self.defaults, **values, **self.fixed}
 
-METHODS: dict[str, Method] = {
-    "szsl": Method("szsl", "network", "semantic-similarity soft labels (the method)"),
-    **{name: Method(name, "network", desc, fixed) for name, (fixed, desc) in ABLATIONS.items()},
-    "dcn": Method("dcn", "network", "Deep Calibration Network (Liu et al. 2018): seen CE with temperature + unseen entropy", DCN_FIXED, DCN_SPACE),
-    "eszsl": Method("eszsl", "closed-form", "ESZSL (Romera-Paredes & Torr 2015) closed form", {}, ESZSL_SPACE),
-}
-METHOD_NAMES = tuple(METHODS)
+
+def _fit_each(fit: Callable) -> Callable:
+    """fit_population from a module's single ``fit``: one fit per setting, each timed."""
+
+    def fit_population(X, y, attributes, params_list, *, seeds, device="auto", progress=False):
+        out = []
+        for params, seed in zip(params_list, seeds):
+            start = time.perf_counter()
+            fitted = fit(X, y, attributes, dict(params), seed=seed, device=device)
+            if getattr(fitted, "train_seconds", None) is None:
+                try:
+                    fitted.train_seconds = time.perf_counter() - start
+                except AttributeError:  # a fitted object that refuses attributes: timed by the harness instead
+                    pass
+            out.append(fitted)
+        return out
+
+    return fit_population
 
 
-def get_method(name: str) -> Method:
-    try:
-        return METHODS[str(name).strip().lower()]
-    except KeyError:
-        raise SZSLError(f"unknown method {name!r}: expected one of {', '.join(METHOD_NAMES)}") from None
+def from_module(module: ModuleType, name: str | None = None) -> Method:
+    """The Method a module declares (the contract above), or variant ``name`` of its ``METHODS``."""
+    variants = getattr(module, "METHODS", None)
+    if variants is not None:
+        if name not in variants:
+            raise SZSLError(f"module {module.__name__} has no method {name!r}: expected one of {', '.join(variants)}")
+        return variants[name]
+    missing = [a for a in ("NAME", "DEFAULTS", "SPACE") if not hasattr(module, a)]
+    if missing or not (hasattr(module, "fit") or hasattr(module, "fit_population")):
+        raise SZSLError(f"module {module.__name__} is not a method: it lacks {', '.join(missing or ['fit'])}")
+    if name is not None and name != module.NAME.lower():
+        raise SZSLError(f"module {module.__name__} declares NAME={module.NAME!r}, registered as {name!r}")
+    return Method(
+        name=module.NAME.lower(),
+        description=getattr(module, "DESCRIPTION", (module.__doc__ or module.NAME).strip().splitlines()[0]),
+        defaults=dict(module.DEFAULTS),
+        space=dict(module.SPACE),
+        fit_population=getattr(module, "fit_population", None) or _fit_each(module.fit),
+        scorer=getattr(module, "scorer", None),
+        deterministic=bool(getattr(module, "DETERMINISTIC", False)),
+        network=bool(getattr(module, "NETWORK", False)),
+        fixed=dict(getattr(module, "FIXED", {})),
+    )
+
+
+# name -> module path (imported on first use) or module object
+_REGISTRY: dict[str, str | ModuleType] = {}
+_LOADED: dict[str, Method] = {}
+
+
+def register(module: str | ModuleType, name: str | None = None) -> str:
+    """Register a method module (a dotted path, imported on first use, or a module object); returns its name.
+
+    A path's method name is its last component with ``_`` -> ``-`` unless ``name`` is given.
+    """
+    if isinstance(module, str):
+        key = (name or module.rsplit(".", 1)[-1].replace("_", "-")).lower()
+    else:
+        key = (name or module.NAME).lower()
+    _REGISTRY[key] = module
+    _LOADED.pop(key, None)
+    return key
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+    _LOADED.pop(name, None)
+
+
+def method_names() -> tuple[str, ...]:
+    """Every registered method, in registration order (no module is imported)."""
+    return tuple(_REGISTRY)
+
+
+def get_method(name: str | Method) -> Method:
+    if isinstance(name, Method):
+        return name
+    key = str(name).strip().lower()
+    if key not in _REGISTRY:
+        raise SZSLError(f"unknown method {name!r}: expected one of {', '.join(method_names())}")
+    if key not in _LOADED:
+        module = _REGISTRY[key]
+        module = importlib.import_module(module) if isinstance(module, str) else module
+        _LOADED[key] = from_module(module, key)
+    return _LOADED[key]
 
 
 def search_space(name: str) -> dict[str, Any]:
-    """Per-method search space in ``szsl.tune`` format.
-
-    Network methods: overrides of ``tune.PAPER_SPACE`` (fixed values for what the method fixes,
-    plus its own ranges), ready for ``tune.make_space(search_space(name))``. ``eszsl``: its whole
-    space ({"gamma": range, "lambda": range, "targets": choices}), which is not a TrainConfig space.
-    """
-    m = get_method(name)
-    return {**dict(m.fixed), **dict(m.space)}
+    """The method's whole search space in ``szsl.tune`` format (``tune.make_space(method=name)`` reads it)."""
+    return dict(get_method(name).space)
 
 
-@dataclass
-class MethodRun:
-    """One trained model's scores on a split's evaluation images."""
+# The built-in methods; one line per method.
+register("szsl.methods.szsl")
+for _variant in ("hard", "uniform", "nearest", "soft-only"):
+    register("szsl.methods.ablations", _variant)
+register("szsl.methods.dcn")
+register("szsl.methods.eszsl")
 
-    method: str
-    params: dict[str, Any]
-    config: TrainConfig | None
-    seen: np.ndarray
-    unseen: np.ndarray
-    scores_seen: np.ndarray | None  # (n_seen_images, C) over all classes
-    scores_unseen: np.ndarray | None
-    y_seen: np.ndarray
-    y_unseen: np.ndarray
-    train_seconds: float
-    diverged: bool = False
-    message: str = ""
-
-    @property
-    def scores(self) -> np.ndarray:
-        return np.concatenate([self.scores_seen, self.scores_unseen])
-
-    @property
-    def y_true(self) -> np.ndarray:
-        return np.concatenate([self.y_seen, self.y_unseen])
-
-    def metrics(self, gamma: float | None = None, with_t1: bool = True) -> dict[str, float]:
-        """U, S, H (and T1) in percent; with ``gamma``, of calibrated stacking (T1 is unaffected)."""
-        from szsl.methods.calibration import calibrated_predict
-        from szsl.metrics import gzsl_metrics, zsl_top1
-
-        if self.diverged:
-            raise SZSLError(f"{self.method}: {self.message}")
-        scores = self.scores
-        pred = scores.argmax(1) if gamma is None else calibrated_predict(scores, self.seen, gamma)
-        out = gzsl_metrics(self.y_true, pred, self.seen, self.unseen)
-        if with_t1:
-            out["T1"] = zsl_top1(self.y_unseen, self.unseen[self.scores_unseen[:, self.unseen].argmax(1)], self.unseen)
-        return out
-
-    def curve(self):
-        from szsl.curves import seen_unseen_curve
-
-        return seen_unseen_curve(self.scores, self.y_true, self.seen, self.unseen)
-
-
-def fit_predict(method: str, data, params: Sequence[Mapping[str, Any]], *, device="auto", progress: bool = False, seed: int | None = None) -> list[MethodRun]:
-    """Train ``method`` once per entry of ``params`` on ``data`` (a ``protocol.SplitData``) and score its evaluation images.
-
-    Network methods: each entry is TrainConfig values (the method's fixed values win; ``seed``,
-    when given, replaces the seed); all entries train as ONE population. ``eszsl``: each entry
-    is {"gamma": g, "lambda": l} (optionally "targets"), solved from one shared decomposition.
-    """
-    m = get_method(method)
-    params = [dict(p) for p in params]
-    common = dict(seen=np.asarray(data.seen), unseen=np.asarray(data.unseen), y_seen=data.y_eval_seen, y_unseen=data.y_eval_unseen)
-    if m.is_network:
-        from szsl.model import predict_scores
-        from szsl.train import train_population
-
-        configs = [m.config(p, **({} if seed is None else {"seed": seed})) for p in params]
-        members = train_population(data.X_train, data.y_train, data.attributes, configs, device=device, progress=progress)
-        runs = [MethodRun(m.name, p, mem.config, scores_seen=None, scores_unseen=None, train_seconds=mem.train_seconds, diverged=mem.diverged, message=mem.message, **common) for p, mem in zip(params, members)]
-        shapes: dict[tuple, list[int]] = {}
-        for i, mem in enumerate(members):
-            if not mem.diverged:
-                shapes.setdefault((mem.config.hidden, mem.config.activation), []).append(i)
-        for (_, activation), idx in shapes.items():
-            states = [members[i].state for i in idx]
-            s_seen = predict_scores(states, activation, data.X_eval_seen, data.attributes, device=device)
-            s_unseen = predict_scores(states, activation, data.X_eval_unseen, data.attributes, device=device)
-            for j, i in enumerate(idx):
-                runs[i].scores_seen, runs[i].scores_unseen = s_seen[j], s_unseen[j]
-        return runs
-    # eszsl
-    start = time.perf_counter()
-    by_targets: dict[str, ESZSLSolver] = {}
-    runs = []
-    for p in params:
-        unknown = set(p) - {"gamma", "lambda", "targets", "seed"}
-        if unknown or not {"gamma", "lambda"} <= set(p):
-            raise SZSLError(f"eszsl parameters {sorted(p)}: expected gamma, lambda (and optionally targets)")
-        t0 = time.perf_counter()
-        targets = p.get("targets", "pm1")
-        if targets not in by_targets:
-            by_targets[targets] = ESZSLSolver.fit(data.X_train, data.y_train, data.attributes, targets=targets, device=device)
-        V = by_targets[targets].V(float(p["gamma"]), float(p["lambda"]))
-        runs.append(
-            MethodRun(
-                m.name, p, None,
-                scores_seen=eszsl_scores(V, data.X_eval_seen, data.attributes),
-                scores_unseen=eszsl_scores(V, data.X_eval_unseen, data.attributes),
-                train_seconds=time.perf_counter() - t0, **common,
-            )
-        )
-    # The shared decomposition counts toward the first solve.
-    if runs:
-        runs[0].train_seconds = max(runs[0].train_seconds, time.perf_counter() - start - sum(r.train_seconds for r in runs[1:]))
-    return runs
-
-
-__all__ = ["METHODS", "METHOD_NAMES", "Method", "MethodRun", "fit_predict", "get_method", "search_space"]
+__all__ = ["Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]

@@ -19,6 +19,8 @@ Which equalities are exact (bit-for-bit; tests/test_methods.py checks them with 
 
 from __future__ import annotations
 
+from szsl.methods.szsl import network_method
+
 # name -> (TrainConfig values the ablation fixes, one-line description)
 ABLATIONS: dict[str, tuple[dict, str]] = {
     "hard": ({"q": 0.0, "alpha": 0.0, "tau": 1.0, "soft_label": "similarity"}, "hard labels only (q = 0): plain CE over all classes"),
@@ -26,3 +28,6 @@ ABLATIONS: dict[str, tuple[dict, str]] = {
     "nearest": ({"soft_label": "nearest", "tau": 1.0}, "all of q on the most similar unseen class (tau -> 0)"),
     "soft-only": ({"alpha": 1.0}, "soft-label CE only (alpha = 1)"),
 }
+
+# The registry's methods of this module (``szsl.methods.register("szsl.methods.ablations", name)``).
+METHODS = {name: network_method(name, desc, fixed) for name, (fixed, desc) in ABLATIONS.items()}

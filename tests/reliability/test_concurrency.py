@@ -24,7 +24,11 @@ def test_lock_in_process(tmp_path):
         with pytest.raises(SZSLError) as exc:  # noqa: SIM117 - a second open file description conflicts even in one process
             with folder_lock(tmp_path / "out"):
                 pass
-        assert str(exc.value) == f"--out {tmp_path / 'out'}: already in use by another szsl process (pid {os.getpid()}); wait for it to finish or choose another --out folder"
+        assert (
+            str(exc.value)
+            == f"--out {tmp_path / 'out'}: already in use by another szsl process (pid {os.getpid()}); wait for it to finish or choose "
+               "another --out folder"
+        )
     with folder_lock(tmp_path / "out"):  # released on exit, the file stays
         pass
     with folder_lock(tmp_path / "other"), folder_lock(tmp_path / "out"):  # other folders are independent
@@ -47,10 +51,42 @@ def test_second_process_on_the_same_out_is_refused(command, tmp_path):
     if command == "reproduce":
         space = tmp_path / "space.json"
         space.write_text(json.dumps(TINY_SPACE))
-        args = szsl("reproduce", "--out", str(out), "--trials", "4", "--batch", "1", "--space", str(space), "--seeds", "0", "--no-sweeps", "--device", "cpu", "--quiet")
+        args = szsl(
+            "reproduce",
+            "--out",
+            str(out),
+            "--trials",
+            "4",
+            "--batch",
+            "1",
+            "--space",
+            str(space),
+            "--seeds",
+            "0",
+            "--no-sweeps",
+            "--device",
+            "cpu",
+            "--quiet",
+        )
         results = "results.json"
     else:
-        args = szsl("compare", "--methods", "szsl", "--trials", "3", "--seeds", "1", "--epochs", "4", "--hidden", "16", "--out", str(out), "--device", "cpu")
+        args = szsl(
+            "compare",
+            "--methods",
+            "szsl",
+            "--trials",
+            "3",
+            "--seeds",
+            "1",
+            "--epochs",
+            "4",
+            "--hidden",
+            "16",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        )
         results = "compare.json"
     first = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -63,7 +99,11 @@ def test_second_process_on_the_same_out_is_refused(command, tmp_path):
     finally:
         _, err1 = first.communicate(timeout=120)
     assert second.returncode == 2
-    assert second.stderr.strip() == f"szsl: error: --out {out}: already in use by another szsl process (pid {first.pid}); wait for it to finish or choose another --out folder"
+    assert (
+        second.stderr.strip()
+        == f"szsl: error: --out {out}: already in use by another szsl process (pid {first.pid}); wait for it to finish or choose another "
+           "--out folder"
+    )
     assert first.returncode == 0, err1[-2000:]
     parse_outputs(out)
     assert (out / results).is_file()
@@ -74,7 +114,23 @@ def test_lock_of_a_killed_process_is_released(tmp_path):
     out = tmp_path / "out"
     space = tmp_path / "space.json"
     space.write_text(json.dumps(TINY_SPACE))
-    args = szsl("reproduce", "--out", str(out), "--trials", "3", "--batch", "1", "--space", str(space), "--seeds", "0", "--no-sweeps", "--device", "cpu", "--quiet")
+    args = szsl(
+        "reproduce",
+        "--out",
+        str(out),
+        "--trials",
+        "3",
+        "--batch",
+        "1",
+        "--space",
+        str(space),
+        "--seeds",
+        "0",
+        "--no-sweeps",
+        "--device",
+        "cpu",
+        "--quiet",
+    )
     first = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for_lock(out, first)
     first.send_signal(signal.SIGKILL)

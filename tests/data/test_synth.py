@@ -23,7 +23,10 @@ def _meta(root: Path, ds: str):
     m = scipy.io.loadmat(str(root / ds / "att_splits.mat"))
     names = [str(x[0][0]).strip() for x in m["allclasses_names"]]
     idx = {n: i + 1 for i, n in enumerate(names)}
-    lists = {f: [idx[line.strip()] for line in (root / ds / f).read_text().splitlines() if line.strip()] for f in ("trainvalclasses.txt", "testclasses.txt")}
+    lists = {
+        f: [idx[line.strip()] for line in (root / ds / f).read_text().splitlines() if line.strip()]
+        for f in ("trainvalclasses.txt", "testclasses.txt")
+    }
     locs = {k: m[k].ravel().astype(np.int64) for k in ("trainval_loc", "test_seen_loc", "test_unseen_loc")}
     return m, names, lists["trainvalclasses.txt"], lists["testclasses.txt"], locs
 
@@ -136,9 +139,14 @@ def _difficulty(shared_root, tmp_path, ds, dim, folder=None):
     att = np.asarray(m["att"], dtype=np.float64)
     att = (att / np.linalg.norm(att, axis=0)).T
     return ridge_check(
-        feats.T, labels.ravel().astype(np.int64) - 1, att,
-        locs["trainval_loc"] - 1, locs["test_seen_loc"] - 1, locs["test_unseen_loc"] - 1,
-        np.array(seen) - 1, np.array(unseen) - 1,
+        feats.T,
+        labels.ravel().astype(np.int64) - 1,
+        att,
+        locs["trainval_loc"] - 1,
+        locs["test_seen_loc"] - 1,
+        locs["test_unseen_loc"] - 1,
+        np.array(seen) - 1,
+        np.array(unseen) - 1,
     )
 
 
@@ -186,7 +194,10 @@ def test_errors(shared_root, tmp_path):
 
 
 def test_cli(shared_root, tmp_path, capsys):
-    assert main(["data", "synth", "--root", str(shared_root), "--dataset", "apy", "--out", str(tmp_path), "--feature-dim", "8", "--seed", "1"]) == 0
+    assert (
+        main(["data", "synth", "--root", str(shared_root), "--dataset", "apy", "--out", str(tmp_path), "--feature-dim", "8", "--seed", "1"])
+        == 0
+    )
     assert (tmp_path / "APY" / "res101.mat").is_file()
     assert "wrote" in capsys.readouterr().out
     assert main(["data", "synth", "--root", str(tmp_path / "nope"), "--dataset", "apy", "--out", str(tmp_path)]) == 2

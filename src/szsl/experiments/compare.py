@@ -3,10 +3,9 @@ evaluate several seeds on the final split, with calibrated stacking and seen-uns
 
 Per method:
 1. Selection (never reads test data; only ``protocol.validation_splits``): ``trials`` random-search
-   trials, each scored by the mean H over the class folds. Network methods (szsl, its ablations,
-   dcn) use ``szsl.tune.tune`` (Optuna, sampler "random") with the space
-   ``tune.make_space(methods.search_space(name))``; eszsl runs the same kind of Optuna random
-   study over (gamma, lambda) with one shared decomposition per fold.
+   trials, each scored by the mean H over the class folds. Every method (network or closed form)
+   goes through the one study loop ``szsl.tune.tune`` (Optuna, sampler "random", stored and
+   resumable) over its own space ``tune.make_space(method=name)``.
 2. Calibration: the selected model is trained once more per fold; the calibrated-stacking gamma
    that maximises the mean validation H over the folds is chosen exactly (``methods.calibration``).
 3. Final: ``seeds`` models (one population) trained on trainval and scored on test_seen /
@@ -33,7 +32,8 @@ import numpy as np
 from szsl.atomic import write_json, write_text
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
-from szsl.methods import METHOD_NAMES, fit_predict, get_method, search_space
+from szsl.evaluation import evaluate, summarize
+from szsl.methods import get_method, method_names
 from szsl.methods.calibration import choose_gamma
 
 METRICS = ("U", "S", "H", "T1", "AUSUC", "U_cs", "S_cs", "H_cs")
@@ -60,10 +60,9 @@ class MethodResult:
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.selection.method}
+        mean, std = summarize(self.per_seed, METRICS)
         for k in METRICS:
-            vals = np.array([r[k] for r in self.per_seed], dtype=np.float64)
-            out[k] = float(vals.mean())
-            out[k + "_std"] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
+            out[k], out[k + "_std"] = mean[k], std[k]
         out.update(
             gamma=self.selection.gamma, cv_H=self.selection.cv_h, cv_H_cs=self.selection.cv_h_cs,
             seconds_per_model=self.seconds_per_model, tune_seconds=self.selection.seconds, seeds=len(self.per_seed),
@@ -99,64 +98,47 @@ def select_method(
 ) -> Selection:
     """Tune ``method`` on the validation folds and choose its calibration gamma there. Never reads test data."""
     from szsl.protocol import split_data, validation_splits
+    from szsl.tune import make_space, tune
 
     m = get_method(method)
     _check_int("trials", trials, 1)
     start = time.perf_counter()
+    # compare keeps the paper's protocol (trainval-class folds, the paper's space for szsl) until the
+    # calibration curve handles the attribute-only distractor classes of the "all" folds.
     folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes="trainval")]
-    if m.is_network:
-        from szsl.tune import make_space, tune
-
-        space = make_space({**search_space(m.name), **_budget(epochs, hidden)}, where=f"method {m.name}")
-        result = tune(
-            benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
-            study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}", fold_classes="trainval",
-        )
-        params, cv_h = result.best_config.to_dict(), result.best_value
-    else:
-        params, cv_h = _select_eszsl(folds, trials, seed, device)
+    space = make_space(_budget(epochs, hidden) if m.is_network else {}, where=f"method {m.name}", method=m.name, base="paper")
+    result = tune(
+        benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
+        study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}", fold_classes="trainval",
+    )
+    params = result.best_config.to_dict() if m.is_network else dict(result.best_config)
     # Calibration: the selected model once more on each fold, gamma maximising mean H over the folds.
-    runs = [fit_predict(m.name, data, [params], device=device)[0] for data in folds]
+    runs = [evaluate(m, data, [params], seed=seed, device=device, keep_scores=True)[0] for data in folds]
     bad = next((r for r in runs if r.diverged), None)
     if bad is not None:
         raise SZSLError(f"{m.name}: the selected configuration diverged on a validation fold: {bad.message}")
     gamma, cv_h_cs = choose_gamma([r.curve() for r in runs])
-    return Selection(m.name, params, float(cv_h), gamma, cv_h_cs, trials, time.perf_counter() - start)
+    return Selection(m.name, params, float(result.best_value), gamma, cv_h_cs, trials, time.perf_counter() - start)
 
 
-def _select_eszsl(folds, trials: int, seed: int, device) -> tuple[dict[str, Any], float]:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = search_space("eszsl")
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
-    asked = []
-    for _ in range(trials):  # random search: the proposals do not depend on results, so ask all first
-        t = study.ask()
-        asked.append((t, {k: t.suggest_categorical(k, v["choices"]) if "choices" in v else t.suggest_float(k, v["low"], v["high"], log=v.get("log", False)) for k, v in space.items()}))
-    h = np.zeros(trials)
-    for data in folds:  # one decomposition per fold serves every trial
-        for i, run in enumerate(fit_predict("eszsl", data, [p for _, p in asked], device=device)):
-            h[i] += run.metrics(with_t1=False)["H"] / len(folds)
-    for (t, _), value in zip(asked, h):
-        study.tell(t, float(value))
-    best = int(np.argmax(h))  # first on ties
-    return asked[best][1], float(h[best])
-
-
-def evaluate_final(benchmark: Benchmark, selection: Selection, *, seeds: int, seed: int = 0, device="auto", progress: bool = False) -> MethodResult:
+def evaluate_final(
+    benchmark: Benchmark, selection: Selection, *, seeds: int, seed: int = 0, device="auto", progress: bool = False
+) -> MethodResult:
     """Train ``seeds`` models with the selected params on trainval; score the test split."""
     from szsl.protocol import final_split, split_data
 
     _check_int("seeds", seeds, 1)
     m = get_method(selection.method)
     data = split_data(benchmark, final_split(benchmark))
-    if m.is_network:
-        runs = fit_predict(m.name, data, [{**selection.params, "seed": seed + s} for s in range(seeds)], device=device, progress=progress)
-        per_model = runs[0].train_seconds / len(runs)  # the seeds train together as one population
-    else:  # a closed form: every seed gives the same model
-        runs = fit_predict(m.name, data, [selection.params], device=device) * seeds
+    if m.deterministic:  # every seed gives the same model: fit it once
+        runs = evaluate(m, data, [selection.params], seed=seed, device=device, keep_scores=True) * seeds
         per_model = runs[0].train_seconds
+    else:
+        runs = evaluate(
+            m, data, [{**selection.params, "seed": seed + s} for s in range(seeds)], device=device, progress=progress, keep_scores=True
+        )
+        # Network seeds train together as one population (each reports the group's time).
+        per_model = runs[0].train_seconds / len(runs) if m.is_network else float(np.mean([r.train_seconds for r in runs]))
     per_seed = []
     curve = None
     for run in runs:
@@ -164,12 +146,12 @@ def evaluate_final(benchmark: Benchmark, selection: Selection, *, seeds: int, se
             raise SZSLError(f"{m.name}: final training diverged: {run.message}")
         c = run.curve()
         curve = curve or c
-        row = run.metrics()
+        row = dict(run.metrics)
         row["AUSUC"] = c.ausuc
-        cs = run.metrics(gamma=selection.gamma, with_t1=False)
+        cs = run.calibrated(selection.gamma)
         row.update(U_cs=cs["U"], S_cs=cs["S"], H_cs=cs["H"])
         per_seed.append(row)
-    return MethodResult(selection, per_seed, per_model, curve, deterministic=not m.is_network)
+    return MethodResult(selection, per_seed, per_model, curve, deterministic=m.deterministic)
 
 
 @dataclass
@@ -185,7 +167,8 @@ class CompareResult:
         s = self.settings
         lines = [
             f"Dataset **{self.dataset}**; {s['trials']} random-search trials per method on the validation folds "
-            f"(mean H), {s['seeds']} seeds on the test split (mean ± std); epochs {s['epochs'] or 'searched/default'}, hidden {s['hidden'] or 'searched'}; device {s['device']}.",
+            f"(mean H), {s['seeds']} seeds on the test split (mean ± std); epochs {s['epochs'] or 'searched/default'}, hidden "
+            f"{s['hidden'] or 'searched'}; device {s['device']}.",
             "U, S, H, T1 in %; AUSUC in [0, 1]; CS = calibrated stacking with the gamma chosen on the validation folds.",
             "",
             "| method | U | S | H | T1 | AUSUC | U (CS) | S (CS) | H (CS) | gamma | s / model | tune s |",
@@ -195,7 +178,8 @@ class CompareResult:
             pm = lambda k, d=1: f"{r[k]:.{d}f} ± {r[k + '_std']:.{d}f}"  # noqa: E731
             name = r["method"] + (" (deterministic)" if res.deterministic else "")
             lines.append(
-                f"| {name} | {pm('U')} | {pm('S')} | {pm('H')} | {pm('T1')} | {pm('AUSUC', 3)} | {pm('U_cs')} | {pm('S_cs')} | {pm('H_cs')} "
+                f"| {name} | {pm('U')} | {pm('S')} | {pm('H')} | {pm('T1')} | {pm('AUSUC', 3)} | {pm('U_cs')} | {pm('S_cs')} | "
+                f"{pm('H_cs')} "
                 f"| {r['gamma']:.3g} | {r['seconds_per_model']:.2f} | {r['tune_seconds']:.0f} |"
             )
         return "\n".join(lines) + "\n"
@@ -216,8 +200,12 @@ class CompareResult:
             "summary": self.rows(),
             "methods": [
                 {
-                    "method": r.selection.method, "selected_params": r.selection.params, "cv_H": r.selection.cv_h,
-                    "gamma": r.selection.gamma, "cv_H_cs": r.selection.cv_h_cs, "per_seed": r.per_seed,
+                    "method": r.selection.method,
+                    "selected_params": r.selection.params,
+                    "cv_H": r.selection.cv_h,
+                    "gamma": r.selection.gamma,
+                    "cv_H_cs": r.selection.cv_h_cs,
+                    "per_seed": r.per_seed,
                     "curve_seed0": r.curve.to_dict() if r.curve is not None else None,
                 }
                 for r in self.results
@@ -232,7 +220,11 @@ class CompareResult:
         write_text(paths["md"], f"# szsl compare: {self.dataset}\n\n" + self.markdown())
         write_text(paths["csv"], self.csv())
         write_json(paths["json"], _finite(self.to_dict()))
-        plot_curves({r.selection.method: r.curve for r in self.results}, paths["png"], title=f"{self.dataset}: seen-unseen curves (test split, seed {self.settings['seed']})")
+        plot_curves(
+            {r.selection.method: r.curve for r in self.results},
+            paths["png"],
+            title=f"{self.dataset}: seen-unseen curves (test split, seed {self.settings['seed']})",
+        )
         return paths
 
 
@@ -249,7 +241,7 @@ def _finite(obj):
 
 def compare(
     benchmark: Benchmark,
-    methods: Sequence[str] = METHOD_NAMES,
+    methods: Sequence[str] | None = None,
     *,
     trials: int = 10,
     seeds: int = 5,
@@ -261,8 +253,8 @@ def compare(
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> CompareResult:
-    """Tune, calibrate and evaluate every method alike; write the table and figure to ``out`` when given."""
-    names = [get_method(m).name for m in methods]
+    """Tune, calibrate and evaluate every method alike (default: every registered one); write the table and figure to ``out`` when given."""
+    names = [get_method(m).name for m in (method_names() if methods is None else methods)]
     if not names:
         raise SZSLError("methods: expected at least one method")
     dup = next((n for n in names if names.count(n) > 1), None)
@@ -280,18 +272,31 @@ def compare(
     from szsl.lock import folder_lock
 
     # One compare per output folder: a second one is refused at once instead of interleaving writes.
-    with tempfile.TemporaryDirectory() as tmp, (folder_lock(out) if out is not None else contextlib.nullcontext()):
+    with tempfile.TemporaryDirectory() as tmp, folder_lock(out) if out is not None else contextlib.nullcontext():
         db = Path(out) / "studies.db" if out is not None else Path(tmp) / "studies.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         from szsl.tune import sqlite_url
 
         for name in names:
-            sel = select_method(benchmark, name, trials=trials, storage=sqlite_url(db), seed=seed, epochs=epochs, hidden=hidden, device=device, progress=progress)
+            sel = select_method(
+                benchmark,
+                name,
+                trials=trials,
+                storage=sqlite_url(db),
+                seed=seed,
+                epochs=epochs,
+                hidden=hidden,
+                device=device,
+                progress=progress,
+            )
             res = evaluate_final(benchmark, sel, seeds=seeds, seed=seed, device=device, progress=progress)
             result.results.append(res)
             if log is not None:
                 r = res.summary()
-                log(f"{name}: cv H={sel.cv_h:.1f} -> test U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f} AUSUC={r['AUSUC']:.3f} H(CS)={r['H_cs']:.1f} (gamma={sel.gamma:.3g}; tune {sel.seconds:.0f} s)")
+                log(
+                    f"{name}: cv H={sel.cv_h:.1f} -> test U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f} "
+                    f"AUSUC={r['AUSUC']:.3f} H(CS)={r['H_cs']:.1f} (gamma={sel.gamma:.3g}; tune {sel.seconds:.0f} s)"
+                )
         if out is not None:
             result.write(out)
     return result

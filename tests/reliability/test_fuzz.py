@@ -108,7 +108,13 @@ class Outcomes:
 
     def finish(self) -> None:
         growth = _peak_rss_mb() - self.rss0
-        report(self.target, tried=sum(self.counts.values()), **self.counts, peak_rss_growth_mb=round(growth, 1), seconds=round(time.monotonic() - self.start, 1))
+        report(
+            self.target,
+            tried=sum(self.counts.values()),
+            **self.counts,
+            peak_rss_growth_mb=round(growth, 1),
+            seconds=round(time.monotonic() - self.start, 1),
+        )
         assert growth < RSS_LIMIT_MB, f"{self.target}: peak RSS grew by {growth:.0f} MB"
 
 
@@ -267,7 +273,9 @@ def class_list_edits(draw, names: list[str]):
     misspelt, blank/whitespace lines, CRLF, BOM, invalid UTF-8, NUL bytes, huge lines."""
     lines = list(names)
     for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["drop", "repeat", "foreign", "misspell", "blank", "crlf", "bom", "bad_utf8", "nul", "huge", "empty", "text"]))
+        op = draw(
+            st.sampled_from(["drop", "repeat", "foreign", "misspell", "blank", "crlf", "bom", "bad_utf8", "nul", "huge", "empty", "text"])
+        )
         i = draw(st.integers(0, max(len(lines) - 1, 0)))
         if op == "drop" and lines:
             lines.pop(i)
@@ -308,9 +316,8 @@ def test_fuzz_class_lists(awa2_root, tmp_path, outcomes):
 
 
 def test_fuzz_saved_model(tmp_path, outcomes):
-    from test_train import toy_problem
-
     from szsl import SZSLClassifier
+    from test_train import toy_problem
 
     X, y, A = toy_problem(n=120)
     SZSLClassifier(hidden=4, epochs=1, device="cpu").fit(X, y, A, class_names=list("abcdefgh")).save(tmp_path / "m.pt")
@@ -364,13 +371,37 @@ def test_model_loading_never_unpickles_code(tmp_path):
 
 # ------------------------------------------------------------------------------ --space JSON
 
-_FIELDS = ["q", "tau", "alpha", "hidden", "activation", "batch_size", "lr", "epochs", "l2", "l1", "seed", "optimizer", "soft_label", "method", "dcn_temperature", "dcn_entropy"]
+_FIELDS = [
+    "q",
+    "tau",
+    "alpha",
+    "hidden",
+    "activation",
+    "batch_size",
+    "lr",
+    "epochs",
+    "l2",
+    "l1",
+    "seed",
+    "optimizer",
+    "soft_label",
+    "method",
+    "dcn_temperature",
+    "dcn_entropy",
+]
 _SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**400), 10**400), st.integers(-5, 2000),
-    st.floats(allow_nan=True, allow_infinity=True), st.floats(-2, 2), st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**400), 10**400),
+    st.integers(-5, 2000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-2, 2),
+    st.text(max_size=12),
     st.sampled_from(["relu", "tanh", "adam", "sgd", "similarity", "nearest", "szsl", "dcn"]),
 )
-_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
+_JSON = st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12
+)
 _RANGE = st.fixed_dictionaries(
     {"low": _SCALARS, "high": _SCALARS},
     optional={"log": _SCALARS, "grid": _SCALARS, "extra": _SCALARS},
@@ -408,7 +439,14 @@ def csv_edits(draw):
     ops = []
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["bytes", "cell", "line", "quote", "header"]))
-        ops.append((kind, draw(st.floats(0, 1)), draw(st.text(alphabet=st.sampled_from(list(',"\n\r\t x-1e9NaN;\0é')), max_size=12)), draw(mutations(2))))
+        ops.append(
+            (
+                kind,
+                draw(st.floats(0, 1)),
+                draw(st.text(alphabet=st.sampled_from(list(',"\n\r\t x-1e9NaN;\0é')), max_size=12)),
+                draw(mutations(2)),
+            )
+        )
     return ops
 
 
@@ -477,7 +515,34 @@ _VALUES = st.one_of(
     st.floats(-3, 3).map(str),
     st.integers(-(10**25), 10**25).map(str),
     st.integers(-3, 70).map(str),
-    st.sampled_from(["nan", "inf", "-inf", "1e-320", "1e308", "0", "-0", "1", "0x10", "1_000", " 2 ", "", "-", "--q", "cuda", "cuda:7", "cpu", "eszsl", "dcn", "hard", "AWA2", "/", "..", "digits"]),
+    st.sampled_from(
+        [
+            "nan",
+            "inf",
+            "-inf",
+            "1e-320",
+            "1e308",
+            "0",
+            "-0",
+            "1",
+            "0x10",
+            "1_000",
+            " 2 ",
+            "",
+            "-",
+            "--q",
+            "cuda",
+            "cuda:7",
+            "cpu",
+            "eszsl",
+            "dcn",
+            "hard",
+            "AWA2",
+            "/",
+            "..",
+            "digits",
+        ]
+    ),
 )
 
 
@@ -543,7 +608,11 @@ def test_absurd_hidden_size_is_one_line_not_a_traceback(capsys):
         b'{"tau": 1' + b"0" * 400 + b"}",  # was OverflowError in TrainConfig
         b'{"lr": {"low": 0.001, "high": 0.01, "log": true, "grid": 1' + b"0" * 400 + b"}}",  # was ValueError in np.linspace
         b'{"epochs": {"low": 1, "high": 100000000000000000000}}',  # was UFuncTypeError (object ints)
-        b'{"tau": NaN}', b'{"q": Infinity}', b"[1, 2]", b"", b"{",
+        b'{"tau": NaN}',
+        b'{"q": Infinity}',
+        b"[1, 2]",
+        b"",
+        b"{",
     ],
 )
 def test_space_files_found_by_fuzzing(content, tmp_path):

@@ -107,7 +107,10 @@ def test_unknown_dataset(capsys, tmp_path):
 
 # A benchmark from any loader is validated by the check command with generic names.
 GENERIC_DAMAGE = {
-    "label out of range": (lambda b: {"labels": np.where(np.arange(b.n_images) == 4, 10, b.labels)}, "digits: 'labels' has label 10 for image 4, outside 0..9 (10 classes)"),
+    "label out of range": (
+        lambda b: {"labels": np.where(np.arange(b.n_images) == 4, 10, b.labels)},
+        "digits: 'labels' has label 10 for image 4, outside 0..9 (10 classes)",
+    ),
     "nan attribute": (
         lambda b: {"attributes": np.where(np.arange(b.n_classes)[:, None] == 3, np.float32(np.nan), b.attributes)},
         "digits: 'attributes' has 13 non-finite values (NaN or inf), the first for class '3'",

@@ -172,7 +172,8 @@ def test_load_matches_real_files(pristine, shared_root, ds):
         np.testing.assert_array_equal(getattr(b, field), expected)
     assert len(b.folds) == 3
     for k, fold in enumerate(b.folds, start=1):
-        np.testing.assert_array_equal(fold.train_classes, sorted(names.index(n) for n in read_list(shared_root / ds / f"trainclasses{k}.txt")))
+        train_classes = sorted(names.index(n) for n in read_list(shared_root / ds / f"trainclasses{k}.txt"))
+        np.testing.assert_array_equal(fold.train_classes, train_classes)
         np.testing.assert_array_equal(fold.val_classes, sorted(names.index(n) for n in read_list(shared_root / ds / f"valclasses{k}.txt")))
     assert b.labels.dtype == np.int64
     np.testing.assert_array_equal(b.labels, mine["labels"].ravel() - 1)
@@ -303,6 +304,26 @@ def test_incomplete_cache_entry_is_rebuilt(awa2, cache_dir, monkeypatch, damage)
     assert len(calls) == 2
 
 
+def test_a_killed_builds_temporary_file_is_removed_on_the_next_run(awa2, cache_dir, monkeypatch):
+    """SIGKILL during a cache build leaves its temporary file; the next build removes it (a live writer's stays)."""
+    import subprocess
+    import sys
+
+    calls = count_reads(monkeypatch)
+    load_xlsa17(awa2.parent, "AWA2")
+    [entry] = entries(cache_dir)
+    (entry / "marker.json").unlink()  # as if killed before publishing
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    stale = entry / f".features.npy.{int(dead.stdout)}.abc123.tmp.npy"
+    alive = entry / f".labels.npy.{os.getppid()}.def456.tmp.npy"
+    stale.write_bytes(b"half a file")
+    alive.write_bytes(b"someone is writing this")
+    load_xlsa17(awa2.parent, "AWA2")
+    assert len(calls) == 2
+    assert not stale.exists() and alive.exists()
+    assert sorted(p.name for p in entry.iterdir()) == sorted(["features.npy", "labels.npy", "marker.json", alive.name])
+
+
 def test_read_only_data_folder_and_unwritable_cache(awa2, tmp_path, monkeypatch):
     before = sorted(p.name for p in awa2.iterdir())
     blocker = tmp_path / "not-a-folder"
@@ -340,7 +361,9 @@ def bad_input(fn):
 
 
 def unreadable(path: Path) -> re.Pattern:
-    return re.compile(re.escape(f"{path}: cannot be read as a MAT file (") + r"\w+: .*" + re.escape(f"); it is truncated or not a MAT file, {GET}"))
+    return re.compile(
+        re.escape(f"{path}: cannot be read as a MAT file (") + r"\w+: .*" + re.escape(f"); it is truncated or not a MAT file, {GET}")
+    )
 
 
 def splits_of(d: Path) -> dict:
@@ -531,7 +554,8 @@ def unseen_split_image_of_a_seen_class(d):
     moved = move_first_name(d, "testclasses.txt", "trainvalclasses.txt")
     s, labels, names = splits_of(d), labels_of(d), class_names(d)
     image = s["test_unseen_loc"][labels[s["test_unseen_loc"] - 1] == names.index(moved) + 1][0]
-    return f"{d}: att_splits.mat 'test_unseen_loc' holds image {image} of class {moved!r}, which is seen; expected only unseen classes (listed in testclasses.txt)"
+    return (f"{d}: att_splits.mat 'test_unseen_loc' holds image {image} of class {moved!r}, which is seen; expected only unseen classes "
+            "(listed in testclasses.txt)")
 
 
 @bad_input
@@ -539,7 +563,8 @@ def trainval_image_of_an_unseen_class(d):
     moved = move_first_name(d, "trainvalclasses.txt", "testclasses.txt")
     s, labels, names = splits_of(d), labels_of(d), class_names(d)
     image = s["trainval_loc"][labels[s["trainval_loc"] - 1] == names.index(moved) + 1][0]
-    return f"{d}: att_splits.mat 'trainval_loc' holds image {image} of class {moved!r}, which is unseen; expected only seen classes (listed in trainvalclasses.txt)"
+    return (f"{d}: att_splits.mat 'trainval_loc' holds image {image} of class {moved!r}, which is unseen; expected only seen classes "
+            "(listed in trainvalclasses.txt)")
 
 
 @bad_input
@@ -638,7 +663,11 @@ def truncated_compressed_att_splits(d):
     scipy.io.savemat(path, read_mat(path), do_compression=True)
     raw = path.read_bytes()
     path.write_bytes(raw[:-100])
-    return re.compile(re.escape(f"{path}: truncated: variable ") + r"\d+" + re.escape(f" ends at byte {len(raw):,} but the file has {len(raw) - 100:,} bytes; {GET}"))
+    return re.compile(
+        re.escape(f"{path}: truncated: variable ")
+        + r"\d+"
+        + re.escape(f" ends at byte {len(raw):,} but the file has {len(raw) - 100:,} bytes; {GET}")
+    )
 
 
 @bad_input
@@ -663,7 +692,8 @@ def absurd_declared_size_v5(d):
     assert np.frombuffer(raw[160:168], "<i4").tolist() == [DIM, 37322]
     raw[160:168] = np.array([DIM, 10**9], "<i4").tobytes()
     path.write_bytes(bytes(raw))
-    return f"{path}: 'features' declares shape ({DIM}, 1000000000) ({DIM * 4 * 10**9:,} bytes), more than a {len(raw):,}-byte file can hold; the file is corrupt"
+    return (f"{path}: 'features' declares shape ({DIM}, 1000000000) ({DIM * 4 * 10**9:,} bytes), more than a {len(raw):,}-byte file can "
+            "hold; the file is corrupt")
 
 
 @bad_input
@@ -675,7 +705,8 @@ def absurd_declared_size_v73(d):
         ds = f.create_dataset("features", shape=(10**6, 10**6), dtype="f8", chunks=(100, 100), compression="gzip")
         ds.attrs["MATLAB_class"] = np.bytes_("double")
     size = path.stat().st_size
-    return f"{path}: 'features' declares shape (1000000, 1000000) ({8 * 10**12:,} bytes), more than a {size:,}-byte file can hold; the file is corrupt"
+    return (f"{path}: 'features' declares shape (1000000, 1000000) ({8 * 10**12:,} bytes), more than a {size:,}-byte file can hold; the "
+            "file is corrupt")
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))

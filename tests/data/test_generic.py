@@ -34,7 +34,7 @@ def digits_as_generic(folder, *, with_split=True, features_name="features.npy"):
     )
     trainval = set(b.trainval.tolist())
     header = ["class", "split"] if with_split else ["class"]
-    rows = [[b.class_names[l], "trainval" if i in trainval else "test"][: len(header)] for i, l in enumerate(b.labels)]
+    rows = [[b.class_names[label], "trainval" if i in trainval else "test"][: len(header)] for i, label in enumerate(b.labels)]
     write_csv(folder / "images.csv", header, rows)
     return b
 
@@ -47,9 +47,11 @@ def small_dataset(folder, n_per_class=6, dim=8, attributes=True, seed=0):
     splits = ["seen", "seen", "seen", "unseen", "unseen"]
     if attributes:
         att = rng.integers(0, 2, size=(5, 4)) + np.eye(5, 4, dtype=int)
-        write_csv(folder / "classes.csv", ["name", "split", "a1", "a2", "a3", "a4"], [[n, s, *a] for n, s, a in zip(names, splits, att.tolist())])
+        write_csv(
+            folder / "classes.csv", ["name", "split", "a1", "a2", "a3", "a4"], [[n, s, *a] for n, s, a in zip(names, splits, att.tolist())]
+        )
     labels = [n for n in names for _ in range(n_per_class)]
-    write_csv(folder / "images.csv", ["class"], [[l] for l in labels])
+    write_csv(folder / "images.csv", ["class"], [[label] for label in labels])
     np.save(folder / "features.npy", rng.normal(size=(len(labels), dim)).astype(np.float32))
     return names, labels
 
@@ -86,7 +88,17 @@ def test_default_split_and_folds_are_deterministic(tmp_path):
 def test_fold_column_and_label_and_row_columns(tmp_path):
     d = tmp_path / "d"
     small_dataset(d)
-    write_csv(d / "classes.csv", ["name", "split", "fold", "a1", "a2"], [["cat", "seen", "1", 1, 0], ["dog", "seen", "2", 0, 1], ["cow", "seen", "2", 1, 1], ["zebra", "unseen", "", 2, 1], ["whale", "unseen", "", 1, 2]])
+    write_csv(
+        d / "classes.csv",
+        ["name", "split", "fold", "a1", "a2"],
+        [
+            ["cat", "seen", "1", 1, 0],
+            ["dog", "seen", "2", 0, 1],
+            ["cow", "seen", "2", 1, 1],
+            ["zebra", "unseen", "", 2, 1],
+            ["whale", "unseen", "", 1, 2],
+        ],
+    )
     feats = np.arange(30 * 3, dtype=np.float32).reshape(30, 3)
     np.save(d / "features.npy", feats)
     # label = row of classes.csv, row = row of the features, in reverse order
@@ -204,7 +216,9 @@ def test_train_and_check_cli_on_generic_dataset(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "10 total: 7 seen, 3 unseen" in out and "check       ok" in out
     model = tmp_path / "m.pt"
-    assert main(["train", "--dataset", str(tmp_path / "dig"), "--hidden", "32", "--epochs", "2", "--device", "cpu", "--save", str(model)]) == 0
+    assert (
+        main(["train", "--dataset", str(tmp_path / "dig"), "--hidden", "32", "--epochs", "2", "--device", "cpu", "--save", str(model)]) == 0
+    )
     assert capsys.readouterr().out.startswith("dig: U=")
     from szsl import SZSLClassifier
 

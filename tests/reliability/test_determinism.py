@@ -36,7 +36,9 @@ def test_same_seed_two_processes_identical_metrics_and_weights(tmp_path):
     runs = []
     for i in range(2):
         model, metrics = tmp_path / f"m{i}.pt", tmp_path / f"r{i}.json"
-        done = subprocess.run(szsl(*TRAIN, "--save", str(model), "--json", str(metrics)), env=env(), capture_output=True, text=True, check=False, timeout=120)
+        done = subprocess.run(
+            szsl(*TRAIN, "--save", str(model), "--json", str(metrics)), env=env(), capture_output=True, text=True, check=False, timeout=120
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         result = json.loads(metrics.read_text())
         result.pop("train_seconds", None)
@@ -63,7 +65,26 @@ def test_diverging_tune_fails_trials_never_scores_them(tmp_path, capsys):
     space = tmp_path / "space.json"
     space.write_text(json.dumps({"lr": 1e6, "optimizer": "sgd", "hidden": 16, "batch_size": 256, "epochs": 2}))
     db = tmp_path / "d.db"
-    code = main(["tune", "--trials", "2", "--batch", "5", "--space", str(space), "--storage", f"sqlite:///{db}", "--study", "d", "--out", str(tmp_path / "best.json"), "--device", "cpu", "--quiet"])
+    code = main(
+        [
+            "tune",
+            "--trials",
+            "2",
+            "--batch",
+            "5",
+            "--space",
+            str(space),
+            "--storage",
+            f"sqlite:///{db}",
+            "--study",
+            "d",
+            "--out",
+            str(tmp_path / "best.json"),
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "trials diverged; lower the lr range" in err
@@ -76,7 +97,9 @@ def test_diverging_tune_fails_trials_never_scores_them(tmp_path, capsys):
 
 def test_diverging_train_stops_with_one_line(tmp_path, capsys):
     out = tmp_path / "r.json"
-    assert main(["train", "--lr", "1e6", "--optimizer", "sgd", "--hidden", "16", "--epochs", "50", "--device", "cpu", "--json", str(out)]) == 2
+    assert (
+        main(["train", "--lr", "1e6", "--optimizer", "sgd", "--hidden", "16", "--epochs", "50", "--device", "cpu", "--json", str(out)]) == 2
+    )
     err = capsys.readouterr().err
     last = err.strip().split("\n")[-1].rsplit("\r", 1)[-1]
     assert last.startswith("szsl: error: training diverged at epoch 1 (loss NaN/inf") and "Traceback" not in err

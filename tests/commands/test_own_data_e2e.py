@@ -73,7 +73,24 @@ def test_images_and_descriptions_to_predictions(tmp_path, capsys, monkeypatch):
     ds = make_dataset(tmp_path)
 
     # 1. features of the image folder
-    assert main(["features", "--images", str(ds / "images"), "--out", str(ds / "features.npy"), "--random-init", "--batch-size", "16", "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "features",
+                "--images",
+                str(ds / "images"),
+                "--out",
+                str(ds / "features.npy"),
+                "--random-init",
+                "--batch-size",
+                "16",
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "RANDOM weights" in capsys.readouterr().err
     feats = np.load(ds / "features.npy")
     assert feats.shape == (len(CLASSES) * PER_CLASS, 2048) and np.isfinite(feats).all()
@@ -83,7 +100,12 @@ def test_images_and_descriptions_to_predictions(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "5 total: 3 seen, 2 unseen" in out and "384 per class" in out and "check       ok" in out
     model = tmp_path / "model.pt"
-    assert main(["train", "--dataset", str(ds), "--hidden", "32", "--epochs", "5", "--batch-size", "8", "--device", "cpu", "--save", str(model)]) == 0
+    assert (
+        main(
+            ["train", "--dataset", str(ds), "--hidden", "32", "--epochs", "5", "--batch-size", "8", "--device", "cpu", "--save", str(model)]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.startswith("shapes: U=")
 
     # 3. predictions for the feature rows: top-3 of every image, seen/unseen marked, best first
@@ -106,7 +128,25 @@ def test_images_and_descriptions_to_predictions(tmp_path, capsys, monkeypatch):
     for k in range(2):
         draw("circle", (30, 30, 220), rng).save(new / f"new{k}.png")
     preds2 = tmp_path / "new.csv"
-    assert main(["predict", "--model", str(model), "--images", str(new), "--random-init", "--device", "cpu", "--top-k", "5", "--out", str(preds2)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(model),
+                "--images",
+                str(new),
+                "--random-init",
+                "--device",
+                "cpu",
+                "--top-k",
+                "5",
+                "--out",
+                str(preds2),
+            ]
+        )
+        == 0
+    )
     rows = read_predictions(preds2)
     assert len(rows) == 10 and {r["image"] for r in rows} == {"new0.png", "new1.png"}
     assert {r["class"] for r in rows} == set(CLASSES)
@@ -120,7 +160,9 @@ def test_predict_from_feature_rows_without_torchvision(tmp_path, capsys):
 
     digits_as_generic(tmp_path / "dig")
     model = tmp_path / "m.pt"
-    assert main(["train", "--dataset", str(tmp_path / "dig"), "--hidden", "16", "--epochs", "1", "--device", "cpu", "--save", str(model)]) == 0
+    assert (
+        main(["train", "--dataset", str(tmp_path / "dig"), "--hidden", "16", "--epochs", "1", "--device", "cpu", "--save", str(model)]) == 0
+    )
     capsys.readouterr()
     feats = np.load(tmp_path / "dig" / "features.npy")[:4]
     np.save(tmp_path / "four.npy", feats)

@@ -18,7 +18,7 @@ from szsl.errors import SZSLError
 from szsl.experiments.paper import PAPER_SZSL
 from szsl.experiments.reproduce import find_datasets
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 FAST = ["--trials", "3", "--epochs", "2", "--batch", "3", "--device", "cpu", "--quiet"]
 SMALL_SPACE = {"hidden": {"choices": [32, 64]}, "batch_size": {"choices": [128, 256]}}
@@ -96,7 +96,31 @@ def synthetic_apy(tmp_path_factory):
 
 def test_reproduce_xlsa17_table_has_the_papers_h(synthetic_apy, tmp_path, small_space):
     out = tmp_path / "r"
-    assert main(["reproduce", "--root", str(synthetic_apy), "--out", str(out), "--seeds", "0", "--no-sweeps", *small_space, "--trials", "2", "--epochs", "1", "--batch", "2", "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "--root",
+                str(synthetic_apy),
+                "--out",
+                str(out),
+                "--seeds",
+                "0",
+                "--no-sweeps",
+                *small_space,
+                "--trials",
+                "2",
+                "--epochs",
+                "1",
+                "--batch",
+                "2",
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     md = (out / "results.md").read_text()
     header, _, paper, ours = md.split("\n\n")[2].splitlines()[:4]
     assert "aPY U" in header and "aPY H" in header
@@ -116,8 +140,28 @@ def test_killed_reproduce_loses_no_finished_trial(tmp_path):
     out = tmp_path / "results"
     env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.setdefault("OMP_NUM_THREADS", "1")
-    args = [sys.executable, "-m", "szsl", "reproduce", "--out", str(out), "--trials", "8", "--batch", "1", "--epochs", "2",
-            "--space", str(_space(tmp_path)), "--seeds", "0", "--no-sweeps", "--device", "cpu", "--quiet"]
+    args = [
+        sys.executable,
+        "-m",
+        "szsl",
+        "reproduce",
+        "--out",
+        str(out),
+        "--trials",
+        "8",
+        "--batch",
+        "1",
+        "--epochs",
+        "2",
+        "--space",
+        str(_space(tmp_path)),
+        "--seeds",
+        "0",
+        "--no-sweeps",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = "sqlite:///" + str(out / "szsl-tune.db")
     done: dict = {}
@@ -166,3 +210,36 @@ def test_find_datasets_without_root():
     assert find_datasets(None, None) == ["digits"]
     with pytest.raises(SZSLError, match="needs --root"):
         find_datasets(None, ["CUB"])
+
+
+def test_reproduce_accepts_own_data_folders_like_train_and_tune(tmp_path, capsys, small_space):
+    """One dataset resolver (szsl.data.find_datasets): an own-data folder works with and without --root."""
+    from test_generic import digits_as_generic
+
+    own = tmp_path / "mydigits"
+    digits_as_generic(own)
+    assert find_datasets(None, [str(own)]) == [str(own)]
+    assert find_datasets(str(tmp_path), ["mydigits", "digits"]) == ["mydigits", "digits"]
+    out = tmp_path / "results"
+    assert (
+        main(
+            [
+                "reproduce",
+                "--root",
+                str(tmp_path),
+                "--datasets",
+                "mydigits",
+                "--out",
+                str(out),
+                "--no-sweeps",
+                *FAST,
+                *small_space,
+                "--seeds",
+                "0",
+            ]
+        )
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["datasets"]) == ["mydigits"] and (out / "mydigits" / "final.json").is_file()
+    assert 0 <= results["datasets"]["mydigits"]["final"]["mean"]["H"] <= 100

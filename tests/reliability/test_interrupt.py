@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from test_fuzz import report
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("SZSL_KILLS", "3"))
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
@@ -92,7 +92,9 @@ def check_interrupted(sig: int, proc: subprocess.Popen, err: str) -> None:
     assert proc.returncode == (130 if sig == signal.SIGINT else 128 + signal.SIGTERM)
 
 
-def kill_and_resume(name: str, args: list[str], *, progress, check, finished, seed: int, max_delay: float, process_env=None, timeout: float = 90) -> int:
+def kill_and_resume(
+    name: str, args: list[str], *, progress, check, finished, seed: int, max_delay: float, process_env=None, timeout: float = 90
+) -> int:
     """Start ``args``, wait for ``progress()`` to change, sleep a random delay, signal; KILLS times.
     Then run to completion. Returns how many kills landed while the command was still running.
     ``finished()``: the final outputs exist (a signal that lands while a finished process exits
@@ -119,7 +121,9 @@ def kill_and_resume(name: str, args: list[str], *, progress, check, finished, se
             break
         check_interrupted(sig, proc, err)
         check(sig)
-    done = subprocess.run(args, env=process_env or env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=timeout * 2)
+    done = subprocess.run(
+        args, env=process_env or env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=timeout * 2
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report(f"interrupt:{name}", kills_landed=landed, signals=dict(Counter(sent)), resumed_ok=True)
     assert landed >= 2, "the command finished too fast to be interrupted"
@@ -178,7 +182,15 @@ def test_tune_survives_kills(tmp_path):
             json.loads((out / "best.json").read_text())
         _graceful_leaves_no_temp(sig, out)
 
-    kill_and_resume("tune", args, progress=lambda: len(complete_trials(db)), check=check, finished=lambda: (out / "best.json").exists(), seed=1, max_delay=0.4)
+    kill_and_resume(
+        "tune",
+        args,
+        progress=lambda: len(complete_trials(db)),
+        check=check,
+        finished=lambda: (out / "best.json").exists(),
+        seed=1,
+        max_delay=0.4,
+    )
     final = ledger.check()
     assert len(final) == n
     assert json.loads((out / "best.json").read_text())["n_complete"] == n
@@ -199,7 +211,23 @@ def test_reproduce_survives_kills(tmp_path):
     space.write_text(json.dumps(TINY_SPACE))
     out = tmp_path / "results"
     n = max(5, 2 * KILLS)
-    args = szsl("reproduce", "--out", str(out), "--trials", str(n), "--batch", "1", "--space", str(space), "--seeds", "0", "--no-sweeps", "--device", "cpu", "--quiet")
+    args = szsl(
+        "reproduce",
+        "--out",
+        str(out),
+        "--trials",
+        str(n),
+        "--batch",
+        "1",
+        "--space",
+        str(space),
+        "--seeds",
+        "0",
+        "--no-sweeps",
+        "--device",
+        "cpu",
+        "--quiet",
+    )
     ledger = Ledger(out / "szsl-tune.db")
 
     def progress():
@@ -213,7 +241,9 @@ def test_reproduce_survives_kills(tmp_path):
             assert json.loads(stage.read_text())["complete"] is True
         _graceful_leaves_no_temp(sig, out)
 
-    kill_and_resume("reproduce", args, progress=progress, check=check, finished=lambda: (out / "results.csv").exists(), seed=2, max_delay=0.4)
+    kill_and_resume(
+        "reproduce", args, progress=progress, check=check, finished=lambda: (out / "results.csv").exists(), seed=2, max_delay=0.4
+    )
     assert len(ledger.check()) == n
     parse_outputs(out)
     assert json.loads((out / "results.json").read_text())["datasets"]["digits"]["tune"]["n_complete"] == n
@@ -224,7 +254,24 @@ def test_reproduce_survives_kills(tmp_path):
 
 def test_compare_survives_kills(tmp_path):
     out = tmp_path / "cmp"
-    args = szsl("compare", "--methods", "szsl", "eszsl", "--trials", "8", "--seeds", "2", "--epochs", "10", "--hidden", "16", "--out", str(out), "--device", "cpu")
+    args = szsl(
+        "compare",
+        "--methods",
+        "szsl",
+        "eszsl",
+        "--trials",
+        "8",
+        "--seeds",
+        "2",
+        "--epochs",
+        "10",
+        "--hidden",
+        "16",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    )
     ledger = Ledger(out / "studies.db")
 
     def check(sig):
@@ -252,7 +299,11 @@ def _archive() -> tuple[bytes, dict]:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
         for ds in DATASETS:
-            for name, size in (("att_splits.mat", 2000), ("trainvalclasses.txt", 100), ("res101.mat", 800_000)):  # 4 MB: urllib reads 1 MB chunks
+            for name, size in (
+                ("att_splits.mat", 2000),
+                ("trainvalclasses.txt", 100),
+                ("res101.mat", 800_000),
+            ):  # 4 MB: urllib reads 1 MB chunks
                 files[(ds, name)] = rng.bytes(size)
                 zf.writestr(f"xlsa17/data/{ds}/{name}", files[(ds, name)])
     return buf.getvalue(), files
@@ -317,7 +368,11 @@ def test_download_survives_kills(tmp_path):
     part = root / ".xlsa17.zip.part"
 
     def progress():
-        return (part.stat().st_size // 100_000 if part.exists() else -1, (root / ".xlsa17.zip").exists(), tuple(sorted(p.name for p in root.glob("*"))) if root.exists() else ())
+        return (
+            part.stat().st_size // 100_000 if part.exists() else -1,
+            (root / ".xlsa17.zip").exists(),
+            tuple(sorted(p.name for p in root.glob("*"))) if root.exists() else (),
+        )
 
     def check(sig):
         assert not part.exists() or part.stat().st_size <= len(data)
@@ -334,7 +389,17 @@ def test_download_survives_kills(tmp_path):
             assert not [p for p in root.rglob("*") if ".tmp" in p.name]
 
     try:
-        kill_and_resume("download", args, progress=progress, check=check, finished=lambda: all((root / ds / "res101.mat").exists() for ds in DATASETS) and not part.exists() and not (root / ".xlsa17.zip").exists(), seed=4, max_delay=0.3)
+        kill_and_resume(
+            "download",
+            args,
+            progress=progress,
+            check=check,
+            finished=lambda: (
+                all((root / ds / "res101.mat").exists() for ds in DATASETS) and not part.exists() and not (root / ".xlsa17.zip").exists()
+            ),
+            seed=4,
+            max_delay=0.3,
+        )
     finally:
         server.close()
     for (ds, name), content in files.items():
@@ -396,7 +461,9 @@ def test_feature_cache_build_survives_kills(shared_root, tmp_path):
             shutil.rmtree(cache)
         else:
             mid_build += 1
-    done = subprocess.run(args, env=env(SZSL_CACHE_DIR=str(cache)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=120)
+    done = subprocess.run(
+        args, env=env(SZSL_CACHE_DIR=str(cache)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     check_cache(signal.SIGKILL)
     b = load_xlsa17(root, "AWA2", cache_dir=cache)

@@ -7,12 +7,13 @@ import torch
 
 from szsl import TrainConfig, train_population
 from szsl.errors import SZSLError
-from szsl.methods import METHOD_NAMES, fit_predict, get_method, search_space
+from szsl.evaluation import evaluate
+from szsl.losses import MemberSettings, batch_loss
+from szsl.methods import get_method, method_names, search_space
 from szsl.methods.dcn import dcn_loss_reference
 from szsl.methods.eszsl import ESZSLSolver, eszsl_fit, eszsl_scores
 from szsl.model import init_member, logits, stack_members
 from szsl.soft_labels import unseen_distribution
-from szsl.train import MemberSettings, batch_loss
 
 SMALL = dict(hidden=16, epochs=3, batch_size=64)
 
@@ -101,7 +102,9 @@ def test_nearest_equals_similarity_exactly_once_the_float32_softmax_is_one_hot()
     gaps = (t[:6] @ t[6:].T).sort(-1).values.diff(dim=-1).min()
     assert gaps >= 0.3
     tau = 1e-3  # gap / tau >= 300 > ~104: exp underflows to exactly 0 in float32
-    torch.testing.assert_close(unseen_distribution(t[:6], t[6:], tau, "similarity"), unseen_distribution(t[:6], t[6:], tau, "nearest"), rtol=0, atol=0)
+    torch.testing.assert_close(
+        unseen_distribution(t[:6], t[6:], tau, "similarity"), unseen_distribution(t[:6], t[6:], tau, "nearest"), rtol=0, atol=0
+    )
     X, y, A = toy_problem(A=A)
     near = train_alone(X, y, A, get_method("nearest").config(q=0.5, **SMALL))
     assert same_weights(near, train_alone(X, y, A, TrainConfig(q=0.5, tau=tau, **SMALL)))
@@ -142,7 +145,14 @@ def test_dcn_and_szsl_members_in_one_population_match_training_alone():
     assert not same_weights(together[0], train_alone(X, y, A, cfgs[0].replace(dcn_entropy=0.5)))
 
 
-@pytest.mark.parametrize("field, value, message", [("method", "dnc", "method='dnc': expected one of szsl, dcn"), ("dcn_temperature", 0.0, "expected a number > 0"), ("dcn_entropy", -1.0, "expected a number >= 0")])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("method", "dnc", "method='dnc': expected one of szsl, dcn"),
+        ("dcn_temperature", 0.0, "expected a number > 0"),
+        ("dcn_entropy", -1.0, "expected a number >= 0"),
+    ],
+)
 def test_bad_dcn_settings_are_rejected(field, value, message):
     with pytest.raises(SZSLError, match=message):
         TrainConfig(**{field: value})
@@ -168,7 +178,9 @@ def test_eszsl_matches_a_direct_numpy_solve(targets):
     V = eszsl_fit(X.astype(np.float32), y, A, gamma, lam, targets=targets, device="cpu")
     assert V.dtype == torch.float64
     X32 = X.astype(np.float32)  # the solver reads float32 features, as the benchmark stores them
-    V_ref32 = np.linalg.solve(X32.T.astype(np.float64) @ X32 + gamma * np.eye(d), X32.T.astype(np.float64) @ Y @ S) @ np.linalg.inv(S.T @ S + lam * np.eye(a))
+    V_ref32 = np.linalg.solve(X32.T.astype(np.float64) @ X32 + gamma * np.eye(d), X32.T.astype(np.float64) @ Y @ S) @ np.linalg.inv(
+        S.T @ S + lam * np.eye(a)
+    )
     np.testing.assert_allclose(V.numpy(), V_ref32, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(V.numpy(), V_ref, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(eszsl_scores(V, X32, A), X32 @ V_ref32 @ A.T, rtol=1e-5, atol=1e-5)
@@ -177,7 +189,7 @@ def test_eszsl_matches_a_direct_numpy_solve(targets):
     np.testing.assert_allclose(solver.V(gamma, lam).numpy(), V_ref32, rtol=1e-9, atol=1e-12)
 
 
-# ---------------------------------------------------------------- registry, fit_predict, calibration
+# ---------------------------------------------------------------- registry, the harness, calibration
 
 
 def digits_split():
@@ -188,23 +200,23 @@ def digits_split():
     return split_data(b, final_split(b))
 
 
-def test_every_method_fits_and_scores_through_fit_predict():
+def test_every_method_fits_and_scores_through_the_harness():
     data = digits_split()
-    for name in METHOD_NAMES:
+    for name in ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"):
         params = {"gamma": 1.0, "lambda": 1.0} if name == "eszsl" else dict(hidden=16, epochs=1)
-        (run,) = fit_predict(name, data, [params], device="cpu")
+        (run,) = evaluate(name, data, [params], device="cpu", keep_scores=True)
         assert run.scores_seen.shape == (data.y_eval_seen.size, data.attributes.shape[0])
-        m = run.metrics()
+        m = run.metrics
         assert set(m) == {"U", "S", "H", "T1"} and all(0 <= v <= 100 for v in m.values())
         c = run.curve()
         assert 0 <= c.ausuc <= 1
         # calibrated stacking at the curve's best gamma reproduces the curve's best point
         b = c.best()
-        assert run.metrics(gamma=b["gamma"])["H"] == pytest.approx(b["H"], abs=1e-9)
+        assert run.calibrated(b["gamma"])["H"] == pytest.approx(b["H"], abs=1e-9)
 
 
 def test_registry_and_search_spaces():
-    assert set(METHOD_NAMES) == {"szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"}
+    assert set(method_names()) == {"szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"}
     with pytest.raises(SZSLError, match="unknown method 'foo': expected one of szsl, hard"):
         get_method("foo")
     with pytest.raises(SZSLError, match="no TrainConfig"):
@@ -212,7 +224,7 @@ def test_registry_and_search_spaces():
     assert get_method("DCN").config().method == "dcn"
     assert search_space("hard")["q"] == 0.0 and search_space("eszsl").keys() == {"gamma", "lambda", "targets"}
     tune = pytest.importorskip("szsl.tune")
-    for name in METHOD_NAMES:
+    for name in ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"):
         if get_method(name).is_network:
             space = tune.make_space(search_space(name), epochs=1)
             cfg = space.config({}, seed=0)

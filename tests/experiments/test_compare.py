@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from szsl.cli import main
-from szsl.compare import select_method
 from szsl.data import load_benchmark
+from szsl.experiments.compare import select_method
 from szsl.tune import sqlite_url
 
 
@@ -35,7 +35,24 @@ def test_selection_and_gamma_do_not_depend_on_test_data(method, tmp_path):
 
 def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
     out = tmp_path / "cmp"
-    argv = ["compare", "--methods", "hard", "eszsl", "--trials", "2", "--seeds", "2", "--epochs", "2", "--hidden", "16", "--out", str(out), "--device", "cpu"]
+    argv = [
+        "compare",
+        "--methods",
+        "hard",
+        "eszsl",
+        "--trials",
+        "2",
+        "--seeds",
+        "2",
+        "--epochs",
+        "2",
+        "--hidden",
+        "16",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "| method | U | S | H | T1 | AUSUC |" in printed and "| hard |" in printed and "| eszsl (deterministic) |" in printed

@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-import szsl.train as train_mod
+import szsl.training_data as train_mod
 from szsl import TrainConfig, train_population
 from szsl.errors import SZSLError
-from szsl.train import soft_label_nll
+from szsl.losses import soft_label_nll
 
 
 def many_classes(n, d, classes, unseen, seed=0):

@@ -25,7 +25,11 @@ def _content(ds: str, name: str) -> bytes:
     # incompressible-ish bytes so the archive is big enough to interrupt mid-way
     seed = hashlib.sha256(f"{ds}/{name}".encode()).digest()
     n = 40_000 if name == "res101.mat" else 200
-    return (seed * (n // 32 + 1))[:n] if name != "res101.mat" else b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(n // 32))
+    return (
+        (seed * (n // 32 + 1))[:n]
+        if name != "res101.mat"
+        else b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(n // 32))
+    )
 
 
 def build_zip(datasets=DATASETS, drop: str | None = None) -> bytes:

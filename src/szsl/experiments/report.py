@@ -1,0 +1,119 @@
+"""The files ``reproduce`` writes: results.md (the paper's Table 2 layout), results.json, results.csv, figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from szsl.atomic import atomic_open, write_json, write_text
+from szsl.experiments.final import METRICS
+from szsl.experiments.paper import PAPER_NOTE, PAPER_SZSL, display_name
+from szsl.experiments.sweep import SOURCE
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1f}"
+
+
+def _pm(mean: float, std: float) -> str:
+    return f"{mean:.1f} ± {std:.1f}"
+
+
+def results_table(names: Sequence[str], per_dataset: dict[str, dict[str, Any]], n_seeds: int) -> str:
+    """Markdown table in the layout of the paper's Table 2: rows = methods, per dataset U, S, H."""
+    header = ["Method"] + [f"{display_name(n)} {m}" for n in names for m in ("U", "S", "H")]
+    paper = ["SZSL (paper, Table 2)"]
+    ours = [f"SZSL (ours, mean ± std, {n_seeds} seeds)"]
+    for n in names:
+        ref = PAPER_SZSL.get(n, {})
+        paper += [_pct(ref.get("U")), _pct(ref.get("S")), _pct(ref.get("H"))]
+        final = per_dataset[n]["final"]
+        ours += [_pm(final["mean"][m], final["std"][m]) for m in ("U", "S", "H")]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in (paper, ours)]
+    return "\n".join(lines)
+
+
+def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[str, Any]], opts, seconds: float) -> dict[str, Any]:
+    from szsl.experiments.figures import figure2, figure3
+
+    n_seeds = len(list(opts.seeds))
+    table = results_table(names, per_dataset, n_seeds)
+    figures = []
+    if opts.sweeps:
+        figures.append(figure2([per_dataset[n]["sweep_q"] for n in names], out / "figure2_q.png").name)
+        for n in names:
+            sweep = per_dataset[n]["sweep_tau"]
+            figures.append(figure3(sweep["soft_labels"], sweep, n, out / f"figure3_tau_{Path(n).stem}.png").name)
+
+    md = [
+        "# SZSL reproduction",
+        "",
+        "Generalized zero-shot learning, per-class mean top-1 accuracy in percent: U (unseen test classes),",
+        "S (seen test classes), H (their harmonic mean), all predicted among all classes.",
+        "",
+        table,
+        "",
+        f"- {PAPER_NOTE}",
+        f"- Ours: hyperparameters chosen by mean H over the validation class folds ({opts.trials} Optuna trials, "
+        f"test split never read), then retrained on all trainval images with {n_seeds} seeds and scored on the test split.",
+    ]
+    incomplete = [n for n in names if per_dataset[n]["tune"].get("incomplete")]
+    if incomplete:
+        md.append(f"- Tuning stopped early (timeout) for: {', '.join(display_name(n) for n in incomplete)}; re-run to finish.")
+    md += ["", "## Details", "", "| Dataset | best validation H | trials | T1 (ZSL, unseen only) |", "|---|---:|---:|---:|"]
+    for n in names:
+        t, f = per_dataset[n]["tune"], per_dataset[n]["final"]
+        md.append(f"| {display_name(n)} | {t['best_value']:.1f} | {t['n_complete']} | {_pm(f['mean']['T1'], f['std']['T1'])} |")
+    md += ["", "Best parameters:", ""]
+    for n in names:
+        params = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in per_dataset[n]["tune"]["best_config"].items()
+            if k not in ("seed",)
+        )
+        md.append(f"- {display_name(n)}: {params}")
+    if figures:
+        md += ["", f"Figures ({SOURCE}):", ""] + [f"- [{f}]({f})" for f in figures]
+    md.append("")
+    write_text(out / "results.md", "\n".join(md))
+
+    payload = {
+        "datasets": {n: per_dataset[n] for n in names},
+        "paper": {n: PAPER_SZSL.get(n) for n in names},
+        "paper_note": PAPER_NOTE,
+        "table_markdown": table,
+        "figures": figures,
+        "options": {
+            "trials": opts.trials,
+            "epochs": opts.epochs,
+            "seeds": list(opts.seeds),
+            "sampler": opts.sampler,
+            "seed": opts.seed,
+            "search_mass": opts.search_mass,
+            "fold_classes": opts.fold_classes,
+            "space": opts.space or "default",
+        },
+        "seconds": round(seconds, 1),
+    }
+    write_json(out / "results.json", payload)
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["method", "dataset"] + list(METRICS) + [f"{m}_std" for m in METRICS] + ["n_seeds"])
+    for n in names:
+        ref = PAPER_SZSL.get(n)
+        if ref:
+            writer.writerow(
+                ["SZSL (paper)", n] + [("" if ref.get(m) is None else ref[m]) for m in ("U", "S", "H")] + ["", "", "", "", "", ""]
+            )
+        f = per_dataset[n]["final"]
+        writer.writerow(
+            ["SZSL (ours)", n] + [round(f["mean"][m], 2) for m in METRICS] + [round(f["std"][m], 2) for m in METRICS] + [len(f["seeds"])]
+        )
+    with atomic_open(out / "results.csv", "w", encoding="utf-8", newline="") as fh:
+        fh.write(buf.getvalue())
+    return payload

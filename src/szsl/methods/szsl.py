@@ -1,0 +1,125 @@
+"""SZSL, the paper's method: semantic-similarity soft labels, trained by the one loop.
+
+A network method is a setting of ``TrainConfig`` (its hyperparameters and defaults); all the
+settings of a call train together as ONE population (``szsl.train.train_population``), and the
+fitted members are scored in batches that share a network shape. The loss is
+``szsl.losses.batch_loss``. The ablations (``methods.ablations``) and DCN (``methods.dcn``) reuse
+``fit_population`` and ``scorer`` from here with the values they fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any, Mapping, Sequence
+
+from szsl.config import TrainConfig
+
+NAME = "szsl"
+DESCRIPTION = "semantic-similarity soft labels (the method)"
+NETWORK = True
+FIXED: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}
+
+BATCH_SIZES = (64, 128, 256, 512, 1024)
+HIDDEN_SIZES = (128, 256, 512, 1024, 1500)
+DEFAULT_EPOCHS = 30
+# The paper's space, plus lr, l2 (lambda), l1 (gamma) and a fixed epoch budget.
+PAPER_SPACE: dict[str, Any] = {
+    "tau": {"low": 1e-2, "high": 10.0, "log": True},
+    "batch_size": {"choices": list(BATCH_SIZES)},
+    "q": {"low": 0.0, "high": 1.0},
+    "alpha": {"low": 0.0, "high": 1.0},
+    "hidden": {"choices": list(HIDDEN_SIZES)},
+    "activation": {"choices": ["tanh", "sigmoid", "hard-sigmoid", "relu"]},
+    "lr": {"low": 1e-4, "high": 1e-2, "log": True},
+    "l2": {"low": 1e-7, "high": 1e-2, "log": True},
+    "l1": {"low": 1e-7, "high": 1e-2, "log": True},
+    "epochs": DEFAULT_EPOCHS,
+}
+# The default space (docs/tuning.md has the study behind it): the soft-label mass m = alpha * q searched
+# directly (alpha fixed to 1, so q is m), the temperature and the learning rate; the network shape,
+# batch size and regularisation fixed, so a batch of trials is one population and no l2/l1 work is paid.
+# ``--space paper`` (``make_space(base="paper")``) is the paper's space above.
+DEFAULT_SPACE: dict[str, Any] = {
+    "q": {"low": 0.05, "high": 1.0},
+    "alpha": 1.0,
+    "tau": {"low": 0.02, "high": 2.0, "log": True},
+    "lr": {"low": 3e-4, "high": 3e-3, "log": True},
+    "l2": 0.0,
+    "l1": 0.0,
+    "hidden": 512,
+    "activation": "relu",
+    "batch_size": 256,
+    "epochs": DEFAULT_EPOCHS,
+}
+SPACE = DEFAULT_SPACE
+
+
+class NetworkFit:
+    """One trained member: ``.scores(X)`` are its logits over all C classes."""
+
+    def __init__(self, member, attributes, device="auto"):
+        self.member = member
+        self.attributes = attributes
+        self.device = device
+
+    config = property(lambda self: self.member.config)
+    diverged = property(lambda self: self.member.diverged)
+    message = property(lambda self: self.member.message)
+    train_seconds = property(lambda self: self.member.train_seconds)
+
+    def scores(self, X):
+        return scorer([self])(X)[0]
+
+
+def fit_population(
+    X, y, attributes, configs: Sequence[TrainConfig], *, seeds=None, device="auto", progress: bool = False
+) -> list[NetworkFit]:
+    """Train every TrainConfig as one population (each keeps its own seed)."""
+    from szsl.train import train_population
+
+    members = train_population(X, y, attributes, configs, device=device, progress=progress)
+    return [NetworkFit(m, attributes, device) for m in members]
+
+
+def fit(X, y, attributes, params: Mapping[str, Any], *, seed: int = 0, device: str = "auto") -> NetworkFit:
+    (fitted,) = fit_population(X, y, attributes, [TrainConfig.from_dict({**dict(params), "seed": seed})], device=device)
+    return fitted
+
+
+def scorer(fits: Sequence[NetworkFit]):
+    """X -> [(n, C) scores of each fit]: members sharing (hidden, activation) are scored as one batch."""
+    from szsl.model import Scorer
+
+    groups: dict[tuple, list[int]] = {}
+    for i, f in enumerate(fits):
+        groups.setdefault((f.config.hidden, f.config.activation), []).append(i)
+    scorers = [
+        (idx, Scorer([fits[i].member.state for i in idx], act, fits[idx[0]].attributes, device=fits[idx[0]].device))
+        for (_, act), idx in groups.items()
+    ]
+
+    def score(X) -> list:
+        out: list = [None] * len(fits)
+        for idx, s in scorers:
+            for j, block in zip(idx, s(X)):
+                out[j] = block
+        return out
+
+    return score
+
+
+def network_method(name: str, description: str, fixed: Mapping[str, Any], space: Mapping[str, Any] | None = None):
+    """A network method that fixes some TrainConfig values (and may search more): a Method of the registry."""
+    from szsl.methods import Method
+
+    return Method(
+        name=name,
+        description=description,
+        defaults={**DEFAULTS, **fixed},
+        space={**PAPER_SPACE, **fixed, **dict(space or {})},
+        fit_population=fit_population,
+        scorer=scorer,
+        network=True,
+        fixed=dict(fixed),
+    )

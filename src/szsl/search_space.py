@@ -1,0 +1,246 @@
+"""Search spaces: per-parameter ranges, choices or fixed values over one method's hyperparameters.
+
+Each method declares its space in the JSON format of ``szsl tune --space`` (``methods.<name>.SPACE``;
+the paper's for szsl, ``PAPER_SPACE``); ``make_space`` applies a space file's overrides to it and
+validates every fixed value and every end of every range against the method.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from szsl.errors import SZSLError
+from szsl.methods.szsl import BATCH_SIZES, DEFAULT_EPOCHS, DEFAULT_SPACE, HIDDEN_SIZES, PAPER_SPACE  # noqa: F401 - re-exported
+
+# Named base spaces: the method's default, or (szsl) the paper's full space; other methods' spaces
+# already are their papers'.
+BASES = ("default", "paper")
+
+GRID_POINTS = 3  # points per continuous range under the grid sampler (override with "grid": n)
+MAX_GRID_POINTS = 1000  # per range: the grid sampler lists every point of the product in memory
+MAX_GRID_SIZE = 1_000_000
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # "float", "int", "categorical", "fixed"
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple = ()
+    value: Any = None
+    grid: int = GRID_POINTS
+
+    def to_json(self) -> Any:
+        if self.kind == "fixed":
+            return self.value
+        if self.kind == "categorical":
+            return {"choices": list(self.choices)}
+        out: dict[str, Any] = {"low": self.low, "high": self.high}
+        if self.log:
+            out["log"] = True
+        if self.grid != GRID_POINTS:
+            out["grid"] = self.grid
+        return out
+
+    def grid_values(self) -> list:
+        if self.kind == "categorical":
+            return list(self.choices)
+        if self.kind == "fixed":
+            return [self.value]
+        if self.log:
+            vals = np.exp(np.linspace(math.log(self.low), math.log(self.high), self.grid))
+        else:
+            vals = np.linspace(self.low, self.high, self.grid)
+        if self.kind == "int":
+            return sorted({int(round(v)) for v in vals})
+        return [float(v) for v in vals]
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Per-parameter ranges, choices or fixed values over one method's hyperparameters."""
+
+    params: tuple[Param, ...]
+    search_mass: bool = False
+    method: str = "szsl"  # the registry's method (szsl.methods) whose hyperparameters these are
+
+    @property
+    def searched(self) -> list[Param]:
+        return [p for p in self.params if p.kind != "fixed"]
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        return {p.name: p.value for p in self.params if p.kind == "fixed"}
+
+    def to_json(self) -> dict[str, Any]:
+        return {p.name: p.to_json() for p in self.params}
+
+    def fingerprint(self) -> str:
+        blob = json.dumps({"space": self.to_json(), "search_mass": self.search_mass}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:8]
+
+    def suggest(self, trial) -> dict[str, Any]:
+        values = {}
+        for p in self.searched:
+            if p.kind == "categorical":
+                values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+            elif p.kind == "int":
+                values[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
+            else:
+                values[p.name] = trial.suggest_float(p.name, float(p.low), float(p.high), log=p.log)
+        return values
+
+    def config(self, values: Mapping[str, Any], seed: int):
+        """The method's full setting of ``values``: a TrainConfig (network methods, with ``seed``) or a dict."""
+        from szsl.methods import get_method
+
+        m = get_method(self.method)
+        merged = {**self.fixed, **values}
+        if m.is_network:
+            merged.setdefault("seed", seed)
+        return m.params(merged)
+
+    def grid(self) -> dict[str, list]:
+        return {p.name: p.grid_values() for p in self.searched}
+
+    def grid_size(self) -> int:
+        return int(np.prod([len(v) for v in self.grid().values()])) if self.searched else 1
+
+
+def make_space(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    epochs: int | None = None,
+    search_mass: bool = False,
+    where: str = "space",
+    method: str = "szsl",
+    base: str = "default",
+) -> SearchSpace:
+    """The method's space (``szsl.methods``; the paper's for szsl) with ``overrides`` (a space file's content) and ``epochs`` applied.
+
+    Each override is a fixed value (``"l1": 0``), ``{"choices": [...]}`` or
+    ``{"low": a, "high": b, "log": bool, "grid": n}``. ``search_mass``: fix alpha = 1 so that the
+    searched q *is* the soft-label mass m = alpha * q (the only way alpha and q enter the loss).
+    """
+    from szsl.methods import get_method
+
+    m = get_method(method)
+    if base not in BASES:
+        raise SZSLError(f"{where}: base space {base!r}: expected one of {', '.join(BASES)}")
+    known = set(m.defaults)
+    spec: dict[str, Any] = dict(PAPER_SPACE if base == "paper" and m.name == "szsl" else m.space)
+    for name, value in (overrides or {}).items():
+        if name not in known:
+            raise SZSLError(f"{where}: unknown parameter {name!r}: expected some of {', '.join(sorted(known))}")
+        spec[name] = value
+    for flag, name, value in (("--epochs", "epochs", epochs), ("--search-mass", "alpha", 1.0 if search_mass else None)):
+        if value is not None:
+            if name not in known:
+                raise SZSLError(f"{flag}: method {m.name} has no {name} (only network methods do)")
+            spec[name] = value
+    ints = {k for k, v in m.defaults.items() if isinstance(v, int) and not isinstance(v, bool)}
+    params = tuple(_parse_param(name, value, where, name in ints) for name, value in spec.items())
+    space = SearchSpace(params, search_mass=search_mass, method=m.name)
+    # Every fixed value and every end of every range must make a valid setting of the method.
+    probe = {p.name: (p.value if p.kind == "fixed" else p.choices[0] if p.kind == "categorical" else p.low) for p in params}
+    for p in space.searched:
+        for v in (p.choices if p.kind == "categorical" else (p.low, p.high)):
+            try:
+                m.params({**probe, p.name: v})
+            except SZSLError as exc:
+                raise SZSLError(f"{where}: {p.name}: {exc}") from None
+    try:
+        m.params(probe)
+    except SZSLError as exc:
+        raise SZSLError(f"{where}: {exc}") from None
+    return space
+
+
+
+def load_space(
+    path: str | os.PathLike | None, *, epochs: int | None = None, search_mass: bool = False, method: str = "szsl"
+) -> SearchSpace:
+    """A named space ("default", "paper") or a JSON space file (``{"tau": {"low": 0.1, "high": 1, "log": true}, "l1": 0, ...}``).
+
+    A file's parameters override the default space; ``"base": "paper"`` in it starts from the paper's space.
+    """
+    if path is None or str(path) in BASES:
+        return make_space(epochs=epochs, search_mass=search_mass, method=method, base=str(path or "default"))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SZSLError(f"--space {path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SZSLError(f"--space {path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SZSLError(f"--space {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(content, dict):
+        raise SZSLError(f"--space {path}: expected a JSON object of parameter -> range/choices/value")
+    base = content.pop("base", "default")
+    return make_space(
+        content, epochs=epochs, search_mass=search_mass, where=f"--space {path}", method=method,
+        base=base if isinstance(base, str) else repr(base),
+    )
+
+
+def _finite(v: int | float) -> bool:
+    """A finite number that fits a float64 (and an int64, for integers): JSON allows 10**400."""
+    if isinstance(v, int):
+        return abs(v) < 2**63
+    return math.isfinite(v)
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _parse_param(name: str, value: Any, where: str, is_int: bool) -> Param:
+    if not isinstance(value, dict):
+        if isinstance(value, (list, tuple)):
+            raise SZSLError(f"{where}: {name}: a list is ambiguous; write {{\"choices\": [...]}} or a single value")
+        return Param(name, "fixed", value=value)
+    keys = set(value)
+    if "choices" in keys:
+        extra = keys - {"choices"}
+        choices = value["choices"]
+        if extra or not isinstance(choices, list) or not choices:
+            raise SZSLError(f"{where}: {name}: expected {{\"choices\": [non-empty list]}}")
+        if len(choices) == 1:
+            return Param(name, "fixed", value=choices[0])
+        return Param(name, "categorical", choices=tuple(choices))
+    extra = keys - {"low", "high", "log", "grid"}
+    if extra or not {"low", "high"} <= keys:
+        raise SZSLError(
+            f"{where}: {name}: expected {{\"low\": a, \"high\": b, \"log\": false}} or {{\"choices\": [...]}}, got keys {sorted(keys)}"
+        )
+    low, high, log = value["low"], value["high"], bool(value.get("log", False))
+    grid = value.get("grid", GRID_POINTS)
+    for v in (low, high):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
+            raise SZSLError(f"{where}: {name}: low/high must be finite numbers (below 2**63 for integers), got {_short(v)}")
+    if is_int and not (float(low).is_integer() and float(high).is_integer()):
+        raise SZSLError(f"{where}: {name}: low/high must be integers")
+    if not low <= high:
+        raise SZSLError(f"{where}: {name}: low={low} > high={high}")
+    if log and low <= 0:
+        raise SZSLError(f"{where}: {name}: a log range needs low > 0, got {low}")
+    if isinstance(grid, bool) or not isinstance(grid, int) or not 1 <= grid <= MAX_GRID_POINTS:
+        raise SZSLError(f"{where}: {name}: grid must be an integer in [1, {MAX_GRID_POINTS}]")
+    if low == high:
+        return Param(name, "fixed", value=int(low) if is_int else float(low))
+    if is_int:
+        return Param(name, "int", low=int(low), high=int(high), log=log, grid=grid)
+    return Param(name, "float", low=float(low), high=float(high), log=log, grid=grid)
