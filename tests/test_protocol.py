@@ -55,7 +55,7 @@ def guarded(b: Benchmark) -> Benchmark:
     return dataclasses.replace(b, features=feats)
 
 
-@pytest.mark.parametrize("fold_classes", ["trainval", "all"])
+@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched"])
 def test_folds_are_disjoint_stratified_and_inside_trainval(fold_classes):
     b = tiny_benchmark()
     splits = validation_splits(b, seed=3, fold_classes=fold_classes)
@@ -65,8 +65,10 @@ def test_folds_are_disjoint_stratified_and_inside_trainval(fold_classes):
     for split, fold in zip(splits, b.folds):
         if fold_classes == "trainval":  # the model knows only the trainval classes
             assert np.array_equal(split.classes, b.seen)
-        else:  # it knows every class; the test-unseen ones by their attributes alone
+        elif fold_classes == "all":  # it knows every class; the test-unseen ones by their attributes alone
             assert np.array_equal(split.classes, np.arange(b.n_classes))
+        else:  # the trainval classes and, by attributes, some test-unseen ones
+            assert np.isin(b.seen, split.classes).all() and np.isin(np.setdiff1d(split.classes, b.seen), b.unseen).all()
         assert np.array_equal(split.classes[split.seen], np.sort(fold.train_classes))
         assert np.array_equal(split.classes[split.unseen], np.sort(fold.val_classes))
         parts = [set(split.train.tolist()), set(split.eval_seen.tolist()), set(split.eval_unseen.tolist())]
@@ -107,19 +109,19 @@ def test_fold_classes_change_the_known_classes_not_the_images():
         validation_splits(b, 0, fold_classes="some")
 
 
-@pytest.mark.parametrize("fold_classes", ["trainval", "all"])
+@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched"])
 def test_validation_never_reads_test_features_final_does(fold_classes):
     b = guarded(tiny_benchmark())
     for split in validation_splits(b, 0, fold_classes=fold_classes):
         data = split_data(b, split)
         assert data.X_train.shape[0] == split.train.size
         assert set(np.unique(data.y_train)) == set(split.seen.tolist())
-        assert data.attributes.shape[0] == (b.seen.size if fold_classes == "trainval" else b.n_classes)
+        assert data.attributes.shape[0] == {"trainval": b.seen.size, "all": b.n_classes}.get(fold_classes, split.classes.size)
     with pytest.raises(AssertionError, match="test image"):
         split_data(b, final_split(b))  # the guard works: the final split does read test images
 
 
-@pytest.mark.parametrize("fold_classes", ["trainval", "all"])
+@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched"])
 def test_validation_is_blind_to_test_labels_and_features(fold_classes):
     b = tiny_benchmark()
     rng = np.random.default_rng(9)
@@ -151,3 +153,22 @@ def test_fold_with_a_test_class_is_rejected():
     bad = dataclasses.replace(b, folds=(Fold(b.seen[:-1], np.array([b.unseen[0]])),))
     with pytest.raises(SZSLError, match="not trainval classes"):
         validation_splits(bad, 0)
+
+
+def test_matched_folds_have_as_many_imageless_classes_as_the_final_problem():
+    b = tiny_benchmark(n_unseen=5)  # 7 seen classes: folds of 3, 2, 2 pseudo-unseen; 5 test-unseen
+    for split, old in zip(validation_splits(b, 4, fold_classes="matched"), validation_splits(b, 4, fold_classes="trainval")):
+        for name in ("train", "eval_seen", "eval_unseen"):  # the same images as the paper's folds
+            assert np.array_equal(getattr(split, name), getattr(old, name)), name
+        data = split_data(b, split)
+        imageless = split.classes[np.setdiff1d(np.arange(split.classes.size), np.unique(data.y_train))]
+        assert imageless.size == b.unseen.size  # pseudo-unseen + distractors = the final problem's unseen count
+        distractors = np.setdiff1d(imageless, split.classes[split.unseen])
+        assert np.isin(distractors, b.unseen).all() and distractors.size == b.unseen.size - split.unseen.size
+        assert np.array_equal(split.classes[split.seen], old.classes[old.seen])
+    again = validation_splits(b, 4, fold_classes="matched")
+    assert all(np.array_equal(x.classes, y.classes) for x, y in zip(again, validation_splits(b, 4, fold_classes="matched")))
+    # Enough pseudo-unseen classes already (3 per fold, 3 test-unseen): the paper's fold exactly.
+    b = tiny_benchmark()
+    for split, old in zip(validation_splits(b, 0, fold_classes="matched"), validation_splits(b, 0, fold_classes="trainval")):
+        assert np.array_equal(split.classes, old.classes) and np.array_equal(split.unseen, old.unseen)

@@ -130,7 +130,7 @@ def _garbage_copy(b):
     return dataclasses.replace(b, features=feats, labels=labels)
 
 
-@pytest.mark.parametrize("fold_classes", ["all", "trainval"])
+@pytest.mark.parametrize("fold_classes", ["all", "matched", "trainval"])
 def test_tuning_is_isolated_from_the_test_split(tmp_path, digits, fold_classes):
     space = make_space(SMALL)
     runs = []

@@ -7,11 +7,16 @@
   classes. It reads trainval indices and their labels only - never the test split, never
   ``train_loc`` / ``val_loc`` (which overlap test_seen in the official release).
   Which classes a fold model knows (``fold_classes``):
-    "all" (default): every class of the benchmark. The test-unseen classes take part by their
+    "all": every class of the benchmark. The test-unseen classes take part by their
       attributes alone (never an image), exactly as they do in the final model: they compete
       in every prediction and receive soft-label mass, so a fold faces the same unseen
       competitors and distractors as the final problem. U and S are still scored on the
       pseudo-unseen and held-out pseudo-seen images only.
+    "matched" (default): the trainval classes plus just enough test-unseen classes (a seeded random
+      subset, attributes only) that the fold has as many classes without training images as
+      the final problem has unseen classes: max(0, #test-unseen - #pseudo-unseen) distractors.
+      Where a fold already has that many pseudo-unseen classes (xlsa17 CUB, AwA1/2) it is the
+      "trainval" fold; on aPY (5 pseudo-unseen, 12 unseen) it adds 7.
     "trainval": the trainval classes only (the test classes do not exist for the fold model);
       the paper's protocol and szsl's behaviour before 0.2.
 - ``final_split``: train on all of trainval, evaluate on test_seen / test_unseen over all
@@ -28,8 +33,8 @@ from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 
 SEEN_HOLDOUT = 0.2
-FOLD_CLASSES = ("all", "trainval")
-DEFAULT_FOLD_CLASSES = "all"
+FOLD_CLASSES = ("all", "matched", "trainval")
+DEFAULT_FOLD_CLASSES = "matched"
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +77,8 @@ def validation_splits(
     """The cross-validation splits (one per class fold). Never touches the test split.
 
     ``fold_classes``: "all" (the fold model also knows the test-unseen classes, by their
-    attributes only) or "trainval" (it knows the trainval classes only); see the module docstring.
+    attributes only), "matched" (as many of them as make the count of classes without images
+    equal the final problem's) or "trainval" (the trainval classes only); see the module docstring.
     """
     if not benchmark.folds:
         raise SZSLError(f"{benchmark.name}: no validation folds (class lists trainclassesK/valclassesK)")
@@ -102,6 +108,11 @@ def validation_splits(
             held.append(images[:n_held])
             train.append(images[n_held:])
         eval_unseen = trainval[np.isin(trainval_labels, pseudo_unseen)]
+        if fold_classes == "matched":  # its own stream: the image split above does not depend on it
+            test_unseen = np.sort(np.asarray(benchmark.unseen, dtype=np.int64))
+            n_extra = max(0, test_unseen.size - pseudo_unseen.size)
+            extra = np.random.default_rng([seed, k, 1]).choice(test_unseen, size=n_extra, replace=False)
+            classes = np.sort(np.concatenate([seen_classes, extra]))
         splits.append(
             Split(
                 name=f"fold{k}",

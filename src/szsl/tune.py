@@ -93,10 +93,12 @@ class TuneResult:
         }
 
 
-def default_study_name(benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "all") -> str:
+def default_study_name(
+    benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "matched"
+) -> str:
     """Same benchmark, method, space, seed, sampler and fold classes -> same name, so a re-run continues the study."""
     method = "" if space.method == "szsl" else f"{space.method}-"
-    folds = "" if fold_classes == "all" else f"-{fold_classes}"
+    folds = "" if fold_classes == "matched" else f"-{fold_classes}"
     return f"{benchmark.name}-{method}{sampler}-s{seed}-{space.fingerprint()}{folds}"
 
 
@@ -134,7 +136,7 @@ def tune(
     worker: int = 0,
     workers: int = 1,
     method: str | None = None,
-    fold_classes: str = "all",
+    fold_classes: str = "matched",
 ) -> TuneResult:
     """Run (or continue) the study until it holds ``n_trials`` COMPLETE trials; return the best.
 
@@ -143,9 +145,10 @@ def tune(
     the sampler. ``timeout`` (seconds) stops asking for new trials after that long. Safe to run
     from many processes at once against one ``storage`` URL; ``workers=K`` starts K - 1 more
     worker processes on this machine (SIGTERM / Ctrl-C reach them too) and returns the best of
-    the whole study once all are done. ``fold_classes``: which classes a fold model knows ("all":
-    the test-unseen classes too, by their attributes only; "trainval": the paper's folds; see
-    ``protocol.validation_splits``).
+    the whole study once all are done. ``fold_classes``: which classes a fold model knows
+    ("matched", the default: the trainval classes plus as many test-unseen classes, by their
+    attributes only, as make the fold's unseen count the final problem's; "all": every test-unseen
+    class; "trainval": the paper's folds; see ``protocol.validation_splits``).
     """
     from szsl.protocol import FOLD_CLASSES
 

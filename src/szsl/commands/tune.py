@@ -56,8 +56,9 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     )
     parser.add_argument(
         "--fold-classes", choices=FOLD_CLASSES, default=DEFAULT_FOLD_CLASSES,
-        help="classes a validation-fold model knows: 'all' (default; the test-unseen classes too, by their attributes only, never an "
-        "image) or 'trainval' (the paper's folds). '--space paper --fold-classes trainval' is the protocol of szsl 0.1",
+        help="classes a validation-fold model knows besides the trainval ones: 'matched' (default: enough test-unseen classes, by "
+        "their attributes only, never an image, that the fold has as many unseen classes as the final problem), 'all' (every "
+        "test-unseen class) or 'trainval' (none: the paper's folds). '--space paper --fold-classes trainval' is szsl 0.1's protocol",
     )
     parser.add_argument(
         "--search-mass",

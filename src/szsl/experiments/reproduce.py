@@ -23,7 +23,7 @@ from szsl.experiments.stages import load_stage, save_stage
 from szsl.experiments.sweep import DEFAULT_VALUES
 
 STAGES = ("tune", "final", "sweep_q", "sweep_tau")
-REPRODUCE_TRIALS = 30
+REPRODUCE_TRIALS = 20
 REPRODUCE_EPOCHS = 20
 
 
@@ -33,7 +33,7 @@ class ReproduceOptions:
     epochs: int | None = REPRODUCE_EPOCHS
     space: str | None = None  # a JSON space file
     search_mass: bool = False
-    fold_classes: str = "all"  # protocol.validation_splits: "all" (test-unseen classes known by attributes) or "trainval"
+    fold_classes: str = "matched"  # protocol.validation_splits: "matched", "all" or "trainval" (the paper's folds)
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
