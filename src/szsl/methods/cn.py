@@ -1,0 +1,177 @@
+"""CN: class normalization for zero-shot learning (Skorokhodov & Elhoseiny, ICLR 2021).
+
+The recipe of the authors' released notebook, re-written from the paper's description:
+
+* attributes L2-normalised per class, then multiplied by sqrt(attribute count);
+* prototypes P = MLP(a): Linear(A, 1024) - ReLU - Linear(1024, 1024) - CS - ReLU - CS -
+  Linear(1024, D) - ReLU, with D the feature dimension (2048 for ResNet-101);
+* CS ("class standardization") standardises each unit over the classes of the batch (all the
+  classes whose prototypes are computed in that step: the seen classes during training) and
+  divides by (variance + 1e-5) -- the variance, not the standard deviation, as the authors'
+  code does; running mean / variance (momentum 0.1, unbiased batch variance) are used in eval;
+* the last Linear's weight is drawn uniform in +-sqrt(3 / (hidden * D)); everything else has
+  PyTorch's default Linear initialisation;
+* score(x, c) = <s x/|x|, s P_c/|P_c|> with s = 5;
+* Adam (lr 5e-4, weight decay 1e-4 as L2 in the gradient), StepLR x0.1 every 25 epochs,
+  50 epochs, batches of 256 images, cross-entropy over the SEEN classes only;
+* test time: scores of seen classes multiplied by ``seen_scale`` (0.95; the authors use 1.0 on
+  CUB -- the caller passes that).
+
+The authors used no validation split; ``SPACE`` is szsl's, for its class-fold validation.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from szsl.methods._peer_common import Fitted, batches, check_inputs, check_params, device_for, generator, linear_init, uniform_
+
+NAME = "cn"
+
+DEFAULTS = {
+    "lr": 5e-4,
+    "weight_decay": 1e-4,
+    "epochs": 50,
+    "batch_size": 256,
+    "lr_step": 25,  # StepLR step_size (epochs)
+    "lr_gamma": 0.1,
+    "hidden": 1024,
+    "scale": 5.0,  # s in <s x/|x|, s P/|P|>
+    "cs_momentum": 0.1,
+    "cs_eps": 1e-5,
+    "seen_scale": 0.95,  # test-time factor on seen-class scores (authors: 1.0 on CUB)
+}
+
+SPACE = {
+    "lr": {"low": 1e-4, "high": 2e-3, "log": True},
+    "weight_decay": {"low": 1e-6, "high": 1e-3, "log": True},
+    "seen_scale": {"low": 0.8, "high": 1.0},
+    "epochs": {"choices": [25, 50]},
+}
+
+SPECS = {
+    "lr": ("float", 0.0, None, False, False),
+    "weight_decay": ("float", 0.0, None, True, False),
+    "epochs": ("int", 1, 100000),
+    "batch_size": ("int", 1, None),
+    "lr_step": ("int", 1, None),
+    "lr_gamma": ("float", 0.0, 1.0, False, True),
+    "hidden": ("int", 1, None),
+    "scale": ("float", 0.0, None, False, False),
+    "cs_momentum": ("float", 0.0, 1.0, False, True),
+    "cs_eps": ("float", 0.0, None, False, False),
+    "seen_scale": ("float", 0.0, None, False, False),
+}
+
+
+def cn_attributes(A: np.ndarray) -> np.ndarray:
+    """L2-normalise each class's attributes, then multiply by sqrt(attribute count)."""
+    A = np.asarray(A, dtype=np.float64)
+    norms = np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
+    return (A / norms * math.sqrt(A.shape[1])).astype(np.float32)
+
+
+class ProtoMLP:
+    """The CN prototype network as plain tensors (so it is small, explicit and device-agnostic)."""
+
+    def __init__(self, attr_dim: int, hidden: int, proto_dim: int, g: torch.Generator, device, *, momentum: float, eps: float):
+        W1, b1 = linear_init(attr_dim, hidden, g)
+        W2, b2 = linear_init(hidden, hidden, g)
+        _, b3 = linear_init(hidden, proto_dim, g)
+        W3 = uniform_((proto_dim, hidden), math.sqrt(3.0 / (hidden * proto_dim)), g)
+        self.params = [t.to(device).requires_grad_(True) for t in (W1, b1, W2, b2, W3, b3)]
+        self.running = {k: torch.zeros(hidden, device=device) if k.endswith("mean") else torch.ones(hidden, device=device)
+                        for k in ("cs1_mean", "cs1_var", "cs2_mean", "cs2_var")}
+        self.momentum, self.eps = momentum, eps
+
+    def _cs(self, h: torch.Tensor, which: str, training: bool) -> torch.Tensor:
+        if training:
+            mean = h.mean(dim=0)
+            var = h.var(dim=0) if h.shape[0] > 1 else torch.zeros_like(mean)
+            m = self.momentum
+            with torch.no_grad():
+                self.running[f"{which}_mean"].mul_(1 - m).add_(m * mean.detach())
+                self.running[f"{which}_var"].mul_(1 - m).add_(m * var.detach())
+        else:
+            mean, var = self.running[f"{which}_mean"], self.running[f"{which}_var"]
+        return (h - mean) / (var + self.eps)
+
+    def __call__(self, a: torch.Tensor, *, training: bool) -> torch.Tensor:
+        W1, b1, W2, b2, W3, b3 = self.params
+        h = F.relu(F.linear(a, W1, b1))
+        h = F.linear(h, W2, b2)
+        h = self._cs(h, "cs1", training)
+        h = F.relu(h)
+        h = self._cs(h, "cs2", training)
+        return F.relu(F.linear(h, W3, b3))
+
+
+def cosine_logits(x: torch.Tensor, protos: torch.Tensor, scale: float) -> torch.Tensor:
+    xn = scale * x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    pn = scale * protos / protos.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return xn @ pn.T
+
+
+def train_cn(X, y, attributes, p: dict, *, seed: int, device, name: str, target_fn=None, train_classes: str = "seen"):
+    """Shared by ``cn`` and ``cn-soft``. ``train_classes``: "seen" (CE over seen prototypes) or
+    "all" (prototypes of every class, CS over all of them, with ``target_fn(y_batch) -> (b, C)``
+    soft targets)."""
+    t0 = time.perf_counter()
+    X, y, A, seen, unseen = check_inputs(name, X, y, attributes)
+    g = generator(seed)
+    dev = device_for(device)
+    A_t = torch.as_tensor(cn_attributes(A), device=dev)
+    X_t = torch.as_tensor(X, device=dev)
+    net = ProtoMLP(A.shape[1], p["hidden"], X.shape[1], g, dev, momentum=p["cs_momentum"], eps=p["cs_eps"])
+    opt = torch.optim.Adam(net.params, lr=p["lr"], weight_decay=p["weight_decay"])
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p["lr_step"], gamma=p["lr_gamma"])
+    if train_classes == "seen":
+        train_attr = A_t[torch.as_tensor(seen, device=dev)]
+        target = torch.as_tensor(np.searchsorted(seen, y), device=dev)  # labels in the seen-only space
+    else:
+        train_attr = A_t
+        target = torch.as_tensor(y, device=dev)
+    history = []
+    n = X.shape[0]
+    for _epoch in range(p["epochs"]):
+        total, count = 0.0, 0
+        for idx in batches(n, p["batch_size"], g):
+            idx = idx.to(dev)
+            protos = net(train_attr, training=True)
+            logits = cosine_logits(X_t[idx], protos, p["scale"])
+            if target_fn is None:
+                loss = F.cross_entropy(logits, target[idx])
+            else:
+                loss = -(target_fn(target[idx]) * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * idx.numel()
+            count += idx.numel()
+        sched.step()
+        history.append(total / count)
+
+    with torch.no_grad():
+        protos_all = net(A_t, training=False)
+    factor = torch.ones(A.shape[0], device=dev)
+    factor[torch.as_tensor(seen, device=dev)] = p["seen_scale"]
+    scale = p["scale"]
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        return cosine_logits(xb, protos_all, scale) * factor
+
+    fitted = Fitted(name, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
+                    loss_history=history, seconds=time.perf_counter() - t0)
+    fitted.prototypes_ = protos_all.cpu().numpy()
+    return fitted
+
+
+def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
+    """Train CN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
+    p = check_params(NAME, DEFAULTS, SPECS, params)
+    return train_cn(X, y, attributes, p, seed=seed, device=device, name=NAME)
