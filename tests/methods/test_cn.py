@@ -58,3 +58,22 @@ def test_recipe_pieces():
     torch.testing.assert_close(net.running["cs1_var"], 0.9 + 0.1 * h.var(0))
     ev = net._cs(h, "cs1", training=False)
     torch.testing.assert_close(ev, (h - net.running["cs1_mean"]) / (net.running["cs1_var"] + 1e-5))
+
+
+def test_population_matches_single_fits(checks):
+    small = {**FAST, "epochs": 4}
+    plist = [{**small, "lr": 2e-3}, {**small, "lr": 1e-3, "weight_decay": 1e-3, "seen_scale": 0.9}]
+    members = cn.fit_population(checks.X, checks.y, checks.A, plist, seeds=[5, 6], device="cpu")
+    for p, seed, member in zip(plist, [5, 6], members):
+        single = cn.fit(checks.X, checks.y, checks.A, p, seed=seed, device="cpu")
+        np.testing.assert_allclose(member.scores(checks.X_test), single.scores(checks.X_test), rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(member.loss_history_, single.loss_history_, rtol=1e-4)
+
+
+def test_population_rejects_mixed_structure(checks):
+    import pytest
+
+    from szsl.errors import SZSLError
+
+    with pytest.raises(SZSLError, match="hidden"):
+        cn.fit_population(checks.X, checks.y, checks.A, [{"hidden": 8}, {"hidden": 16}], seeds=[0, 1], device="cpu")

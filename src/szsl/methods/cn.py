@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from szsl.errors import SZSLError
 from szsl.methods._peer_common import Fitted, batches, check_inputs, check_params, device_for, generator, linear_init, uniform_
 
 NAME = "cn"
@@ -175,3 +176,137 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     """Train CN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
     p = check_params(NAME, DEFAULTS, SPECS, params)
     return train_cn(X, y, attributes, p, seed=seed, device=device, name=NAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# Population training: K members stacked along a leading dimension, trained in one pass.
+# ---------------------------------------------------------------------------------------------
+
+# Hyperparameters that may differ between the members of one population; all others must agree.
+PER_MEMBER = ("lr", "weight_decay", "seen_scale")
+
+
+class StackedAdam:
+    """torch.optim.Adam (L2 weight decay added to the gradient, betas 0.9/0.999, eps 1e-8) on
+    tensors whose first dimension is the member, with a per-member lr and weight decay."""
+
+    def __init__(self, params, lr: torch.Tensor, weight_decay: torch.Tensor, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lr, self.wd = params, lr, weight_decay
+        self.b1, self.b2, self.eps = betas[0], betas[1], eps
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    @staticmethod
+    def _bc(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return x.view(-1, *([1] * (like.dim() - 1)))
+
+    @torch.no_grad()
+    def step(self, lr_factor: float = 1.0):
+        self.t += 1
+        c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = p.grad + self._bc(self.wd, p) * p
+            m.mul_(self.b1).add_(g, alpha=1 - self.b1)
+            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+            denom = (v.sqrt() / math.sqrt(c2)).add_(self.eps)
+            p.sub_(self._bc(self.lr * lr_factor / c1, p) * m / denom)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+
+def fit_population(X, y, attributes, params_list, *, seeds, device: str = "auto") -> list[Fitted]:
+    """Train K CN members at once (K = len(seeds)); member k uses ``params_list[k]`` (a dict, or one
+    dict for all) and ``seeds[k]``. Member k's result equals ``fit(X, y, attributes, params_list[k],
+    seed=seeds[k])`` up to float rounding. Only ``lr``, ``weight_decay`` and ``seen_scale`` may
+    differ between members."""
+    t0 = time.perf_counter()
+    seeds = list(seeds)
+    K = len(seeds)
+    if K == 0:
+        raise SZSLError(f"{NAME}: fit_population needs at least one seed")
+    if isinstance(params_list, dict) or params_list is None:
+        params_list = [params_list] * K
+    if len(params_list) != K:
+        raise SZSLError(f"{NAME}: fit_population got {len(params_list)} parameter sets for {K} seeds")
+    ps = [check_params(NAME, DEFAULTS, SPECS, p) for p in params_list]
+    for key in DEFAULTS:
+        if key not in PER_MEMBER and any(p[key] != ps[0][key] for p in ps):
+            raise SZSLError(f"{NAME}: {key} differs between population members; only {', '.join(PER_MEMBER)} may")
+    p0 = ps[0]
+    X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
+    dev = device_for(device)
+    gens = [generator(s) for s in seeds]
+    nets = [ProtoMLP(A.shape[1], p0["hidden"], X.shape[1], g, torch.device("cpu"), momentum=p0["cs_momentum"], eps=p0["cs_eps"])
+            for g in gens]
+    params = [torch.stack([n.params[i].detach() for n in nets]).to(dev).requires_grad_(True) for i in range(6)]
+    H = p0["hidden"]
+    running = {k: (torch.zeros if k.endswith("mean") else torch.ones)((K, H), device=dev)
+               for k in ("cs1_mean", "cs1_var", "cs2_mean", "cs2_var")}
+    lr = torch.tensor([p["lr"] for p in ps], device=dev)
+    wd = torch.tensor([p["weight_decay"] for p in ps], device=dev)
+    opt = StackedAdam(params, lr, wd)
+    A_t = torch.as_tensor(cn_attributes(A), device=dev)
+    A_seen = A_t[torch.as_tensor(seen, device=dev)]
+    X_t = torch.as_tensor(X, device=dev)
+    target = torch.as_tensor(np.searchsorted(seen, y), device=dev)
+    mom, eps, scale = p0["cs_momentum"], p0["cs_eps"], p0["scale"]
+
+    def cs(h, which, training):
+        if training:
+            mean, var = h.mean(dim=1), (h.var(dim=1) if h.shape[1] > 1 else torch.zeros_like(h[:, 0]))
+            with torch.no_grad():
+                running[f"{which}_mean"].mul_(1 - mom).add_(mom * mean.detach())
+                running[f"{which}_var"].mul_(1 - mom).add_(mom * var.detach())
+        else:
+            mean, var = running[f"{which}_mean"], running[f"{which}_var"]
+        return (h - mean.unsqueeze(1)) / (var.unsqueeze(1) + eps)
+
+    def protos_of(a, training):
+        W1, b1, W2, b2, W3, b3 = params
+        h = F.relu(torch.einsum("ca,kha->kch", a, W1) + b1.unsqueeze(1))
+        h = torch.baddbmm(b2.unsqueeze(1), h, W2.transpose(1, 2))
+        h = cs(F.relu(cs(h, "cs1", training)), "cs2", training)
+        return F.relu(torch.baddbmm(b3.unsqueeze(1), h, W3.transpose(1, 2)))  # (K, C, D)
+
+    def logits_of(xb, protos):  # xb (K, b, D)
+        xn = scale * xb / xb.norm(dim=2, keepdim=True).clamp_min(1e-12)
+        pn = scale * protos / protos.norm(dim=2, keepdim=True).clamp_min(1e-12)
+        return torch.bmm(xn, pn.transpose(1, 2))
+
+    n, histories = X.shape[0], [[] for _ in range(K)]
+    for epoch in range(p0["epochs"]):
+        lr_factor = p0["lr_gamma"] ** (epoch // p0["lr_step"])
+        totals, count = torch.zeros(K, dtype=torch.float64), 0
+        for idx_list in zip(*[batches(n, p0["batch_size"], g) for g in gens]):
+            idx = torch.stack(idx_list).to(dev)  # (K, b)
+            logits = logits_of(X_t[idx], protos_of(A_seen, True))
+            ce = F.cross_entropy(logits.reshape(-1, logits.shape[2]), target[idx].reshape(-1), reduction="none")
+            per_member = ce.view(K, -1).mean(dim=1)
+            opt.zero_grad()
+            per_member.sum().backward()
+            opt.step(lr_factor)
+            totals += per_member.detach().double().cpu() * idx.shape[1]
+            count += idx.shape[1]
+        for k in range(K):
+            histories[k].append(float(totals[k]) / count)
+
+    with torch.no_grad():
+        protos_all = protos_of(A_t, False)  # (K, C, D)
+    seconds = time.perf_counter() - t0
+    out = []
+    for k in range(K):
+        factor = torch.ones(A.shape[0], device=dev)
+        factor[torch.as_tensor(seen, device=dev)] = ps[k]["seen_scale"]
+        pk = protos_all[k]
+
+        def score(xb, pk=pk, factor=factor):
+            return cosine_logits(xb, pk, scale) * factor
+
+        f = Fitted(NAME, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=ps[k],
+                   loss_history=histories[k], seconds=seconds / K)
+        f.prototypes_ = pk.cpu().numpy()
+        out.append(f)
+    return out
