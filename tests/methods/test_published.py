@@ -25,3 +25,4 @@ def test_all_and_bad():
     assert {r["table"] for r in rows} == {"table2", "peers_after"}
     with pytest.raises(SZSLError, match="nope"):
         published_rows("nope")
+

@@ -51,7 +51,7 @@ def _check_value(name: str, key: str, value, spec: Spec):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise SZSLError(f"{where}: expected a number")
     if kind == "int":
-        if float(value) != int(value):
+        if not math.isfinite(float(value)) or float(value) != int(value):
             raise SZSLError(f"{where}: expected an integer")
         value = int(value)
         low, high = spec[1], spec[2]
