@@ -20,11 +20,11 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-import szsl  # noqa: E402
-from szsl.metrics import gzsl_metrics, zsl_top1  # noqa: E402
+import szsl
+from szsl.metrics import gzsl_metrics, zsl_top1
 
 
 def load_method(name: str):
@@ -81,7 +81,7 @@ def run_fold(method: str, root: str, ds: str, fold: int, *, seed: int, device: s
     hold = np.zeros(tv.size, dtype=bool)
     for c in f.train_classes:
         idx = np.flatnonzero(bench.labels[tv] == c)
-        hold[rng.choice(idx, size=int(round(holdout * idx.size)), replace=False)] = True
+        hold[rng.choice(idx, size=round(holdout * idx.size), replace=False)] = True
     train = is_train_class & ~hold
     params = dict(mod.DEFAULTS)
     if ds.upper() == "CUB" and "seen_scale" in params:

@@ -22,7 +22,7 @@ def test_space(checks):
 
 
 def test_trains_and_scores(checks):
-    fitted, s = checks.shape_and_loss(cn, FAST)
+    fitted, _s = checks.shape_and_loss(cn, FAST)
     assert fitted.prototypes_.shape == (10, checks.X.shape[1])
 
 

@@ -14,7 +14,7 @@ def test_space(checks):
 
 def test_trains_and_scores(checks):
     for direction in ("F->S", "S->F"):
-        fitted, s = checks.shape_and_loss(sae, {"direction": direction})
+        _fitted, s = checks.shape_and_loss(sae, {"direction": direction})
         assert np.abs(s).max() <= 1 + 1e-5  # cosines
 
 

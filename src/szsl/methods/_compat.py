@@ -16,7 +16,14 @@ import time
 import numpy as np
 import torch
 
-from szsl.methods._peer_common import Fitted, batches, check_inputs, device_for, generator, l2_rows
+from szsl.methods._peer_common import (
+    Fitted,
+    batches,
+    check_inputs,
+    device_for,
+    generator,
+    l2_rows,
+)
 
 COMMON_DEFAULTS = {
     "lr": 1e-3,

@@ -10,7 +10,8 @@ seen/unseen split implied by ``y``, seeded initialisation and shuffling, and the
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch

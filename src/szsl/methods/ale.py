@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import torch
 
-from szsl.methods._compat import COMMON_DEFAULTS, COMMON_SPACE, COMMON_SPECS, margins, train_bilinear
+from szsl.methods._compat import (
+    COMMON_DEFAULTS,
+    COMMON_SPACE,
+    COMMON_SPECS,
+    margins,
+    train_bilinear,
+)
 from szsl.methods._peer_common import check_params
 
 NAME = "ale"

@@ -30,7 +30,16 @@ import torch
 import torch.nn.functional as F
 
 from szsl.errors import SZSLError
-from szsl.methods._peer_common import Fitted, batches, check_inputs, check_params, device_for, generator, linear_init, uniform_
+from szsl.methods._peer_common import (
+    Fitted,
+    batches,
+    check_inputs,
+    check_params,
+    device_for,
+    generator,
+    linear_init,
+    uniform_,
+)
 
 NAME = "cn"
 

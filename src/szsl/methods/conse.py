@@ -14,14 +14,22 @@ this step on fixed features).
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from szsl.methods._peer_common import Fitted, batches, check_inputs, check_params, device_for, generator, l2_rows, linear_init
+from szsl.methods._peer_common import (
+    Fitted,
+    batches,
+    check_inputs,
+    check_params,
+    device_for,
+    generator,
+    l2_rows,
+    linear_init,
+)
 
 NAME = "conse"
 

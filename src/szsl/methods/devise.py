@@ -15,7 +15,13 @@ searches it with the margin.
 
 from __future__ import annotations
 
-from szsl.methods._compat import COMMON_DEFAULTS, COMMON_SPACE, COMMON_SPECS, margins, train_bilinear
+from szsl.methods._compat import (
+    COMMON_DEFAULTS,
+    COMMON_SPACE,
+    COMMON_SPECS,
+    margins,
+    train_bilinear,
+)
 from szsl.methods._peer_common import check_params
 
 NAME = "devise"

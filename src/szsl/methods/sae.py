@@ -30,7 +30,13 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from szsl.methods._peer_common import Fitted, check_inputs, check_params, device_for, l2_rows
+from szsl.methods._peer_common import (
+    Fitted,
+    check_inputs,
+    check_params,
+    device_for,
+    l2_rows,
+)
 
 NAME = "sae"
 

@@ -12,7 +12,12 @@ and epochs chosen on validation classes and no other regulariser; szsl's default
 
 from __future__ import annotations
 
-from szsl.methods._compat import COMMON_DEFAULTS, COMMON_SPACE, COMMON_SPECS, train_bilinear
+from szsl.methods._compat import (
+    COMMON_DEFAULTS,
+    COMMON_SPACE,
+    COMMON_SPECS,
+    train_bilinear,
+)
 from szsl.methods._peer_common import check_params
 
 NAME = "sje"
