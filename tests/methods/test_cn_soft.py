@@ -7,7 +7,8 @@ FAST = {"epochs": 8, "hidden": 64, "batch_size": 64, "lr": 2e-3}
 
 def test_defaults():
     assert cn_soft.NAME == "cn-soft"
-    assert cn_soft.DEFAULTS == {**cn.DEFAULTS, "seen_scale": 1.0, "q": 0.3, "tau": 0.2}
+    assert cn_soft.DEFAULTS == {**cn.DEFAULTS, "q": 0.3, "tau": 0.2}
+    assert cn_soft.DEFAULTS["seen_scale"] == 0.95
     assert cn_soft.DEFAULTS["lr"] == 5e-4 and cn_soft.DEFAULTS["epochs"] == 50
 
 

@@ -8,8 +8,12 @@ standardisation over all of them) enter a cross-entropy against the soft target 
     t(i) = (1 - q) at the true (seen) class i,  q * softmax_k(<a_i, a_k> / tau) over the unseen k,
 
 with a the class attributes L2-normalised (as xlsa17's ``att``). With no unseen class the target
-is the hard label. Defaults q = 0.3, tau = 0.2 (szsl's choice, not tuned on any test split) and
-``seen_scale`` = 1.0: the soft labels take over the job of CN's fixed 0.95 seen-score factor.
+is the hard label. Defaults: CN's (including ``seen_scale`` 0.95, which callers set to 1.0 on CUB
+as for cn) plus q = 0.3, tau = 0.2 (szsl's choice, not tuned on any test split).
+
+Note: with q = 0 this is NOT cn: the unseen prototypes then sit in the softmax as negatives, and
+the model calls nearly every unseen image seen (aPY twin, validation fold 1: U 0.0). The soft
+mass q is what keeps them alive; CN avoids the problem by leaving them out of the loss.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from szsl.methods._peer_common import check_inputs, check_params, device_for, l2
 
 NAME = "cn-soft"
 
-DEFAULTS = {**cn.DEFAULTS, "seen_scale": 1.0, "q": 0.3, "tau": 0.2}
+DEFAULTS = {**cn.DEFAULTS, "q": 0.3, "tau": 0.2}
 SPECS = {**cn.SPECS, "q": ("float", 0.0, 1.0, True, True), "tau": ("float", 0.0, None, False, False)}
 SPACE = {**cn.SPACE, "q": {"low": 0.0, "high": 0.9}, "tau": {"low": 0.02, "high": 1.0, "log": True}}
 
