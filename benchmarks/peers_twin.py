@@ -6,7 +6,10 @@
 Train on trainval (all its images), evaluate on test_seen + test_unseen among ALL classes
 (U, S: per-class mean top-1; H their harmonic mean) and on test_unseen among the unseen
 classes only (T1). ``--cub-seen-scale`` (default 1.0) sets cn's / cn-soft's ``seen_scale`` on
-CUB, as the CN authors do. No hyperparameter is chosen on the test split here.
+CUB, as the CN authors do; a module with ``authors_params(dataset)`` (f-clswgan, tf-vaegan) gets
+its authors' per-dataset values. No hyperparameter is chosen on the test split here.
+
+    PYTHONPATH=src python benchmarks/peers_twin.py --root /tmp/twins/s1 --datasets APY --method f-clswgan --set epochs=1
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def run_one(method: str, root: str, ds: str, *, seed: int, device: str, override
     mod = load_method(method)
     bench = szsl.load_xlsa17(root, ds)
     C = bench.n_classes
-    params = dict(mod.DEFAULTS)
+    params = mod.authors_params(ds) if hasattr(mod, "authors_params") else dict(mod.DEFAULTS)
     if ds.upper() == "CUB" and "seen_scale" in params:
         params["seen_scale"] = cub_seen_scale
     params.update(overrides)
@@ -83,7 +86,7 @@ def run_fold(method: str, root: str, ds: str, fold: int, *, seed: int, device: s
         idx = np.flatnonzero(bench.labels[tv] == c)
         hold[rng.choice(idx, size=round(holdout * idx.size), replace=False)] = True
     train = is_train_class & ~hold
-    params = dict(mod.DEFAULTS)
+    params = mod.authors_params(ds) if hasattr(mod, "authors_params") else dict(mod.DEFAULTS)
     if ds.upper() == "CUB" and "seen_scale" in params:
         params["seen_scale"] = cub_seen_scale
     params.update(overrides)
