@@ -1,0 +1,104 @@
+"""The bilinear compatibility trainer shared by devise, ale and sje.
+
+F(x, c) = theta(x)^T W phi(c), W (D x A): theta(x) the image features (L2-normalised per image
+when ``normalize_features``), phi(c) the class attributes (L2-normalised per class). Training sees
+all C classes' attributes but ranks only the SEEN classes (those with training images): the
+unseen ones never enter the loss, as in the inductive protocol of Xian et al. (2017). Scores at
+test time cover all C classes. Each method supplies its loss on a minibatch of (scores over the
+seen classes, target column). Minibatch SGD or Adam, seeded shuffling, a fixed epoch budget.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from szsl.methods._peer_common import (
+    Fitted,
+    batches,
+    check_inputs,
+    device_for,
+    generator,
+    l2_rows,
+)
+
+COMMON_DEFAULTS = {
+    "lr": 1e-3,
+    "optimizer": "adam",
+    "momentum": 0.9,  # SGD only
+    "weight_decay": 0.0,
+    "epochs": 30,
+    "batch_size": 64,
+    "normalize_features": True,
+}
+
+COMMON_SPECS = {
+    "lr": ("float", 0.0, None, False, False),
+    "optimizer": ("choice", ("adam", "sgd")),
+    "momentum": ("float", 0.0, 1.0, True, False),
+    "weight_decay": ("float", 0.0, None, True, False),
+    "epochs": ("int", 1, 100000),
+    "batch_size": ("int", 1, None),
+    "normalize_features": ("bool",),
+}
+
+COMMON_SPACE = {
+    "lr": {"low": 1e-4, "high": 1e-2, "log": True},
+    "weight_decay": {"low": 1e-7, "high": 1e-3, "log": True},
+    "epochs": {"choices": [10, 30, 60]},
+}
+
+
+def train_bilinear(name: str, X, y, attributes, p: dict, loss_fn, *, seed: int, device, cosine_scores: bool = False) -> Fitted:
+    """``loss_fn(scores (b, S) over the seen classes, target (b,) seen-column index, p) -> scalar``."""
+    t0 = time.perf_counter()
+    X, y, A, seen, unseen = check_inputs(name, X, y, attributes)
+    g = generator(seed)
+    dev = device_for(device)
+    normalize = p["normalize_features"]
+    Xt = torch.as_tensor(l2_rows(X).astype(np.float32) if normalize else X, device=dev)
+    Phi = torch.as_tensor(l2_rows(A).astype(np.float32), device=dev)  # (C, A)
+    Phi_seen = Phi[torch.as_tensor(seen, device=dev)]
+    target = torch.as_tensor(np.searchsorted(seen, y), device=dev)
+    D = X.shape[1]
+    W = (torch.randn((D, A.shape[1]), generator=g) / math.sqrt(D)).to(dev).requires_grad_(True)
+    if p["optimizer"] == "adam":
+        opt = torch.optim.Adam([W], lr=p["lr"], weight_decay=p["weight_decay"])
+    else:
+        opt = torch.optim.SGD([W], lr=p["lr"], momentum=p["momentum"], weight_decay=p["weight_decay"])
+    history = []
+    for _epoch in range(p["epochs"]):
+        total, count = 0.0, 0
+        for idx in batches(X.shape[0], p["batch_size"], g):
+            idx = idx.to(dev)
+            s = (Xt[idx] @ W) @ Phi_seen.T
+            loss = loss_fn(s, target[idx], p)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * idx.numel()
+            count += idx.numel()
+        history.append(total / count)
+    W_final = W.detach()
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        xb = l2_rows(xb) if normalize else xb
+        emb = xb @ W_final  # (b, A): the image mapped to the attribute space
+        if cosine_scores:
+            emb = l2_rows(emb)
+        return emb @ Phi.T
+
+    fitted = Fitted(name, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
+                    loss_history=history, seconds=time.perf_counter() - t0)
+    fitted.W_ = W_final.cpu().numpy()
+    return fitted
+
+
+def margins(s: torch.Tensor, target: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(m, mask): m[i, j] = delta + s[i, j] - s[i, y_i] and mask[i, j] = (j != y_i)."""
+    true = s.gather(1, target.unsqueeze(1))
+    mask = torch.ones_like(s, dtype=torch.bool).scatter_(1, target.unsqueeze(1), False)
+    return delta + s - true, mask

@@ -1,0 +1,179 @@
+"""Shared plumbing of the peer methods (cn, sae, devise, ale, sje, conse, cn-soft).
+
+Each peer module exposes ``NAME``, ``DEFAULTS``, ``SPACE`` and ``fit(X, y, attributes, params,
+*, seed, device)``. This module holds what they all need and nothing method-specific:
+parameter checking (unknown key / bad value -> one-line ``SZSLError``), input checking, the
+seen/unseen split implied by ``y``, seeded initialisation and shuffling, and the
+``Fitted`` result type with ``.scores(X)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from szsl.errors import SZSLError
+from szsl.model import resolve_device
+
+# A value spec: ("float", low, high, low_inclusive, high_inclusive) / ("int", low, high) / ("choice", (...)) / ("bool",)
+Spec = tuple
+
+
+def check_params(name: str, defaults: Mapping[str, Any], specs: Mapping[str, Spec], params: Mapping[str, Any] | None) -> dict:
+    """DEFAULTS updated by ``params``; raise SZSLError on an unknown key or a value outside its spec."""
+    params = {} if params is None else params
+    if not isinstance(params, Mapping):
+        raise SZSLError(f"{name}: params must be a mapping of hyperparameter -> value, got {type(params).__name__}")
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise SZSLError(f"{name}: unknown hyperparameter {unknown[0]!r}; expected one of {', '.join(sorted(defaults))}")
+    out = dict(defaults)
+    out.update(params)
+    for key, spec in specs.items():
+        out[key] = _check_value(name, key, out[key], spec)
+    return out
+
+
+def _check_value(name: str, key: str, value, spec: Spec):
+    kind = spec[0]
+    where = f"{name}: {key}={value!r}"
+    if kind == "bool":
+        if not isinstance(value, (bool, np.bool_)):
+            raise SZSLError(f"{where}: expected true or false")
+        return bool(value)
+    if kind == "choice":
+        if value not in spec[1]:
+            raise SZSLError(f"{where}: expected one of {', '.join(map(str, spec[1]))}")
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise SZSLError(f"{where}: expected a number")
+    if kind == "int":
+        if not math.isfinite(float(value)) or float(value) != int(value):
+            raise SZSLError(f"{where}: expected an integer")
+        value = int(value)
+        low, high = spec[1], spec[2]
+        if value < low or (high is not None and value > high):
+            raise SZSLError(f"{where}: expected an integer in [{low}, {'inf' if high is None else high}]")
+        return value
+    if kind == "float":
+        value = float(value)
+        low, high, lo_inc, hi_inc = spec[1], spec[2], spec[3], spec[4]
+        ok = math.isfinite(value)
+        ok = ok and (value >= low if lo_inc else value > low)
+        if high is not None:
+            ok = ok and (value <= high if hi_inc else value < high)
+        if not ok:
+            lb, rb = ("[" if lo_inc else "("), ("]" if hi_inc else ")")
+            raise SZSLError(f"{where}: expected a finite number in {lb}{low}, {'inf' if high is None else high}{rb}")
+        return value
+    raise AssertionError(f"bad spec {spec!r}")  # pragma: no cover
+
+
+def check_inputs(name: str, X, y, attributes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X float32, y int64, attributes float32, seen, unseen) after shape/value checks."""
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y)
+    A = np.asarray(attributes, dtype=np.float32)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise SZSLError(f"{name}: X must be a non-empty 2-D (images x features) array, got shape {X.shape}")
+    if A.ndim != 2:
+        raise SZSLError(f"{name}: attributes must be a 2-D (classes x attributes) array, got shape {A.shape}")
+    if y.shape != (X.shape[0],):
+        raise SZSLError(f"{name}: y must have shape ({X.shape[0]},) to match X, got {y.shape}")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        raise SZSLError(f"{name}: y must hold integer class indices, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if y.min() < 0 or y.max() >= A.shape[0]:
+        raise SZSLError(f"{name}: y holds class indices outside [0, {A.shape[0]}) (the rows of attributes)")
+    if not np.isfinite(X).all():
+        raise SZSLError(f"{name}: X contains NaN or inf")
+    if not np.isfinite(A).all():
+        raise SZSLError(f"{name}: attributes contain NaN or inf")
+    seen = np.unique(y)
+    if seen.size < 2:
+        raise SZSLError(f"{name}: training needs images of at least 2 classes, got {seen.size}")
+    unseen = np.setdiff1d(np.arange(A.shape[0]), seen)
+    return X, y, A, seen, unseen
+
+
+def l2_rows(a: np.ndarray | torch.Tensor, eps: float = 1e-12):
+    if isinstance(a, torch.Tensor):
+        return a / a.norm(dim=1, keepdim=True).clamp_min(eps)
+    a = np.asarray(a, dtype=np.float64)
+    return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), eps)
+
+
+def generator(seed: int) -> torch.Generator:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise SZSLError(f"seed={seed!r}: expected an integer")
+    g = torch.Generator(device="cpu")
+    g.manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
+    return g
+
+
+def uniform_(shape, bound: float, g: torch.Generator) -> torch.Tensor:
+    """U(-bound, bound) drawn on the CPU from ``g`` (device-independent, so CPU and CUDA runs start alike)."""
+    return (torch.rand(shape, generator=g, dtype=torch.float32) * 2.0 - 1.0) * bound
+
+
+def linear_init(in_dim: int, out_dim: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """PyTorch's nn.Linear default: weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)); weight (out, in)."""
+    bound = 1.0 / math.sqrt(in_dim)
+    return uniform_((out_dim, in_dim), bound, g), uniform_((out_dim,), bound, g)
+
+
+def batches(n: int, batch_size: int, g: torch.Generator):
+    """Indices of one shuffled epoch, in minibatches (the last one may be smaller)."""
+    perm = torch.randperm(n, generator=g)
+    for start in range(0, n, batch_size):
+        yield perm[start : start + batch_size]
+
+
+def device_for(device) -> torch.device:
+    return resolve_device(device)
+
+
+class Fitted:
+    """A fitted peer model: ``scores(X)`` -> (N, C) float64 numpy over all classes (higher = more likely).
+
+    ``loss_history_``: mean training loss per epoch (or the closed-form objective, once).
+    ``seen_`` / ``unseen_``: class indices as implied by the training labels. ``params_``: the
+    hyperparameters used. ``seconds_``: training wall time.
+    """
+
+    def __init__(self, name: str, score_fn: Callable[[torch.Tensor], torch.Tensor], *, device: torch.device,
+                 seen: np.ndarray, unseen: np.ndarray, n_classes: int, params: dict, loss_history: list[float],
+                 seconds: float = float("nan"), batch_size: int = 8192):
+        self.name = name
+        self._score_fn = score_fn
+        self.device_ = device
+        self.seen_ = seen
+        self.unseen_ = unseen
+        self.n_classes_ = n_classes
+        self.params_ = params
+        self.loss_history_ = loss_history
+        self.seconds_ = seconds
+        self._batch = batch_size
+
+    def scores(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2:
+            raise SZSLError(f"{self.name}: X must be a 2-D (images x features) array, got shape {X.shape}")
+        out = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], self._batch):
+                xb = torch.as_tensor(X[start : start + self._batch], device=self.device_)
+                out.append(self._score_fn(xb).double().cpu().numpy())
+        if not out:
+            return np.zeros((0, self.n_classes_))
+        return np.concatenate(out, axis=0)
+
+    def predict(self, X) -> np.ndarray:
+        return self.scores(X).argmax(axis=1)
+
+    def __repr__(self) -> str:
+        return f"<{self.name} fitted: {self.n_classes_} classes, {self.seen_.size} seen>"

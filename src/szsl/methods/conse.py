@@ -1,0 +1,108 @@
+"""ConSE: convex combination of semantic embeddings (Norouzi et al., ICLR 2014 / arXiv 2013).
+
+1. A softmax classifier over the SEEN classes is trained on the image features (here a linear
+   multinomial logistic regression: Adam, cross-entropy, weight decay; the paper reuses the
+   softmax layer of a CNN trained on the seen classes).
+2. An image is embedded as the convex combination of its top-T seen classes' embeddings,
+   weighted by their probabilities:  f(x) = (1/Z) sum_{t=1..T} p(y_t | x) s(y_t),
+   Z = sum_{t=1..T} p(y_t | x), with s(c) the class attributes (L2-normalised) and T = 10.
+3. Class score = cosine(f(x), s(c)) for every class c (seen and unseen: the GZSL setting).
+
+T = 10 is the paper's. The classifier's optimiser settings are szsl's (the paper has none for
+this step on fixed features).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from szsl.methods._peer_common import (
+    Fitted,
+    batches,
+    check_inputs,
+    check_params,
+    device_for,
+    generator,
+    l2_rows,
+    linear_init,
+)
+
+NAME = "conse"
+
+DEFAULTS = {
+    "T": 10,
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "epochs": 30,
+    "batch_size": 256,
+    "normalize_features": False,
+}
+
+SPECS = {
+    "T": ("int", 1, None),
+    "lr": ("float", 0.0, None, False, False),
+    "weight_decay": ("float", 0.0, None, True, False),
+    "epochs": ("int", 1, 100000),
+    "batch_size": ("int", 1, None),
+    "normalize_features": ("bool",),
+}
+
+SPACE = {
+    "T": {"choices": [1, 3, 5, 10, 20]},
+    "lr": {"low": 1e-4, "high": 1e-2, "log": True},
+    "weight_decay": {"low": 1e-6, "high": 1e-2, "log": True},
+}
+
+
+def conse_embedding(probs: torch.Tensor, seen_attributes: torch.Tensor, T: int) -> torch.Tensor:
+    """(b, A): probability-weighted mean of the top-T seen classes' attributes (T capped at the seen count)."""
+    k = min(T, probs.shape[1])
+    top_p, top_i = probs.topk(k, dim=1)
+    weights = top_p / top_p.sum(dim=1, keepdim=True).clamp_min(1e-30)
+    return torch.einsum("bk,bka->ba", weights, seen_attributes[top_i])
+
+
+def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
+    t0 = time.perf_counter()
+    p = check_params(NAME, DEFAULTS, SPECS, params)
+    X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
+    g = generator(seed)
+    dev = device_for(device)
+    normalize = p["normalize_features"]
+    Xt = torch.as_tensor(l2_rows(X).astype(np.float32) if normalize else X, device=dev)
+    # standardise the inputs of the classifier with the training statistics (part of the model)
+    mu = Xt.mean(dim=0)
+    sd = Xt.std(dim=0).clamp_min(1e-6)
+    Phi = torch.as_tensor(l2_rows(A).astype(np.float32), device=dev)
+    Phi_seen = Phi[torch.as_tensor(seen, device=dev)]
+    target = torch.as_tensor(np.searchsorted(seen, y), device=dev)
+    W, b = linear_init(X.shape[1], seen.size, g)
+    W, b = W.to(dev).requires_grad_(True), b.to(dev).requires_grad_(True)
+    opt = torch.optim.Adam([W, b], lr=p["lr"], weight_decay=p["weight_decay"])
+    history = []
+    for _epoch in range(p["epochs"]):
+        total, count = 0.0, 0
+        for idx in batches(X.shape[0], p["batch_size"], g):
+            idx = idx.to(dev)
+            loss = F.cross_entropy(F.linear((Xt[idx] - mu) / sd, W, b), target[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * idx.numel()
+            count += idx.numel()
+        history.append(total / count)
+    W_f, b_f, T = W.detach(), b.detach(), p["T"]
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        xb = l2_rows(xb) if normalize else xb
+        probs = torch.softmax(F.linear((xb - mu) / sd, W_f, b_f), dim=1)
+        return l2_rows(conse_embedding(probs, Phi_seen, T)) @ Phi.T
+
+    fitted = Fitted(NAME, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
+                    loss_history=history, seconds=time.perf_counter() - t0)
+    fitted.classifier_ = (W_f.cpu().numpy(), b_f.cpu().numpy())
+    return fitted
