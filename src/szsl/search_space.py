@@ -244,3 +244,29 @@ def _parse_param(name: str, value: Any, where: str, is_int: bool) -> Param:
     if is_int:
         return Param(name, "int", low=int(low), high=int(high), log=log, grid=grid)
     return Param(name, "float", low=float(low), high=float(high), log=log, grid=grid)
+
+
+def _grid_key(params: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((k, round(v, 12) if isinstance(v, float) else v) for k, v in params.items()))
+
+
+def next_grid_point(space: SearchSpace, seed: int, trials) -> dict[str, Any] | None:
+    """The first grid point (in a seeded order) that no COMPLETE, RUNNING or WAITING trial holds.
+
+    Optuna's GridSampler ignores RUNNING trials (so a batch could repeat a point) and calls
+    ``study.stop()`` outside ``optimize``; enqueueing the points ourselves avoids both.
+    """
+    import itertools
+
+    from optuna.trial import TrialState
+
+    grid = space.grid()
+    names = sorted(grid)
+    points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
+    order = np.random.default_rng(seed).permutation(len(points))
+    taken = {_grid_key(t.params) for t in trials if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
+    taken |= {_grid_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
+    for i in order:
+        if _grid_key(points[i]) not in taken:
+            return points[i]
+    return None

@@ -28,7 +28,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +47,7 @@ from szsl.search_space import (  # noqa: F401 - the search-space API, re-exporte
     SearchSpace,
     load_space,
     make_space,
+    next_grid_point,
 )
 from szsl.study_storage import (  # noqa: F401 - re-exported
     GRACE_PERIOD,
@@ -115,7 +116,7 @@ def _make_sampler(kind: str, space: SearchSpace, seed: int):
         return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if kind == "grid":  # grid points are enqueued by ``_next_grid_point``; this only fills nothing
+    if kind == "grid":  # grid points are enqueued by ``next_grid_point``; this only fills nothing
         return optuna.samplers.RandomSampler(seed=seed)
     raise SZSLError(f"sampler {kind!r}: expected one of {', '.join(SAMPLERS)}")
 
@@ -315,7 +316,7 @@ def _ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: d
         key = f"{seed}:{len(trials)}:{os.getpid() if others else 0}"
         study.sampler = _make_sampler(sampler, space, int(hashlib.sha256(key.encode()).hexdigest()[:8], 16))
         if sampler == "grid":
-            point = _next_grid_point(space, seed, trials)
+            point = next_grid_point(space, seed, trials)
             if point is None:  # every grid point is done or taken
                 break
             study.enqueue_trial(point)
@@ -325,32 +326,6 @@ def _ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: d
         heart.add(trial.number)  # after the suggestions: a kill in between leaves a trial that can be re-run
         asked.append((trial, values))
     return asked
-
-
-def _grid_key(params: Mapping[str, Any]) -> tuple:
-    return tuple(sorted((k, round(v, 12) if isinstance(v, float) else v) for k, v in params.items()))
-
-
-def _next_grid_point(space: SearchSpace, seed: int, trials) -> dict[str, Any] | None:
-    """The first grid point (in a seeded order) that no COMPLETE, RUNNING or WAITING trial holds.
-
-    Optuna's GridSampler ignores RUNNING trials (so a batch could repeat a point) and calls
-    ``study.stop()`` outside ``optimize``; enqueueing the points ourselves avoids both.
-    """
-    import itertools
-
-    from optuna.trial import TrialState
-
-    grid = space.grid()
-    names = sorted(grid)
-    points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
-    order = np.random.default_rng(seed).permutation(len(points))
-    taken = {_grid_key(t.params) for t in trials if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
-    taken |= {_grid_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
-    for i in order:
-        if _grid_key(points[i]) not in taken:
-            return points[i]
-    return None
 
 
 def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart: Heartbeat) -> None:

@@ -215,8 +215,32 @@ def test_every_method_fits_and_scores_through_the_harness():
         assert run.calibrated(b["gamma"])["H"] == pytest.approx(b["H"], abs=1e-9)
 
 
+# Tiny budgets of the peer modules (docs/peers.md): they go through the same harness as szsl.
+PEER_BUDGETS = {
+    "sae": {},
+    "devise": {"epochs": 2},
+    "ale": {"epochs": 2},
+    "sje": {"epochs": 2},
+    "conse": {"epochs": 2},
+    "cn": {"epochs": 2, "hidden": 32},
+    "cn-soft": {"epochs": 2, "hidden": 32},
+    "f-clswgan": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
+    "tf-vaegan": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PEER_BUDGETS))
+def test_every_peer_fits_and_scores_through_the_harness(name):
+    data = digits_split()
+    (run,) = evaluate(name, data, [PEER_BUDGETS[name]], device="cpu", keep_scores=True)
+    assert not run.diverged, run.message
+    assert run.scores_seen.shape == (data.y_eval_seen.size, data.attributes.shape[0])
+    assert np.isfinite(run.scores_seen).all() and np.isfinite(run.scores_unseen).all()
+    assert set(run.metrics) == {"U", "S", "H", "T1"} and all(0 <= v <= 100 for v in run.metrics.values())
+
+
 def test_registry_and_search_spaces():
-    assert set(method_names()) == {"szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"}
+    assert set(method_names()) == {"szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl", *PEER_BUDGETS}
     with pytest.raises(SZSLError, match="unknown method 'foo': expected one of szsl, hard"):
         get_method("foo")
     with pytest.raises(SZSLError, match="no TrainConfig"):

@@ -192,5 +192,15 @@ for _variant in ("hard", "uniform", "nearest", "soft-only"):
     register("szsl.methods.ablations", _variant)
 register("szsl.methods.dcn")
 register("szsl.methods.eszsl")
+# The peers (docs/peers.md): compatibility / embedding methods of the paper's Table 2, SAE, and later ones.
+register("szsl.methods.sae")
+register("szsl.methods.devise")
+register("szsl.methods.ale")
+register("szsl.methods.sje")
+register("szsl.methods.conse")
+register("szsl.methods.cn")
+register("szsl.methods.cn_soft")
+register("szsl.methods.f_clswgan")
+register("szsl.methods.tf_vaegan")
 
 __all__ = ["Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]

@@ -195,7 +195,7 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
 PER_MEMBER = ("lr", "weight_decay", "seen_scale")
 
 
-def fit_population(X, y, attributes, params_list, *, seeds, device: str = "auto") -> list[Fitted]:
+def fit_population(X, y, attributes, params_list, *, seeds, device: str = "auto", progress: bool = False) -> list[Fitted]:
     """Train K CN members at once (K = len(seeds)); member k uses ``params_list[k]`` (a dict, or one
     dict for all) and ``seeds[k]``. Member k's result equals ``fit(X, y, attributes, params_list[k],
     seed=seeds[k])`` up to float rounding -- which this recipe amplifies (CS divides by the variance):
