@@ -41,7 +41,8 @@ def test_trains_and_scores(checks):
 
 def test_generator_learns_the_classes(checks):
     """With a longer budget the generated features become recognisable to the pre-trained classifier."""
-    f = f_clswgan.fit(checks.X, checks.y, checks.A, {**FAST, "epochs": 30, "lr": 3e-3, "cls_weight": 1.0, "pre_epochs": 40, "cls_epochs": 2}, seed=0, device="cpu")
+    params = {**FAST, "epochs": 30, "lr": 3e-3, "cls_weight": 1.0, "pre_epochs": 40, "cls_epochs": 2}
+    f = f_clswgan.fit(checks.X, checks.y, checks.A, params, seed=0, device="cpu")
     h = f.gen_cls_history_
     assert np.mean(h[-5:]) < 0.5 * np.mean(h[:5]), h
 
