@@ -3,7 +3,6 @@ tests that need it skip cleanly when it is absent."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -14,13 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 # reliability suites; test modules share helpers across folders (``from test_xlsa17 import ...``).
 for _folder in ("", "data", "methods", "experiments", "commands", "reliability"):
     sys.path.insert(0, str(REPO / "tests" / _folder))
-DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
-
-
-def shared_xlsa17_root() -> Path | None:
-    env = os.environ.get("SZSL_SHARED_XLSA17")
-    root = Path(env) if env else REPO.parent / "shared" / "xlsa17"
-    return root if (root / "AWA2" / "att_splits.mat").is_file() else None
+from shared_data import DATASETS, shared_xlsa17_root  # noqa: E402,F401 - a plain module: "conftest" names several files
 
 
 @pytest.fixture(scope="session")

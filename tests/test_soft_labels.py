@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 
-from conftest import DATASETS
+from shared_data import DATASETS
 from szsl import SZSLError, soft_labels
 
 

@@ -82,7 +82,7 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
 
 @pytest.fixture(scope="module")
 def synthetic_apy(tmp_path_factory):
-    from conftest import shared_xlsa17_root
+    from shared_data import shared_xlsa17_root
 
     root = shared_xlsa17_root()
     if root is None:
