@@ -172,3 +172,17 @@ def test_matched_folds_have_as_many_imageless_classes_as_the_final_problem():
     b = tiny_benchmark()
     for split, old in zip(validation_splits(b, 0, fold_classes="matched"), validation_splits(b, 0, fold_classes="trainval")):
         assert np.array_equal(split.classes, old.classes) and np.array_equal(split.unseen, old.unseen)
+
+
+def test_matched_folds_keep_only_as_many_pseudo_unseen_classes_as_the_final_problem_has():
+    b = tiny_benchmark(n_unseen=2)  # 10 seen classes: folds of 4, 3, 3 pseudo-unseen; 2 test-unseen
+    for split, old in zip(validation_splits(b, 2, fold_classes="matched"), validation_splits(b, 2, fold_classes="trainval")):
+        kept = split.classes[split.unseen]
+        assert kept.size == b.unseen.size and np.isin(kept, old.classes[old.unseen]).all()
+        dropped = np.setdiff1d(old.classes[old.unseen], kept)
+        assert not np.isin(dropped, split.classes).any()  # the other pseudo-unseen classes leave the fold
+        assert not np.isin(split.classes, b.unseen).any()  # and no test-unseen class joins
+        assert np.array_equal(split.train, old.train) and np.array_equal(split.eval_seen, old.eval_seen)
+        assert np.array_equal(split.eval_unseen, np.sort(b.trainval[np.isin(b.labels[b.trainval], kept)]))
+        data = split_data(b, split)
+        assert np.setdiff1d(np.arange(split.classes.size), np.unique(data.y_train)).size == b.unseen.size

@@ -12,11 +12,12 @@
       in every prediction and receive soft-label mass, so a fold faces the same unseen
       competitors and distractors as the final problem. U and S are still scored on the
       pseudo-unseen and held-out pseudo-seen images only.
-    "matched" (default): the trainval classes plus just enough test-unseen classes (a seeded random
-      subset, attributes only) that the fold has as many classes without training images as
-      the final problem has unseen classes: max(0, #test-unseen - #pseudo-unseen) distractors.
-      Where a fold already has that many pseudo-unseen classes (xlsa17 CUB, AwA1/2) it is the
-      "trainval" fold; on aPY (5 pseudo-unseen, 12 unseen) it adds 7.
+    "matched" (default): the fold has exactly as many classes without training images as the
+      final problem has unseen classes. With fewer pseudo-unseen classes than that, a seeded
+      random subset of the test-unseen classes joins, by attributes only (aPY: 5 + 7 = 12, SUN:
+      65 + 7 = 72); with more, a seeded subset of the pseudo-unseen classes is kept and the
+      others leave the fold, their images unused (AwA1/2: 10 of 13); with as many (CUB: 50)
+      it is the "trainval" fold.
     "trainval": the trainval classes only (the test classes do not exist for the fold model);
       the paper's protocol and szsl's behaviour before 0.2.
 - ``final_split``: train on all of trainval, evaluate on test_seen / test_unseen over all
@@ -107,12 +108,9 @@ def validation_splits(
             n_held = int(round(holdout * images.size)) if images.size > 1 else 0
             held.append(images[:n_held])
             train.append(images[n_held:])
-        eval_unseen = trainval[np.isin(trainval_labels, pseudo_unseen)]
         if fold_classes == "matched":  # its own stream: the image split above does not depend on it
-            test_unseen = np.sort(np.asarray(benchmark.unseen, dtype=np.int64))
-            n_extra = max(0, test_unseen.size - pseudo_unseen.size)
-            extra = np.random.default_rng([seed, k, 1]).choice(test_unseen, size=n_extra, replace=False)
-            classes = np.sort(np.concatenate([seen_classes, extra]))
+            pseudo_unseen, classes = _matched_classes(benchmark, seen_classes, pseudo_unseen, np.random.default_rng([seed, k, 1]))
+        eval_unseen = trainval[np.isin(trainval_labels, pseudo_unseen)]
         splits.append(
             Split(
                 name=f"fold{k}",
@@ -125,6 +123,21 @@ def validation_splits(
             )
         )
     return splits
+
+
+def _matched_classes(benchmark: Benchmark, seen_classes: np.ndarray, pseudo_unseen: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The pseudo-unseen classes kept and the classes a "matched" fold model knows: as many classes
+    without training images as the final problem has unseen classes. Fewer pseudo-unseen classes
+    than that: test-unseen classes join by their attributes (seeded choice). More: a seeded subset
+    of the pseudo-unseen classes is kept and the others leave the fold (model and scoring)."""
+    test_unseen = np.sort(np.asarray(benchmark.unseen, dtype=np.int64))
+    want = max(1, test_unseen.size)
+    if pseudo_unseen.size > want:
+        dropped = np.setdiff1d(pseudo_unseen, rng.choice(pseudo_unseen, size=want, replace=False))
+        kept = np.setdiff1d(pseudo_unseen, dropped)
+        return kept, np.setdiff1d(seen_classes, dropped)
+    extra = rng.choice(test_unseen, size=min(test_unseen.size, want - pseudo_unseen.size), replace=False)
+    return pseudo_unseen, np.sort(np.concatenate([seen_classes, extra]))
 
 
 def final_split(benchmark: Benchmark) -> Split:
