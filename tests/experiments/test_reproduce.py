@@ -189,7 +189,8 @@ def test_killed_reproduce_loses_no_finished_trial(tmp_path):
 
 def _space(tmp_path: Path) -> Path:
     path = tmp_path / "space.json"
-    path.write_text(json.dumps({"hidden": {"choices": [64, 128]}, "batch_size": 64, "epochs": 12}))
+    # Enough work per trial that a kill lands while tuning (the default space has no l1/l2 work to slow it).
+    path.write_text(json.dumps({"hidden": {"choices": [64, 128]}, "batch_size": 64, "epochs": 40}))
     return path
 
 
