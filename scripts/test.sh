@@ -20,4 +20,5 @@ fi
 # The kill-and-resume suites time signals against running commands: they run in a pytest process
 # of their own (in one process after the whole suite they interrupt too few commands, see docs/reliability.md).
 .venv/bin/python -m pytest --ignore=tests/reliability "$@"
-exec .venv/bin/python -m pytest tests/reliability "$@"
+.venv/bin/python -m pytest tests/reliability --ignore=tests/reliability/test_interrupt.py "$@"
+exec .venv/bin/python -m pytest tests/reliability/test_interrupt.py "$@"
