@@ -157,3 +157,26 @@ def test_optimizer_fallback_without_private_torch_kernels_matches(optimizer, mon
     for a, b in zip(fast, slow):
         for name in a.state:
             torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-4, atol=1e-6)
+
+
+def test_a_stopped_member_keeps_its_weights_and_the_others_train_on_as_if_alone():
+    """Population.stop (multi-fidelity pruning): the stopped member is its alone-trained self at that
+    epoch; the members that go on end exactly where they would have without it."""
+    from szsl.train import Population
+
+    X, y, A = toy_problem()
+    configs = [TrainConfig(hidden=16, epochs=4, batch_size=64, seed=s, q=0.2 * (s + 1), lr=1e-3 * (s + 1)) for s in range(3)]
+    pop = Population(X, y, A, configs, device="cpu")
+    pop.train_to(2)
+    assert pop.running() == [0, 1, 2]
+    pop.stop([1])
+    assert pop.running() == [0, 2]
+    pop.train_to(4)
+    assert pop.running() == []
+    members = pop.members()
+    assert [m.epochs_run for m in members] == [4, 2, 4]
+    expected = [configs[0], configs[1].replace(epochs=2), configs[2]]
+    for cfg, member in zip(expected, members):
+        alone = train_population(X, y, A, [cfg], device="cpu")[0]
+        for name in alone.state:
+            torch.testing.assert_close(member.state[name], alone.state[name], rtol=1e-5, atol=1e-6)

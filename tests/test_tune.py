@@ -38,7 +38,8 @@ def _study(url: str, name: str):
 
 
 def _complete(study):
-    return {t.number: (t.value, t.params) for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"}
+    """Finished trials (COMPLETE, or PRUNED by the multi-fidelity pruner): they count toward n_trials."""
+    return {t.number: (t.value, t.params) for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED")}
 
 
 # ----------------------------------------------------------------------------- space
@@ -292,7 +293,8 @@ def test_killed_tune_loses_no_finished_trial(tmp_path):
     for t in stale:  # the trial that was running when killed is failed and its parameters re-run
         assert "died" in t.user_attrs["fail_reason"]
         assert any(r.user_attrs.get("retry_of") == t.number and r.params == t.params for r in study.trials)
-    assert json.loads((tmp_path / "best.json").read_text())["n_complete"] == 10
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["n_complete"] + best["n_pruned"] == 10
 
 
 def _two_workers(url: str, tmp_path: Path, n_trials: int = 8) -> None:
@@ -325,14 +327,15 @@ def _two_workers(url: str, tmp_path: Path, n_trials: int = 8) -> None:
         _, err = p.communicate(timeout=240)
         assert p.returncode == 0, err.decode()[-2000:]
     trials = _study(url, study).trials
-    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    complete = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
     assert len(complete) == n_trials
     numbers = [t.number for t in trials]
     assert len(set(numbers)) == len(numbers) == len({t._trial_id for t in trials})
     assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
     assert len({t.user_attrs["worker"]["pid"] for t in complete}) == 2, "both workers should contribute"
     for i in range(2):  # each worker reports the whole study
-        assert json.loads((tmp_path / f"best{i}.json").read_text())["n_complete"] == n_trials
+        best = json.loads((tmp_path / f"best{i}.json").read_text())
+        assert best["n_complete"] + best["n_pruned"] == n_trials
 
 
 def test_two_workers_sqlite(tmp_path):
@@ -378,3 +381,44 @@ def test_workers_argument_runs_extra_processes_and_forwards_sigterm(tmp_path):
     while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(pid_alive(p) for p in pids)
+
+
+# ----------------------------------------------------------------------------- multi-fidelity
+
+
+def test_prune_rungs_double_from_five_below_the_budget():
+    from szsl.tune import prune_rungs
+
+    assert prune_rungs(20, "halving") == [5, 10]
+    assert prune_rungs(30, "halving") == [5, 10, 20]
+    assert prune_rungs(5, "halving") == [] and prune_rungs(20, "none") == []
+
+
+def test_halving_prunes_the_losers_and_keeps_the_survivors_exact(tmp_path, digits):
+    """The first batch of a pruned study: the bottom half at epoch 5 is PRUNED (with its fold scores and
+    intermediate value); every survivor scores exactly what the same trial scores without pruning."""
+    space = make_space({**SMALL, "hidden": 16, "batch_size": 128}, epochs=10)
+    url = sqlite_url(tmp_path / "prune.db")
+    kw = dict(storage=url, space=space, batch=4, device="cpu", progress=False)
+    pruned = tune(digits, n_trials=4, study_name="p", prune="halving", **kw)
+    full = tune(digits, n_trials=4, study_name="f", prune="none", **kw)
+    trials = {t.number: t for t in _study(url, "p").trials}
+    states = sorted(t.state.name for t in trials.values())
+    assert states == ["COMPLETE", "COMPLETE", "PRUNED", "PRUNED"]
+    assert pruned.n_complete == 2 and pruned.n_pruned == 2 and full.n_complete == 4 and full.n_pruned == 0
+    at5 = {n: t.intermediate_values[5] for n, t in trials.items()}
+    kept = sorted(at5, key=at5.get, reverse=True)[:2]
+    assert {n for n, t in trials.items() if t.state.name == "COMPLETE"} == set(kept)
+    reference = {t.number: t for t in _study(url, "f").trials}
+    for n, t in trials.items():
+        assert t.params == reference[n].params
+        if t.state.name == "PRUNED":
+            assert t.user_attrs["pruned_at_epoch"] == 5 and len(t.user_attrs["folds"]) == 3
+        else:
+            assert t.value == pytest.approx(reference[n].value, abs=1e-9)
+    assert pruned.best_trial in kept
+
+
+def test_prune_must_be_known(tmp_path, digits):
+    with pytest.raises(SZSLError, match="prune='sometimes'"):
+        tune(digits, n_trials=1, storage=sqlite_url(tmp_path / "x.db"), space=make_space(SMALL), prune="sometimes", progress=False)

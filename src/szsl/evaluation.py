@@ -12,7 +12,7 @@ a sweep and a method of ``compare`` all are. ``summarize`` gives the mean and st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -118,24 +118,86 @@ def evaluate(
     m = get_method(method)
     settings, seeds = _settings(m, params, seed)
     fits = m.fit_population(data.X_train, data.y_train, data.attributes, settings, seeds=seeds, device=device, progress=progress)
+    runs = _runs(m, data, settings, fits, keep_models)
+    return _score(m, data, fits, runs, with_t1=with_t1, keep_scores=keep_scores)
+
+
+def evaluate_rungs(
+    method,
+    folds: Sequence[Any],
+    params: Sequence[Mapping[str, Any]],
+    rungs: Sequence[int],
+    on_rung: Callable[[int, list[int], list[list[Run]]], Sequence[int]],
+    *,
+    seed: int = 0,
+    device="auto",
+) -> tuple[list[list[Run]], list[int]]:
+    """Multi-fidelity ``evaluate`` of a network method on several splits at once (a study's folds).
+
+    Every setting trains on every fold (one ``train.Population`` per fold), epoch by epoch. At each
+    epoch of ``rungs`` the running members are scored on every fold and ``on_rung(epoch, running,
+    per_fold_runs)`` returns the indices (into ``params``) to stop there; the others go on to their
+    full budget. Returns the runs per fold (a stopped setting's as of the epoch it stopped at) and,
+    per setting, the epoch it was stopped at (0: it ran its full budget).
+    """
+    from szsl.methods import get_method
+    from szsl.methods.szsl import NetworkFit
+    from szsl.train import Population
+
+    m = get_method(method)
+    if not m.is_network:
+        raise SZSLError(f"method {m.name!r}: multi-fidelity evaluation needs a network method (trained epoch by epoch)")
+    settings, _ = _settings(m, params, seed)
+    pops = [Population(d.X_train, d.y_train, d.attributes, settings, device=device) for d in folds]
+    stopped_at = [0] * len(settings)
+
+    def runs_now(with_t1: bool) -> list[list[Run]]:
+        out = []
+        for d, pop in zip(folds, pops):
+            fits = [NetworkFit(member, d.attributes, device) for member in pop.members()]
+            out.append(_score(m, d, fits, _runs(m, d, settings, fits, False), with_t1=with_t1, keep_scores=False))
+        return out
+
+    budget = max(c.epochs for c in settings) if settings else 0
+    for epoch in sorted({int(r) for r in rungs if 0 < int(r) < budget}):
+        for pop in pops:
+            pop.train_to(epoch)
+        running = sorted(set.intersection(*(set(pop.running()) for pop in pops))) if pops else []
+        if not running:
+            break
+        stop = sorted({int(i) for i in on_rung(epoch, running, runs_now(False))} & set(running))
+        for pop in pops:
+            pop.stop(stop)
+        for i in stop:
+            stopped_at[i] = epoch
+    for pop in pops:
+        pop.train_to(budget)
+    return runs_now(False), stopped_at
+
+
+def _runs(m, data, settings, fits, keep_models: bool) -> list[Run]:
     seen, unseen = np.asarray(data.seen), np.asarray(data.unseen)
-    runs = []
-    for s, f in zip(settings, fits):
-        runs.append(
-            Run(
-                m.name,
-                s.to_dict() if m.is_network else dict(s),
-                s if m.is_network else None,
-                seen,
-                unseen,
-                data.y_eval_seen,
-                data.y_eval_unseen,
-                diverged=bool(getattr(f, "diverged", False)),
-                message=getattr(f, "message", ""),
-                train_seconds=float(getattr(f, "train_seconds", 0.0) or 0.0),
-                model=f if keep_models else None,
-            )
+    return [
+        Run(
+            m.name,
+            s.to_dict() if m.is_network else dict(s),
+            s if m.is_network else None,
+            seen,
+            unseen,
+            data.y_eval_seen,
+            data.y_eval_unseen,
+            diverged=bool(getattr(f, "diverged", False)),
+            message=getattr(f, "message", ""),
+            train_seconds=float(getattr(f, "train_seconds", 0.0) or 0.0),
+            model=f if keep_models else None,
         )
+        for s, f in zip(settings, fits)
+    ]
+
+
+def _score(m, data, fits, runs: list[Run], *, with_t1: bool, keep_scores: bool) -> list[Run]:
+    """Score the evaluation images with every fit that did not diverge; fill in the runs' metrics."""
+    seen, unseen = np.asarray(data.seen), np.asarray(data.unseen)
     ok = [i for i, r in enumerate(runs) if not r.diverged]
     if not ok:
         return runs

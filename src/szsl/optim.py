@@ -52,6 +52,15 @@ class PopulationOptimizer:
         self.foreach = HAS_FOREACH
         self.set_alive(np.ones(len(configs), dtype=bool))
 
+    def select(self, keep: Sequence[int], params: dict[str, torch.Tensor]) -> None:
+        """Keep only the members ``keep`` (positions in the stack), now stacked in ``params``; their moments go with them."""
+        sel = torch.tensor(list(keep), dtype=torch.long, device=self.params[0].device)
+        self.params = [params[name] for name in PARAM_NAMES]
+        self.m = [m.index_select(0, sel) for m in self.m]
+        self.v = [v.index_select(0, sel) for v in self.v]
+        self.lrs = [self.lrs[j] for j in keep]
+        self.set_alive(np.ones(len(keep), dtype=bool))
+
     def set_alive(self, alive: np.ndarray) -> None:
         """Regroup the living members by learning rate (called when the set changes)."""
         by_lr: dict[float, list[int]] = {}

@@ -71,95 +71,184 @@ def train_population(
     backward matmuls under bfloat16 autocast (weights, gradients and Adam stay float32); meant
     for CUDA, where it roughly doubles matmul throughput.
     """
-    configs = list(configs)
-    if precision not in PRECISIONS:
-        raise SZSLError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
-    if not configs:
-        return []
-    X, y, A = as_training_data(X, y, class_attributes)
-    dev = resolve_device(device)
-    # Data lives on the device for the whole run: no per-batch host-to-device copies (unless X does not fit there).
-    rows = TrainingRows(X, dev)
-    y_dev = torch.from_numpy(y).to(dev)
-    A_dev = torch.from_numpy(A).to(dev)
-    unseen = np.setdiff1d(np.arange(A.shape[0]), np.unique(y))
-    unseen_dev = torch.from_numpy(unseen).to(dev)
-
-    groups: dict[tuple, list[int]] = {}
-    for i, cfg in enumerate(configs):
-        groups.setdefault(cfg.group_key, []).append(i)
-    results: list[TrainedMember | None] = [None] * len(configs)
-    for indices in groups.values():
-        members = _train_group([configs[i] for i in indices], rows, y_dev, A_dev, unseen_dev, progress, precision)
-        for i, member in zip(indices, members):
-            results[i] = member
-    return results  # type: ignore[return-value]
+    population = Population(X, y, class_attributes, configs, device=device, progress=progress, precision=precision)
+    population.train_to(max((c.epochs for c in population.configs), default=0))
+    return population.members()
 
 
-def _train_group(configs, rows: TrainingRows, y, A, unseen, progress: bool, precision: str = "fp32") -> list[TrainedMember]:
-    first = configs[0]
-    k, n = len(configs), rows.X.shape[0]
-    dev = y.device
-    params = stack_members([init_member(c.seed, rows.X.shape[1], first.hidden, A.shape[1]) for c in configs], dev)
-    for p in params.values():
-        p.requires_grad_(True)
-    plist = [params[name] for name in PARAM_NAMES]
-    opt = PopulationOptimizer(params, configs, first.optimizer)
+class Population:
+    """A population in training, advanced epoch by epoch: ``train_population`` runs it to the end;
+    a multi-fidelity study (``szsl.tune``) scores it at a few epochs and ``stop``s the losing members.
 
-    hp = MemberSettings.of(configs, dev)
-    hp.unseen_attributes = A[unseen]
-    autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
-    # Per-member shuffles come from per-member CPU generators: reproducible whatever the device or group.
-    generators = [torch.Generator().manual_seed(int(c.seed)) for c in configs]
-    alive = torch.ones(k, dtype=torch.bool, device=dev)
-    epoch_loss = torch.zeros(k, dtype=torch.float64, device=dev)
-    bs = first.batch_size
-    n_batches = (n + bs - 1) // bs
-    start = time.perf_counter()
-    died_at = torch.zeros(k, dtype=torch.long, device=dev)  # epoch at which a member diverged (0: never)
-    bar = tqdm(total=first.epochs, desc=f"train K={k} h={first.hidden}", unit="epoch", disable=not progress, leave=False)
-    for epoch in range(first.epochs):
-        order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(dev)  # (K, N)
-        epoch_loss.zero_()
-        for b in range(n_batches):
-            idx = order[:, b * bs : (b + 1) * bs]  # (K, B)
-            yb = y.index_select(0, idx.reshape(-1)).view(idx.shape)
-            with autocast:
-                member_loss = batch_loss(params, rows.rows(idx), yb, A, unseen, hp, first.activation)  # (K,)
-            # Members are independent: d(sum_k loss_k)/d(theta_j) = d(loss_j)/d(theta_j).
-            grads = torch.autograd.grad(member_loss.sum(), plist)
-            if opt.step_count == 0:
-                initial_loss = member_loss.detach().double()  # at the initial weights
-            opt.step(grads)
-            epoch_loss.add_(member_loss.detach().double(), alpha=idx.shape[1])
-        bar.update(1)
-        # Check for divergence once per epoch (a per-step check would synchronise the GPU every step).
-        mean_loss = epoch_loss / n
-        healthy = torch.isfinite(mean_loss) & (mean_loss <= DIVERGENCE_FACTOR * initial_loss.abs().clamp_min(1.0))
-        died_at = torch.where(alive & ~healthy, epoch + 1, died_at)
-        was_alive = alive.clone()
-        alive &= healthy
-        if not torch.equal(alive, was_alive):
-            opt.set_alive(alive.cpu().numpy())  # a diverged member stops moving
-        if not alive.any():
-            break
-    bar.close()
-    seconds = time.perf_counter() - start
-    mean_loss = (epoch_loss / n).cpu().numpy()
-    states = unstack_members(params)
-    alive_cpu, died_cpu = alive.cpu().numpy(), died_at.cpu().numpy()
-    out = []
-    for i, cfg in enumerate(configs):
-        ok = bool(alive_cpu[i])
-        message = (
-            ""
-            if ok
-            else f"training diverged at epoch {died_cpu[i]} (loss NaN/inf or over {DIVERGENCE_FACTOR:g}x its start; lr={cfg.lr:g} may be "
-                 "too large)"
-        )
-        out.append(
-            TrainedMember(
-                cfg, states[i], not ok, message, seconds, float(mean_loss[i]) if ok else float("nan"), epoch + 1 if ok else int(died_cpu[i])
+    Members sharing ``TrainConfig.group_key`` train as one stacked group; a stopped member leaves
+    its group's tensors (the others go on with smaller ones, exactly as they would have: members
+    are independent) and keeps the weights of the epoch it stopped at.
+    """
+
+    def __init__(self, X, y, class_attributes, configs: Sequence[TrainConfig], *, device="auto", progress=False, precision="fp32"):
+        self.configs = list(configs)
+        if precision not in PRECISIONS:
+            raise SZSLError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if not self.configs:
+            self.groups: list[_Group] = []
+            return
+        X, y, A = as_training_data(X, y, class_attributes)
+        dev = resolve_device(device)
+        # Data lives on the device for the whole run: no per-batch host-to-device copies (unless X does not fit there).
+        rows = TrainingRows(X, dev)
+        y_dev = torch.from_numpy(y).to(dev)
+        A_dev = torch.from_numpy(A).to(dev)
+        unseen = torch.from_numpy(np.setdiff1d(np.arange(A.shape[0]), np.unique(y))).to(dev)
+        by_key: dict[tuple, list[int]] = {}
+        for i, cfg in enumerate(self.configs):
+            by_key.setdefault(cfg.group_key, []).append(i)
+        self.groups = [_Group(self.configs, idx, rows, y_dev, A_dev, unseen, progress, precision) for idx in by_key.values()]
+
+    def train_to(self, epoch: int) -> None:
+        """Train every running member up to ``epoch`` epochs (or its own budget, if smaller)."""
+        for g in self.groups:
+            g.train_to(epoch)
+
+    def stop(self, indices) -> None:
+        """Stop the members at these indices (of ``configs``): they keep their current weights and train no more."""
+        stop = {int(i) for i in indices}
+        for g in self.groups:
+            g.stop(stop)
+
+    def running(self) -> list[int]:
+        """Indices of the members still training (not stopped, not diverged, budget left)."""
+        return sorted(i for g in self.groups for i in g.running())
+
+    def members(self) -> list[TrainedMember]:
+        """Every member as it is now, in the order of ``configs``."""
+        out: dict[int, TrainedMember] = {}
+        for g in self.groups:
+            out.update(g.members())
+        return [out[i] for i in range(len(self.configs))]
+
+
+class _Group:
+    """Members sharing a network shape and a schedule: stacked weights, one batched step."""
+
+    def __init__(self, configs, indices, rows: TrainingRows, y, A, unseen, progress: bool, precision: str):
+        self.all_configs = configs
+        self.index = list(indices)  # population indices of the members still in the tensors
+        self.rows, self.y, self.A, self.unseen = rows, y, A, unseen
+        cfgs = [configs[i] for i in self.index]
+        first = cfgs[0]
+        self.first = first
+        dev = y.device
+        self.params = stack_members([init_member(c.seed, rows.X.shape[1], first.hidden, A.shape[1]) for c in cfgs], dev)
+        for p in self.params.values():
+            p.requires_grad_(True)
+        self.opt = PopulationOptimizer(self.params, cfgs, first.optimizer)
+        self._settings(cfgs)
+        self.autocast = (lambda: torch.autocast(device_type=dev.type, dtype=torch.bfloat16)) if precision == "bf16" else nullcontext
+        # Per-member shuffles come from per-member CPU generators: reproducible whatever the device or group.
+        self.generators = [torch.Generator().manual_seed(int(c.seed)) for c in cfgs]
+        k = len(cfgs)
+        self.alive = torch.ones(k, dtype=torch.bool, device=dev)
+        self.epoch_loss = torch.zeros(k, dtype=torch.float64, device=dev)
+        self.died_at = torch.zeros(k, dtype=torch.long, device=dev)  # epoch at which a member diverged (0: never)
+        self.initial_loss = None
+        self.epoch = 0
+        self.seconds = 0.0
+        self.done: dict[int, TrainedMember] = {}  # stopped members, frozen
+        self.bar = tqdm(total=first.epochs, desc=f"train K={k} h={first.hidden}", unit="epoch", disable=not progress, leave=False)
+
+    def _settings(self, cfgs) -> None:
+        self.hp = MemberSettings.of(cfgs, self.y.device)
+        self.hp.unseen_attributes = self.A[self.unseen]
+
+    def running(self) -> list[int]:
+        if self.epoch >= self.first.epochs:
+            return []
+        alive = self.alive.cpu().numpy()
+        return [i for i, ok in zip(self.index, alive) if ok]
+
+    def train_to(self, target: int) -> None:
+        target = min(int(target), self.first.epochs)
+        if self.epoch >= target or not self.index:
+            return
+        rows, y, A, unseen, hp, opt = self.rows, self.y, self.A, self.unseen, self.hp, self.opt
+        n, bs = rows.X.shape[0], self.first.batch_size
+        n_batches = (n + bs - 1) // bs
+        plist = [self.params[name] for name in PARAM_NAMES]
+        start = time.perf_counter()
+        while self.epoch < target:
+            order = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).to(y.device)  # (K, N)
+            self.epoch_loss.zero_()
+            for b in range(n_batches):
+                idx = order[:, b * bs : (b + 1) * bs]  # (K, B)
+                yb = y.index_select(0, idx.reshape(-1)).view(idx.shape)
+                with self.autocast():
+                    member_loss = batch_loss(self.params, rows.rows(idx), yb, A, unseen, hp, self.first.activation)  # (K,)
+                # Members are independent: d(sum_k loss_k)/d(theta_j) = d(loss_j)/d(theta_j).
+                grads = torch.autograd.grad(member_loss.sum(), plist)
+                if self.initial_loss is None:
+                    self.initial_loss = member_loss.detach().double()  # at the initial weights
+                opt.step(grads)
+                self.epoch_loss.add_(member_loss.detach().double(), alpha=idx.shape[1])
+            self.epoch += 1
+            self.bar.update(1)
+            # Check for divergence once per epoch (a per-step check would synchronise the GPU every step).
+            mean_loss = self.epoch_loss / n
+            healthy = torch.isfinite(mean_loss) & (mean_loss <= DIVERGENCE_FACTOR * self.initial_loss.abs().clamp_min(1.0))
+            self.died_at = torch.where(self.alive & ~healthy, self.epoch, self.died_at)
+            was_alive = self.alive.clone()
+            self.alive &= healthy
+            if not torch.equal(self.alive, was_alive):
+                opt.set_alive(self.alive.cpu().numpy())  # a diverged member stops moving
+            if not self.alive.any():
+                self.epoch = self.first.epochs  # nothing left to train
+                break
+        self.seconds += time.perf_counter() - start
+        if self.epoch >= self.first.epochs:
+            self.bar.close()
+
+    def stop(self, stop: set[int]) -> None:
+        """Freeze the members of ``stop`` and drop them from the stacked tensors."""
+        keep = [j for j, i in enumerate(self.index) if i not in stop]
+        if len(keep) == len(self.index):
+            return
+        for j, member in enumerate(self._trained()):
+            if self.index[j] in stop:
+                self.done[self.index[j]] = member
+        sel = torch.tensor(keep, dtype=torch.long, device=self.y.device)
+        self.index = [self.index[j] for j in keep]
+        if not keep:
+            self.epoch = self.first.epochs
+            self.bar.close()
+            return
+        with torch.no_grad():
+            self.params = {name: p.index_select(0, sel).detach().requires_grad_(True) for name, p in self.params.items()}
+        self.opt.select(keep, self.params)
+        self._settings([self.all_configs[i] for i in self.index])
+        self.generators = [self.generators[j] for j in keep]
+        self.alive, self.epoch_loss, self.died_at = self.alive[sel], self.epoch_loss[sel], self.died_at[sel]
+        if self.initial_loss is not None:
+            self.initial_loss = self.initial_loss[sel]
+        self.opt.set_alive(self.alive.cpu().numpy())  # a diverged member that stays still does not move
+
+    def _trained(self) -> list[TrainedMember]:
+        mean_loss = (self.epoch_loss / self.rows.X.shape[0]).cpu().numpy()
+        states = unstack_members(self.params)
+        alive_cpu, died_cpu = self.alive.cpu().numpy(), self.died_at.cpu().numpy()
+        out = []
+        for j, i in enumerate(self.index):
+            cfg, ok = self.all_configs[i], bool(alive_cpu[j])
+            message = (
+                ""
+                if ok
+                else f"training diverged at epoch {died_cpu[j]} (loss NaN/inf or over {DIVERGENCE_FACTOR:g}x its start; lr={cfg.lr:g} may "
+                "be too large)"
             )
-        )
-    return out
+            loss = float(mean_loss[j]) if ok and self.epoch > 0 else float("nan")
+            out.append(TrainedMember(cfg, states[j], not ok, message, self.seconds, loss, self.epoch if ok else int(died_cpu[j])))
+        return out
+
+    def members(self) -> dict[int, TrainedMember]:
+        out = dict(self.done)
+        if self.index:
+            out.update(zip(self.index, self._trained()))
+        return out

@@ -10,8 +10,13 @@ in batches (Optuna ask/tell): B trials are asked, their settings form ONE popula
 (``evaluation.evaluate``, the one harness), and each trial is told its mean H.
 A member that diverges in any fold makes its trial FAIL (with the message), never a score.
 
+Multi-fidelity (``prune="halving"``, the default for network methods): the batch's populations are
+scored on every fold at epochs 5, 10, ... (``prune_rungs``; Optuna intermediate values) and a trial
+whose mean H there is not in the top half of the study's trials at that epoch stops (PRUNED, kept in
+the study with its fold scores); the others train on to their full budget.
+
 Storage: any SQLAlchemy URL (SQLite file by default, PostgreSQL/MySQL for many workers on many
-machines). Re-running the same call continues the study: COMPLETE trials count toward
+machines). Re-running the same call continues the study: COMPLETE and PRUNED trials count toward
 ``n_trials`` and are never recomputed. RUNNING trials of a process that died are failed and
 their parameters re-queued (detected at once on the same host from the worker's pid, and on
 other hosts from a missing heartbeat). Several workers never overshoot ``n_trials``: a freshly
@@ -63,6 +68,15 @@ from szsl.study_storage import (  # noqa: F401 - re-exported
 )
 
 SAMPLERS = ("tpe", "random", "grid")
+# Multi-fidelity search (network methods): "halving" scores every trial on the folds at epochs
+# PRUNE_MIN_EPOCHS * PRUNE_REDUCTION**k (below its budget) and stops it there unless its mean H is in the
+# top 1 / PRUNE_REDUCTION of every trial of the study scored at that epoch (successive halving); "none" trains
+# every trial to its full budget.
+PRUNERS = ("halving", "none")
+DEFAULT_PRUNE = "halving"
+PRUNE_MIN_EPOCHS = 5
+PRUNE_REDUCTION = 2
+FINISHED = ("COMPLETE", "PRUNED")  # trial states that count toward n_trials
 DEFAULT_BATCH = 8
 POLL_SECONDS = 1.0
 
@@ -78,6 +92,7 @@ class TuneResult:
     n_complete: int
     n_failed: int
     space: dict[str, Any] = field(default_factory=dict)
+    n_pruned: int = 0  # trials stopped early by the multi-fidelity pruner (they count toward n_trials)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,18 +104,37 @@ class TuneResult:
             "folds": self.folds,
             "n_complete": self.n_complete,
             "n_failed": self.n_failed,
+            "n_pruned": self.n_pruned,
             "objective": "mean H (%) over the validation folds",
             "space": self.space,
         }
 
 
 def default_study_name(
-    benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "matched"
+    benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "matched", prune: str = DEFAULT_PRUNE
 ) -> str:
-    """Same benchmark, method, space, seed, sampler and fold classes -> same name, so a re-run continues the study."""
+    """Same benchmark, method, space, seed, sampler, fold classes and pruner -> same name, so a re-run continues the study."""
     method = "" if space.method == "szsl" else f"{space.method}-"
     folds = "" if fold_classes == "matched" else f"-{fold_classes}"
-    return f"{benchmark.name}-{method}{sampler}-s{seed}-{space.fingerprint()}{folds}"
+    pruned = "" if prune == DEFAULT_PRUNE or not _prunable(space) else f"-prune-{prune}"
+    return f"{benchmark.name}-{method}{sampler}-s{seed}-{space.fingerprint()}{folds}{pruned}"
+
+
+def _prunable(space: SearchSpace) -> bool:
+    from szsl.methods import get_method
+
+    return get_method(space.method).is_network
+
+
+def prune_rungs(epochs: int, prune: str) -> list[int]:
+    """The epochs at which a trial of ``epochs`` epochs is scored and may be stopped."""
+    if prune == "none":
+        return []
+    rungs, r = [], PRUNE_MIN_EPOCHS
+    while r < epochs:
+        rungs.append(r)
+        r *= PRUNE_REDUCTION
+    return rungs
 
 
 def default_paths(benchmark: Benchmark, out: str | os.PathLike | None = None, storage: str | None = None) -> tuple[Path, str]:
@@ -138,6 +172,7 @@ def tune(
     workers: int = 1,
     method: str | None = None,
     fold_classes: str = "matched",
+    prune: str = DEFAULT_PRUNE,
 ) -> TuneResult:
     """Run (or continue) the study until it holds ``n_trials`` COMPLETE trials; return the best.
 
@@ -149,22 +184,28 @@ def tune(
     the whole study once all are done. ``fold_classes``: which classes a fold model knows
     ("matched", the default: the trainval classes plus as many test-unseen classes, by their
     attributes only, as make the fold's unseen count the final problem's; "all": every test-unseen
-    class; "trainval": the paper's folds; see ``protocol.validation_splits``).
+    class; "trainval": the paper's folds; see ``protocol.validation_splits``). ``prune``: "halving"
+    (the default; network methods) stops a trial at an early epoch when its mean validation H there
+    is not in the top half of the study's trials at that epoch (successive halving, rungs
+    ``prune_rungs``); a stopped trial is PRUNED, stays in the study with its intermediate values,
+    and counts toward ``n_trials``. "none": every trial trains to its full budget.
     """
     from szsl.protocol import FOLD_CLASSES
 
     if fold_classes not in FOLD_CLASSES:
         raise SZSLError(f"fold_classes={fold_classes!r}: expected one of {', '.join(FOLD_CLASSES)}")
+    if prune not in PRUNERS:
+        raise SZSLError(f"prune={prune!r}: expected one of {', '.join(PRUNERS)}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SZSLError(f"workers={workers!r}: expected an integer >= 1")
     if space is None:
         space = make_space(method=method or "szsl")
     elif method is not None and space.method != method.strip().lower():
         raise SZSLError(f"method {method!r}: the search space is {space.method!r}'s")
-    study_name = study_name or default_study_name(benchmark, space, seed, sampler, fold_classes)
+    study_name = study_name or default_study_name(benchmark, space, seed, sampler, fold_classes, prune)
     kwargs = dict(
         n_trials=n_trials, storage=storage, study_name=study_name, space=space, sampler=sampler, seed=seed, batch=batch, timeout=timeout,
-        device=device, fold_classes=fold_classes,
+        device=device, fold_classes=fold_classes, prune=prune,
     )
     children = _start_workers(benchmark, kwargs, workers)
     try:
@@ -222,7 +263,7 @@ def _worker_main(benchmark: Benchmark, kwargs: dict) -> None:
 
 
 def _tune(
-    benchmark, *, n_trials, storage, study_name, space, sampler, seed, batch, timeout, device, progress, worker, fold_classes
+    benchmark, *, n_trials, storage, study_name, space, sampler, seed, batch, timeout, device, progress, worker, fold_classes, prune
 ) -> TuneResult:
     from optuna.trial import TrialState
     from tqdm.auto import tqdm
@@ -256,7 +297,8 @@ def _tune(
     def states():
         return [t.state for t in study.get_trials(deepcopy=False)]
 
-    n_done = sum(s == TrialState.COMPLETE for s in states())
+    finished = tuple(TrialState[name] for name in FINISHED)
+    n_done = sum(s in finished for s in states())
     bar = tqdm(
         total=n_trials, initial=min(n_done, n_trials), desc=f"tune {benchmark.name}", unit="trial", disable=not progress, leave=False
     )
@@ -265,7 +307,7 @@ def _tune(
         while True:
             fail_dead_trials(study, rdb)
             trials = study.get_trials(deepcopy=False)
-            complete = sum(t.state == TrialState.COMPLETE for t in trials)
+            complete = sum(t.state in finished for t in trials)
             running = sum(t.state == TrialState.RUNNING for t in trials)
             bar.n = min(complete, n_trials)
             bar.refresh()
@@ -283,7 +325,7 @@ def _tune(
             asked = _ask_batch(study, space, sampler, seed, min(batch, slots), me, heart)
             # Never overshoot: a trial ranked >= n_trials among the live ones is surplus.
             live = sorted(
-                t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING))
+                t.number for t in study.get_trials(deepcopy=False, states=(*finished, TrialState.RUNNING, TrialState.WAITING))
             )
             rank = {num: i for i, num in enumerate(live)}
             keep = []
@@ -296,8 +338,8 @@ def _tune(
                 else:
                     keep.append((trial, values))
             if keep:
-                _run_batch(study, keep, space, seed, folds, device, heart)
-                bar.n = min(sum(s == TrialState.COMPLETE for s in states()), n_trials)
+                _run_batch(study, keep, space, seed, folds, device, heart, prune)
+                bar.n = min(sum(s in finished for s in states()), n_trials)
                 bar.refresh()
     finally:
         heart.close()
@@ -328,19 +370,29 @@ def _ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: d
     return asked
 
 
-def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart: Heartbeat) -> None:
+def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart: Heartbeat, prune: str = "none") -> None:
     from optuna.trial import TrialState
 
-    from szsl.evaluation import evaluate
+    from szsl.evaluation import evaluate, evaluate_rungs
 
     configs = [space.config(values, seed) for _, values in batch]
-    # One population per fold, through the one harness.
-    per_fold = [evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False) for data in folds]
+    rungs = prune_rungs(max(getattr(c, "epochs", 0) for c in configs), prune) if _prunable(space) else []
+    stopped_at = [0] * len(configs)
+    if rungs:  # one population per fold, scored at the rungs; the losers stop there
+        per_fold, stopped_at = evaluate_rungs(
+            space.method, folds, configs, rungs, lambda epoch, running, runs: _halving(study, batch, epoch, running, runs), seed=seed,
+            device=device,
+        )
+    else:  # one population per fold, through the one harness
+        per_fold = [evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False) for data in folds]
     for i, (trial, _values) in enumerate(batch):
         results = [fold[i] for fold in per_fold]
         bad = next((r for r in results if r.diverged), None)
         if bad is not None:
             attrs, value, state = {"diverged": True, "fail_reason": bad.message}, None, TrialState.FAIL
+        elif stopped_at[i]:
+            scores = [{k: round(float(r.metrics[k]), 4) for k in ("U", "S", "H")} for r in results]
+            attrs, value, state = {"folds": scores, "pruned_at_epoch": stopped_at[i]}, None, TrialState.PRUNED
         else:
             scores = [{k: round(float(r.metrics[k]), 4) for k in ("U", "S", "H")} for r in results]
             attrs, value, state = (
@@ -361,6 +413,28 @@ def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart
         heart.remove(trial.number)
 
 
+def _halving(study, batch, epoch: int, running: list[int], per_fold) -> list[int]:
+    """Successive halving at one rung: report each running trial's mean fold H at ``epoch``; stop those
+    below the top 1 / PRUNE_REDUCTION of every trial of the study (this batch included) scored at ``epoch``."""
+    import math
+
+    values = {}
+    for i in running:
+        hs = [runs[i].metrics.get("H", float("nan")) if not runs[i].diverged else float("nan") for runs in per_fold]
+        values[i] = float(np.mean(hs))
+        if math.isfinite(values[i]):
+            batch[i][0].report(values[i], epoch)
+    mine = {trial.number for trial, _ in batch}
+    others = [
+        t.intermediate_values[epoch] for t in study.get_trials(deepcopy=False) if t.number not in mine and epoch in t.intermediate_values
+    ]
+    competing = sorted([v for v in values.values() if math.isfinite(v)] + [float(v) for v in others], reverse=True)
+    if not competing:
+        return list(running)
+    threshold = competing[max(1, math.ceil(len(competing) / PRUNE_REDUCTION)) - 1]
+    return [i for i in running if not (values[i] >= threshold)]
+
+
 def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
     from optuna.trial import TrialState
 
@@ -379,5 +453,6 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
         folds=list(best.user_attrs.get("folds", [])),
         n_complete=len(complete),
         n_failed=sum(t.state == TrialState.FAIL and not t.user_attrs.get("surplus") for t in trials),
+        n_pruned=sum(t.state == TrialState.PRUNED for t in trials),
         space=space.to_json(),
     )

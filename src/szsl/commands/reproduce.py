@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     opts = ReproduceOptions(
         trials=args.trials, epochs=args.epochs, space=args.space, search_mass=args.search_mass, sampler=args.sampler,
         batch=args.batch, seed=args.seed, storage=args.storage, timeout=args.timeout, device=args.device, fold_classes=args.fold_classes,
+        prune=args.prune,
         seeds=args.seeds, sweeps=not args.no_sweeps, progress=not args.quiet,
     )
     start = time.monotonic()

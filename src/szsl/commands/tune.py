@@ -40,13 +40,19 @@ def positive_float(text: str) -> float:
 def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> None:
     """Options shared by ``tune`` and ``reproduce``."""
     from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
-    from szsl.tune import DEFAULT_BATCH, SAMPLERS
+    from szsl.tune import DEFAULT_BATCH, DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS, SAMPLERS
 
     parser.add_argument(
         "--trials",
         type=positive_int,
         default=trials_default,
-        help=f"COMPLETE trials the study should hold (default {trials_default}); re-running continues",
+        help=f"finished (complete or pruned) trials the study should hold (default {trials_default}); re-running continues",
+    )
+    parser.add_argument(
+        "--prune", choices=PRUNERS, default=DEFAULT_PRUNE,
+        help=f"multi-fidelity search of network methods: 'halving' (default) scores each trial on the folds at epochs {PRUNE_MIN_EPOCHS}, "
+        f"{PRUNE_MIN_EPOCHS * PRUNE_REDUCTION}, ... and stops it there unless it is in the top 1/{PRUNE_REDUCTION} of the study's trials "
+        "at that epoch; 'none' trains every trial to its full budget",
     )
     parser.add_argument("--epochs", type=positive_int, default=None, help="fixed epoch budget of every trial (default: the space's, 30)")
     parser.add_argument(
@@ -107,12 +113,12 @@ def run(args: argparse.Namespace) -> int:
     result = tune(
         benchmark, n_trials=args.trials, storage=storage, study_name=args.study, space=space, sampler=args.sampler, seed=args.seed,
         batch=args.batch, timeout=args.timeout, device=args.device, progress=not args.quiet, workers=args.workers,
-        fold_classes=args.fold_classes,
+        fold_classes=args.fold_classes, prune=args.prune,
     )
     write_json(out, {"dataset": benchmark.name, "storage": redact(storage), **result.to_dict()})
     print(
         f"{benchmark.name}: best mean validation H = {result.best_value:.1f} (trial {result.best_trial}, {result.n_complete} complete "
-        f"trials, study {result.study_name})"
+        f"and {result.n_pruned} pruned trials, study {result.study_name})"
     )
     for key, value in result.best_params.items():
         print(f"  {key:<11} {value:.4g}" if isinstance(value, float) else f"  {key:<11} {value}")

@@ -34,6 +34,7 @@ class ReproduceOptions:
     space: str | None = None  # a JSON space file
     search_mass: bool = False
     fold_classes: str = "matched"  # protocol.validation_splits: "matched", "all" or "trainval" (the paper's folds)
+    prune: str = "halving"  # tune.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
@@ -104,16 +105,16 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         bar.update(1)
         return result
 
-    study = default_study_name(bench(), space, opts.seed, opts.sampler, opts.fold_classes)
+    study = default_study_name(bench(), space, opts.seed, opts.sampler, opts.fold_classes, opts.prune)
     tune_key = {"study": study, "storage": redact(storage), "trials": opts.trials}
 
     def do_tune():
         r = tune(
             bench(), n_trials=opts.trials, storage=storage, study_name=study, space=space, sampler=opts.sampler,
             seed=opts.seed, batch=opts.batch, timeout=opts.timeout, device=opts.device, progress=opts.progress,
-            fold_classes=opts.fold_classes,
+            fold_classes=opts.fold_classes, prune=opts.prune,
         )
-        if r.n_complete < opts.trials:
+        if r.n_complete + r.n_pruned < opts.trials:
             # A timeout stopped the search early: report it, but do not cache it as finished.
             raise _Incomplete(r)
         return r.to_dict()
