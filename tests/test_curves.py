@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from szsl.curves import ausuc, plot_curves, seen_unseen_curve
+from szsl.curves import ausuc, curve_styles, plot_curves, seen_unseen_curve
 from szsl.errors import SZSLError
 from szsl.methods.calibration import calibrated_predict, choose_gamma
 from szsl.metrics import gzsl_metrics
@@ -73,6 +73,18 @@ def test_plot_writes_a_png(tmp_path):
     out = tmp_path / "img" / "c.png"
     plot_curves({"toy": c, "other": c}, out, title="toy")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_dozen_curves_get_distinct_styles_and_the_legend_outside(tmp_path):
+    styles = curve_styles(12)
+    assert len({(s["color"], s["linestyle"]) for s in styles}) == 12  # color and line style alone tell them apart
+    assert len({tuple(s.values()) for s in curve_styles(60)}) == 60
+    c = seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1], [2])
+    few, many = tmp_path / "few.png", tmp_path / "many.png"
+    plot_curves({"a": c, "b": c}, few)
+    plot_curves({f"method-{i}": c for i in range(12)}, many)
+    width = lambda p: int.from_bytes(p.read_bytes()[16:20], "big")  # noqa: E731 - the PNG header's IHDR width
+    assert width(many) > width(few) + 100  # the legend sits beside the axes, not over the curves
 
 
 def test_bad_inputs_raise_one_line_errors():

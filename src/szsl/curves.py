@@ -139,31 +139,56 @@ def seen_unseen_curve(scores, y_true, seen, unseen) -> SeenUnseenCurve:
     return SeenUnseenCurve(breakpoints, S, U)
 
 
+LEGEND_INSIDE = 6  # up to this many curves the legend sits inside the axes
+_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # tab10
+_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+
+
+def curve_styles(n: int) -> list[dict[str, str]]:
+    """``n`` plot styles (color, linestyle, marker of the best point), pairwise distinct up to 60 curves:
+    color and line style cycle together (10 x 4 -> 20 distinct pairs), the marker adds 12 more."""
+    return [
+        {"color": _COLORS[i % len(_COLORS)], "linestyle": _LINESTYLES[i % len(_LINESTYLES)], "marker": _MARKERS[i % len(_MARKERS)]}
+        for i in range(n)
+    ]
+
+
 def plot_curves(curves: Mapping[str, SeenUnseenCurve], path: str | os.PathLike, title: str = "") -> None:
     """One figure with every curve (S on x, U on y, percent), the H-maximising point marked; PNG, written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     from szsl.atomic import atomic_path
 
-    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=120)
-    for name, c in curves.items():
-        (line,) = ax.plot(c.S, c.U, "-", lw=1.6, label=f"{name} (AUSUC {c.ausuc:.3f})")
+    many = len(curves) > LEGEND_INSIDE
+    # Many curves (compare --methods all: about 12): a wider figure with the legend outside the axes.
+    fig, ax = plt.subplots(figsize=(9.6 if many else 6.4, 5.2), dpi=120)
+    handles = []
+    for (name, c), style in zip(curves.items(), curve_styles(len(curves))):
+        ax.plot(c.S, c.U, style["linestyle"], color=style["color"], lw=1.6)
         b = c.best()
-        ax.plot([b["S"]], [b["U"]], "o", color=line.get_color(), ms=6)
+        ax.plot([b["S"]], [b["U"]], style["marker"], color=style["color"], ms=6)
+        # the legend shows the line style and the marker of the best point together
+        handles.append(Line2D([], [], color=style["color"], ls=style["linestyle"], lw=1.6, marker=style["marker"], ms=5,
+                              label=f"{name} (AUSUC {c.ausuc:.3f})"))
     ax.set_xlabel("S: seen-class accuracy (%)")
     ax.set_ylabel("U: unseen-class accuracy (%)")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    if many:
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, handlelength=3.0)
+    else:
+        ax.legend(handles=handles, fontsize=8, loc="upper right", handlelength=3.0)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", bbox_inches="tight")
     plt.close(fig)
 
 

@@ -9,8 +9,20 @@ import pytest
 
 from szsl.cli import main
 from szsl.data import load_benchmark
-from szsl.experiments.compare import select_method
-from szsl.tune import sqlite_url
+from szsl.errors import SZSLError
+from szsl.experiments.compare import compare, parse_method_params, resolve_methods
+from szsl.methods import method_names
+
+ALL = ["szsl", "dcn", "eszsl", "sae", "devise", "ale", "sje", "conse", "cn", "cn-soft", "f-clswgan", "tf-vaegan"]
+# The smallest budget each method's parameters allow that still trains something: one epoch, 16 hidden units,
+# a few synthetic features (network methods: epochs=1, hidden=16 of compare itself).
+TINY = {
+    **{m: {"epochs": 1} for m in ("devise", "ale", "sje", "conse")},
+    "cn": {"epochs": 1, "hidden": 16},
+    "cn-soft": {"epochs": 1, "hidden": 16},
+    "f-clswgan": {"epochs": 1, "hidden": 16, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
+    "tf-vaegan": {"epochs": 1, "hidden": 16, "n_synth": 10, "cls_epochs": 1},
+}
 
 
 def with_garbage_test(b):
@@ -21,16 +33,41 @@ def with_garbage_test(b):
     return dataclasses.replace(b, features=features)
 
 
-@pytest.mark.parametrize("method", ["eszsl", "dcn"])
-def test_selection_and_gamma_do_not_depend_on_test_data(method, tmp_path):
+def test_all_is_every_method_but_the_ablations():
+    assert resolve_methods("all") == ALL == resolve_methods(["ALL"])
+    assert resolve_methods(None) == list(method_names())  # the default: every registered method, ablations included
+    assert resolve_methods(["all", "hard"]) == ALL + ["hard"]
+    assert resolve_methods("eszsl") == ["eszsl"]
+    with pytest.raises(SZSLError, match="'szsl' is listed twice"):
+        resolve_methods(["all", "szsl"])
+
+
+def test_method_params_parse():
+    assert parse_method_params(["f-clswgan.epochs=10", "F-CLSWGAN.lr=1e-4", "sae.direction=S->F", 'ale.epochs={"choices": [1, 2]}']) == {
+        "f-clswgan": {"epochs": 10, "lr": 1e-4}, "sae": {"direction": "S->F"}, "ale": {"epochs": {"choices": [1, 2]}}
+    }
+
+
+def test_the_whole_compare_run_of_all_methods_never_reads_test_data():
+    """Every method of "all" through compare (tune, calibrate, final): test images replaced by garbage give
+    bit-identical selected parameters, validation H and gamma; only the test numbers change."""
     b = load_benchmark("digits")
     garbage = with_garbage_test(b)
     assert not np.array_equal(garbage.features, b.features)
-    kw = dict(trials=3, seed=0, epochs=2, hidden=16, device="cpu")
-    a = select_method(b, method, storage=sqlite_url(tmp_path / "a.db"), **kw)
-    g = select_method(garbage, method, storage=sqlite_url(tmp_path / "g.db"), **kw)
-    assert a.params == g.params
-    assert a.gamma == g.gamma and a.cv_h == g.cv_h and a.cv_h_cs == g.cv_h_cs
+    kw = dict(trials=2, seeds=1, seed=0, epochs=1, hidden=16, params=TINY, device="cpu")
+    a = compare(b, "all", **kw)
+    g = compare(garbage, "all", **kw)
+    assert [r.selection.method for r in a.results] == [r.selection.method for r in g.results] == ALL
+    for ra, rg in zip(a.results, g.results):
+        sa, sg = ra.selection, rg.selection
+        assert sa.params == sg.params, sa.method
+        assert (sa.gamma, sa.cv_h, sa.cv_h_cs) == (sg.gamma, sg.cv_h, sg.cv_h_cs), sa.method
+        for k, v in TINY.get(sa.method, {"epochs": 1, "hidden": 16} if sa.method in ("szsl", "dcn") else {}).items():
+            assert sa.params[k] == v, (sa.method, k)  # the budget reached every method
+    assert any(ra.per_seed != rg.per_seed for ra, rg in zip(a.results, g.results))  # the garbage did reach the test split
+    assert all(r.seconds_per_model > 0 for r in a.results)  # timed by the harness where a method reports no time (cn)
+    assert [r["registry"] for r in a.table2_rows()] == ["eszsl", "sae", "devise", "ale", "sje", "conse", "dcn", "f-clswgan", "cn",
+                                                       "tf-vaegan", "szsl", "cn-soft"]  # digits: no published row, by family
 
 
 def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
@@ -48,6 +85,8 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
         "2",
         "--hidden",
         "16",
+        "--param",
+        "eszsl.targets=01",
         "--out",
         str(out),
         "--device",
@@ -65,7 +104,14 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
     assert data["settings"]["seeds"] == 2 and len(data["methods"][0]["per_seed"]) == 2
     for r in data["summary"]:
         assert 0 <= r["H"] <= 100 and 0 <= r["AUSUC"] <= 1
+    assert data["methods"][1]["selected_params"]["targets"] == "01" and data["settings"]["params"] == {"eszsl": {"targets": "01"}}
     assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    table = list(csv.DictReader((out / "compare_table2.csv").open()))
+    assert [(r["family"], r["method"]) for r in table] == [("embedding", "eszsl"), ("ours", "hard")]
+    assert table[0]["published_H"] == "" and float(table[0]["H"]) == pytest.approx(float(rows[1]["H"]), abs=1e-4)
+    md2 = (out / "compare_table2.md").read_text()
+    assert "No published numbers for digits" in md2 and "per-method settings: eszsl: targets=01" in md2
+    assert "| embedding | eszsl |" in printed and "compare_table2.csv" in printed
 
 
 @pytest.mark.parametrize(
@@ -75,6 +121,13 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
         (["--seeds", "0"], "szsl: error: seeds=0: expected an integer >= 1"),
         (["--methods", "foo"], "szsl: error: unknown method 'foo': expected one of szsl, hard"),
         (["--methods", "hard", "hard"], "szsl: error: methods: 'hard' is listed twice"),
+        (["--methods", "all", "foo"], "szsl: error: unknown method 'foo': expected one of szsl, hard"),
+        (["--methods", "all", "--param", "hard.epochs=1"],
+         "szsl: error: params: method 'hard' is not among the compared methods (" + ", ".join(ALL) + ")"),
+        (["--param", "eszsl.nope=1"], "szsl: error: method eszsl: unknown parameter 'nope': expected some of gamma, lambda, targets"),
+        (["--param", "eszsl.gamma=-1"], "szsl: error: eszsl gamma=-1.0, lambda="),  # checked by the method when it fits
+        (["--param", "epochs=1"], "szsl: error: --param 'epochs=1': expected METHOD.NAME=VALUE"),
+        (["--param", "nope.epochs=1"], "szsl: error: unknown method 'nope'"),
         (["--epochs", "0"], "szsl: error: epochs=0: expected an integer >= 1"),
         (["--dataset", "AWA2"], "szsl: error: --root is required for dataset AWA2"),
         (["--device", "tpu"], "szsl: error: device='tpu': expected auto, cpu, cuda or cuda:N"),

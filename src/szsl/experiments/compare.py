@@ -11,8 +11,18 @@ Per method:
 3. Final: ``seeds`` models (one population) trained on trainval and scored on test_seen /
    test_unseen (``protocol.final_split``): U, S, H, T1, AUSUC, and U, S, H with the chosen gamma.
 
-Outputs (atomic): compare.md, compare.csv, compare.json and compare.png (every method's
-seen-unseen curve of its first seed) in ``out``; Optuna studies in ``out/studies.db``.
+Methods: ``None`` = every registered method (the ablations included); ``"all"`` (alone or inside
+a list) = every registered method except szsl's ablations (``methods.ABLATIONS``): the methods of
+the paper's Table 2 layout.
+
+Budget: ``trials``, ``seeds``; ``epochs`` / ``hidden`` fix those of the network methods; ``params``
+fixes (or re-ranges) any hyperparameter of any compared method, e.g. ``{"tf-vaegan": {"epochs": 20}}``
+(the per-method knob, for the generative methods' own epochs among others).
+
+Outputs (atomic): compare.md, compare.csv, compare.json, compare.png (every method's seen-unseen
+curve of its first seed), compare_table2.md and compare_table2.csv (the paper's Table 2 layout,
+published next to honest numbers: ``szsl.experiments.table2``) in ``out``; Optuna studies in
+``out/studies.db``.
 """
 
 from __future__ import annotations
@@ -20,12 +30,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import math
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -33,8 +44,11 @@ from szsl.atomic import write_json, write_text
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 from szsl.evaluation import evaluate, summarize
-from szsl.methods import get_method, method_names
+from szsl.experiments import table2
+from szsl.methods import ABLATIONS, get_method, method_names
 from szsl.methods.calibration import choose_gamma
+
+ALL = "all"  # every registered method except the ablations
 
 METRICS = ("U", "S", "H", "T1", "AUSUC", "U_cs", "S_cs", "H_cs")
 
@@ -84,6 +98,50 @@ def _budget(epochs: int | None, hidden: int | None) -> dict[str, Any]:
     return out
 
 
+def resolve_methods(methods: str | Sequence[str] | None = None) -> list[str]:
+    """The registry names ``methods`` stands for: None = every registered method; ``"all"`` (alone or as
+    an item) = every registered method except the ablations (``methods.ABLATIONS``); a name or a list of names."""
+    items = list(method_names()) if methods is None else [methods] if isinstance(methods, str) else list(methods)
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, str) and item.strip().lower() == ALL:
+            names += [n for n in method_names() if n not in ABLATIONS]
+        else:
+            names.append(get_method(item).name)
+    if not names:
+        raise SZSLError("methods: expected at least one method")
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise SZSLError(f"methods: {dup!r} is listed twice")
+    return names
+
+
+def parse_method_params(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``["f-clswgan.epochs=10", ...]`` (METHOD.NAME=VALUE, VALUE read as JSON, else text) -> ``{"f-clswgan": {"epochs": 10}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, text = str(item).partition("=")
+        method, dot, name = key.strip().rpartition(".")
+        if not sep or not dot or not method.strip() or not name.strip():
+            raise SZSLError(f"--param {item!r}: expected METHOD.NAME=VALUE (e.g. f-clswgan.epochs=10)")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out.setdefault(get_method(method).name, {})[name.strip()] = value
+    return out
+
+
+def method_space(method: str, *, epochs: int | None = None, hidden: int | None = None, params: Mapping[str, Any] | None = None):
+    """The search space compare tunes ``method`` over: its space (the paper's for szsl), ``epochs`` / ``hidden``
+    fixed for a network method, then ``params`` (space overrides) on top."""
+    from szsl.search_space import make_space
+
+    m = get_method(method)
+    overrides = {**(_budget(epochs, hidden) if m.is_network else {}), **dict(params or {})}
+    return make_space(overrides, where=f"method {m.name}", method=m.name, base="paper")
+
+
 def select_method(
     benchmark: Benchmark,
     method: str,
@@ -93,12 +151,17 @@ def select_method(
     seed: int = 0,
     epochs: int | None = None,
     hidden: int | None = None,
+    params: Mapping[str, Any] | None = None,
     device="auto",
     progress: bool = False,
 ) -> Selection:
-    """Tune ``method`` on the validation folds and choose its calibration gamma there. Never reads test data."""
+    """Tune ``method`` on the validation folds and choose its calibration gamma there. Never reads test data.
+
+    ``epochs`` / ``hidden`` fix those of a network method; ``params`` overrides entries of the method's space
+    (a fixed value, ``{"choices": [...]}`` or ``{"low": a, "high": b}``), on top of them.
+    """
     from szsl.protocol import split_data, validation_splits
-    from szsl.tune import make_space, tune
+    from szsl.tune import tune
 
     m = get_method(method)
     _check_int("trials", trials, 1)
@@ -106,7 +169,7 @@ def select_method(
     # compare keeps the paper's protocol (trainval-class folds, the paper's space for szsl) until the
     # calibration curve handles the attribute-only distractor classes of the "all" folds.
     folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes="trainval")]
-    space = make_space(_budget(epochs, hidden) if m.is_network else {}, where=f"method {m.name}", method=m.name, base="paper")
+    space = method_space(m.name, epochs=epochs, hidden=hidden, params=params)
     result = tune(
         benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
         study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}", fold_classes="trainval",
@@ -163,12 +226,23 @@ class CompareResult:
     def rows(self) -> list[dict[str, Any]]:
         return [r.summary() for r in self.results]
 
+    def table2_rows(self) -> list[dict[str, Any]]:
+        """The paper's Table 2 layout (``szsl.experiments.table2``): published rows next to these results."""
+        summaries = [{**r.summary(), "epochs": r.selection.params.get("epochs")} for r in self.results]
+        return table2.table2_rows(self.dataset, summaries)
+
+    def table2_markdown(self) -> str:
+        return table2.table2_markdown(self.dataset, self.table2_rows(), self.settings)
+
+    def table2_csv(self) -> str:
+        return table2.table2_csv(self.table2_rows())
+
     def markdown(self) -> str:
         s = self.settings
         lines = [
             f"Dataset **{self.dataset}**; {s['trials']} random-search trials per method on the validation folds "
             f"(mean H), {s['seeds']} seeds on the test split (mean ± std); epochs {s['epochs'] or 'searched/default'}, hidden "
-            f"{s['hidden'] or 'searched'}; device {s['device']}.",
+            f"{s['hidden'] or 'searched'}{table2.params_text(s.get('params'))}; device {s['device']}.",
             "U, S, H, T1 in %; AUSUC in [0, 1]; CS = calibrated stacking with the gamma chosen on the validation folds.",
             "",
             "| method | U | S | H | T1 | AUSUC | U (CS) | S (CS) | H (CS) | gamma | s / model | tune s |",
@@ -198,6 +272,7 @@ class CompareResult:
             "dataset": self.dataset,
             "settings": self.settings,
             "summary": self.rows(),
+            "table2": self.table2_rows(),
             "methods": [
                 {
                     "method": r.selection.method,
@@ -217,8 +292,11 @@ class CompareResult:
 
         out = Path(out)
         paths = {k: out / f"compare.{k}" for k in ("md", "csv", "json", "png")}
+        paths.update(table2_md=out / "compare_table2.md", table2_csv=out / "compare_table2.csv")
         write_text(paths["md"], f"# szsl compare: {self.dataset}\n\n" + self.markdown())
         write_text(paths["csv"], self.csv())
+        write_text(paths["table2_md"], f"# szsl compare: {self.dataset}, Table 2 layout\n\n" + self.table2_markdown())
+        write_text(paths["table2_csv"], self.table2_csv())
         write_json(paths["json"], _finite(self.to_dict()))
         plot_curves(
             {r.selection.method: r.curve for r in self.results},
@@ -241,25 +319,32 @@ def _finite(obj):
 
 def compare(
     benchmark: Benchmark,
-    methods: Sequence[str] | None = None,
+    methods: str | Sequence[str] | None = None,
     *,
     trials: int = 10,
     seeds: int = 5,
     seed: int = 0,
     epochs: int | None = None,
     hidden: int | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
     out: str | Path | None = None,
     device="auto",
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> CompareResult:
-    """Tune, calibrate and evaluate every method alike (default: every registered one); write the table and figure to ``out`` when given."""
-    names = [get_method(m).name for m in (method_names() if methods is None else methods)]
-    if not names:
-        raise SZSLError("methods: expected at least one method")
-    dup = next((n for n in names if names.count(n) > 1), None)
-    if dup is not None:
-        raise SZSLError(f"methods: {dup!r} is listed twice")
+    """Tune, calibrate and evaluate every method alike; write the tables and figure to ``out`` when given.
+
+    ``methods``: None = every registered method (the ablations included), ``"all"`` = every one but the
+    ablations (``resolve_methods``). ``params``: per-method space overrides, ``{"f-clswgan": {"epochs": 10}}``.
+    """
+    names = resolve_methods(methods)
+    bad = next((k for k, v in (params or {}).items() if not isinstance(v, Mapping)), None)
+    if bad is not None:
+        raise SZSLError(f"params[{bad!r}]: expected a mapping of hyperparameter -> value, got {type(params[bad]).__name__}")
+    params = {get_method(k).name: dict(v) for k, v in (params or {}).items()}
+    stray = next((k for k in params if k not in names), None)
+    if stray is not None:
+        raise SZSLError(f"params: method {stray!r} is not among the compared methods ({', '.join(names)})")
     _check_int("trials", trials, 1)
     _check_int("seeds", seeds, 1)
     _check_int("seed", seed, 0)
@@ -267,7 +352,9 @@ def compare(
         _check_int("epochs", epochs, 1)
     if hidden is not None:
         _check_int("hidden", hidden, 1)
-    settings = dict(methods=names, trials=trials, seeds=seeds, seed=seed, epochs=epochs, hidden=hidden, device=str(device))
+    for name in names:  # every space is valid before the first (maybe long) tuning starts
+        method_space(name, epochs=epochs, hidden=hidden, params=params.get(name))
+    settings = dict(methods=names, trials=trials, seeds=seeds, seed=seed, epochs=epochs, hidden=hidden, params=params, device=str(device))
     result = CompareResult(benchmark.name, settings)
     from szsl.lock import folder_lock
 
@@ -286,6 +373,7 @@ def compare(
                 seed=seed,
                 epochs=epochs,
                 hidden=hidden,
+                params=params.get(name),
                 device=device,
                 progress=progress,
             )

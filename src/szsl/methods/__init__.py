@@ -186,9 +186,13 @@ def search_space(name: str) -> dict[str, Any]:
     return dict(get_method(name).space)
 
 
+# szsl's ablations (``methods.ablations``): variants of the method, not peers; ``szsl compare
+# --methods all`` (the paper's Table 2 layout) leaves them out.
+ABLATIONS = ("hard", "uniform", "nearest", "soft-only")
+
 # The built-in methods; one line per method.
 register("szsl.methods.szsl")
-for _variant in ("hard", "uniform", "nearest", "soft-only"):
+for _variant in ABLATIONS:
     register("szsl.methods.ablations", _variant)
 register("szsl.methods.dcn")
 register("szsl.methods.eszsl")
@@ -203,4 +207,4 @@ register("szsl.methods.cn_soft")
 register("szsl.methods.f_clswgan")
 register("szsl.methods.tf_vaegan")
 
-__all__ = ["Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]
+__all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]
