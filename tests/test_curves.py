@@ -59,6 +59,22 @@ def test_curve_matches_explicit_calibrated_stacking_at_every_interval():
     assert b["H"] == pytest.approx(max(c.H)) and b["H"] >= gzsl_metrics(y, scores.argmax(1), seen, unseen)["H"] - 1e-9
 
 
+def test_curve_with_attribute_only_distractors_matches_explicit_calibrated_stacking():
+    """A matched/all fold's model knows classes with no images at all (neither seen nor unseen):
+    they compete unshifted, so the curve must equal calibrated stacking at every interval."""
+    rng = np.random.default_rng(1)
+    n, seen, unseen = 300, np.array([0, 2, 3, 5]), np.array([1, 4])  # classes 6 and 7: distractors
+    y = rng.choice(np.concatenate([seen, unseen]), n)
+    scores = rng.standard_normal((n, 8)).astype(np.float32)
+    scores[np.arange(n), y] += 1.0
+    scores[:, 6:] += 0.5  # strong distractors: many images' best non-seen class is one of them
+    c = seen_unseen_curve(scores, y, seen, unseen)
+    for gamma, s, u in zip(c.interval_gammas(), c.S, c.U):
+        m = gzsl_metrics(y, calibrated_predict(scores, seen, gamma), seen, unseen)
+        assert (m["S"], m["U"]) == pytest.approx((s, u), abs=1e-9)
+    assert c.U.max() < 100  # images won by a distractor are wrong at every gamma
+
+
 def test_choose_gamma_maximises_mean_h_over_folds():
     c1 = seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1], [2])
     c2 = seen_unseen_curve(TOY_SCORES - np.array([0.0, 0.0, 0.4]), TOY_Y, [0, 1], [2])  # breakpoints shifted by +0.4

@@ -89,6 +89,7 @@ def ausuc(S, U) -> float:
 
 def seen_unseen_curve(scores, y_true, seen, unseen) -> SeenUnseenCurve:
     """The exact curve of calibrated stacking on ``scores`` (n, C) over all classes.
+    Classes in neither ``seen`` nor ``unseen`` (a fold's attribute-only distractors) compete unshifted, like unseen ones.
 
     y_true (n,): true classes; images of seen classes count toward S, of unseen ones toward U
     (per-class mean accuracy, classes without images skipped as in ``szsl.metrics``).
@@ -103,13 +104,16 @@ def seen_unseen_curve(scores, y_true, seen, unseen) -> SeenUnseenCurve:
         raise SZSLError("seen_unseen_curve: needs at least one seen and one unseen class")
     if not np.isfinite(scores).all():
         raise SZSLError("scores: contains NaN or inf")
+    # The competitors of the seen classes are ALL the other classes: the unseen ones and any class that is
+    # neither (a fold's attribute-only distractors: no images, but calibrated stacking leaves them unshifted).
+    others = np.setdiff1d(np.arange(scores.shape[1]), seen)
     s_idx = scores[:, seen].argmax(1)
-    u_idx = scores[:, unseen].argmax(1)
+    u_idx = scores[:, others].argmax(1)
     rows = np.arange(y.size)
     # float64: the same values calibrated prediction compares (scores - gamma, in float64)
-    g = scores[rows, seen[s_idx]].astype(np.float64) - scores[rows, unseen[u_idx]].astype(np.float64)
+    g = scores[rows, seen[s_idx]].astype(np.float64) - scores[rows, others[u_idx]].astype(np.float64)
     right_seen = (seen[s_idx] == y).astype(np.float64)
-    right_unseen = (unseen[u_idx] == y).astype(np.float64)
+    right_unseen = (others[u_idx] == y).astype(np.float64)
 
     is_seen_img = np.isin(y, seen)
     weight = np.zeros(y.size)
