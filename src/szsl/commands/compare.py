@@ -41,6 +41,11 @@ def add_parser(sub) -> None:
         default=None,
         help="folder for compare.md/.csv/.json/.png, compare_table2.md/.csv and the studies (default compare-<dataset>)",
     )
+    parser.add_argument(
+        "--protocol", choices=("default", "paper"), default="default",
+        help="selection protocol of every method: 'default' (szsl tune's: matched folds, szsl's default space, pruning) or 'paper' "
+        "(trainval-class folds, szsl's paper space, no pruning: szsl 0.1's compare)",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.set_defaults(func=run)
 
@@ -67,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         progress=False,
         log=print,
+        protocol=args.protocol,
     )
     print(result.markdown(), end="")
     print()

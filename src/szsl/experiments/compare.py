@@ -2,7 +2,8 @@
 evaluate several seeds on the final split, with calibrated stacking and seen-unseen curves.
 
 Per method:
-1. Selection (never reads test data; only ``protocol.validation_splits``): ``trials`` random-search
+1. Selection (never reads test data; only ``protocol.validation_splits``, with the folds of the
+   ``protocol``: "default" = szsl tune's matched folds, "paper" = trainval-class folds): ``trials`` random-search
    trials, each scored by the mean H over the class folds. Every method (network or closed form)
    goes through the one study loop ``szsl.tune.tune`` (Optuna, sampler "random", stored and
    resumable) over its own space ``tune.make_space(method=name)``.
@@ -51,6 +52,13 @@ from szsl.methods.calibration import choose_gamma
 ALL = "all"  # every registered method except the ablations
 
 METRICS = ("U", "S", "H", "T1", "AUSUC", "U_cs", "S_cs", "H_cs")
+# The selection protocol of every method: "default" is szsl tune's (matched folds, szsl's default space,
+# successive-halving pruning of network methods); "paper" is the paper's (trainval-class folds, szsl's
+# paper space, every trial to its full budget), szsl 0.1's compare.
+PROTOCOLS = {
+    "default": {"fold_classes": "matched", "base": "default", "prune": "halving"},
+    "paper": {"fold_classes": "trainval", "base": "paper", "prune": "none"},
+}
 
 
 @dataclass
@@ -132,14 +140,22 @@ def parse_method_params(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def method_space(method: str, *, epochs: int | None = None, hidden: int | None = None, params: Mapping[str, Any] | None = None):
-    """The search space compare tunes ``method`` over: its space (the paper's for szsl), ``epochs`` / ``hidden``
-    fixed for a network method, then ``params`` (space overrides) on top."""
+def method_space(
+    method: str, *, epochs: int | None = None, hidden: int | None = None, params: Mapping[str, Any] | None = None, protocol: str = "default"
+):
+    """The search space compare tunes ``method`` over: its space (for szsl the protocol's: default or paper),
+    ``epochs`` / ``hidden`` fixed for a network method, then ``params`` (space overrides) on top."""
     from szsl.search_space import make_space
 
     m = get_method(method)
     overrides = {**(_budget(epochs, hidden) if m.is_network else {}), **dict(params or {})}
-    return make_space(overrides, where=f"method {m.name}", method=m.name, base="paper")
+    return make_space(overrides, where=f"method {m.name}", method=m.name, base=_protocol(protocol)["base"])
+
+
+def _protocol(name: str) -> dict[str, str]:
+    if name not in PROTOCOLS:
+        raise SZSLError(f"protocol={name!r}: expected one of {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]
 
 
 def select_method(
@@ -154,6 +170,7 @@ def select_method(
     params: Mapping[str, Any] | None = None,
     device="auto",
     progress: bool = False,
+    protocol: str = "default",
 ) -> Selection:
     """Tune ``method`` on the validation folds and choose its calibration gamma there. Never reads test data.
 
@@ -166,13 +183,14 @@ def select_method(
     m = get_method(method)
     _check_int("trials", trials, 1)
     start = time.perf_counter()
-    # compare keeps the paper's protocol (trainval-class folds, the paper's space for szsl) until the
-    # calibration curve handles the attribute-only distractor classes of the "all" folds.
-    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes="trainval")]
-    space = method_space(m.name, epochs=epochs, hidden=hidden, params=params)
+    proto = _protocol(protocol)
+    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes=proto["fold_classes"])]
+    space = method_space(m.name, epochs=epochs, hidden=hidden, params=params, protocol=protocol)
+    suffix = "" if protocol == "paper" else f"-{protocol}"  # the paper protocol keeps szsl 0.2's study names
     result = tune(
         benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
-        study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}", fold_classes="trainval",
+        study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}{suffix}", fold_classes=proto["fold_classes"],
+        prune=proto["prune"],
     )
     params = result.best_config.to_dict() if m.is_network else dict(result.best_config)
     # Calibration: the selected model once more on each fold, gamma maximising mean H over the folds.
@@ -331,12 +349,15 @@ def compare(
     device="auto",
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    protocol: str = "default",
 ) -> CompareResult:
     """Tune, calibrate and evaluate every method alike; write the tables and figure to ``out`` when given.
 
     ``methods``: None = every registered method (the ablations included), ``"all"`` = every one but the
     ablations (``resolve_methods``). ``params``: per-method space overrides, ``{"f-clswgan": {"epochs": 10}}``.
+    ``protocol``: "default" (szsl tune's: matched folds, the default space, pruning) or "paper" (``PROTOCOLS``).
     """
+    _protocol(protocol)
     names = resolve_methods(methods)
     bad = next((k for k, v in (params or {}).items() if not isinstance(v, Mapping)), None)
     if bad is not None:
@@ -353,8 +374,11 @@ def compare(
     if hidden is not None:
         _check_int("hidden", hidden, 1)
     for name in names:  # every space is valid before the first (maybe long) tuning starts
-        method_space(name, epochs=epochs, hidden=hidden, params=params.get(name))
-    settings = dict(methods=names, trials=trials, seeds=seeds, seed=seed, epochs=epochs, hidden=hidden, params=params, device=str(device))
+        method_space(name, epochs=epochs, hidden=hidden, params=params.get(name), protocol=protocol)
+    settings = dict(
+        methods=names, trials=trials, seeds=seeds, seed=seed, epochs=epochs, hidden=hidden, params=params, device=str(device),
+        protocol=protocol,
+    )
     result = CompareResult(benchmark.name, settings)
     from szsl.lock import folder_lock
 
@@ -376,6 +400,7 @@ def compare(
                 params=params.get(name),
                 device=device,
                 progress=progress,
+                protocol=protocol,
             )
             res = evaluate_final(benchmark, sel, seeds=seeds, seed=seed, device=device, progress=progress)
             result.results.append(res)
