@@ -34,7 +34,7 @@ from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 
 SEEN_HOLDOUT = 0.2
-FOLD_CLASSES = ("all", "matched", "trainval")
+FOLD_CLASSES = ("all", "matched", "ratio", "trainval")
 DEFAULT_FOLD_CLASSES = "matched"
 
 
@@ -108,8 +108,9 @@ def validation_splits(
             n_held = int(round(holdout * images.size)) if images.size > 1 else 0
             held.append(images[:n_held])
             train.append(images[n_held:])
-        if fold_classes == "matched":  # its own stream: the image split above does not depend on it
-            pseudo_unseen, classes = _matched_classes(benchmark, seen_classes, pseudo_unseen, np.random.default_rng([seed, k, 1]))
+        if fold_classes in ("matched", "ratio"):  # its own stream: the image split above does not depend on it
+            want = _unseen_wanted(benchmark, pseudo_seen.size, fold_classes)
+            pseudo_unseen, classes = _matched_classes(benchmark, seen_classes, pseudo_unseen, np.random.default_rng([seed, k, 1]), want)
         eval_unseen = trainval[np.isin(trainval_labels, pseudo_unseen)]
         splits.append(
             Split(
@@ -125,13 +126,23 @@ def validation_splits(
     return splits
 
 
-def _matched_classes(benchmark: Benchmark, seen_classes: np.ndarray, pseudo_unseen: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
-    """The pseudo-unseen classes kept and the classes a "matched" fold model knows: as many classes
-    without training images as the final problem has unseen classes. Fewer pseudo-unseen classes
-    than that: test-unseen classes join by their attributes (seeded choice). More: a seeded subset
-    of the pseudo-unseen classes is kept and the others leave the fold (model and scoring)."""
+def _unseen_wanted(benchmark: Benchmark, n_pseudo_seen: int, fold_classes: str) -> int:
+    """How many classes without training images a "matched" / "ratio" fold has: the final problem's
+    unseen count ("matched"), or as many as give the final problem's unseen : seen class ratio ("ratio")."""
+    n_unseen, n_seen = len(benchmark.unseen), len(benchmark.seen)
+    if fold_classes == "matched" or n_seen == 0:
+        return max(1, n_unseen)
+    return max(1, int(round(n_pseudo_seen * n_unseen / n_seen)))
+
+
+def _matched_classes(
+    benchmark: Benchmark, seen_classes: np.ndarray, pseudo_unseen: np.ndarray, rng, want: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pseudo-unseen classes kept and the classes a "matched" / "ratio" fold model knows: ``want``
+    classes without training images. Fewer pseudo-unseen classes than that: test-unseen classes join
+    by their attributes (seeded choice). More: a seeded subset of the pseudo-unseen classes is kept
+    and the others leave the fold (model and scoring)."""
     test_unseen = np.sort(np.asarray(benchmark.unseen, dtype=np.int64))
-    want = max(1, test_unseen.size)
     if pseudo_unseen.size > want:
         dropped = np.setdiff1d(pseudo_unseen, rng.choice(pseudo_unseen, size=want, replace=False))
         kept = np.setdiff1d(pseudo_unseen, dropped)
