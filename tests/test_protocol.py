@@ -55,9 +55,10 @@ def guarded(b: Benchmark) -> Benchmark:
     return dataclasses.replace(b, features=feats)
 
 
-@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched"])
+@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched", "ratio"])
 def test_folds_are_disjoint_stratified_and_inside_trainval(fold_classes):
-    b = tiny_benchmark()
+    # "ratio" on 9 seen : 3 unseen would trim the folds' 3 pseudo-unseen classes to 2 (tested below): 7 : 5 adds classes instead
+    b = tiny_benchmark(n_unseen=5) if fold_classes == "ratio" else tiny_benchmark()
     splits = validation_splits(b, seed=3, fold_classes=fold_classes)
     assert len(splits) == 3
     trainval = set(b.trainval.tolist())
@@ -109,7 +110,7 @@ def test_fold_classes_change_the_known_classes_not_the_images():
         validation_splits(b, 0, fold_classes="some")
 
 
-@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched"])
+@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched", "ratio"])
 def test_validation_never_reads_test_features_final_does(fold_classes):
     b = guarded(tiny_benchmark())
     for split in validation_splits(b, 0, fold_classes=fold_classes):
@@ -121,7 +122,7 @@ def test_validation_never_reads_test_features_final_does(fold_classes):
         split_data(b, final_split(b))  # the guard works: the final split does read test images
 
 
-@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched"])
+@pytest.mark.parametrize("fold_classes", ["trainval", "all", "matched", "ratio"])
 def test_validation_is_blind_to_test_labels_and_features(fold_classes):
     b = tiny_benchmark()
     rng = np.random.default_rng(9)
@@ -186,3 +187,19 @@ def test_matched_folds_keep_only_as_many_pseudo_unseen_classes_as_the_final_prob
         assert np.array_equal(split.eval_unseen, np.sort(b.trainval[np.isin(b.labels[b.trainval], kept)]))
         data = split_data(b, split)
         assert np.setdiff1d(np.arange(split.classes.size), np.unique(data.y_train)).size == b.unseen.size
+
+
+def test_ratio_folds_have_the_final_problems_unseen_to_seen_class_ratio():
+    """"ratio": imageless classes per fold = round(pseudo-seen * unseen / seen) of the final problem;
+    the images are the paper's fold's; extra pseudo-unseen leave, missing ones are test-unseen by attributes."""
+    for n_unseen in (2, 5, 9):
+        b = tiny_benchmark(n_unseen=n_unseen)
+        for split, old in zip(validation_splits(b, 3, fold_classes="ratio"), validation_splits(b, 3, fold_classes="trainval")):
+            assert np.array_equal(split.train, old.train) and np.array_equal(split.eval_seen, old.eval_seen)
+            n_pseudo_seen = split.seen.size
+            want = max(1, round(n_pseudo_seen * b.unseen.size / b.seen.size))
+            data = split_data(b, split)
+            imageless = split.classes[np.setdiff1d(np.arange(split.classes.size), np.unique(data.y_train))]
+            assert imageless.size == want
+            assert np.isin(split.classes[split.unseen], old.classes[old.unseen]).all()  # scored: pseudo-unseen only
+            assert np.isin(np.setdiff1d(imageless, split.classes[split.unseen]), b.unseen).all()  # the rest: test-unseen

@@ -131,16 +131,20 @@ def _garbage_copy(b):
     return dataclasses.replace(b, features=feats, labels=labels)
 
 
-@pytest.mark.parametrize("fold_classes", ["all", "matched", "trainval"])
-def test_tuning_is_isolated_from_the_test_split(tmp_path, digits, fold_classes):
-    space = make_space(SMALL)
+@pytest.mark.parametrize("prune", ["halving", "none"])
+@pytest.mark.parametrize("fold_classes", ["all", "matched", "ratio", "trainval"])
+def test_tuning_is_isolated_from_the_test_split(tmp_path, digits, fold_classes, prune):
+    space = make_space(SMALL, epochs=10)  # 10 epochs: the pruner scores and stops trials at epoch 5
     runs = []
     for i, bench in enumerate((digits, _garbage_copy(digits))):
         url = sqlite_url(tmp_path / f"iso{i}.db")
         result = tune(
-            bench, n_trials=5, storage=url, study_name="iso", space=space, batch=3, device="cpu", progress=False, fold_classes=fold_classes
+            bench, n_trials=5, storage=url, study_name="iso", space=space, batch=3, device="cpu", progress=False, fold_classes=fold_classes,
+            prune=prune,
         )
-        trials = [(t.number, t.params, t.value, t.user_attrs.get("folds")) for t in _study(url, "iso").trials]
+        trials = [
+            (t.number, t.state.name, t.params, t.value, t.intermediate_values, t.user_attrs.get("folds")) for t in _study(url, "iso").trials
+        ]
         runs.append((result.best_params, result.best_value, trials))
     assert runs[0] == runs[1]
     assert runs[0][1] > 0
