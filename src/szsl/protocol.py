@@ -12,7 +12,12 @@
       in every prediction and receive soft-label mass, so a fold faces the same unseen
       competitors and distractors as the final problem. U and S are still scored on the
       pseudo-unseen and held-out pseudo-seen images only.
-    "matched" (default): the fold has exactly as many classes without training images as the
+    "ratio" (default): the fold has as many classes without training images as give the final
+      problem's ratio of unseen to seen classes: round(pseudo-seen x unseen / seen). Filled and
+      trimmed like "matched" (aPY: 5 + 4 = 9 for 15 pseudo-seen, AwA1/2: 7 of 13 for 27, CUB: 33 of
+      50 for 100, SUN: 65 for 580, the paper's fold). The soft-label mass each unseen class receives
+      grows with the number of seen classes that spread it; this keeps that balance as in the final model.
+    "matched": the fold has exactly as many classes without training images as the
       final problem has unseen classes. With fewer pseudo-unseen classes than that, a seeded
       random subset of the test-unseen classes joins, by attributes only (aPY: 5 + 7 = 12, SUN:
       65 + 7 = 72); with more, a seeded subset of the pseudo-unseen classes is kept and the
@@ -35,7 +40,7 @@ from szsl.errors import SZSLError
 
 SEEN_HOLDOUT = 0.2
 FOLD_CLASSES = ("all", "matched", "ratio", "trainval")
-DEFAULT_FOLD_CLASSES = "matched"
+DEFAULT_FOLD_CLASSES = "ratio"
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,8 +83,9 @@ def validation_splits(
     """The cross-validation splits (one per class fold). Never touches the test split.
 
     ``fold_classes``: "all" (the fold model also knows the test-unseen classes, by their
-    attributes only), "matched" (as many of them as make the count of classes without images
-    equal the final problem's) or "trainval" (the trainval classes only); see the module docstring.
+    attributes only), "ratio" (the default: as many classes without images as give the final
+    problem's unseen : seen class ratio), "matched" (as many as the final problem's unseen count)
+    or "trainval" (the trainval classes only); see the module docstring.
     """
     if not benchmark.folds:
         raise SZSLError(f"{benchmark.name}: no validation folds (class lists trainclassesK/valclassesK)")

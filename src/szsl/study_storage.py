@@ -81,7 +81,7 @@ def _benchmark_id(benchmark: Benchmark) -> dict[str, Any]:
 
 
 def load_or_create_study(
-    storage, study_name: str, *, space: SearchSpace, seed: int, sampler: str, benchmark: Benchmark, fold_classes: str = "matched"
+    storage, study_name: str, *, space: SearchSpace, seed: int, sampler: str, benchmark: Benchmark, fold_classes: str = "ratio"
 ):
     import optuna
 

@@ -111,11 +111,11 @@ class TuneResult:
 
 
 def default_study_name(
-    benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "matched", prune: str = DEFAULT_PRUNE
+    benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "ratio", prune: str = DEFAULT_PRUNE
 ) -> str:
     """Same benchmark, method, space, seed, sampler, fold classes and pruner -> same name, so a re-run continues the study."""
     method = "" if space.method == "szsl" else f"{space.method}-"
-    folds = "" if fold_classes == "matched" else f"-{fold_classes}"
+    folds = f"-{fold_classes}"  # always: szsl 0.2's default ("matched") named no suffix, so no new study continues one of those
     pruned = "" if prune == DEFAULT_PRUNE or not _prunable(space) else f"-prune-{prune}"
     return f"{benchmark.name}-{method}{sampler}-s{seed}-{space.fingerprint()}{folds}{pruned}"
 
@@ -171,7 +171,7 @@ def tune(
     worker: int = 0,
     workers: int = 1,
     method: str | None = None,
-    fold_classes: str = "matched",
+    fold_classes: str = "ratio",
     prune: str = DEFAULT_PRUNE,
 ) -> TuneResult:
     """Run (or continue) the study until it holds ``n_trials`` COMPLETE trials; return the best.
@@ -182,8 +182,9 @@ def tune(
     from many processes at once against one ``storage`` URL; ``workers=K`` starts K - 1 more
     worker processes on this machine (SIGTERM / Ctrl-C reach them too) and returns the best of
     the whole study once all are done. ``fold_classes``: which classes a fold model knows
-    ("matched", the default: the trainval classes plus as many test-unseen classes, by their
-    attributes only, as make the fold's unseen count the final problem's; "all": every test-unseen
+    ("ratio", the default: as many classes without images as give the final problem's unseen :
+    seen class ratio, test-unseen classes joining by their attributes only when pseudo-unseen ones
+    are too few; "matched": as many as the final problem's unseen count; "all": every test-unseen
     class; "trainval": the paper's folds; see ``protocol.validation_splits``). ``prune``: "halving"
     (the default; network methods) stops a trial at an early epoch when its mean validation H there
     is not in the top half of the study's trials at that epoch (successive halving, rungs

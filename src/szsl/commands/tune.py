@@ -62,9 +62,10 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     )
     parser.add_argument(
         "--fold-classes", choices=FOLD_CLASSES, default=DEFAULT_FOLD_CLASSES,
-        help="classes a validation-fold model knows besides the trainval ones: 'matched' (default: enough test-unseen classes, by "
-        "their attributes only, never an image, that the fold has as many unseen classes as the final problem), 'all' (every "
-        "test-unseen class) or 'trainval' (none: the paper's folds). '--space paper --fold-classes trainval' is szsl 0.1's protocol",
+        help="which classes a validation-fold model knows: 'ratio' (default: as many classes without images as give the final "
+        "problem's unseen:seen class ratio; too few pseudo-unseen classes and test-unseen ones join by their attributes only, never "
+        "an image; too many and some leave the fold), 'matched' (as many as the final problem's unseen count), 'all' (every "
+        "test-unseen class) or 'trainval' (the paper's folds). '--space paper --fold-classes trainval' is szsl 0.1's protocol",
     )
     parser.add_argument(
         "--search-mass",

@@ -3,7 +3,7 @@ evaluate several seeds on the final split, with calibrated stacking and seen-uns
 
 Per method:
 1. Selection (never reads test data; only ``protocol.validation_splits``, with the folds of the
-   ``protocol``: "default" = szsl tune's matched folds, "paper" = trainval-class folds): ``trials`` random-search
+   ``protocol``: "default" = szsl tune's ratio folds, "paper" = trainval-class folds): ``trials`` random-search
    trials, each scored by the mean H over the class folds. Every method (network or closed form)
    goes through the one study loop ``szsl.tune.tune`` (Optuna, sampler "random", stored and
    resumable) over its own space ``tune.make_space(method=name)``.
@@ -52,11 +52,11 @@ from szsl.methods.calibration import choose_gamma
 ALL = "all"  # every registered method except the ablations
 
 METRICS = ("U", "S", "H", "T1", "AUSUC", "U_cs", "S_cs", "H_cs")
-# The selection protocol of every method: "default" is szsl tune's (matched folds, szsl's default space,
+# The selection protocol of every method: "default" is szsl tune's (ratio folds, szsl's default space,
 # successive-halving pruning of network methods); "paper" is the paper's (trainval-class folds, szsl's
 # paper space, every trial to its full budget), szsl 0.1's compare.
 PROTOCOLS = {
-    "default": {"fold_classes": "matched", "base": "default", "prune": "halving"},
+    "default": {"fold_classes": "ratio", "base": "default", "prune": "halving"},
     "paper": {"fold_classes": "trainval", "base": "paper", "prune": "none"},
 }
 
@@ -355,7 +355,7 @@ def compare(
 
     ``methods``: None = every registered method (the ablations included), ``"all"`` = every one but the
     ablations (``resolve_methods``). ``params``: per-method space overrides, ``{"f-clswgan": {"epochs": 10}}``.
-    ``protocol``: "default" (szsl tune's: matched folds, the default space, pruning) or "paper" (``PROTOCOLS``).
+    ``protocol``: "default" (szsl tune's: ratio folds, the default space, pruning) or "paper" (``PROTOCOLS``).
     """
     _protocol(protocol)
     names = resolve_methods(methods)

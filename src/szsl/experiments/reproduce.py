@@ -33,7 +33,7 @@ class ReproduceOptions:
     epochs: int | None = REPRODUCE_EPOCHS
     space: str | None = None  # a JSON space file
     search_mass: bool = False
-    fold_classes: str = "matched"  # protocol.validation_splits: "matched", "all" or "trainval" (the paper's folds)
+    fold_classes: str = "ratio"  # protocol.validation_splits: "ratio", "matched", "all" or "trainval" (the paper's folds)
     prune: str = "halving"  # tune.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
     sampler: str = "tpe"
     batch: int = 8
