@@ -2,7 +2,7 @@
 
 For each command the same invocation is started, killed after fresh progress plus a random
 delay, checked, and started again, KILLS times; a last run finishes. After every kill: nothing
-that was finished is lost (COMPLETE Optuna trials before the kill are still COMPLETE with the
+that was finished is lost (finished Optuna trials, COMPLETE or PRUNED, before the kill are still so with the
 same value after the re-run), every output file present parses (nothing half-written is ever
 read as complete), SIGINT/SIGTERM end with one line on stderr, a non-zero exit code, no traceback
 and no temporary file left. Counts go to $SZSL_RELIABILITY_LOG (see test_fuzz.report).
@@ -54,7 +54,7 @@ def szsl(*args: str) -> list[str]:
 
 
 def complete_trials(db: Path) -> dict:
-    """(study, trial number) -> (value, params) of every COMPLETE trial in the SQLite file
+    """(study, trial number) -> (state, value, params) of every finished (COMPLETE or PRUNED) trial in the SQLite file
     (retried while a writer holds the database or creates its schema)."""
     for _ in range(100):
         got = _complete_trials(db)
@@ -76,8 +76,8 @@ def _complete_trials(db: Path) -> dict | None:
         for s in optuna.get_all_study_summaries(url):
             study = optuna.load_study(study_name=s.study_name, storage=url)
             for t in study.get_trials(deepcopy=False):
-                if t.state.name == "COMPLETE":
-                    out[(s.study_name, t.number)] = (t.value, t.params)
+                if t.state.name in ("COMPLETE", "PRUNED"):
+                    out[(s.study_name, t.number)] = (t.state.name, t.value, t.params)
     except Exception:  # noqa: BLE001 - the schema is being created right now, or the database is locked
         return None
     return out
@@ -92,7 +92,7 @@ def count_complete(db: Path) -> int:
     for _ in range(100):
         try:
             with closing(sqlite3.connect(db, timeout=5)) as con:
-                return con.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+                return con.execute("SELECT COUNT(*) FROM trials WHERE state IN ('COMPLETE', 'PRUNED')").fetchone()[0]
         except sqlite3.OperationalError as e:
             if "no such table" in str(e):  # the schema is being created right now
                 return 0
@@ -156,7 +156,7 @@ def kill_and_resume(
 
 
 class Ledger:
-    """COMPLETE trials seen so far; every later snapshot must contain them unchanged."""
+    """Finished trials seen so far; every later snapshot must contain them unchanged."""
 
     def __init__(self, db: Path):
         self.db, self.seen = db, {}
@@ -197,7 +197,9 @@ def test_tune_survives_kills(tmp_path):
     space.write_text(json.dumps(TINY_SPACE))
     out, db = tmp_path / "out", tmp_path / "out" / "tune.db"
     n = max(8, 3 * KILLS)  # every kill waits for a new COMPLETE trial
-    args = szsl("tune", "--trials", str(n), "--batch", "1", "--space", str(space), "--epochs", str(KILL_EPOCHS), "--study", "k",
+    # --prune none: every trial trains its KILL_EPOCHS (the pruner would stop most at epoch 5, too little work to interrupt;
+    # kills among pruned trials: tests/test_tune.py::test_killed_tune_loses_no_finished_trial).
+    args = szsl("tune", "--trials", str(n), "--batch", "1", "--space", str(space), "--epochs", str(KILL_EPOCHS), "--study", "k", "--prune", "none",
                 "--storage", "sqlite:///" + str(db), "--out", str(out / "best.json"), "--device", "cpu", "--quiet")  # fmt: skip
     ledger = Ledger(db)
 
@@ -218,7 +220,8 @@ def test_tune_survives_kills(tmp_path):
     )
     final = ledger.check()
     assert len(final) == n
-    assert json.loads((out / "best.json").read_text())["n_complete"] == n
+    best = json.loads((out / "best.json").read_text())
+    assert best["n_complete"] + best["n_pruned"] == n
     import optuna
 
     trials = optuna.load_study(study_name="k", storage="sqlite:///" + str(db)).trials
@@ -251,6 +254,8 @@ def test_reproduce_survives_kills(tmp_path):
         "--seeds",
         "0",
         "--no-sweeps",
+        "--prune",
+        "none",  # full KILL_EPOCHS per trial, as in the tune test
         "--device",
         "cpu",
         "--quiet",
@@ -273,7 +278,8 @@ def test_reproduce_survives_kills(tmp_path):
     )
     assert len(ledger.check()) == n
     parse_outputs(out)
-    assert json.loads((out / "results.json").read_text())["datasets"]["digits"]["tune"]["n_complete"] == n
+    tuned = json.loads((out / "results.json").read_text())["datasets"]["digits"]["tune"]
+    assert tuned["n_complete"] + tuned["n_pruned"] == n
 
 
 # ------------------------------------------------------------------------------ compare
