@@ -199,8 +199,9 @@ def test_tune_survives_kills(tmp_path):
     n = max(8, 3 * KILLS)  # every kill waits for a new COMPLETE trial
     # --prune none: every trial trains its KILL_EPOCHS (the pruner would stop most at epoch 5, too little work to interrupt;
     # kills among pruned trials: tests/test_tune.py::test_killed_tune_loses_no_finished_trial).
-    args = szsl("tune", "--trials", str(n), "--batch", "1", "--space", str(space), "--epochs", str(KILL_EPOCHS), "--study", "k", "--prune", "none",
-                "--storage", "sqlite:///" + str(db), "--out", str(out / "best.json"), "--device", "cpu", "--quiet")  # fmt: skip
+    args = szsl("tune", "--trials", str(n), "--batch", "1", "--space", str(space), "--epochs", str(KILL_EPOCHS), "--study", "k",
+                "--prune", "none", "--storage", "sqlite:///" + str(db), "--out", str(out / "best.json"), "--device", "cpu",
+                "--quiet")  # fmt: skip
     ledger = Ledger(db)
 
     def check(sig):
