@@ -11,19 +11,11 @@ seen classes, target column). Minibatch SGD or Adam, seeded shuffling, a fixed e
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import torch
 
-from szsl.methods._peer_common import (
-    Fitted,
-    batches,
-    check_inputs,
-    device_for,
-    generator,
-    l2_rows,
-)
+from szsl.methods._peer_common import Fitted, begin_fit, l2_rows, train_epochs
 
 COMMON_DEFAULTS = {
     "lr": 1e-3,
@@ -51,37 +43,31 @@ COMMON_SPACE = {
     "epochs": {"choices": [10, 30, 60]},
 }
 
+# ale and sje: the common settings plus ``delta``, the margin of the 0/1 loss Delta(y, j)
+DELTA_DEFAULTS = {**COMMON_DEFAULTS, "delta": 1.0}
+DELTA_SPECS = {**COMMON_SPECS, "delta": ("float", 0.0, None, False, False)}
+
 
 def train_bilinear(name: str, X, y, attributes, p: dict, loss_fn, *, seed: int, device, cosine_scores: bool = False) -> Fitted:
     """``loss_fn(scores (b, S) over the seen classes, target (b,) seen-column index, p) -> scalar``."""
-    t0 = time.perf_counter()
-    X, y, A, seen, unseen = check_inputs(name, X, y, attributes)
-    g = generator(seed)
-    dev = device_for(device)
+    run = begin_fit(name, X, y, attributes, seed=seed, device=device, params=p)
+    X, A, seen, g, dev = run.X, run.A, run.seen, run.g, run.dev
     normalize = p["normalize_features"]
     Xt = torch.as_tensor(l2_rows(X).astype(np.float32) if normalize else X, device=dev)
     Phi = torch.as_tensor(l2_rows(A).astype(np.float32), device=dev)  # (C, A)
     Phi_seen = Phi[torch.as_tensor(seen, device=dev)]
-    target = torch.as_tensor(np.searchsorted(seen, y), device=dev)
+    target = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
     D = X.shape[1]
     W = (torch.randn((D, A.shape[1]), generator=g) / math.sqrt(D)).to(dev).requires_grad_(True)
     if p["optimizer"] == "adam":
         opt = torch.optim.Adam([W], lr=p["lr"], weight_decay=p["weight_decay"])
     else:
         opt = torch.optim.SGD([W], lr=p["lr"], momentum=p["momentum"], weight_decay=p["weight_decay"])
-    history = []
-    for _epoch in range(p["epochs"]):
-        total, count = 0.0, 0
-        for idx in batches(X.shape[0], p["batch_size"], g):
-            idx = idx.to(dev)
-            s = (Xt[idx] @ W) @ Phi_seen.T
-            loss = loss_fn(s, target[idx], p)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * idx.numel()
-            count += idx.numel()
-        history.append(total / count)
+
+    def step_loss(idx: torch.Tensor) -> torch.Tensor:
+        return loss_fn((Xt[idx] @ W) @ Phi_seen.T, target[idx], p)
+
+    history = train_epochs(step_loss, opt, n=X.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
     W_final = W.detach()
 
     def score(xb: torch.Tensor) -> torch.Tensor:
@@ -91,8 +77,7 @@ def train_bilinear(name: str, X, y, attributes, p: dict, loss_fn, *, seed: int, 
             emb = l2_rows(emb)
         return emb @ Phi.T
 
-    fitted = Fitted(name, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
-                    loss_history=history, seconds=time.perf_counter() - t0)
+    fitted = run.fitted(score, history)
     fitted.W_ = W_final.cpu().numpy()
     return fitted
 

@@ -1,5 +1,6 @@
 """Pieces shared by the generative peers (f-clswgan, tf-vaegan): plain-tensor MLPs, the WGAN-GP
-gradient penalty, min-max feature scaling, and the softmax classifiers they train.
+gradient penalty, min-max feature scaling, the softmax classifiers they train, and the start
+(``gan_inputs``) and end (``final_classifier``) of their fits.
 
 Everything random is drawn on the CPU from the caller's ``torch.Generator`` and then moved to the
 device, so a run is a function of its seed (CPU and CUDA runs start from the same draws).
@@ -11,7 +12,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from szsl.methods._peer_common import batches
+from szsl.methods._peer_common import FitRun, Fitted, train_epochs
+
+# The hyperparameters ``final_classifier`` reads, as the generative peers' SPECS hold them.
+CLASSIFIER_SPECS = {
+    "n_synth": ("int", 1, None),
+    "cls_lr": ("float", 0.0, None, False, False),
+    "cls_epochs": ("int", 1, 100000),
+    "cls_batch_size": ("int", 0, None),
+}
 
 
 def normal_linear(in_dim: int, out_dim: int, g: torch.Generator, device, std: float = 0.02) -> list[torch.Tensor]:
@@ -70,21 +79,43 @@ def train_softmax(X: torch.Tensor, y: torch.Tensor, n_classes: int, *, lr: float
     N(0, 0.02), bias 0. Returns (W, b, per-epoch mean loss)."""
     W, b = normal_linear(X.shape[1], n_classes, g, device)
     opt = torch.optim.Adam([W, b], lr=lr, betas=betas)
-    history = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for idx in batches(X.shape[0], batch_size, g):
-            idx = idx.to(device)
-            loss = F.cross_entropy(F.linear(X[idx], W, b), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * idx.numel()
-            count += idx.numel()
-        history.append(total / count)
+
+    def step_loss(idx: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(F.linear(X[idx], W, b), y[idx])
+
+    history = train_epochs(step_loss, opt, n=X.shape[0], epochs=epochs, batch_size=batch_size, g=g, device=device)
     return W.detach(), b.detach(), history
 
 
 def seen_index(seen: np.ndarray, y: np.ndarray, device) -> torch.Tensor:
     """Labels of ``y`` in the seen-only space 0..len(seen)-1."""
     return torch.as_tensor(np.searchsorted(seen, y), device=device)
+
+
+def gan_inputs(run: FitRun) -> tuple[MinMax | None, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(scaler, features, attributes, labels) of the run as tensors on its device: ``scaler`` the ``MinMax`` of the
+    training features when ``p["minmax"]`` (else None) and the features scaled by it."""
+    X_t = torch.as_tensor(run.X, device=run.dev)
+    scaler = MinMax(X_t) if run.p["minmax"] else None
+    Xs = scaler(X_t) if scaler else X_t
+    return scaler, Xs, torch.as_tensor(run.A, device=run.dev), torch.as_tensor(run.y, device=run.dev)
+
+
+def final_classifier(run: FitRun, train_X: torch.Tensor, train_y: torch.Tensor, *, betas, scaler: MinMax | None,
+                     hist: dict[str, list[float]], transform=None) -> Fitted:
+    """The last step of a generative peer: a softmax classifier over all classes of the run on (``train_X``,
+    ``train_y``) with ``p``'s ``cls_lr``, ``cls_epochs`` and ``cls_batch_size`` (0: ``n_synth``). Its scores are
+    the logits of ``transform(scaler(x))`` (either may be None: not applied); ``loss_history_`` its per-epoch loss,
+    and ``<key>_history_`` each of ``hist``'s per-epoch means of the generative training."""
+    p = run.p
+    W, b, cls_hist = train_softmax(train_X, train_y, run.A.shape[0], lr=p["cls_lr"], betas=betas, epochs=p["cls_epochs"],
+                                   batch_size=p["cls_batch_size"] or p["n_synth"], g=run.g, device=run.dev)
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        xb = scaler(xb) if scaler else xb
+        return F.linear(transform(xb) if transform else xb, W, b)
+
+    fitted = run.fitted(score, cls_hist)
+    for key, values in hist.items():
+        setattr(fitted, f"{key}_history_", values)
+    return fitted

@@ -3,14 +3,17 @@
 Each peer module exposes ``NAME``, ``DEFAULTS``, ``SPACE`` and ``fit(X, y, attributes, params,
 *, seed, device)``. This module holds what they all need and nothing method-specific:
 parameter checking (unknown key / bad value -> one-line ``SZSLError``), input checking, the
-seen/unseen split implied by ``y``, seeded initialisation and shuffling, and the
-``Fitted`` result type with ``.scores(X)``.
+seen/unseen split implied by ``y``, seeded initialisation and shuffling, the preamble every fit
+starts with (``begin_fit``), the minibatch training loop (``train_epochs``), and the ``Fitted``
+result type with ``.scores(X)``.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -135,6 +138,65 @@ def batches(n: int, batch_size: int, g: torch.Generator):
 
 def device_for(device) -> torch.device:
     return resolve_device(device)
+
+
+def train_epochs(step_loss: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Optimizer, *, n: int, epochs: int,
+                 batch_size: int, g: torch.Generator, device, end_epoch: Callable[[], object] | None = None) -> list[float]:
+    """``epochs`` passes of minibatch training over ``n`` rows, each a seeded shuffle (``batches``): per minibatch
+    ``step_loss(idx)`` (``idx`` on ``device``) gives the scalar loss, then one step of ``opt``; ``end_epoch()`` (a
+    scheduler's step, say) runs after each pass. Returns the per-epoch mean loss (minibatches weighted by size)."""
+    history = []
+    for _epoch in range(epochs):
+        total, count = 0.0, 0
+        for idx in batches(n, batch_size, g):
+            idx = idx.to(device)
+            loss = step_loss(idx)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * idx.numel()
+            count += idx.numel()
+        if end_epoch is not None:
+            end_epoch()
+        history.append(total / count)
+    return history
+
+
+@dataclass
+class FitRun:
+    """One fit's checked hyperparameters ``p`` and inputs (``check_inputs``' X, y, A, seen, unseen), its seeded
+    generator ``g`` (None for a fit that draws nothing), device ``dev`` and start time ``t0``."""
+
+    name: str
+    p: dict
+    X: np.ndarray
+    y: np.ndarray
+    A: np.ndarray
+    seen: np.ndarray
+    unseen: np.ndarray
+    g: torch.Generator | None
+    dev: torch.device
+    t0: float
+
+    def fitted(self, score_fn: Callable[[torch.Tensor], torch.Tensor], loss_history: list[float]) -> Fitted:
+        """The ``Fitted`` of this run (all classes of A), timed from ``t0`` to now."""
+        return Fitted(self.name, score_fn, device=self.dev, seen=self.seen, unseen=self.unseen, n_classes=self.A.shape[0],
+                      params=self.p, loss_history=loss_history, seconds=time.perf_counter() - self.t0)
+
+
+def begin_fit(name: str, X, y, attributes, *, seed, device, params: Mapping[str, Any] | None = None,
+              defaults: Mapping[str, Any] | None = None, specs: Mapping[str, Spec] | None = None,
+              seeded: bool = True) -> FitRun:
+    """The preamble of a peer fit, in this order (which decides which error a bad call reports): start the clock;
+    ``check_params(name, defaults, specs, params)`` when ``defaults`` is given (else ``params`` is taken as already
+    checked); ``check_inputs``; the seeded ``generator`` (skipped when ``seeded`` is false: a closed-form fit
+    accepts any seed); ``device_for``."""
+    t0 = time.perf_counter()
+    p = params if defaults is None else check_params(name, defaults, specs, params)
+    X, y, A, seen, unseen = check_inputs(name, X, y, attributes)
+    g = generator(seed) if seeded else None
+    dev = device_for(device)
+    return FitRun(name, p, X, y, A, seen, unseen, g, dev, t0)
 
 
 class Fitted:

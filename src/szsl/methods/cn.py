@@ -33,11 +33,13 @@ from szsl.errors import SZSLError
 from szsl.methods._peer_common import (
     Fitted,
     batches,
+    begin_fit,
     check_inputs,
     check_params,
     device_for,
     generator,
     linear_init,
+    train_epochs,
     uniform_,
 )
 
@@ -131,10 +133,8 @@ def train_cn(X, y, attributes, p: dict, *, seed: int, device, name: str, target_
     """Shared by ``cn`` and ``cn-soft``. ``train_classes``: "seen" (CE over seen prototypes) or
     "all" (prototypes of every class, CS over all of them, with ``target_fn(y_batch) -> (b, C)``
     soft targets)."""
-    t0 = time.perf_counter()
-    X, y, A, seen, unseen = check_inputs(name, X, y, attributes)
-    g = generator(seed)
-    dev = device_for(device)
+    run = begin_fit(name, X, y, attributes, seed=seed, device=device, params=p)
+    X, A, seen, g, dev = run.X, run.A, run.seen, run.g, run.dev
     A_t = torch.as_tensor(cn_attributes(A), device=dev)
     X_t = torch.as_tensor(X, device=dev)
     net = ProtoMLP(A.shape[1], p["hidden"], X.shape[1], g, dev, momentum=p["cs_momentum"], eps=p["cs_eps"])
@@ -142,29 +142,20 @@ def train_cn(X, y, attributes, p: dict, *, seed: int, device, name: str, target_
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p["lr_step"], gamma=p["lr_gamma"])
     if train_classes == "seen":
         train_attr = A_t[torch.as_tensor(seen, device=dev)]
-        target = torch.as_tensor(np.searchsorted(seen, y), device=dev)  # labels in the seen-only space
+        target = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)  # labels in the seen-only space
     else:
         train_attr = A_t
-        target = torch.as_tensor(y, device=dev)
-    history = []
-    n = X.shape[0]
-    for _epoch in range(p["epochs"]):
-        total, count = 0.0, 0
-        for idx in batches(n, p["batch_size"], g):
-            idx = idx.to(dev)
-            protos = net(train_attr, training=True)
-            logits = cosine_logits(X_t[idx], protos, p["scale"])
-            if target_fn is None:
-                loss = F.cross_entropy(logits, target[idx])
-            else:
-                loss = -(target_fn(target[idx]) * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * idx.numel()
-            count += idx.numel()
-        sched.step()
-        history.append(total / count)
+        target = torch.as_tensor(run.y, device=dev)
+
+    def step_loss(idx: torch.Tensor) -> torch.Tensor:
+        protos = net(train_attr, training=True)
+        logits = cosine_logits(X_t[idx], protos, p["scale"])
+        if target_fn is None:
+            return F.cross_entropy(logits, target[idx])
+        return -(target_fn(target[idx]) * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+    history = train_epochs(step_loss, opt, n=X.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev,
+                           end_epoch=sched.step)
 
     with torch.no_grad():
         protos_all = net(A_t, training=False)
@@ -175,8 +166,7 @@ def train_cn(X, y, attributes, p: dict, *, seed: int, device, name: str, target_
     def score(xb: torch.Tensor) -> torch.Tensor:
         return cosine_logits(xb, protos_all, scale) * factor
 
-    fitted = Fitted(name, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
-                    loss_history=history, seconds=time.perf_counter() - t0)
+    fitted = run.fitted(score, history)
     fitted.prototypes_ = protos_all.cpu().numpy()
     return fitted
 

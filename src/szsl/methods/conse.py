@@ -14,22 +14,11 @@ this step on fixed features).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from szsl.methods._peer_common import (
-    Fitted,
-    batches,
-    check_inputs,
-    check_params,
-    device_for,
-    generator,
-    l2_rows,
-    linear_init,
-)
+from szsl.methods._peer_common import Fitted, begin_fit, l2_rows, linear_init, train_epochs
 
 NAME = "conse"
 
@@ -67,34 +56,24 @@ def conse_embedding(probs: torch.Tensor, seen_attributes: torch.Tensor, T: int) 
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
-    t0 = time.perf_counter()
-    p = check_params(NAME, DEFAULTS, SPECS, params)
-    X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
-    g = generator(seed)
-    dev = device_for(device)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    p, X, seen, g, dev = run.p, run.X, run.seen, run.g, run.dev
     normalize = p["normalize_features"]
     Xt = torch.as_tensor(l2_rows(X).astype(np.float32) if normalize else X, device=dev)
     # standardise the inputs of the classifier with the training statistics (part of the model)
     mu = Xt.mean(dim=0)
     sd = Xt.std(dim=0).clamp_min(1e-6)
-    Phi = torch.as_tensor(l2_rows(A).astype(np.float32), device=dev)
+    Phi = torch.as_tensor(l2_rows(run.A).astype(np.float32), device=dev)
     Phi_seen = Phi[torch.as_tensor(seen, device=dev)]
-    target = torch.as_tensor(np.searchsorted(seen, y), device=dev)
+    target = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
     W, b = linear_init(X.shape[1], seen.size, g)
     W, b = W.to(dev).requires_grad_(True), b.to(dev).requires_grad_(True)
     opt = torch.optim.Adam([W, b], lr=p["lr"], weight_decay=p["weight_decay"])
-    history = []
-    for _epoch in range(p["epochs"]):
-        total, count = 0.0, 0
-        for idx in batches(X.shape[0], p["batch_size"], g):
-            idx = idx.to(dev)
-            loss = F.cross_entropy(F.linear((Xt[idx] - mu) / sd, W, b), target[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * idx.numel()
-            count += idx.numel()
-        history.append(total / count)
+
+    def step_loss(idx: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(F.linear((Xt[idx] - mu) / sd, W, b), target[idx])
+
+    history = train_epochs(step_loss, opt, n=X.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
     W_f, b_f, T = W.detach(), b.detach(), p["T"]
 
     def score(xb: torch.Tensor) -> torch.Tensor:
@@ -102,7 +81,6 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
         probs = torch.softmax(F.linear((xb - mu) / sd, W_f, b_f), dim=1)
         return l2_rows(conse_embedding(probs, Phi_seen, T)) @ Phi.T
 
-    fitted = Fitted(NAME, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
-                    loss_history=history, seconds=time.perf_counter() - t0)
+    fitted = run.fitted(score, history)
     fitted.classifier_ = (W_f.cpu().numpy(), b_f.cpu().numpy())
     return fitted

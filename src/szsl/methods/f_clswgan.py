@@ -27,15 +27,15 @@ classifier is trained once, at the end, for its fixed 25 epochs -- nothing is ch
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from szsl.methods._gan_common import (
-    MinMax,
+    CLASSIFIER_SPECS,
     critic_forward,
+    final_classifier,
+    gan_inputs,
     gradient_penalty,
     normal_linear,
     randn,
@@ -43,13 +43,7 @@ from szsl.methods._gan_common import (
     seen_index,
     train_softmax,
 )
-from szsl.methods._peer_common import (
-    Fitted,
-    check_inputs,
-    check_params,
-    device_for,
-    generator,
-)
+from szsl.methods._peer_common import Fitted, begin_fit
 
 NAME = "f-clswgan"
 
@@ -99,10 +93,7 @@ SPECS = {
     "cls_weight": ("float", 0.0, None, True, False),
     "hidden": ("int", 1, None),
     "noise_dim": ("int", 0, None),
-    "n_synth": ("int", 1, None),
-    "cls_lr": ("float", 0.0, None, False, False),
-    "cls_epochs": ("int", 1, 100000),
-    "cls_batch_size": ("int", 0, None),
+    **CLASSIFIER_SPECS,  # n_synth, cls_lr, cls_epochs, cls_batch_size
     "pre_lr": ("float", 0.0, None, False, False),
     "pre_epochs": ("int", 1, 100000),
     "pre_batch_size": ("int", 1, None),
@@ -136,18 +127,11 @@ def synthesize(G_params, A_t: torch.Tensor, classes: np.ndarray, n_per_class: in
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Train f-CLSWGAN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
-    t0 = time.perf_counter()
-    p = check_params(NAME, DEFAULTS, SPECS, params)
-    X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
-    g = generator(seed)
-    dev = device_for(device)
-    X_t = torch.as_tensor(X, device=dev)
-    scaler = MinMax(X_t) if p["minmax"] else None
-    Xs = scaler(X_t) if scaler else X_t
-    A_t = torch.as_tensor(A, device=dev)
-    y_t = torch.as_tensor(y, device=dev)
-    y_seen = seen_index(seen, y, dev)
-    n, D, Adim = X.shape[0], X.shape[1], A.shape[1]
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    p, seen, g, dev = run.p, run.seen, run.g, run.dev
+    scaler, Xs, A_t, y_t = gan_inputs(run)
+    y_seen = seen_index(seen, run.y, dev)
+    n, D, Adim = run.X.shape[0], run.X.shape[1], run.A.shape[1]
     nz = p["noise_dim"] or Adim
     betas = (p["beta1"], 0.999)
 
@@ -203,23 +187,12 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
 
     # 3. synthetic unseen features + real seen ones -> a softmax classifier over all classes
     G_final = [t.detach() for t in G_params]
-    syn_X, syn_y = synthesize(G_final, A_t, unseen, p["n_synth"], nz, g, dev)
+    syn_X, syn_y = synthesize(G_final, A_t, run.unseen, p["n_synth"], nz, g, dev)
     train_X = torch.cat([Xs, syn_X])
     train_y = torch.cat([y_t, syn_y])
-    W, b, cls_hist = train_softmax(train_X, train_y, A.shape[0], lr=p["cls_lr"], betas=betas, epochs=p["cls_epochs"],
-                                   batch_size=p["cls_batch_size"] or p["n_synth"], g=g, device=dev)
-
-    def score(xb: torch.Tensor) -> torch.Tensor:
-        return F.linear(scaler(xb) if scaler else xb, W, b)
-
     # loss_history_: the final classifier's per-epoch loss; the GAN's per-epoch means are in
     # critic_history_ (-W + lambda GP), wasserstein_history_, generator_history_ and gen_cls_history_.
-    fitted = Fitted(NAME, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
-                    loss_history=cls_hist, seconds=time.perf_counter() - t0)
-    fitted.critic_history_ = hist["critic"]
-    fitted.wasserstein_history_ = hist["wasserstein"]
-    fitted.generator_history_ = hist["generator"]
-    fitted.gen_cls_history_ = hist["gen_cls"]
+    fitted = final_classifier(run, train_X, train_y, betas=betas, scaler=scaler, hist=hist)
     fitted.pretrain_history_ = pre_hist
     fitted.generator_params_ = [t.cpu().numpy() for t in G_final]
     return fitted

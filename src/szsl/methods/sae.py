@@ -24,19 +24,11 @@ the CUB demo, so the default is 0.2; ``SPACE`` searches lambda over eight decade
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.linalg
 import torch
 
-from szsl.methods._peer_common import (
-    Fitted,
-    check_inputs,
-    check_params,
-    device_for,
-    l2_rows,
-)
+from szsl.methods._peer_common import Fitted, begin_fit, l2_rows
 
 NAME = "sae"
 
@@ -69,10 +61,9 @@ def objective(W: np.ndarray, X: np.ndarray, S: np.ndarray, lam: float) -> float:
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Closed form (deterministic; ``seed`` is accepted for the common signature and unused)."""
-    t0 = time.perf_counter()
-    p = check_params(NAME, DEFAULTS, SPECS, params)
-    X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
-    dev = device_for(device)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS,
+                    seeded=False)
+    p, X, y, A, dev = run.p, run.X, run.y, run.A, run.dev
     Xn = l2_rows(X) if p["normalize_features"] else X.astype(np.float64)
     Xc = Xn.T  # (D, n)
     Sc = A.astype(np.float64)[y].T  # (A, n)
@@ -95,7 +86,6 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
         def score(xb: torch.Tensor) -> torch.Tensor:
             return l2_rows(xb) @ protos.T
 
-    fitted = Fitted(NAME, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
-                    loss_history=history, seconds=time.perf_counter() - t0)
+    fitted = run.fitted(score, history)
     fitted.W_ = W
     return fitted

@@ -12,18 +12,13 @@ and epochs chosen on validation classes and no other regulariser; szsl's default
 
 from __future__ import annotations
 
-from szsl.methods._compat import (
-    COMMON_DEFAULTS,
-    COMMON_SPACE,
-    COMMON_SPECS,
-    train_bilinear,
-)
+from szsl.methods._compat import COMMON_SPACE, DELTA_DEFAULTS, DELTA_SPECS, train_bilinear
 from szsl.methods._peer_common import check_params
 
 NAME = "sje"
 
-DEFAULTS = {**COMMON_DEFAULTS, "delta": 1.0}
-SPECS = {**COMMON_SPECS, "delta": ("float", 0.0, None, False, False)}
+DEFAULTS = dict(DELTA_DEFAULTS)
+SPECS = dict(DELTA_SPECS)
 SPACE = dict(COMMON_SPACE)
 
 

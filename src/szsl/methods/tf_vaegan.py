@@ -36,28 +36,21 @@ generator's critic term uses G(z ~ N(0, I)) with its own feedback.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from szsl.methods._gan_common import (
-    MinMax,
+    CLASSIFIER_SPECS,
     critic_forward,
+    final_classifier,
+    gan_inputs,
     gradient_penalty,
     normal_linear,
     randn,
     random_batch,
-    train_softmax,
 )
-from szsl.methods._peer_common import (
-    Fitted,
-    check_inputs,
-    check_params,
-    device_for,
-    generator,
-)
+from szsl.methods._peer_common import Fitted, begin_fit
 
 NAME = "tf-vaegan"
 
@@ -125,10 +118,7 @@ SPECS = {
     "encoded_noise": ("bool",),
     "hidden": ("int", 1, None),
     "latent_dim": ("int", 0, None),
-    "n_synth": ("int", 1, None),
-    "cls_lr": ("float", 0.0, None, False, False),
-    "cls_epochs": ("int", 1, 100000),
-    "cls_batch_size": ("int", 0, None),
+    **CLASSIFIER_SPECS,  # n_synth, cls_lr, cls_epochs, cls_batch_size
     "transform_features": ("bool",),
     "minmax": ("bool",),
 }
@@ -213,17 +203,10 @@ def _set_grad(params, flag: bool):
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Train tf-VAEGAN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
-    t0 = time.perf_counter()
-    p = check_params(NAME, DEFAULTS, SPECS, params)
-    X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
-    g = generator(seed)
-    dev = device_for(device)
-    X_t = torch.as_tensor(X, device=dev)
-    scaler = MinMax(X_t) if p["minmax"] else None
-    Xs = scaler(X_t) if scaler else X_t
-    A_t = torch.as_tensor(A, device=dev)
-    y_t = torch.as_tensor(y, device=dev)
-    n, D, Adim = X.shape[0], X.shape[1], A.shape[1]
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    p, g, dev = run.p, run.g, run.dev
+    scaler, Xs, A_t, y_t = gan_inputs(run)
+    n, D, Adim = run.X.shape[0], run.X.shape[1], run.A.shape[1]
     nz = p["latent_dim"] or Adim
     nets = Nets(D, Adim, nz, p["hidden"], g, dev)
     b1 = (p["beta1"], 0.999)
@@ -311,7 +294,7 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     for t in all_params:
         t.requires_grad_(False)
     with torch.no_grad():
-        labels = torch.as_tensor(np.repeat(unseen, p["n_synth"]), device=dev)
+        labels = torch.as_tensor(np.repeat(run.unseen, p["n_synth"]), device=dev)
         syn = [nets.generate(randn((lab.numel(), nz), g, dev), A_t[lab], with_feedback=True, weight=p["feedback_eval"])
                for lab in labels.split(4096)]
         syn_X = torch.cat(syn) if syn else torch.zeros((0, D), device=dev)
@@ -319,20 +302,7 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
         transform = nets.transform if p["transform_features"] else (lambda x: x)
         train_X = torch.cat([transform(chunk) for chunk in train_X.split(4096)])
     train_y = torch.cat([y_t, labels])
-    W, b, cls_hist = train_softmax(train_X, train_y, A.shape[0], lr=p["cls_lr"], betas=b1, epochs=p["cls_epochs"],
-                                   batch_size=p["cls_batch_size"] or p["n_synth"], g=g, device=dev)
-
-    def score(xb: torch.Tensor) -> torch.Tensor:
-        return F.linear(transform(scaler(xb) if scaler else xb), W, b)
-
     # loss_history_: the final classifier's per-epoch loss; the generative model's per-epoch means are
     # in critic_history_ (-W + lambda GP), wasserstein_history_, generator_history_ (E/G objective),
     # vae_history_ and gp_lambda_history_.
-    fitted = Fitted(NAME, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=p,
-                    loss_history=cls_hist, seconds=time.perf_counter() - t0)
-    fitted.critic_history_ = hist["critic"]
-    fitted.wasserstein_history_ = hist["wasserstein"]
-    fitted.generator_history_ = hist["generator"]
-    fitted.vae_history_ = hist["vae"]
-    fitted.gp_lambda_history_ = hist["gp_lambda"]
-    return fitted
+    return final_classifier(run, train_X, train_y, betas=b1, scaler=scaler, hist=hist, transform=transform)
