@@ -204,9 +204,17 @@ def fit_population(X, y, attributes, params_list, *, seeds, device: str = "auto"
     if len(params_list) != K:
         raise SZSLError(f"{NAME}: fit_population got {len(params_list)} parameter sets for {K} seeds")
     ps = [check_params(NAME, DEFAULTS, SPECS, p) for p in params_list]
-    for key in DEFAULTS:
-        if key not in PER_MEMBER and any(p[key] != ps[0][key] for p in ps):
-            raise SZSLError(f"{NAME}: {key} differs between population members; only {', '.join(PER_MEMBER)} may")
+    # Members that differ in more than PER_MEMBER (e.g. epochs, searched by SPACE) train as separate populations.
+    groups: dict[tuple, list[int]] = {}
+    for k, p in enumerate(ps):
+        groups.setdefault(tuple((key, p[key]) for key in DEFAULTS if key not in PER_MEMBER), []).append(k)
+    if len(groups) > 1:
+        out: list = [None] * K
+        for idx in groups.values():
+            for k, fitted in zip(idx, fit_population(X, y, attributes, [ps[k] for k in idx], seeds=[seeds[k] for k in idx],
+                                                     device=device, progress=progress)):
+                out[k] = fitted
+        return out
     p0 = ps[0]
     X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
     dev = device_for(device)
