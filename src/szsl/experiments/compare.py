@@ -186,7 +186,8 @@ def select_method(
     proto = _protocol(protocol)
     folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes=proto["fold_classes"])]
     space = method_space(m.name, epochs=epochs, hidden=hidden, params=params, protocol=protocol)
-    suffix = "" if protocol == "paper" else f"-{protocol}"  # the paper protocol keeps szsl 0.2's study names
+    # The paper protocol keeps szsl 0.2's study names; the default one names its fold classes (a changed default starts anew).
+    suffix = "" if protocol == "paper" else f"-{protocol}-{proto['fold_classes']}"
     result = tune(
         benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
         study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}{suffix}", fold_classes=proto["fold_classes"],
