@@ -49,6 +49,13 @@ def env(**extra) -> dict:
     return e
 
 
+def default_sigint() -> None:
+    """preexec_fn of every command under test: SIGINT back to its default disposition. A shell that
+    starts a job in the background without job control (CI scripts, ``nohup ... &``) makes its
+    children ignore SIGINT, and Python keeps an inherited SIG_IGN, so Ctrl-C would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def szsl(*args: str) -> list[str]:
     return [sys.executable, "-m", "szsl", *args]
 
@@ -129,7 +136,9 @@ def kill_and_resume(
     for i in range(KILLS):
         sig = SIGNALS[i % len(SIGNALS)]
         start_state = progress()
-        proc = subprocess.Popen(args, env=process_env or env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            args, env=process_env or env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+        )
         deadline = time.monotonic() + timeout
         while proc.poll() is None and progress() == start_state and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -477,7 +486,10 @@ def test_feature_cache_build_survives_kills(shared_root, tmp_path):
     for i in range(KILLS):
         sig = SIGNALS[i % len(SIGNALS)]
         stale = set(temp_files(cache))  # a SIGKILL leaves its temporary file behind (never read)
-        proc = subprocess.Popen(args, env=env(SZSL_CACHE_DIR=str(cache)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            args, env=env(SZSL_CACHE_DIR=str(cache)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            preexec_fn=default_sigint,
+        )
         while proc.poll() is None and not set(temp_files(cache)) - stale:  # the cache is being written right now
             time.sleep(0.002)
         time.sleep(rng.uniform(0, 0.02))
