@@ -156,11 +156,11 @@ def evaluate_rungs(
     pops = [Population(d.X_train, d.y_train, d.attributes, settings, device=device) for d in folds]
     stopped_at = [0] * len(settings)
 
-    def runs_now(with_t1: bool) -> list[list[Run]]:
+    def runs_now() -> list[list[Run]]:
         out = []
         for d, pop in zip(folds, pops):
             fits = [NetworkFit(member, d.attributes, device) for member in pop.members()]
-            out.append(_score(m, d, fits, _runs(m, d, settings, fits, False), with_t1=with_t1, keep_scores=False))
+            out.append(_score(m, d, fits, _runs(m, d, settings, fits, False), with_t1=False, keep_scores=False))
         return out
 
     budget = max(c.epochs for c in settings) if settings else 0
@@ -170,14 +170,14 @@ def evaluate_rungs(
         running = sorted(set.intersection(*(set(pop.running()) for pop in pops))) if pops else []
         if not running:
             break
-        stop = sorted({int(i) for i in on_rung(epoch, running, runs_now(False))} & set(running))
+        stop = sorted({int(i) for i in on_rung(epoch, running, runs_now())} & set(running))
         for pop in pops:
             pop.stop(stop)
         for i in stop:
             stopped_at[i] = epoch
     for pop in pops:
         pop.train_to(budget)
-    return runs_now(False), stopped_at
+    return runs_now(), stopped_at
 
 
 def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> list[Run]:

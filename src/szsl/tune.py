@@ -174,7 +174,7 @@ def tune(
     fold_classes: str = "ratio",
     prune: str = DEFAULT_PRUNE,
 ) -> TuneResult:
-    """Run (or continue) the study until it holds ``n_trials`` COMPLETE trials; return the best.
+    """Run (or continue) the study until it holds ``n_trials`` finished (COMPLETE or PRUNED) trials; return the best.
 
     ``method``: a method of the registry (default: the space's, szsl); ``space`` defaults to its
     space. ``seed`` fixes the 80/20 image split of the folds, the members' initial weights and
@@ -389,13 +389,12 @@ def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart
     for i, (trial, _values) in enumerate(batch):
         results = [fold[i] for fold in per_fold]
         bad = next((r for r in results if r.diverged), None)
+        scores = None if bad is not None else [{k: round(float(r.metrics[k]), 4) for k in ("U", "S", "H")} for r in results]
         if bad is not None:
             attrs, value, state = {"diverged": True, "fail_reason": bad.message}, None, TrialState.FAIL
         elif stopped_at[i]:
-            scores = [{k: round(float(r.metrics[k]), 4) for k in ("U", "S", "H")} for r in results]
             attrs, value, state = {"folds": scores, "pruned_at_epoch": stopped_at[i]}, None, TrialState.PRUNED
         else:
-            scores = [{k: round(float(r.metrics[k]), 4) for k in ("U", "S", "H")} for r in results]
             attrs, value, state = (
                 {"folds": scores, "config": configs[i].to_dict() if hasattr(configs[i], "to_dict") else dict(configs[i])},
                 float(np.mean([r.metrics["H"] for r in results])),
