@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     print(result["paper_note"])
     for name, d in result["datasets"].items():
         t = d["tune"]
-        print(f"{name}: best validation H {t['best_value']:.1f} after {t['n_complete']} complete and {t.get('n_pruned', 0)} pruned trials; test T1 {d['final']['mean']['T1']:.1f}")
+        trials = f"{t['n_complete']} complete and {t.get('n_pruned', 0)} pruned trials"
+        print(f"{name}: best validation H {t['best_value']:.1f} after {trials}; test T1 {d['final']['mean']['T1']:.1f}")
     print(
         f"wrote {args.out}/results.md, results.json, results.csv"
         + (", " + ", ".join(result["figures"]) if result["figures"] else "")
