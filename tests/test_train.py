@@ -97,6 +97,7 @@ def test_each_population_member_matches_training_it_alone():
         TrainConfig(q=0.4, alpha=1.0, l1=1e-4, seed=2, hidden=24, epochs=3, batch_size=64, soft_label="nearest"),
         TrainConfig(q=0.4, seed=3, hidden=24, epochs=3, batch_size=64, soft_label="uniform"),
         TrainConfig(q=0.2, seed=4, hidden=12, epochs=2, batch_size=100, activation="tanh"),  # another group
+        TrainConfig(q=0.3, seed=5, hidden=24, epochs=3, batch_size=64, lr_schedule="cosine"),  # another schedule, another group
     ]
     together = train_population(X, y, A, configs, device="cpu")
     for cfg, member in zip(configs, together):
@@ -143,8 +144,9 @@ def test_optimizer_fallback_without_private_torch_kernels_matches(optimizer, mon
 
     X, y, A = toy_problem(n=200)
     cfgs = [
-        TrainConfig(hidden=8, epochs=3, batch_size=32, lr=lr, l2=1e-4, l1=1e-4, optimizer=optimizer, seed=s)
+        TrainConfig(hidden=8, epochs=3, batch_size=32, lr=lr, l2=1e-4, l1=1e-4, optimizer=optimizer, seed=s, lr_schedule=schedule)
         for s, lr in ((0, 1e-3), (1, 3e-3))
+        for schedule in ("constant", "cosine")
     ]
     fast = train_population(X, y, A, cfgs, device="cpu")
     monkeypatch.setattr(szsl.optim, "HAS_FUSED_ADAM", False)
@@ -180,3 +182,42 @@ def test_a_stopped_member_keeps_its_weights_and_the_others_train_on_as_if_alone(
         alone = train_population(X, y, A, [cfg], device="cpu")[0]
         for name in alone.state:
             torch.testing.assert_close(member.state[name], alone.state[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_cosine_schedule_scales_every_step_from_lr_down_to_near_zero(fused, monkeypatch):
+    """With a constant gradient Adam moves each weight by lr per step (m_hat / sqrt(v_hat) = 1); the cosine
+    schedule makes step t move it by lr (1 + cos(pi (t - 1) / T)) / 2, two members with their own lr."""
+    import szsl.optim
+    from szsl.model import PARAM_NAMES
+    from szsl.optim import PopulationOptimizer
+
+    if not fused:
+        monkeypatch.setattr(szsl.optim, "HAS_FUSED_ADAM", False)
+    T = 8
+    params = {name: torch.zeros(2, 3, dtype=torch.float64) for name in PARAM_NAMES}
+    cfgs = [TrainConfig(lr=1e-2, lr_schedule="cosine"), TrainConfig(lr=4e-2, lr_schedule="cosine")]
+    opt = PopulationOptimizer(params, cfgs, "adam", "cosine", T)
+    grads = [torch.ones(2, 3, dtype=torch.float64) for _ in PARAM_NAMES]
+    before = params["W1"].clone()
+    moved = []
+    for _ in range(T):
+        opt.step(grads)
+        moved.append((before - params["W1"])[:, 0].clone())
+        before = params["W1"].clone()
+    factors = [0.5 * (1 + math.cos(math.pi * t / T)) for t in range(T)]
+    for t in range(T):
+        torch.testing.assert_close(moved[t], torch.tensor([1e-2, 4e-2], dtype=torch.float64) * factors[t], rtol=1e-5, atol=1e-9)
+    assert factors[0] == 1.0 and factors[-1] < 0.05  # full lr first, nearly none at the end
+    constant = PopulationOptimizer(params, cfgs, "adam")
+    assert all(constant.lr_factor(t) == 1.0 for t in range(1, T + 1))
+
+
+def test_cosine_schedule_anneals_over_the_whole_run_and_changes_the_result():
+    X, y, A = toy_problem()
+    cfg = TrainConfig(hidden=16, epochs=3, batch_size=64, lr=3e-3)
+    const, cos = train_population(X, y, A, [cfg, cfg.replace(lr_schedule="cosine")], device="cpu")
+    assert not torch.equal(const.state["W1"], cos.state["W1"])
+    assert np.isfinite(cos.final_loss)
+    with pytest.raises(Exception, match="lr_schedule"):
+        TrainConfig(lr_schedule="linear")

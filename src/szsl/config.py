@@ -10,6 +10,10 @@ from szsl.errors import SZSLError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "hard-sigmoid")
 OPTIMIZERS = ("adam", "sgd")
+# The learning rate over a run: "constant" (the paper's), or "cosine" (annealed from lr to ~0 over the
+# run's steps, lr * (1 + cos(pi * t / T)) / 2 at step t of T, so the final weights are not the random
+# draw of a noisy last step; the default space uses it, docs/tuning.md has the study).
+LR_SCHEDULES = ("constant", "cosine")
 # How a seen class spreads its q mass over the unseen classes (paper eq. 1 and the variants it discusses):
 #   similarity: q * softmax_k(<a_i, a_k> / tau)    (the method)
 #   nearest:    all q on the most similar unseen class (the tau -> 0 limit)
@@ -35,6 +39,7 @@ class TrainConfig:
     l1: float = 0.0  # gamma: coefficient of ||W||_1 (weight matrices only, not biases)
     seed: int = 0
     optimizer: str = "adam"
+    lr_schedule: str = "constant"
     soft_label: str = "similarity"
     method: str = "szsl"  # "szsl" or "dcn"; q, tau, alpha, soft_label are unused by dcn
     dcn_temperature: float = 1.0  # dcn: temperature T of the softmax over the seen classes
@@ -65,6 +70,7 @@ class TrainConfig:
         check("seed", isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63, "an integer in [0, 2**63)")
         check("activation", self.activation in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS))
         check("optimizer", self.optimizer in OPTIMIZERS, "one of " + ", ".join(OPTIMIZERS))
+        check("lr_schedule", self.lr_schedule in LR_SCHEDULES, "one of " + ", ".join(LR_SCHEDULES))
         check("soft_label", self.soft_label in SOFT_LABEL_VARIANTS, "one of " + ", ".join(SOFT_LABEL_VARIANTS))
         check("method", self.method in LOSSES, "one of " + ", ".join(LOSSES))
         check("dcn_temperature", finite(self.dcn_temperature) and self.dcn_temperature > 0, "a number > 0")
@@ -78,7 +84,7 @@ class TrainConfig:
     @property
     def group_key(self) -> tuple:
         """Members with equal keys share tensor shapes and a schedule, so they train as one batch."""
-        return (self.hidden, self.activation, self.batch_size, self.epochs, self.optimizer)
+        return (self.hidden, self.activation, self.batch_size, self.epochs, self.optimizer, self.lr_schedule)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -47,6 +47,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         l1: float = 0.0,
         seed: int = 0,
         optimizer: str = "adam",
+        lr_schedule: str = "constant",
         soft_label: str = "similarity",
         method: str = "szsl",
         dcn_temperature: float = 1.0,
@@ -66,6 +67,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         self.l1 = l1
         self.seed = seed
         self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
         self.soft_label = soft_label
         self.method = method
         self.dcn_temperature = dcn_temperature

@@ -1,4 +1,5 @@
-"""Adam / SGD-momentum over a stacked population, exact per member (own learning rate).
+"""Adam / SGD-momentum over a stacked population, exact per member (own learning rate), with the
+run's learning-rate schedule (``TrainConfig.lr_schedule``: constant, or cosine-annealed over the run's steps).
 
 Adam: betas 0.9/0.999, eps 1e-8, no weight decay; SGD: momentum 0.9. The speed of docs/benchmarks.md
 comes from torch's multi-tensor kernels, which are private API (``torch._fused_adam_``,
@@ -8,6 +9,7 @@ per-tensor fallback of the same math (``tests`` run both paths).
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -40,9 +42,19 @@ class PopulationOptimizer:
     is left out and stops moving.
     """
 
-    def __init__(self, params: dict[str, torch.Tensor], configs: Sequence[TrainConfig], optimizer: str):
+    def __init__(
+        self,
+        params: dict[str, torch.Tensor],
+        configs: Sequence[TrainConfig],
+        optimizer: str,
+        schedule: str = "constant",
+        total_steps: int = 0,
+    ):
         self.params = [params[name] for name in PARAM_NAMES]
         self.optimizer = optimizer
+        if schedule == "cosine" and total_steps < 1:
+            raise ValueError("a cosine schedule needs the run's total number of steps")
+        self.schedule, self.total_steps = schedule, int(total_steps)
         self.lrs = [float(c.lr) for c in configs]
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params] if optimizer == "adam" else []
@@ -68,12 +80,21 @@ class PopulationOptimizer:
             by_lr.setdefault(self.lrs[i], []).append(int(i))
         self.groups = list(by_lr.items())
 
+    def lr_factor(self, t: int) -> float:
+        """The schedule's multiplier of every member's lr at step t (1-based): 1 throughout for "constant";
+        (1 + cos(pi (t - 1) / T)) / 2 for "cosine" (1 at the first step, ~0 at the last of T)."""
+        if self.schedule == "constant":
+            return 1.0
+        return 0.5 * (1.0 + math.cos(math.pi * min(t - 1, self.total_steps) / self.total_steps))
+
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         self.step_count += 1
         t = self.step_count
         self.step_tensor.fill_(t)
-        for lr, members in self.groups:
+        factor = self.lr_factor(t)
+        for base_lr, members in self.groups:
+            lr = base_lr * factor
             sel = lambda ts: [x[i] for i in members for x in ts]  # noqa: E731 - (member, param) slices
             ps, gs, ms = sel(self.params), sel(grads), sel(self.m)
             if not self.foreach and not self.fused:  # private multi-tensor ops gone: the same math, one tensor at a time

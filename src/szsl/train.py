@@ -1,7 +1,7 @@
 """The one training loop. Everything (a single fit, seeds, folds, tuning trials, sweeps) is a
 population of configs fed to ``train_population``.
 
-Members that share (hidden, activation, batch size, epochs, optimizer) train together as one
+Members that share (hidden, activation, batch size, epochs, optimizer, lr schedule) train together as one
 batched computation: stacked weights, batched matmuls, per-member shuffles, learning rates,
 soft-label settings and regularisation. Each member draws its initial weights and its
 per-epoch shuffles from its own seed, so its result does not depend on who it trains with.
@@ -141,7 +141,8 @@ class _Group:
         self.params = stack_members([init_member(c.seed, rows.X.shape[1], first.hidden, A.shape[1]) for c in cfgs], dev)
         for p in self.params.values():
             p.requires_grad_(True)
-        self.opt = PopulationOptimizer(self.params, cfgs, first.optimizer)
+        steps_per_epoch = (rows.X.shape[0] + first.batch_size - 1) // first.batch_size
+        self.opt = PopulationOptimizer(self.params, cfgs, first.optimizer, first.lr_schedule, first.epochs * steps_per_epoch)
         self._settings(cfgs)
         self.autocast = (lambda: torch.autocast(device_type=dev.type, dtype=torch.bfloat16)) if precision == "bf16" else nullcontext
         # Per-member shuffles come from per-member CPU generators: reproducible whatever the device or group.

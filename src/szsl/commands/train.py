@@ -8,15 +8,16 @@ from dataclasses import fields
 
 from szsl.atomic import write_json
 from szsl.commands._common import add_dataset_args
-from szsl.config import ACTIVATIONS, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
+from szsl.config import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.methods import method_names
 
 _TYPES = {"hidden": int, "batch_size": int, "epochs": int, "seed": int}
 # --method takes any name of the szsl.methods registry (ablations and baselines included).
-_CHOICES = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "soft_label": SOFT_LABEL_VARIANTS}
+_CHOICES = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "soft_label": SOFT_LABEL_VARIANTS}
 _HELP = {
     "q": "soft-label mass moved to the unseen classes, in [0, 1]",
+    "lr_schedule": "learning rate over the run: constant (the paper's) or cosine (annealed to ~0; the default space's)",
     "tau": "similarity temperature (> 0); small = nearest unseen class, large = uniform",
     "alpha": "weight of the soft-label loss, in [0, 1]",
     "l2": "lambda: coefficient of ||W||_F^2 (weights only)",

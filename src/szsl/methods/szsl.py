@@ -38,7 +38,8 @@ PAPER_SPACE: dict[str, Any] = {
 }
 # The default space (docs/tuning.md has the study behind it): the soft-label mass m = alpha * q searched
 # directly (alpha fixed to 1, so q is m), the temperature and the learning rate; the network shape,
-# batch size and regularisation fixed, so a batch of trials is one population and no l2/l1 work is paid.
+# batch size and regularisation fixed, so a batch of trials is one population and no l2/l1 work is paid; the lr
+# annealed by a cosine schedule (the constant lr's last-step noise was several H points, docs/tuning.md).
 # ``--space paper`` (``make_space(base="paper")``) is the paper's space above.
 DEFAULT_SPACE: dict[str, Any] = {
     "q": {"low": 0.05, "high": 1.0},
@@ -50,6 +51,7 @@ DEFAULT_SPACE: dict[str, Any] = {
     "hidden": 512,
     "activation": "relu",
     "batch_size": 256,
+    "lr_schedule": "cosine",
     "epochs": DEFAULT_EPOCHS,
 }
 SPACE = DEFAULT_SPACE
