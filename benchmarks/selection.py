@@ -13,6 +13,7 @@ THIS SCRIPT READS THE TEST SPLIT: it evaluates the protocol, it is not a tuner. 
 (``szsl.tune``) never reads test data (tests/test_tune.py checks that).
 
     python benchmarks/selection.py run --root /tmp/twins/s1 --tag s1 --datasets APY CUB --configs 40
+    python benchmarks/selection.py run --root /tmp/twins/s1 --tag s1-constant --datasets APY --set lr_schedule=constant
     python benchmarks/selection.py report --out benchmarks/results/selection
 
 Every stage (one protocol's folds, the test split) is saved atomically as soon as it is done, so
@@ -43,15 +44,15 @@ SHOWN = ("q", "tau", "alpha", "hidden", "activation", "batch_size", "lr", "l2", 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "selection"
 
 
-def space_for(name: str, epochs: int):
-    return make_space({"epochs": epochs}, base=name)
+def space_for(name: str, epochs: int, fixed: dict | None = None):
+    return make_space({"epochs": epochs, **(fixed or {})}, base=name)
 
 
-def draw_configs(space_name: str, n: int, seed: int, epochs: int) -> list[TrainConfig]:
+def draw_configs(space_name: str, n: int, seed: int, epochs: int, fixed: dict | None = None) -> list[TrainConfig]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = space_for(space_name, epochs)
+    space = space_for(space_name, epochs, fixed)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
     configs = [TrainConfig(**FIXED, epochs=epochs, seed=0)]
     for _ in range(n):
@@ -68,7 +69,7 @@ def run(args) -> None:
     for name in args.datasets:
         path = out / f"{name}_{args.tag}_{args.space}.json"
         state = json.loads(path.read_text()) if path.exists() else {}
-        configs = draw_configs(args.space, args.configs, args.draw_seed, args.epochs)
+        configs = draw_configs(args.space, args.configs, args.draw_seed, args.epochs, _fixed(args.set))
         cfg_dicts = [c.to_dict() for c in configs]
         if state.get("configs") != cfg_dicts:
             state = {"dataset": name, "tag": args.tag, "space": args.space, "epochs": args.epochs, "configs": cfg_dicts}
@@ -91,6 +92,18 @@ def run(args) -> None:
             state["seconds"]["test"] = round(time.perf_counter() - t0, 1)
             write_json(path, state)
             print(f"{name} {args.tag} {args.space} test: {state['seconds']['test']:.0f} s", flush=True)
+
+
+def _fixed(pairs) -> dict:
+    """--set NAME=VALUE pairs as fixed values of the space (JSON values, else strings)."""
+    out = {}
+    for pair in pairs or ():
+        name, _, value = pair.partition("=")
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name] = value
+    return out
 
 
 # ----------------------------------------------------------------------------- report
@@ -193,6 +206,9 @@ def main(argv=None) -> int:
     r.add_argument("--fold-classes", nargs="+", choices=FOLD_CLASSES, default=list(FOLD_CLASSES))
     r.add_argument("--epochs", type=int, default=20)
     r.add_argument("--draw-seed", type=int, default=0)
+    r.add_argument(
+        "--set", action="append", metavar="NAME=VALUE", help="fix one value of the space (e.g. lr_schedule=constant); give --tag a new name"
+    )
     r.add_argument("--out", default=str(DEFAULT_OUT))
     p = sub.add_parser("report")
     p.add_argument("--out", default=str(DEFAULT_OUT))
