@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from szsl.cli import main
+from szsl.config import TrainConfig
 from szsl.data import load_benchmark
 from szsl.errors import SZSLError
 from szsl.tune import PAPER_SPACE, load_space, make_space, sqlite_url, tune
@@ -145,7 +146,7 @@ def test_tuning_is_isolated_from_the_test_split(tmp_path, digits, fold_classes, 
         trials = [
             (t.number, t.state.name, t.params, t.value, t.intermediate_values, t.user_attrs.get("folds")) for t in _study(url, "iso").trials
         ]
-        runs.append((result.best_params, result.best_value, trials))
+        runs.append((result.best_params, result.best_value, trials, result.top, result.ensemble(3, 100.0)))
     assert runs[0] == runs[1]
     assert runs[0][1] > 0
 
@@ -426,3 +427,26 @@ def test_halving_prunes_the_losers_and_keeps_the_survivors_exact(tmp_path, digit
 def test_prune_must_be_known(tmp_path, digits):
     with pytest.raises(SZSLError, match="prune='sometimes'"):
         tune(digits, n_trials=1, storage=sqlite_url(tmp_path / "x.db"), space=make_space(SMALL), prune="sometimes", progress=False)
+
+
+def test_the_top_trials_and_the_ensemble_rule(tmp_path, digits):
+    from szsl.tune import TOP_KEPT
+
+    space = make_space(SMALL)
+    storage = sqlite_url(tmp_path / "top.db")
+    result = tune(digits, n_trials=6, storage=storage, space=space, batch=3, device="cpu", progress=False, prune="none")
+    values = [t["value"] for t in result.top]
+    assert len(result.top) == min(TOP_KEPT, result.n_complete) and values == sorted(values, reverse=True)
+    assert result.top[0]["trial"] == result.best_trial and result.top[0]["value"] == result.best_value
+    assert TrainConfig.from_dict(result.top[0]["config"]) == result.best_config
+    assert result.ensemble(1) == [result.best_config]
+    everyone = result.ensemble(3, margin=1e9)
+    assert everyone == [TrainConfig.from_dict(t["config"]) for t in result.top[:3]]
+    gap = result.best_value - result.top[1]["value"]
+    if gap > 0:  # a margin below the runner-up's gap leaves the best alone
+        assert result.ensemble(3, margin=gap / 2) == [result.best_config]
+    assert len(result.ensemble(3, margin=gap + 1e-9)) >= 2
+    with pytest.raises(SZSLError, match="ensemble=0"):
+        result.ensemble(0)
+    with pytest.raises(SZSLError, match="margin"):
+        result.ensemble(2, margin=-1)

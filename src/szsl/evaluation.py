@@ -2,7 +2,8 @@
 
 ``evaluate(method, data, params)`` fits every setting on a split's training images (network
 methods as ONE population), scores its evaluation images in row chunks and returns one ``Run``
-per setting: plain U, S, H (and T1) at once; calibrated stacking (``Run.calibrated(gamma)``) and
+per setting: plain U, S, H (and T1) at once (``evaluate_ensembles``: one Run per ensemble of settings,
+their probabilities averaged); calibrated stacking (``Run.calibrated(gamma)``) and
 the seen-unseen curve (``Run.curve()``) from the kept scores (``keep_scores=True``).
 
 This is what a training run, a tuning trial's fold, a seed of the final evaluation, a point of
@@ -41,6 +42,7 @@ class Run:
     model: Any = None  # the fitted object (kept with keep_models=True)
     scores_seen: np.ndarray | None = None  # (n_seen_images, C), kept with keep_scores=True
     scores_unseen: np.ndarray | None = None
+    members: list["Run"] = field(default_factory=list)  # an ensemble's members, each scored alone (evaluate_ensembles)
 
     @property
     def member(self):
@@ -180,6 +182,67 @@ def evaluate_rungs(
     return runs_now(), stopped_at
 
 
+def evaluate_ensembles(
+    method,
+    data,
+    ensembles: Sequence[Sequence[Mapping[str, Any]]],
+    *,
+    seed: int = 0,
+    device="auto",
+    with_t1: bool = True,
+    keep_scores: bool = False,
+    score_members: bool = False,
+) -> list[Run]:
+    """One Run per entry of ``ensembles`` (a list of settings): its members' class probabilities (softmax of
+    their scores) averaged, the prediction is the most probable class. Every member of every ensemble is fit
+    in ONE call (network methods: one population). Members that diverged are left out of their ensemble's
+    mean (``Run.message`` says how many); an ensemble with no member left is diverged. ``Run.params`` is
+    ``{"ensemble": [each member's setting]}``; kept scores are the log of the mean probability;
+    ``Run.members`` are the members' own Runs, with their metrics alone when ``score_members``.
+    """
+    from szsl.methods import get_method
+
+    m = get_method(method)
+    flat = [p for e in ensembles for p in e]
+    if any(len(e) == 0 for e in ensembles):
+        raise SZSLError("evaluate_ensembles: an ensemble needs at least one member")
+    settings, seeds = _settings(m, flat, seed)
+    start = time.perf_counter()
+    fits = m.fit_population(data.X_train, data.y_train, data.attributes, settings, seeds=seeds, device=device)
+    share = (time.perf_counter() - start) / max(1, len(fits))
+    members = _runs(m, data, settings, fits, False, share)
+    out, first = [], 0
+    for e in ensembles:
+        idx = list(range(first, first + len(e)))
+        first += len(e)
+        ok = [i for i in idx if not members[i].diverged]
+        run = _runs(m, data, settings[idx[0] : idx[0] + 1], fits[idx[0] : idx[0] + 1], False)[0]
+        run.params, run.config = {"ensemble": [members[i].params for i in idx]}, None
+        run.train_seconds = float(sum(members[i].train_seconds for i in idx))
+        run.diverged = not ok
+        run.message = "" if len(ok) == len(idx) else f"{len(idx) - len(ok)} of {len(idx)} members diverged: {members[idx[0]].message}"
+        if ok:
+            base = _scorer(m, [fits[i] for i in ok])
+            _score_with(lambda X, base=base: [_log_mean_softmax(base(X))], data, [run], with_t1=with_t1, keep_scores=keep_scores)
+            if score_members:
+                _score_with(base, data, [members[i] for i in ok], with_t1=with_t1, keep_scores=False)
+        run.members = [members[i] for i in idx]
+        out.append(run)
+    return out
+
+
+def _log_mean_softmax(blocks) -> np.ndarray:
+    """log of the mean over members of softmax(scores), float64, (n, C)."""
+    total = None
+    for s in blocks:
+        z = np.asarray(s, dtype=np.float64)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        z /= z.sum(axis=1, keepdims=True)
+        total = z if total is None else total + z
+    with np.errstate(divide="ignore"):
+        return np.log(total / len(blocks))
+
+
 def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> list[Run]:
     seen, unseen = np.asarray(data.seen), np.asarray(data.unseen)
     return [
@@ -202,23 +265,32 @@ def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> lis
 
 def _score(m, data, fits, runs: list[Run], *, with_t1: bool, keep_scores: bool) -> list[Run]:
     """Score the evaluation images with every fit that did not diverge; fill in the runs' metrics."""
-    seen, unseen = np.asarray(data.seen), np.asarray(data.unseen)
     ok = [i for i, r in enumerate(runs) if not r.diverged]
     if not ok:
         return runs
-    score = m.scorer([fits[i] for i in ok]) if m.scorer is not None else (lambda X: [fits[i].scores(X) for i in ok])
+    _score_with(_scorer(m, [fits[i] for i in ok]), data, [runs[i] for i in ok], with_t1=with_t1, keep_scores=keep_scores)
+    return runs
+
+
+def _scorer(m, fits):
+    """X -> [(n, C) scores of each fit], batched by the method's scorer when it has one."""
+    return m.scorer(fits) if m.scorer is not None else (lambda X: [f.scores(X) for f in fits])
+
+
+def _score_with(score, data, runs: list[Run], *, with_t1: bool, keep_scores: bool) -> None:
+    """Fill in the metrics (and kept scores) of ``runs`` from ``score(X) -> [(n, C) per run]``."""
+    seen, unseen = np.asarray(data.seen), np.asarray(data.unseen)
     n_classes = int(np.asarray(data.attributes).shape[0])
-    pred_seen, _, kept_seen = _predict(score, data.X_eval_seen, len(ok), None, keep_scores, n_classes)
-    pred_unseen, pred_zsl, kept_unseen = _predict(score, data.X_eval_unseen, len(ok), unseen, keep_scores, n_classes)
+    pred_seen, _, kept_seen = _predict(score, data.X_eval_seen, len(runs), None, keep_scores, n_classes)
+    pred_unseen, pred_zsl, kept_unseen = _predict(score, data.X_eval_unseen, len(runs), unseen, keep_scores, n_classes)
     y_true = np.concatenate([data.y_eval_seen, data.y_eval_unseen])
-    for j, i in enumerate(ok):
+    for j, run in enumerate(runs):
         metrics = gzsl_metrics(y_true, np.concatenate([pred_seen[j], pred_unseen[j]]), seen, unseen)
         if with_t1:
             metrics["T1"] = zsl_top1(data.y_eval_unseen, pred_zsl[j], unseen)
-        runs[i].metrics = metrics
+        run.metrics = metrics
         if keep_scores:
-            runs[i].scores_seen, runs[i].scores_unseen = kept_seen[j], kept_unseen[j]
-    return runs
+            run.scores_seen, run.scores_unseen = kept_seen[j], kept_unseen[j]
 
 
 def _predict(score, X, k: int, among: np.ndarray | None, keep: bool, n_classes: int):

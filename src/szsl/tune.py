@@ -79,6 +79,12 @@ PRUNE_REDUCTION = 2
 FINISHED = ("COMPLETE", "PRUNED")  # trial states that count toward n_trials
 DEFAULT_BATCH = 8
 POLL_SECONDS = 1.0
+TOP_KEPT = 5  # complete trials listed in TuneResult.top (the final model may ensemble the best few)
+# The final model of `szsl reproduce` (TuneResult.ensemble): the best DEFAULT_ENSEMBLE trials at most, those
+# within ENSEMBLE_MARGIN points of mean validation H of the best, their class probabilities averaged
+# (docs/tuning.md has the study behind it).
+DEFAULT_ENSEMBLE = 3
+ENSEMBLE_MARGIN = 3.0
 
 
 @dataclass
@@ -93,6 +99,20 @@ class TuneResult:
     n_failed: int
     space: dict[str, Any] = field(default_factory=dict)
     n_pruned: int = 0  # trials stopped early by the multi-fidelity pruner (they count toward n_trials)
+    # The TOP_KEPT best complete trials, best first (the best one included): {"trial", "value", "params", "config"}.
+    top: list[dict[str, Any]] = field(default_factory=list)
+
+    def ensemble(self, k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN) -> list[Any]:
+        """The final model's members: the full settings of the (at most) k best complete trials whose mean
+        validation H is within ``margin`` points of the best, best first (k = 1: the best trial alone).
+        A selection on the validation folds only, like the best trial itself."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= TOP_KEPT:
+            raise SZSLError(f"ensemble={k!r}: expected an integer from 1 to {TOP_KEPT}")
+        if not (isinstance(margin, (int, float)) and margin >= 0):
+            raise SZSLError(f"ensemble margin={margin!r}: expected a number of H points >= 0")
+        network = hasattr(self.best_config, "to_dict")  # a TrainConfig; other methods' settings are dicts
+        chosen = [t for t in self.top[:k] if t["value"] >= self.best_value - margin] or self.top[:1]
+        return [type(self.best_config).from_dict(t["config"]) if network else dict(t["config"]) for t in chosen]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +125,7 @@ class TuneResult:
             "n_complete": self.n_complete,
             "n_failed": self.n_failed,
             "n_pruned": self.n_pruned,
+            "top": self.top,
             "objective": "mean H (%) over the validation folds",
             "space": self.space,
         }
@@ -443,7 +464,16 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
     if not complete:
         raise SZSLError(f"study {study.study_name!r} has no complete trial yet (run longer or raise --timeout)")
     # Ties go to the lowest trial number: deterministic whatever the worker order.
-    best = max(complete, key=lambda t: (t.value, -t.number))
+    ranked = sorted(complete, key=lambda t: (-t.value, t.number))
+    best = ranked[0]
+
+    def as_dict(c):
+        return c.to_dict() if hasattr(c, "to_dict") else dict(c)
+
+    top = [
+        {"trial": t.number, "value": float(t.value), "params": dict(t.params), "config": as_dict(space.config(t.params, seed))}
+        for t in ranked[:TOP_KEPT]
+    ]
     return TuneResult(
         study_name=study.study_name,
         best_value=float(best.value),
@@ -455,4 +485,5 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
         n_failed=sum(t.state == TrialState.FAIL and not t.user_attrs.get("surplus") for t in trials),
         n_pruned=sum(t.state == TrialState.PRUNED for t in trials),
         space=space.to_json(),
+        top=top,
     )

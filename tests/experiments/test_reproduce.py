@@ -57,6 +57,11 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     results = json.loads((out / "results.json").read_text())
     final = results["datasets"]["digits"]["final"]
     assert len(final["seeds"]) == 2 and set(final["mean"]) == {"U", "S", "H", "T1"}
+    # The final model: the best trials within 3 points of validation H (at most 3), in the tune stage's order.
+    tuned = results["datasets"]["digits"]["tune"]
+    within = [t["config"] for t in tuned["top"][:3] if t["value"] >= tuned["best_value"] - 3.0]
+    assert [{**m, "seed": 0} for m in final["ensemble"]] == [{**c, "seed": 0} for c in within]
+    assert set(final["single"]) == {"seeds", "mean", "std"}
     assert f"{final['mean']['H']:.1f} ± {final['std']['H']:.1f}" in md
     sweep_q = results["datasets"]["digits"]["sweep_q"]
     assert [p["q"] for p in sweep_q["points"]] == [round(0.1 * i, 2) for i in range(11)]
@@ -73,6 +78,11 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", *small_space, *FAST]) == 0
     assert {p.name: p.stat().st_mtime_ns for p in (out / "digits").glob("*.json")} == stamps
     assert _complete(_study(url)) == before
+
+    # --ensemble 1: the best trial alone (szsl 0.2's final model), the same numbers as the ensemble's "single".
+    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--ensemble", "1", *small_space, *FAST]) == 0
+    alone = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
+    assert len(alone["ensemble"]) == 1 and alone["mean"] == pytest.approx(final["single"]["mean"])
 
     # More trials continue the same study: exactly one more trial, old ones kept.
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", *small_space, "--trials", "4", *FAST[2:]]) == 0

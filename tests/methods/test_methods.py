@@ -254,3 +254,40 @@ def test_registry_and_search_spaces():
             cfg = space.config({}, seed=0)
             for k, v in get_method(name).fixed.items():
                 assert getattr(cfg, k) == v
+
+
+def test_an_ensemble_averages_its_members_probabilities_and_one_member_is_that_member():
+    from scipy.special import softmax
+
+    from szsl.evaluation import evaluate_ensembles
+    from szsl.metrics import gzsl_metrics
+
+    data = digits_split()
+    a, b = dict(hidden=16, epochs=2, q=0.3, seed=0), dict(hidden=16, epochs=2, q=0.6, tau=0.5, seed=1)
+    alone = evaluate("szsl", data, [a, b], device="cpu", keep_scores=True)
+    pair, single = evaluate_ensembles("szsl", data, [[a, b], [a]], device="cpu", score_members=True)
+    # The pair predicts the most probable class of the mean of the two softmaxes.
+    mean_p = (softmax(alone[0].scores.astype(np.float64), axis=1) + softmax(alone[1].scores.astype(np.float64), axis=1)) / 2
+    expected = gzsl_metrics(alone[0].y_true, mean_p.argmax(1), alone[0].seen, alone[0].unseen)
+    for k in ("U", "S", "H"):
+        assert pair.metrics[k] == pytest.approx(expected[k], abs=1e-9)
+    assert set(pair.metrics) == {"U", "S", "H", "T1"} and pair.params["ensemble"][1]["q"] == 0.6
+    # Its members, scored alone from the same trainings, are the plain runs; an ensemble of one is its member.
+    for member, plain in zip(pair.members, alone):
+        assert member.metrics == pytest.approx(plain.metrics)
+    assert single.metrics == pytest.approx(alone[0].metrics)
+    with pytest.raises(SZSLError, match="at least one member"):
+        evaluate_ensembles("szsl", data, [[]], device="cpu")
+
+
+def test_a_diverged_member_leaves_its_ensemble():
+    from szsl.evaluation import evaluate_ensembles
+
+    data = digits_split()
+    good, bad = dict(hidden=16, epochs=2, seed=0), dict(hidden=16, epochs=2, lr=1e6, optimizer="sgd", seed=1)
+    (run,) = evaluate_ensembles("szsl", data, [[good, bad]], device="cpu")
+    (plain,) = evaluate("szsl", data, [good], device="cpu")
+    assert not run.diverged and "1 of 2 members diverged" in run.message
+    assert run.metrics == pytest.approx(plain.metrics)
+    (dead,) = evaluate_ensembles("szsl", data, [[bad]], device="cpu")
+    assert dead.diverged and not dead.metrics

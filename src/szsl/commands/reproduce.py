@@ -26,6 +26,15 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--seeds", type=nonneg_int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds of the final evaluation (default 0 1 2 3 4)"
     )
+    parser.add_argument(
+        "--ensemble", type=int, default=3, metavar="K",
+        help="the final model averages the class probabilities of the best K trials at most, those within --ensemble-margin of the "
+        "best validation H (default 3; 1: the best trial alone, szsl 0.2)",
+    )
+    parser.add_argument(
+        "--ensemble-margin", type=float, default=3.0, metavar="H",
+        help="points of mean validation H below the best a member may be (default 3)",
+    )
     parser.add_argument("--no-sweeps", action="store_true", help="skip the q and tau sweeps (and Figures 2-3)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -37,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     opts = ReproduceOptions(
         trials=args.trials, epochs=args.epochs, space=args.space, search_mass=args.search_mass, sampler=args.sampler,
         batch=args.batch, seed=args.seed, storage=args.storage, timeout=args.timeout, device=args.device, fold_classes=args.fold_classes,
-        prune=args.prune,
+        prune=args.prune, ensemble=args.ensemble, ensemble_margin=args.ensemble_margin,
         seeds=args.seeds, sweeps=not args.no_sweeps, progress=not args.quiet,
     )
     start = time.monotonic()
@@ -49,7 +58,14 @@ def run(args: argparse.Namespace) -> int:
     for name, d in result["datasets"].items():
         t = d["tune"]
         trials = f"{t['n_complete']} complete and {t.get('n_pruned', 0)} pruned trials"
-        print(f"{name}: best validation H {t['best_value']:.1f} after {trials}; test T1 {d['final']['mean']['T1']:.1f}")
+        final = d["final"]
+        line = f"{name}: best validation H {t['best_value']:.1f} after {trials}; test T1 {final['mean']['T1']:.1f}"
+        members = final.get("ensemble") or []
+        if len(members) > 1:
+            alone = final["single"]
+            alone_h = f"{alone['mean']['H']:.1f} ± {alone['std']['H']:.1f}"
+            line += f"; the final model averages {len(members)} trials (the best one alone: H {alone_h})"
+        print(line)
     print(
         f"wrote {args.out}/results.md, results.json, results.csv"
         + (", " + ", ".join(result["figures"]) if result["figures"] else "")

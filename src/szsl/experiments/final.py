@@ -21,23 +21,43 @@ def final_evaluation(
     seeds: Sequence[int] = DEFAULT_SEEDS,
     device: str = "auto",
     progress: bool = False,
+    ensemble: Sequence[TrainConfig] = (),
 ) -> dict[str, Any]:
     """Train ``config`` with each seed on trainval (one population), score on the test split.
 
-    Returns {"config", "seeds": [{"seed", "U", "S", "H", "T1"}...], "mean", "std", "diverged"}.
-    This is evaluation, never selection: nothing here feeds back into a choice of parameters.
+    ``ensemble``: more than one setting (``config`` first, e.g. the best few trials of a study) makes each
+    seed's model the ensemble of all of them trained with that seed: their class probabilities averaged
+    (``evaluation.evaluate_ensembles``); ``single`` then holds ``config`` alone, from the same trainings.
+    Returns {"config", "ensemble", "seeds": [{"seed", "U", "S", "H", "T1"}...], "mean", "std", "diverged",
+    "single"}. This is evaluation, never selection: nothing here feeds back into a choice of parameters.
     """
-    from szsl.evaluation import evaluate  # "szsl" fixes no TrainConfig value: it trains any config as given
+    from szsl.evaluation import evaluate, evaluate_ensembles  # "szsl" fixes no TrainConfig value: it trains any config as given
     from szsl.protocol import final_split, split_data
 
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise SZSLError("final evaluation needs at least one seed")
+    members = list(ensemble) or [config]
+    if members[0].replace(seed=0) != config.replace(seed=0):
+        raise SZSLError("final evaluation: the ensemble's first member must be the chosen config")
     data = split_data(benchmark, final_split(benchmark))
-    results = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], device=device, with_t1=True, progress=progress)
-    rows = [{"seed": s, **{k: float(r.metrics[k]) for k in METRICS}} for s, r in zip(seeds, results) if not r.diverged]
-    diverged = [{"seed": s, "message": r.message} for s, r in zip(seeds, results) if r.diverged]
+    if len(members) == 1:
+        results = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], device=device, with_t1=True, progress=progress)
+        singles = results
+    else:
+        groups = [[c.replace(seed=s) for c in members] for s in seeds]
+        results = evaluate_ensembles("szsl", data, groups, device=device, with_t1=True, score_members=True)
+        singles = [r.members[0] for r in results]
+    out = _summary(benchmark, seeds, results)
+    out.update(config=config.replace(seed=seeds[0]).to_dict(), ensemble=[c.replace(seed=seeds[0]).to_dict() for c in members])
+    out["single"] = {k: v for k, v in _summary(benchmark, seeds, singles).items() if k in ("seeds", "mean", "std")}
+    return out
+
+
+def _summary(benchmark: Benchmark, seeds: Sequence[int], results) -> dict[str, Any]:
+    rows = [{"seed": s, **{k: float(r.metrics[k]) for k in METRICS}} for s, r in zip(seeds, results) if r.metrics]
+    diverged = [{"seed": s, "message": r.message} for s, r in zip(seeds, results) if r.diverged or r.message]
     if not rows:
         raise SZSLError(f"{benchmark.name}: every seed of the final evaluation diverged ({diverged[0]['message']})")
     mean, std = summarize(rows, METRICS)
-    return {"config": config.replace(seed=seeds[0]).to_dict(), "seeds": rows, "mean": mean, "std": std, "diverged": diverged}
+    return {"seeds": rows, "mean": mean, "std": std, "diverged": diverged}

@@ -5,7 +5,8 @@ Stages per dataset, each cached as ``<out>/<DS>/<stage>.json`` (written atomical
 inputs it was computed from; a stage is skipped when its file is present, complete and made from
 the same inputs): ``tune`` (the Optuna study itself lives in ``<out>/szsl-tune.db`` and resumes
 trial by trial), ``final``, ``sweep_q``, ``sweep_tau``. Only ``tune`` selects anything; the other
-stages read the test split and never feed back into selection.
+stages read the test split and never feed back into selection. The final model is the ensemble of the
+best few trials (``ReproduceOptions.ensemble``, chosen by validation H in ``tune``; 1 = the best alone).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class ReproduceOptions:
     search_mass: bool = False
     fold_classes: str = "ratio"  # protocol.validation_splits: "ratio", "matched", "all" or "trainval" (the paper's folds)
     prune: str = "halving"  # tune.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
+    ensemble: int = 3  # the final model: the best <= ensemble trials within ensemble_margin of the best, averaged (1: the best alone)
+    ensemble_margin: float = 3.0  # points of mean validation H (tune.ENSEMBLE_MARGIN)
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
@@ -126,11 +129,15 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         cache["tune"]["incomplete"] = True
         bar.update(1)
     best = TrainConfig.from_dict(cache["tune"]["best_config"])
+    members = _ensemble(cache["tune"], best, opts)
     seeds = [int(s) for s in opts.seeds]
+    key = {"config": best.to_dict(), "seeds": seeds}
+    if len(members) > 1:  # a single model keeps szsl 0.2's key (and its cached stage)
+        key["ensemble"] = [m.to_dict() for m in members]
     cache["final"] = stage(
         "final",
-        {"config": best.to_dict(), "seeds": seeds},
-        lambda: final_evaluation(bench(), best, seeds=seeds, device=opts.device, progress=False),
+        key,
+        lambda: final_evaluation(bench(), best, seeds=seeds, device=opts.device, progress=False, ensemble=members),
     )
     if opts.sweeps:
         sweep_seeds = [int(s) for s in opts.sweep_seeds]
@@ -146,6 +153,21 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
 
             cache[f"sweep_{param}"] = stage(f"sweep_{param}", key, compute)
     return cache
+
+
+def _ensemble(tuned: dict[str, Any], best, opts: ReproduceOptions) -> list:
+    """The final model's members (tune.TuneResult.ensemble), from the tune stage's record."""
+    from szsl.config import TrainConfig
+    from szsl.tune import TuneResult
+
+    top = tuned.get("top") or [{"trial": tuned.get("best_trial"), "value": tuned["best_value"], "config": best.to_dict()}]
+    result = TuneResult(
+        study_name=tuned["study"], best_value=float(tuned["best_value"]), best_params=tuned["best_params"], best_config=best,
+        best_trial=tuned.get("best_trial", -1), folds=tuned.get("folds", []), n_complete=tuned.get("n_complete", 0),
+        n_failed=tuned.get("n_failed", 0), top=top,
+    )
+    members = result.ensemble(opts.ensemble, opts.ensemble_margin)
+    return [m if isinstance(m, TrainConfig) else TrainConfig.from_dict(m) for m in members]
 
 
 class _Incomplete(Exception):
