@@ -108,6 +108,34 @@ def test_each_population_member_matches_training_it_alone():
         assert member.final_loss == pytest.approx(alone.final_loss, rel=1e-5)
 
 
+def test_members_with_different_activations_train_as_one_group_and_match_training_alone():
+    from szsl.config import ACTIVATIONS
+    from szsl.methods.szsl import NetworkFit, scorer
+    from szsl.train import Population
+
+    X, y, A = toy_problem()
+    configs = [TrainConfig(q=0.3, seed=0, hidden=16, epochs=2, batch_size=64, activation=a) for a in ACTIVATIONS]
+    configs.append(configs[0].replace(seed=1))
+    population = Population(X, y, A, configs, device="cpu")
+    assert len(population.groups) == 1  # one stacked group although the activations differ
+    population.train_to(2)
+    together = population.members()
+    for cfg, member in zip(configs, together):
+        alone = train_population(X, y, A, [cfg], device="cpu")[0]
+        for name in alone.state:
+            torch.testing.assert_close(member.state[name], alone.state[name], rtol=1e-5, atol=1e-6)
+    # ... and so do their scores, computed as one batch.
+    fits = [NetworkFit(m, A, device="cpu") for m in together]
+    from szsl.model import predict_scores
+
+    for fit, block in zip(fits, scorer(fits)(X[:50])):
+        alone = predict_scores([fit.member.state], fit.config.activation, X[:50], A, device="cpu")[0]
+        np.testing.assert_allclose(block, alone, rtol=1e-5, atol=1e-5)
+    # Each member did train with its own activation: same seed, another activation, another model.
+    for other in together[1 : len(ACTIVATIONS)]:
+        assert not torch.equal(other.state["W1"], together[0].state["W1"])
+
+
 def test_same_seed_gives_identical_weights_and_other_seed_does_not():
     X, y, A = toy_problem()
     cfg = TrainConfig(hidden=16, epochs=2, seed=7)

@@ -83,8 +83,9 @@ class TrainConfig:
 
     @property
     def group_key(self) -> tuple:
-        """Members with equal keys share tensor shapes and a schedule, so they train as one batch."""
-        return (self.hidden, self.activation, self.batch_size, self.epochs, self.optimizer, self.lr_schedule)
+        """Members with equal keys share tensor shapes and a schedule, so they train as one batch (the
+        activation is not part of it: ``model.embed`` applies each member's own)."""
+        return (self.hidden, self.batch_size, self.epochs, self.optimizer, self.lr_schedule)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -78,7 +78,7 @@ class MemberSettings:
         )
 
 
-def batch_loss(params, xb, yb, A, unseen, hp: MemberSettings, activation: str) -> torch.Tensor:
+def batch_loss(params, xb, yb, A, unseen, hp: MemberSettings, activation) -> torch.Tensor:
     """Each member's objective on its mini-batch: mean per-sample loss + l2 ||W||^2 + l1 ||W||_1, (K,).
 
     xb: (K, B, D) or (B, D); yb: (K, B) or (B,) labels; A: (C, A) fixed class attributes;

@@ -2,9 +2,9 @@
 
 One member is ``x -> act(x W1 + b1) W2 + b2`` (D -> hidden -> A), followed by the fixed,
 non-trainable class-attribute matrix: ``logits = g_W(x) @ A^T`` over all C classes the model
-knows, ``p = softmax(logits)``. K members that share hidden size and activation are stored
-stacked (W1: K x D x H, ...) so that one batched matmul trains or scores all of them; a
-single model is simply K = 1.
+knows, ``p = softmax(logits)``. K members that share a hidden size are stored stacked
+(W1: K x D x H, ...) so that one batched matmul trains or scores all of them, each member with
+its own activation if need be; a single model is simply K = 1.
 """
 
 from __future__ import annotations
@@ -78,29 +78,47 @@ def unstack_members(params: dict[str, torch.Tensor]) -> list[dict[str, torch.Ten
     return out
 
 
-def embed(params: dict[str, torch.Tensor], x: torch.Tensor, activation: str) -> torch.Tensor:
-    """g_W(x) for every member: x is (B, D) shared by all members or (K, B, D) per member -> (K, B, A)."""
+def embed(params: dict[str, torch.Tensor], x: torch.Tensor, activation: str | Sequence[str]) -> torch.Tensor:
+    """g_W(x) for every member: x is (B, D) shared by all members or (K, B, D) per member -> (K, B, A).
+
+    ``activation``: one name for all K members, or one per member (a heterogeneous group: each
+    activation is applied to its members' slice of the hidden layer, so a member computes what it
+    would alone)."""
     if x.dim() == 2:
         x = x.unsqueeze(0).expand(params["W1"].shape[0], -1, -1)
-    h = activation_fn(activation)(torch.baddbmm(params["b1"], x, params["W1"]))
+    pre = torch.baddbmm(params["b1"], x, params["W1"])
+    names = [activation] if isinstance(activation, str) else list(dict.fromkeys(activation))
+    if len(names) == 1:
+        h = activation_fn(names[0])(pre)
+    else:
+        h = pre
+        for name in names:
+            idx = torch.tensor([k for k, a in enumerate(activation) if a == name], device=pre.device)
+            h = h.index_copy(0, idx, activation_fn(name)(pre.index_select(0, idx)))
     return torch.baddbmm(params["b2"], h, params["W2"])
 
 
-def logits(params: dict[str, torch.Tensor], x: torch.Tensor, class_attributes: torch.Tensor, activation: str) -> torch.Tensor:
-    """Scores over all C known classes: g_W(x) @ A^T, (K, B, C). A is a constant, never trained."""
+def logits(params: dict[str, torch.Tensor], x: torch.Tensor, class_attributes: torch.Tensor, activation) -> torch.Tensor:
+    """Scores over all C known classes: g_W(x) @ A^T, (K, B, C). A is a constant, never trained.
+    ``activation``: one name or one per member (``embed``)."""
     return embed(params, x, activation) @ class_attributes.T
 
 
 class Scorer:
-    """Logits of K members (same hidden size and activation) on any X: the weights are stacked on
-    the device once, X is scored in row chunks (memory: one (K, chunk, C) block, whatever n)."""
+    """Logits of K members (same hidden size; one activation, or one per member) on any X: the weights
+    are stacked on the device once, X is scored in row chunks (memory: one (K, chunk, C) block, whatever n)."""
 
     def __init__(
-        self, states: Sequence[dict[str, torch.Tensor]], activation: str, class_attributes, *, device: str | torch.device = "auto"
+        self,
+        states: Sequence[dict[str, torch.Tensor]],
+        activation: str | Sequence[str],
+        class_attributes,
+        *,
+        device: str | torch.device = "auto",
     ):
         self.device = resolve_device(device)
         self.params = stack_members(states, self.device)
-        self.activation = activation
+        self.activation = activation if isinstance(activation, str) else tuple(activation)
         self.attributes = torch.as_tensor(np.asarray(class_attributes, dtype=np.float32), device=self.device)
 
     @torch.no_grad()
@@ -116,12 +134,12 @@ class Scorer:
 
 def predict_scores(
     states: Sequence[dict[str, torch.Tensor]],
-    activation: str,
+    activation: str | Sequence[str],
     X,
     class_attributes,
     *,
     device: str | torch.device = "auto",
     chunk_size: int = 4096,
 ) -> np.ndarray:
-    """Logits of K members (same hidden size and activation) on X, in row chunks: (K, n, C) float32."""
+    """Logits of K members (same hidden size; one activation or one per member) on X, in row chunks: (K, n, C) float32."""
     return Scorer(states, activation, class_attributes, device=device)(X, chunk_size=chunk_size)

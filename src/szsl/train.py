@@ -1,9 +1,9 @@
 """The one training loop. Everything (a single fit, seeds, folds, tuning trials, sweeps) is a
 population of configs fed to ``train_population``.
 
-Members that share (hidden, activation, batch size, epochs, optimizer, lr schedule) train together as one
-batched computation: stacked weights, batched matmuls, per-member shuffles, learning rates,
-soft-label settings and regularisation. Each member draws its initial weights and its
+Members that share (hidden, batch size, epochs, optimizer, lr schedule) train together as one
+batched computation: stacked weights, batched matmuls, per-member activations, shuffles, learning
+rates, soft-label settings and regularisation. Each member draws its initial weights and its
 per-epoch shuffles from its own seed, so its result does not depend on who it trains with.
 
 Each member minimises its loss (``szsl.losses.batch_loss``: paper eqs. 2-4, or the loss of its
@@ -158,6 +158,8 @@ class _Group:
         self.bar = tqdm(total=first.epochs, desc=f"train K={k} h={first.hidden}", unit="epoch", disable=not progress, leave=False)
 
     def _settings(self, cfgs) -> None:
+        acts = tuple(c.activation for c in cfgs)
+        self.activation = acts[0] if len(set(acts)) == 1 else acts  # one name, or one per member (model.embed)
         self.hp = MemberSettings.of(cfgs, self.y.device)
         self.hp.unseen_attributes = self.A[self.unseen]
 
@@ -183,7 +185,7 @@ class _Group:
                 idx = order[:, b * bs : (b + 1) * bs]  # (K, B)
                 yb = y.index_select(0, idx.reshape(-1)).view(idx.shape)
                 with self.autocast():
-                    member_loss = batch_loss(self.params, rows.rows(idx), yb, A, unseen, hp, self.first.activation)  # (K,)
+                    member_loss = batch_loss(self.params, rows.rows(idx), yb, A, unseen, hp, self.activation)  # (K,)
                 # Members are independent: d(sum_k loss_k)/d(theta_j) = d(loss_j)/d(theta_j).
                 grads = torch.autograd.grad(member_loss.sum(), plist)
                 if self.initial_loss is None:

@@ -90,15 +90,16 @@ def fit(X, y, attributes, params: Mapping[str, Any], *, seed: int = 0, device: s
 
 
 def scorer(fits: Sequence[NetworkFit]):
-    """X -> [(n, C) scores of each fit]: members sharing (hidden, activation) are scored as one batch."""
+    """X -> [(n, C) scores of each fit]: members sharing a hidden size are scored as one batch (each with its activation)."""
     from szsl.model import Scorer
 
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[int, list[int]] = {}
     for i, f in enumerate(fits):
-        groups.setdefault((f.config.hidden, f.config.activation), []).append(i)
+        groups.setdefault(f.config.hidden, []).append(i)
     scorers = [
-        (idx, Scorer([fits[i].member.state for i in idx], act, fits[idx[0]].attributes, device=fits[idx[0]].device))
-        for (_, act), idx in groups.items()
+        (idx, Scorer([fits[i].member.state for i in idx], [fits[i].config.activation for i in idx], fits[idx[0]].attributes,
+                     device=fits[idx[0]].device))
+        for idx in groups.values()
     ]
 
     def score(X) -> list:
