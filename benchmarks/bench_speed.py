@@ -114,6 +114,21 @@ def row_population(n, k, hidden, singles, device, precision):
     }
 
 
+def row_activations(n, k, hidden, device, precision):
+    """K members, the four activations in turn: one mixed group vs one group per activation (szsl <= 0.3)."""
+    from szsl.config import ACTIVATIONS
+
+    X, y, A = synthetic(n, D, CLASSES, UNSEEN, ATTRS)
+    configs = [c.replace(activation=ACTIVATIONS[i % len(ACTIVATIONS)]) for i, c in enumerate(population_configs(k, hidden))]
+    train_population(X[: 2 * BATCH], y[: 2 * BATCH], A, configs[:2], device=device, precision=precision)  # warm-up
+    t_mixed = train_population(X, y, A, configs, device=device, precision=precision)[0].train_seconds
+    t_split = sum(
+        train_population(X, y, A, [c for c in configs if c.activation == act], device=device, precision=precision)[0].train_seconds
+        for act in ACTIVATIONS
+    )
+    return {"k": k, "hidden": hidden, "n": n, "mixed_s": t_mixed, "per_activation_s": t_split, "ratio": t_split / t_mixed}
+
+
 def row_tune(trials, epochs, batch, device, workdir):
     root = Path("/work/shared/xlsa17")
     if not (root / "AWA2" / "att_splits.mat").is_file():
@@ -155,7 +170,7 @@ def main() -> int:
     p.add_argument("--full", action="store_true", help="full sizes (minutes; default: CI-friendly sizes)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="szsl's precision (the floor and plain loop stay fp32)")
-    p.add_argument("--rows", default="single,population,tune", help="comma-separated subset of: single, population, tune")
+    p.add_argument("--rows", default="single,population,activations,tune", help="comma-separated subset of those four")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's default, the number of cores)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON here")
     p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "szsl-bench"), help="synthetic data and tune studies (default "
@@ -204,6 +219,13 @@ def main() -> int:
                 f"(peak RSS {r['pop_peak_rss_mb']:.0f} MB vs {r['single_peak_rss_mb']:.0f} MB)",
                 flush=True,
             )
+
+    if "activations" in rows:
+        n, k, hidden = (23527, 32, 512) if a.full else (2048, 16, 256)
+        print(f"[2b] K={k} members, four activations, hidden={hidden} N={n}: one group vs one group per activation ...", flush=True)
+        r = result["activations"] = row_activations(n, k, hidden, a.device, a.precision)
+        mixed, split = r["mixed_s"], r["per_activation_s"]
+        print(f"    one mixed group {mixed:.2f} s/epoch, a group per activation {split:.2f} s -> x{r['ratio']:.2f}", flush=True)
 
     if "tune" in rows:
         trials, epochs, batch = (16, 3, 8) if a.full else (2, 1, 2)

@@ -83,18 +83,19 @@ def embed(params: dict[str, torch.Tensor], x: torch.Tensor, activation: str | Se
 
     ``activation``: one name for all K members, or one per member (a heterogeneous group: each
     activation is applied to its members' slice of the hidden layer, so a member computes what it
-    would alone)."""
+    would alone; elementwise work only)."""
     if x.dim() == 2:
         x = x.unsqueeze(0).expand(params["W1"].shape[0], -1, -1)
     pre = torch.baddbmm(params["b1"], x, params["W1"])
-    names = [activation] if isinstance(activation, str) else list(dict.fromkeys(activation))
-    if len(names) == 1:
-        h = activation_fn(names[0])(pre)
-    else:
-        h = pre
-        for name in names:
-            idx = torch.tensor([k for k, a in enumerate(activation) if a == name], device=pre.device)
-            h = h.index_copy(0, idx, activation_fn(name)(pre.index_select(0, idx)))
+    if isinstance(activation, str) or len(set(activation)) == 1:
+        h = activation_fn(activation if isinstance(activation, str) else activation[0])(pre)
+    else:  # runs of members sharing an activation (``train`` orders a group's members so that each activation is one run)
+        runs, start = [], 0
+        for k in range(1, len(activation) + 1):
+            if k == len(activation) or activation[k] != activation[start]:
+                runs.append(activation_fn(activation[start])(pre[start:k]))
+                start = k
+        h = torch.cat(runs)
     return torch.baddbmm(params["b2"], h, params["W2"])
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from szsl.config import TrainConfig
+from szsl.config import ACTIVATIONS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.losses import MemberSettings, batch_loss
 from szsl.model import PARAM_NAMES, init_member, resolve_device, stack_members, unstack_members
@@ -102,6 +102,8 @@ class Population:
         by_key: dict[tuple, list[int]] = {}
         for i, cfg in enumerate(self.configs):
             by_key.setdefault(cfg.group_key, []).append(i)
+        # Within a group, members sharing an activation are contiguous (one slice each in model.embed).
+        by_key = {key: sorted(idx, key=lambda i: ACTIVATIONS.index(self.configs[i].activation)) for key, idx in by_key.items()}
         self.groups = [_Group(self.configs, idx, rows, y_dev, A_dev, unseen, progress, precision) for idx in by_key.values()]
 
     def train_to(self, epoch: int) -> None:

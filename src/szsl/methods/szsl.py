@@ -94,8 +94,8 @@ def scorer(fits: Sequence[NetworkFit]):
     from szsl.model import Scorer
 
     groups: dict[int, list[int]] = {}
-    for i, f in enumerate(fits):
-        groups.setdefault(f.config.hidden, []).append(i)
+    for i in sorted(range(len(fits)), key=lambda i: fits[i].config.activation):  # one slice per activation (model.embed)
+        groups.setdefault(fits[i].config.hidden, []).append(i)
     scorers = [
         (idx, Scorer([fits[i].member.state for i in idx], [fits[i].config.activation for i in idx], fits[idx[0]].attributes,
                      device=fits[idx[0]].device))
