@@ -100,7 +100,7 @@ def row_population(n, k, hidden, singles, device, precision):
     configs = population_configs(k, hidden)
     train_population(X[: 2 * BATCH], y[: 2 * BATCH], A, configs[:2], device=device, precision=precision)  # warm-up
     with PeakMemory() as mem_pop:
-        pop = train_population(X, y, A, configs, device=device, precision=precision)
+        pop = train_population(X, y, A, configs, device=device, precision=precision, max_group=None)  # one stacked group
     t_pop = pop[0].train_seconds
     t_single = []
     with PeakMemory() as mem_one:
@@ -121,9 +121,11 @@ def row_activations(n, k, hidden, device, precision):
     X, y, A = synthetic(n, D, CLASSES, UNSEEN, ATTRS)
     configs = [c.replace(activation=ACTIVATIONS[i % len(ACTIVATIONS)]) for i, c in enumerate(population_configs(k, hidden))]
     train_population(X[: 2 * BATCH], y[: 2 * BATCH], A, configs[:2], device=device, precision=precision)  # warm-up
-    t_mixed = train_population(X, y, A, configs, device=device, precision=precision)[0].train_seconds
+    t_mixed = train_population(X, y, A, configs, device=device, precision=precision, max_group=None)[0].train_seconds
     t_split = sum(
-        train_population(X, y, A, [c for c in configs if c.activation == act], device=device, precision=precision)[0].train_seconds
+        train_population(X, y, A, [c for c in configs if c.activation == act], device=device, precision=precision, max_group=None)[
+            0
+        ].train_seconds
         for act in ACTIVATIONS
     )
     return {"k": k, "hidden": hidden, "n": n, "mixed_s": t_mixed, "per_activation_s": t_split, "ratio": t_split / t_mixed}

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from szsl import TrainConfig, soft_labels, train_population
+from szsl.errors import SZSLError
 from szsl.losses import MemberSettings, batch_loss
 from szsl.model import init_member, stack_members
 
@@ -116,7 +117,7 @@ def test_members_with_different_activations_train_as_one_group_and_match_trainin
     X, y, A = toy_problem()
     configs = [TrainConfig(q=0.3, seed=0, hidden=16, epochs=2, batch_size=64, activation=a) for a in ACTIVATIONS]
     configs.append(configs[0].replace(seed=1))
-    population = Population(X, y, A, configs, device="cpu")
+    population = Population(X, y, A, configs, device="cpu", max_group=None)
     assert len(population.groups) == 1  # one stacked group although the activations differ
     population.train_to(2)
     together = population.members()
@@ -134,6 +135,24 @@ def test_members_with_different_activations_train_as_one_group_and_match_trainin
     # Each member did train with its own activation: same seed, another activation, another model.
     for other in together[1 : len(ACTIVATIONS)]:
         assert not torch.equal(other.state["W1"], together[0].state["W1"])
+
+
+def test_on_a_cpu_groups_hold_at_most_cpu_max_group_members_and_members_still_match_alone():
+    from szsl.train import CPU_MAX_GROUP, Population
+
+    X, y, A = toy_problem()
+    configs = [TrainConfig(q=0.3, seed=i, hidden=16, epochs=2, batch_size=64) for i in range(2 * CPU_MAX_GROUP + 1)]
+    sizes = [len(g.index) for g in Population(X, y, A, configs, device="cpu").groups]
+    assert sizes == [CPU_MAX_GROUP, CPU_MAX_GROUP, 1]
+    assert [len(g.index) for g in Population(X, y, A, configs, device="cpu", max_group=3).groups] == [3, 3, 3]
+    assert [len(g.index) for g in Population(X, y, A, configs, device="cpu", max_group=None).groups] == [len(configs)]
+    chunked = train_population(X, y, A, configs, device="cpu")
+    whole = train_population(X, y, A, configs, device="cpu", max_group=None)
+    for a, b in zip(chunked, whole):
+        for name in a.state:
+            torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-5, atol=1e-6)
+    with pytest.raises(SZSLError, match="max_group=0"):
+        Population(X, y, A, configs, device="cpu", max_group=0)
 
 
 def test_same_seed_gives_identical_weights_and_other_seed_does_not():

@@ -2,8 +2,8 @@
 population of configs fed to ``train_population``.
 
 Members that share (hidden, batch size, epochs, optimizer, lr schedule) train together as one
-batched computation: stacked weights, batched matmuls, per-member activations, shuffles, learning
-rates, soft-label settings and regularisation. Each member draws its initial weights and its
+batched computation (on a CPU, batches of at most ``CPU_MAX_GROUP``): stacked weights, batched matmuls,
+per-member activations, shuffles, learning rates, soft-label settings and regularisation. Each member draws its initial weights and its
 per-epoch shuffles from its own seed, so its result does not depend on who it trains with.
 
 Each member minimises its loss (``szsl.losses.batch_loss``: paper eqs. 2-4, or the loss of its
@@ -40,6 +40,10 @@ from szsl.training_data import TrainingRows, as_training_data
 # has diverged: it stops updating and is reported as failed, never scored.
 DIVERGENCE_FACTOR = 100.0
 PRECISIONS = ("fp32", "bf16")
+# On a CPU a stacked group of more than a few members is slower than smaller groups: each step gathers
+# a (K, batch, D) block of rows and K weight matrices, which leave the caches (docs/benchmarks.md, table
+# (2b): 16 members at hidden 512 train 1.3-1.5x faster as groups of 4 than as one group of 16).
+CPU_MAX_GROUP = 4
 
 
 @dataclass
@@ -62,6 +66,7 @@ def train_population(
     device: str | torch.device = "auto",
     progress: bool = False,
     precision: str = "fp32",
+    max_group: int | str | None = "auto",
 ) -> list[TrainedMember]:
     """Train one model per config on (X, y); returns the members in the order of ``configs``.
 
@@ -69,9 +74,9 @@ def train_population(
     class_attributes: (C, A), ALL classes the model knows. Classes with no training sample are
     the unseen ones: they get the soft-label mass. ``precision="bf16"`` runs the forward and
     backward matmuls under bfloat16 autocast (weights, gradients and Adam stay float32); meant
-    for CUDA, where it roughly doubles matmul throughput.
+    for CUDA, where it roughly doubles matmul throughput. ``max_group``: see ``Population``.
     """
-    population = Population(X, y, class_attributes, configs, device=device, progress=progress, precision=precision)
+    population = Population(X, y, class_attributes, configs, device=device, progress=progress, precision=precision, max_group=max_group)
     population.train_to(max((c.epochs for c in population.configs), default=0))
     return population.members()
 
@@ -80,20 +85,27 @@ class Population:
     """A population in training, advanced epoch by epoch: ``train_population`` runs it to the end;
     a multi-fidelity study (``szsl.tune``) scores it at a few epochs and ``stop``s the losing members.
 
-    Members sharing ``TrainConfig.group_key`` train as one stacked group; a stopped member leaves
+    Members sharing ``TrainConfig.group_key`` train as stacked groups of at most ``max_group`` members
+    ("auto": ``CPU_MAX_GROUP`` on a CPU, no limit on CUDA; None: no limit); a stopped member leaves
     its group's tensors (the others go on with smaller ones, exactly as they would have: members
     are independent) and keeps the weights of the epoch it stopped at.
     """
 
-    def __init__(self, X, y, class_attributes, configs: Sequence[TrainConfig], *, device="auto", progress=False, precision="fp32"):
+    def __init__(
+        self, X, y, class_attributes, configs: Sequence[TrainConfig], *, device="auto", progress=False, precision="fp32", max_group="auto"
+    ):
         self.configs = list(configs)
         if precision not in PRECISIONS:
             raise SZSLError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if not (max_group in ("auto", None) or (isinstance(max_group, int) and not isinstance(max_group, bool) and max_group >= 1)):
+            raise SZSLError(f"max_group={max_group!r}: expected 'auto', None (no limit) or an integer >= 1")
         if not self.configs:
             self.groups: list[_Group] = []
             return
         X, y, A = as_training_data(X, y, class_attributes)
         dev = resolve_device(device)
+        if max_group == "auto":
+            max_group = CPU_MAX_GROUP if dev.type == "cpu" else None
         # Data lives on the device for the whole run: no per-batch host-to-device copies (unless X does not fit there).
         rows = TrainingRows(X, dev)
         y_dev = torch.from_numpy(y).to(dev)
@@ -103,8 +115,12 @@ class Population:
         for i, cfg in enumerate(self.configs):
             by_key.setdefault(cfg.group_key, []).append(i)
         # Within a group, members sharing an activation are contiguous (one slice each in model.embed).
-        by_key = {key: sorted(idx, key=lambda i: ACTIVATIONS.index(self.configs[i].activation)) for key, idx in by_key.items()}
-        self.groups = [_Group(self.configs, idx, rows, y_dev, A_dev, unseen, progress, precision) for idx in by_key.values()]
+        chunks = []
+        for idx in by_key.values():
+            idx = sorted(idx, key=lambda i: ACTIVATIONS.index(self.configs[i].activation))
+            size = len(idx) if max_group is None else max_group
+            chunks += [idx[j : j + size] for j in range(0, len(idx), size)]
+        self.groups = [_Group(self.configs, idx, rows, y_dev, A_dev, unseen, progress, precision) for idx in chunks]
 
     def train_to(self, epoch: int) -> None:
         """Train every running member up to ``epoch`` epochs (or its own budget, if smaller)."""
