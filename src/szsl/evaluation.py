@@ -12,6 +12,7 @@ a sweep and a method of ``compare`` all are. ``summarize`` gives the mean and st
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -216,11 +217,14 @@ def evaluate_ensembles(
         idx = list(range(first, first + len(e)))
         first += len(e)
         ok = [i for i in idx if not members[i].diverged]
-        run = _runs(m, data, settings[idx[0] : idx[0] + 1], fits[idx[0] : idx[0] + 1], False)[0]
-        run.params, run.config = {"ensemble": [members[i].params for i in idx]}, None
-        run.train_seconds = float(sum(members[i].train_seconds for i in idx))
-        run.diverged = not ok
-        run.message = "" if len(ok) == len(idx) else f"{len(idx) - len(ok)} of {len(idx)} members diverged: {members[idx[0]].message}"
+        run = dataclasses.replace(
+            members[idx[0]],
+            params={"ensemble": [members[i].params for i in idx]},
+            config=None,
+            train_seconds=float(sum(members[i].train_seconds for i in idx)),
+            diverged=not ok,
+            message="" if len(ok) == len(idx) else f"{len(idx) - len(ok)} of {len(idx)} members diverged: {members[idx[0]].message}",
+        )
         if ok:
             base = _scorer(m, [fits[i] for i in ok])
             _score_with(lambda X, base=base: [_log_mean_softmax(base(X))], data, [run], with_t1=with_t1, keep_scores=keep_scores)
@@ -233,12 +237,9 @@ def evaluate_ensembles(
 
 def _log_mean_softmax(blocks) -> np.ndarray:
     """log of the mean over members of softmax(scores), float64, (n, C)."""
-    total = None
-    for s in blocks:
-        z = np.asarray(s, dtype=np.float64)
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        z /= z.sum(axis=1, keepdims=True)
-        total = z if total is None else total + z
+    from scipy.special import softmax
+
+    total = sum(softmax(np.asarray(s, dtype=np.float64), axis=1) for s in blocks)
     with np.errstate(divide="ignore"):
         return np.log(total / len(blocks))
 

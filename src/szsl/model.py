@@ -9,6 +9,7 @@ its own activation if need be; a single model is simply K = 1.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Sequence
 
@@ -87,15 +88,14 @@ def embed(params: dict[str, torch.Tensor], x: torch.Tensor, activation: str | Se
     if x.dim() == 2:
         x = x.unsqueeze(0).expand(params["W1"].shape[0], -1, -1)
     pre = torch.baddbmm(params["b1"], x, params["W1"])
-    if isinstance(activation, str) or len(set(activation)) == 1:
-        h = activation_fn(activation if isinstance(activation, str) else activation[0])(pre)
-    else:  # runs of members sharing an activation (``train`` orders a group's members so that each activation is one run)
-        runs, start = [], 0
-        for k in range(1, len(activation) + 1):
-            if k == len(activation) or activation[k] != activation[start]:
-                runs.append(activation_fn(activation[start])(pre[start:k]))
-                start = k
-        h = torch.cat(runs)
+    # Runs of consecutive members sharing an activation (``train`` orders a group's members so that each
+    # activation is one run); one run is the whole stack, with no copy.
+    runs = [(name, len(list(run))) for name, run in itertools.groupby([activation] if isinstance(activation, str) else activation)]
+    if len(runs) == 1:
+        h = activation_fn(runs[0][0])(pre)
+    else:
+        starts = itertools.accumulate([n for _, n in runs], initial=0)
+        h = torch.cat([activation_fn(name)(pre[start : start + n]) for (name, n), start in zip(runs, starts)])
     return torch.baddbmm(params["b2"], h, params["W2"])
 
 

@@ -176,8 +176,7 @@ class _Group:
         self.bar = tqdm(total=first.epochs, desc=f"train K={k} h={first.hidden}", unit="epoch", disable=not progress, leave=False)
 
     def _settings(self, cfgs) -> None:
-        acts = tuple(c.activation for c in cfgs)
-        self.activation = acts[0] if len(set(acts)) == 1 else acts  # one name, or one per member (model.embed)
+        self.activation = tuple(c.activation for c in cfgs)  # one per member (model.embed)
         self.hp = MemberSettings.of(cfgs, self.y.device)
         self.hp.unseen_attributes = self.A[self.unseen]
 

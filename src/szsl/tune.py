@@ -103,15 +103,9 @@ class TuneResult:
     top: list[dict[str, Any]] = field(default_factory=list)
 
     def ensemble(self, k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN) -> list[Any]:
-        """The final model's members: the full settings of the (at most) k best complete trials whose mean
-        validation H is within ``margin`` points of the best, best first (k = 1: the best trial alone).
-        A selection on the validation folds only, like the best trial itself."""
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= TOP_KEPT:
-            raise SZSLError(f"ensemble={k!r}: expected an integer from 1 to {TOP_KEPT}")
-        if not (isinstance(margin, (int, float)) and margin >= 0):
-            raise SZSLError(f"ensemble margin={margin!r}: expected a number of H points >= 0")
+        """The final model's members (``ensemble_members``) as full settings, best first."""
         network = hasattr(self.best_config, "to_dict")  # a TrainConfig; other methods' settings are dicts
-        chosen = [t for t in self.top[:k] if t["value"] >= self.best_value - margin] or self.top[:1]
+        chosen = ensemble_members(self.top, k, margin)
         return [type(self.best_config).from_dict(t["config"]) if network else dict(t["config"]) for t in chosen]
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +123,17 @@ class TuneResult:
             "objective": "mean H (%) over the validation folds",
             "space": self.space,
         }
+
+
+def ensemble_members(top: list[dict[str, Any]], k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN) -> list[dict[str, Any]]:
+    """The entries of ``top`` (``TuneResult.top``: the best complete trials, best first) that make the final
+    model: the (at most) k best whose mean validation H is within ``margin`` points of the best (k = 1: the
+    best trial alone). A selection on the validation folds only, like the best trial itself."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= TOP_KEPT:
+        raise SZSLError(f"ensemble={k!r}: expected an integer from 1 to {TOP_KEPT}")
+    if not (isinstance(margin, (int, float)) and margin >= 0):
+        raise SZSLError(f"ensemble margin={margin!r}: expected a number of H points >= 0")
+    return [t for t in top[:k] if t["value"] >= top[0]["value"] - margin] if top else []
 
 
 def default_study_name(

@@ -6,6 +6,7 @@ import argparse
 import time
 
 from szsl.commands.tune import add_search_args, nonneg_int
+from szsl.tune import DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN
 
 
 def add_parser(sub) -> None:
@@ -27,13 +28,13 @@ def add_parser(sub) -> None:
         "--seeds", type=nonneg_int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds of the final evaluation (default 0 1 2 3 4)"
     )
     parser.add_argument(
-        "--ensemble", type=int, default=3, metavar="K",
+        "--ensemble", type=int, default=DEFAULT_ENSEMBLE, metavar="K",
         help="the final model averages the class probabilities of the best K trials at most, those within --ensemble-margin of the "
-        "best validation H (default 3; 1: the best trial alone, szsl 0.2)",
+        f"best validation H (default {DEFAULT_ENSEMBLE}; 1: the best trial alone, szsl 0.2)",
     )
     parser.add_argument(
-        "--ensemble-margin", type=float, default=3.0, metavar="H",
-        help="points of mean validation H below the best a member may be (default 3)",
+        "--ensemble-margin", type=float, default=ENSEMBLE_MARGIN, metavar="H",
+        help=f"points of mean validation H below the best a member may be (default {ENSEMBLE_MARGIN:g})",
     )
     parser.add_argument("--no-sweeps", action="store_true", help="skip the q and tau sweeps (and Figures 2-3)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -22,6 +22,7 @@ from szsl.experiments.paper import display_name
 from szsl.experiments.report import results_table, write_results  # noqa: F401 - re-exported
 from szsl.experiments.stages import load_stage, save_stage
 from szsl.experiments.sweep import DEFAULT_VALUES
+from szsl.tune import DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, ensemble_members
 
 STAGES = ("tune", "final", "sweep_q", "sweep_tau")
 REPRODUCE_TRIALS = 20
@@ -36,8 +37,8 @@ class ReproduceOptions:
     search_mass: bool = False
     fold_classes: str = "ratio"  # protocol.validation_splits: "ratio", "matched", "all" or "trainval" (the paper's folds)
     prune: str = "halving"  # tune.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
-    ensemble: int = 3  # the final model: the best <= ensemble trials within ensemble_margin of the best, averaged (1: the best alone)
-    ensemble_margin: float = 3.0  # points of mean validation H (tune.ENSEMBLE_MARGIN)
+    ensemble: int = DEFAULT_ENSEMBLE  # the final model: the best <= ensemble trials within ensemble_margin of the best, averaged
+    ensemble_margin: float = ENSEMBLE_MARGIN  # points of mean validation H (1 trial: the best alone)
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
@@ -156,18 +157,11 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
 
 
 def _ensemble(tuned: dict[str, Any], best, opts: ReproduceOptions) -> list:
-    """The final model's members (tune.TuneResult.ensemble), from the tune stage's record."""
+    """The final model's members (``tune.ensemble_members``), from the tune stage's record."""
     from szsl.config import TrainConfig
-    from szsl.tune import TuneResult
 
-    top = tuned.get("top") or [{"trial": tuned.get("best_trial"), "value": tuned["best_value"], "config": best.to_dict()}]
-    result = TuneResult(
-        study_name=tuned["study"], best_value=float(tuned["best_value"]), best_params=tuned["best_params"], best_config=best,
-        best_trial=tuned.get("best_trial", -1), folds=tuned.get("folds", []), n_complete=tuned.get("n_complete", 0),
-        n_failed=tuned.get("n_failed", 0), top=top,
-    )
-    members = result.ensemble(opts.ensemble, opts.ensemble_margin)
-    return [m if isinstance(m, TrainConfig) else TrainConfig.from_dict(m) for m in members]
+    top = tuned.get("top") or [{"value": tuned["best_value"], "config": best.to_dict()}]
+    return [TrainConfig.from_dict(t["config"]) for t in ensemble_members(top, opts.ensemble, opts.ensemble_margin)]
 
 
 class _Incomplete(Exception):
