@@ -144,7 +144,8 @@ def test_tuning_is_isolated_from_the_test_split(tmp_path, digits, fold_classes, 
             prune=prune,
         )
         trials = [
-            (t.number, t.state.name, t.params, t.value, t.intermediate_values, t.user_attrs.get("folds")) for t in _study(url, "iso").trials
+            (t.number, t.state.name, t.params, t.value, t.intermediate_values, t.user_attrs.get("folds"), t.user_attrs.get("gamma"))
+            for t in _study(url, "iso").trials
         ]
         runs.append((result.best_params, result.best_value, trials, result.top, result.ensemble(3, 100.0)))
     assert runs[0] == runs[1]
@@ -427,6 +428,26 @@ def test_halving_prunes_the_losers_and_keeps_the_survivors_exact(tmp_path, digit
 def test_prune_must_be_known(tmp_path, digits):
     with pytest.raises(SZSLError, match="prune='sometimes'"):
         tune(digits, n_trials=1, storage=sqlite_url(tmp_path / "x.db"), space=make_space(SMALL), prune="sometimes", progress=False)
+
+
+def test_every_complete_trial_records_the_calibration_gamma_of_its_folds(tmp_path, digits):
+    from szsl.evaluation import evaluate
+    from szsl.methods.calibration import choose_gamma
+    from szsl.protocol import split_data, validation_splits
+
+    space = make_space(SMALL)
+    url = sqlite_url(tmp_path / "gamma.db")
+    tune(digits, n_trials=3, storage=url, study_name="g", space=space, batch=3, device="cpu", progress=False, prune="none")
+    folds = [split_data(digits, s) for s in validation_splits(digits, 0, fold_classes="ratio")]
+    complete = [t for t in _study(url, "g").trials if t.state.name == "COMPLETE"]
+    assert complete
+    for t in complete:
+        config = space.config(t.params, 0)
+        # The same trial trained again on the same folds gives the same gamma: the exact optimum of the mean fold H.
+        runs = [evaluate("szsl", d, [config], device="cpu", with_t1=False, keep_scores=True)[0] for d in folds]
+        gamma, h = choose_gamma([r.curve() for r in runs])
+        assert t.user_attrs["gamma"] == pytest.approx(gamma) and t.user_attrs["H_cs"] == pytest.approx(h, abs=1e-3)
+        assert t.user_attrs["H_cs"] >= t.value - 1e-3  # gamma = 0 (the plain model) is one of the candidates
 
 
 def test_the_top_trials_and_the_ensemble_rule(tmp_path, digits):

@@ -139,6 +139,7 @@ def evaluate_rungs(
     *,
     seed: int = 0,
     device="auto",
+    keep_scores: bool = False,
 ) -> tuple[list[list[Run]], list[int]]:
     """Multi-fidelity ``evaluate`` of a network method on several splits at once (a study's folds).
 
@@ -146,7 +147,8 @@ def evaluate_rungs(
     epoch of ``rungs`` the running members are scored on every fold and ``on_rung(epoch, running,
     per_fold_runs)`` returns the indices (into ``params``) to stop there; the others go on to their
     full budget. Returns the runs per fold (a stopped setting's as of the epoch it stopped at) and,
-    per setting, the epoch it was stopped at (0: it ran its full budget).
+    per setting, the epoch it was stopped at (0: it ran its full budget). ``keep_scores``: the returned
+    runs keep their scores (``Run.curve()``); the runs given to ``on_rung`` never do.
     """
     from szsl.methods import get_method
     from szsl.methods.szsl import NetworkFit
@@ -159,11 +161,11 @@ def evaluate_rungs(
     pops = [Population(d.X_train, d.y_train, d.attributes, settings, device=device) for d in folds]
     stopped_at = [0] * len(settings)
 
-    def runs_now() -> list[list[Run]]:
+    def runs_now(keep: bool = False) -> list[list[Run]]:
         out = []
         for d, pop in zip(folds, pops):
             fits = [NetworkFit(member, d.attributes, device) for member in pop.members()]
-            out.append(_score(m, d, fits, _runs(m, d, settings, fits, False), with_t1=False, keep_scores=False))
+            out.append(_score(m, d, fits, _runs(m, d, settings, fits, False), with_t1=False, keep_scores=keep))
         return out
 
     budget = max(c.epochs for c in settings) if settings else 0
@@ -180,7 +182,7 @@ def evaluate_rungs(
             stopped_at[i] = epoch
     for pop in pops:
         pop.train_to(budget)
-    return runs_now(), stopped_at
+    return runs_now(keep_scores), stopped_at
 
 
 def evaluate_ensembles(
@@ -193,43 +195,70 @@ def evaluate_ensembles(
     with_t1: bool = True,
     keep_scores: bool = False,
     score_members: bool = False,
+    gammas: Sequence[Sequence[float]] | None = None,
 ) -> list[Run]:
     """One Run per entry of ``ensembles`` (a list of settings): its members' class probabilities (softmax of
     their scores) averaged, the prediction is the most probable class. Every member of every ensemble is fit
-    in ONE call (network methods: one population). Members that diverged are left out of their ensemble's
-    mean (``Run.message`` says how many); an ensemble with no member left is diverged. ``Run.params`` is
-    ``{"ensemble": [each member's setting]}``; kept scores are the log of the mean probability;
-    ``Run.members`` are the members' own Runs, with their metrics alone when ``score_members``.
+    in ONE call (network methods: one population); a setting that appears in several ensembles (same values,
+    same seed) is fit once. Members that diverged are left out of their ensemble's mean (``Run.message`` says
+    how many); an ensemble with no member left is diverged. ``gammas``: per ensemble, one calibrated-stacking
+    gamma per member (``methods.calibration``), subtracted from that member's seen-class scores before its
+    softmax; None: plain. ``Run.params`` is ``{"ensemble": [each member's setting]}`` (and ``"gammas"``);
+    kept scores are the log of the mean probability; ``Run.members`` are the members' own Runs (plain), with
+    their metrics alone when ``score_members``.
     """
+    import json
+
     from szsl.methods import get_method
+    from szsl.methods.calibration import calibrate
 
     m = get_method(method)
-    flat = [p for e in ensembles for p in e]
     if any(len(e) == 0 for e in ensembles):
         raise SZSLError("evaluate_ensembles: an ensemble needs at least one member")
-    settings, seeds = _settings(m, flat, seed)
+    if gammas is not None and (len(gammas) != len(ensembles) or any(len(g) != len(e) for g, e in zip(gammas, ensembles))):
+        raise SZSLError("evaluate_ensembles: gammas needs one value per member of every ensemble")
+    flat_settings, flat_seeds = _settings(m, [p for e in ensembles for p in e], seed)
+    settings, seeds, where, index = [], [], {}, []
+    for st, sd in zip(flat_settings, flat_seeds):
+        key = (json.dumps(st.to_dict() if m.is_network else dict(st), sort_keys=True, default=str), sd)
+        if key not in where:
+            where[key] = len(settings)
+            settings.append(st)
+            seeds.append(sd)
+        index.append(where[key])
     start = time.perf_counter()
     fits = m.fit_population(data.X_train, data.y_train, data.attributes, settings, seeds=seeds, device=device)
     share = (time.perf_counter() - start) / max(1, len(fits))
     members = _runs(m, data, settings, fits, False, share)
+    seen = np.asarray(data.seen)
     out, first = [], 0
-    for e in ensembles:
-        idx = list(range(first, first + len(e)))
+    for j, e in enumerate(ensembles):
+        idx = index[first : first + len(e)]
         first += len(e)
-        ok = [i for i in idx if not members[i].diverged]
+        ok = [k for k, i in enumerate(idx) if not members[i].diverged]
+        params = {"ensemble": [members[i].params for i in idx]}
+        if gammas is not None:
+            params["gammas"] = [float(g) for g in gammas[j]]
         run = dataclasses.replace(
             members[idx[0]],
-            params={"ensemble": [members[i].params for i in idx]},
+            params=params,
             config=None,
             train_seconds=float(sum(members[i].train_seconds for i in idx)),
             diverged=not ok,
             message="" if len(ok) == len(idx) else f"{len(idx) - len(ok)} of {len(idx)} members diverged: {members[idx[0]].message}",
         )
         if ok:
-            base = _scorer(m, [fits[i] for i in ok])
-            _score_with(lambda X, base=base: [_log_mean_softmax(base(X))], data, [run], with_t1=with_t1, keep_scores=keep_scores)
-            if score_members:
-                _score_with(base, data, [members[i] for i in ok], with_t1=with_t1, keep_scores=False)
+            base = _scorer(m, [fits[idx[k]] for k in ok])
+            shift = [float(gammas[j][k]) for k in ok] if gammas is not None else [0.0] * len(ok)
+
+            def score(X, base=base, shift=shift):
+                blocks = base(X)
+                return [_log_mean_softmax([calibrate(b, seen, g) if g else b for b, g in zip(blocks, shift)])]
+
+            _score_with(score, data, [run], with_t1=with_t1, keep_scores=keep_scores)
+            todo = [idx[k] for k in ok if not members[idx[k]].metrics]
+            if score_members and todo:
+                _score_with(_scorer(m, [fits[i] for i in todo]), data, [members[i] for i in todo], with_t1=with_t1, keep_scores=False)
         run.members = [members[i] for i in idx]
         out.append(run)
     return out

@@ -85,6 +85,9 @@ TOP_KEPT = 5  # complete trials listed in TuneResult.top (the final model may en
 # (docs/tuning.md has the study behind it).
 DEFAULT_ENSEMBLE = 3
 ENSEMBLE_MARGIN = 3.0
+# Each member of the final model calibrated by the calibrated-stacking gamma chosen on its trial's folds
+# (user attribute "gamma" of every complete trial) before the average; the plain model is reported beside it.
+DEFAULT_CALIBRATE = False
 
 
 @dataclass
@@ -408,10 +411,10 @@ def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart
     if rungs:  # one population per fold, scored at the rungs; the losers stop there
         per_fold, stopped_at = evaluate_rungs(
             space.method, folds, configs, rungs, lambda epoch, running, runs: _halving(study, batch, epoch, running, runs), seed=seed,
-            device=device,
+            device=device, keep_scores=True,
         )
     else:  # one population per fold, through the one harness
-        per_fold = [evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False) for data in folds]
+        per_fold = [evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False, keep_scores=True) for data in folds]
     for i, (trial, _values) in enumerate(batch):
         results = [fold[i] for fold in per_fold]
         bad = next((r for r in results if r.diverged), None)
@@ -421,8 +424,14 @@ def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart
         elif stopped_at[i]:
             attrs, value, state = {"folds": scores, "pruned_at_epoch": stopped_at[i]}, None, TrialState.PRUNED
         else:
+            gamma, h_cs = _fold_gamma(results)
             attrs, value, state = (
-                {"folds": scores, "config": configs[i].to_dict() if hasattr(configs[i], "to_dict") else dict(configs[i])},
+                {
+                    "folds": scores,
+                    "config": configs[i].to_dict() if hasattr(configs[i], "to_dict") else dict(configs[i]),
+                    "gamma": gamma,
+                    "H_cs": h_cs,
+                },
                 float(np.mean([r.metrics["H"] for r in results])),
                 TrialState.COMPLETE,
             )
@@ -437,6 +446,18 @@ def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart
             if not isinstance(exc, (UpdateFinishedTrialError, ValueError, RuntimeError)):
                 raise
         heart.remove(trial.number)
+
+
+def _fold_gamma(results) -> tuple[float, float]:
+    """The calibrated-stacking gamma that maximises a trial's mean H over its folds (``methods.calibration``;
+    validation scores only) and that mean H in %. Recorded with every complete trial (user attributes ``gamma``,
+    ``H_cs``); the trial's value stays its plain mean H."""
+    from szsl.methods.calibration import choose_gamma
+
+    gamma, h = choose_gamma([r.curve() for r in results])
+    for r in results:  # the scores are not needed any more: free them before the next batch
+        r.scores_seen = r.scores_unseen = None
+    return float(gamma), round(h, 4)
 
 
 def _halving(study, batch, epoch: int, running: list[int], per_fold) -> list[int]:
@@ -476,7 +497,14 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
         return c.to_dict() if hasattr(c, "to_dict") else dict(c)
 
     top = [
-        {"trial": t.number, "value": float(t.value), "params": dict(t.params), "config": as_dict(space.config(t.params, seed))}
+        {
+            "trial": t.number,
+            "value": float(t.value),
+            "params": dict(t.params),
+            "config": as_dict(space.config(t.params, seed)),
+            # the calibrated-stacking gamma chosen on the trial's folds (None: a study from before szsl 0.3)
+            "gamma": t.user_attrs.get("gamma"),
+        }
         for t in ranked[:TOP_KEPT]
     ]
     return TuneResult(

@@ -63,6 +63,10 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert [{**m, "seed": 0} for m in final["ensemble"]] == [{**c, "seed": 0} for c in within]
     assert set(final["single"]) == {"seeds", "mean", "std"}
     assert f"{final['mean']['H']:.1f} ± {final['std']['H']:.1f}" in md
+    # Both models from the same trainings: plain (the headline by default) and each member calibrated by its trial's fold gamma.
+    chosen = tuned["top"][: len(final["ensemble"])]
+    assert final["calibrated"]["gammas"] == [t["gamma"] for t in chosen] and all(isinstance(g, float) for g in final["calibrated"]["gammas"])
+    assert final["plain"]["mean"] == final["mean"] and set(final["calibrated"]) == {"seeds", "mean", "std", "gammas"}
     sweep_q = results["datasets"]["digits"]["sweep_q"]
     assert [p["q"] for p in sweep_q["points"]] == [round(0.1 * i, 2) for i in range(11)]
     assert sweep_q["source"] == "test split, not used for selection"
@@ -83,6 +87,10 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--ensemble", "1", *small_space, *FAST]) == 0
     alone = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
     assert len(alone["ensemble"]) == 1 and alone["mean"] == pytest.approx(final["single"]["mean"])
+    # --calibrate: the calibrated model is the headline, the plain one is kept beside it (same trainings, same numbers).
+    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--calibrate", *small_space, *FAST]) == 0
+    cal = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
+    assert cal["mean"] == pytest.approx(final["calibrated"]["mean"]) and cal["plain"]["mean"] == pytest.approx(final["mean"])
 
     # More trials continue the same study: exactly one more trial, old ones kept.
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", *small_space, "--trials", "4", *FAST[2:]]) == 0

@@ -280,6 +280,40 @@ def test_an_ensemble_averages_its_members_probabilities_and_one_member_is_that_m
         evaluate_ensembles("szsl", data, [[]], device="cpu")
 
 
+def test_a_calibrated_ensemble_lowers_each_members_seen_scores_by_its_gamma_before_the_average(monkeypatch):
+    from scipy.special import softmax
+
+    import dataclasses
+
+    import szsl.methods
+    from szsl.evaluation import evaluate_ensembles
+    from szsl.metrics import gzsl_metrics
+
+    data = digits_split()
+    a, b = dict(hidden=16, epochs=2, q=0.3, seed=0), dict(hidden=16, epochs=2, q=0.6, tau=0.5, seed=1)
+    alone = evaluate("szsl", data, [a, b], device="cpu", keep_scores=True)
+    fitted = []
+    real = get_method("szsl")
+    counting = dataclasses.replace(real, fit_population=lambda *args, **kw: fitted.append(len(args[3])) or real.fit_population(*args, **kw))
+    monkeypatch.setattr(szsl.methods, "get_method", lambda name: counting if name == "szsl" else real)
+    gammas = [0.7, -0.4]
+    plain, cal = evaluate_ensembles("szsl", data, [[a, b], [a, b]], device="cpu", gammas=[[0.0, 0.0], gammas])
+    assert fitted == [2]  # the same two settings in both ensembles: fit once
+    seen = alone[0].seen
+    probs = []
+    for run, g in zip(alone, gammas):
+        s = run.scores.astype(np.float64)
+        s[:, seen] -= g
+        probs.append(softmax(s, axis=1))
+    expected = gzsl_metrics(alone[0].y_true, (probs[0] + probs[1]).argmax(1), seen, alone[0].unseen)
+    for k in ("U", "S", "H"):
+        assert cal.metrics[k] == pytest.approx(expected[k], abs=1e-9)
+    (ref,) = evaluate_ensembles("szsl", data, [[a, b]], device="cpu")
+    assert plain.metrics == pytest.approx(ref.metrics) and cal.params["gammas"] == gammas
+    with pytest.raises(SZSLError, match="one value per member"):
+        evaluate_ensembles("szsl", data, [[a, b]], device="cpu", gammas=[[0.1]])
+
+
 def test_a_diverged_member_leaves_its_ensemble():
     from szsl.evaluation import evaluate_ensembles
 

@@ -22,15 +22,23 @@ def final_evaluation(
     device: str = "auto",
     progress: bool = False,
     ensemble: Sequence[TrainConfig] = (),
+    gammas: Sequence[float] | None = None,
+    calibrate: bool = False,
 ) -> dict[str, Any]:
     """Train ``config`` with each seed on trainval (one population), score on the test split.
 
     ``ensemble``: more than one setting (``config`` first, e.g. the best few trials of a study) makes each
     seed's model the ensemble of all of them trained with that seed: their class probabilities averaged
     (``evaluation.evaluate_ensembles``); ``single`` then holds ``config`` alone, from the same trainings.
-    Returns {"config", "ensemble", "seeds": [{"seed", "U", "S", "H", "T1"}...], "mean", "std", "diverged",
-    "single"}. This is evaluation, never selection: nothing here feeds back into a choice of parameters.
+    ``gammas``: one calibrated-stacking gamma per member, chosen on the validation folds (``tune`` records
+    one per trial); the same trainings are then also scored with each member's seen-class scores lowered by
+    its gamma before the average (``calibrated``; ``plain`` is the model without). ``calibrate`` makes the
+    calibrated model the headline (``seeds``, ``mean``, ``std``). Returns {"config", "ensemble", "seeds":
+    [{"seed", "U", "S", "H", "T1"}...], "mean", "std", "diverged", "single"} (and "plain", "calibrated").
+    This is evaluation, never selection: nothing here feeds back into a choice of parameters.
     """
+    import math
+
     from szsl.evaluation import evaluate, evaluate_ensembles  # "szsl" fixes no TrainConfig value: it trains any config as given
     from szsl.protocol import final_split, split_data
 
@@ -40,17 +48,36 @@ def final_evaluation(
     members = list(ensemble) or [config]
     if members[0].replace(seed=0) != config.replace(seed=0):
         raise SZSLError("final evaluation: the ensemble's first member must be the chosen config")
+    if gammas is not None:
+        gammas = [float(g) for g in gammas]
+        if len(gammas) != len(members) or not all(math.isfinite(g) for g in gammas):
+            raise SZSLError(f"final evaluation: gammas {gammas}: expected one finite number per member ({len(members)})")
+    if calibrate and gammas is None:
+        raise SZSLError("final evaluation: calibrate=True needs the members' gammas (chosen on the validation folds)")
     data = split_data(benchmark, final_split(benchmark))
-    if len(members) == 1:
+    calibrated = None
+    if len(members) == 1 and gammas is None:
         results = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], device=device, with_t1=True, progress=progress)
         singles = results
     else:
         groups = [[c.replace(seed=s) for c in members] for s in seeds]
-        results = evaluate_ensembles("szsl", data, groups, device=device, with_t1=True, score_members=True)
+        if gammas is None:
+            results = evaluate_ensembles("szsl", data, groups, device=device, with_t1=True, score_members=True)
+        else:  # the same trainings scored plain and calibrated (evaluate_ensembles fits a repeated setting once)
+            shifts = [[0.0] * len(members)] * len(seeds) + [gammas] * len(seeds)
+            both = evaluate_ensembles("szsl", data, groups + groups, device=device, with_t1=True, score_members=True, gammas=shifts)
+            results, calibrated = both[: len(seeds)], both[len(seeds) :]
         singles = [r.members[0] for r in results]
-    out = _summary(benchmark, seeds, results)
+    plain = _summary(benchmark, seeds, results)
+    out = _summary(benchmark, seeds, calibrated) if calibrate else dict(plain)
     out.update(config=config.replace(seed=seeds[0]).to_dict(), ensemble=[c.replace(seed=seeds[0]).to_dict() for c in members])
     out["single"] = {k: v for k, v in _summary(benchmark, seeds, singles).items() if k in ("seeds", "mean", "std")}
+    if calibrated is not None:
+        out["plain"] = {k: v for k, v in plain.items() if k in ("seeds", "mean", "std")}
+        out["calibrated"] = {
+            **{k: v for k, v in _summary(benchmark, seeds, calibrated).items() if k in ("seeds", "mean", "std")},
+            "gammas": gammas,
+        }
     return out
 
 
