@@ -65,7 +65,8 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert f"{final['mean']['H']:.1f} ± {final['std']['H']:.1f}" in md
     # Both models from the same trainings: plain (the headline by default) and each member calibrated by its trial's fold gamma.
     chosen = tuned["top"][: len(final["ensemble"])]
-    assert final["calibrated"]["gammas"] == [t["gamma"] for t in chosen] and all(isinstance(g, float) for g in final["calibrated"]["gammas"])
+    gammas = final["calibrated"]["gammas"]
+    assert gammas == [t["gamma"] for t in chosen] and all(isinstance(g, float) for g in gammas)
     assert final["plain"]["mean"] == final["mean"] and set(final["calibrated"]) == {"seeds", "mean", "std", "gammas"}
     sweep_q = results["datasets"]["digits"]["sweep_q"]
     assert [p["q"] for p in sweep_q["points"]] == [round(0.1 * i, 2) for i in range(11)]

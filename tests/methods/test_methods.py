@@ -281,9 +281,9 @@ def test_an_ensemble_averages_its_members_probabilities_and_one_member_is_that_m
 
 
 def test_a_calibrated_ensemble_lowers_each_members_seen_scores_by_its_gamma_before_the_average(monkeypatch):
-    from scipy.special import softmax
-
     import dataclasses
+
+    from scipy.special import softmax
 
     import szsl.methods
     from szsl.evaluation import evaluate_ensembles
