@@ -134,3 +134,52 @@ def test_load_restores_every_fitted_attribute(fitted, tmp_path):
             np.testing.assert_array_equal(a, b)
         else:
             assert a == b, k
+
+
+def test_an_ensemble_averages_its_calibrated_members_and_survives_save_and_load(tmp_path):
+    from scipy.special import softmax
+
+    from szsl import SZSLEnsemble, load_model
+
+    X, y, A = toy_problem()
+    members = [dict(hidden=16, epochs=20, batch_size=64, q=0.3), dict(hidden=8, epochs=20, batch_size=64, q=0.6, tau=0.5)]
+    gammas = [0.5, -0.2]
+    ens = SZSLEnsemble(members=members, gammas=gammas, seed=3, device="cpu").fit(X, y, A, class_names=list("abcdefgh"))
+    assert [e.seed for e in ens.estimators_] == [3, 3] and ens.unseen_.tolist() == [6, 7]
+    # Each member alone, trained with the same seed, gives the same logits: the ensemble is their calibrated softmax mean.
+    probs = []
+    for m, g in zip(members, gammas):
+        logits = SZSLClassifier(**m, seed=3, device="cpu").fit(X, y, A).decision_function(X).astype(np.float64)
+        logits[:, :6] -= g
+        probs.append(softmax(logits, axis=1))
+    np.testing.assert_allclose(ens.predict_proba(X), (probs[0] + probs[1]) / 2, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(ens.predict(X), ens.predict_proba(X).argmax(1))
+    assert set(np.unique(ens.predict(X, among=ens.unseen_))) <= {6, 7}
+    ens.save(tmp_path / "e.pt")
+    back = load_model(tmp_path / "e.pt")
+    assert isinstance(back, SZSLEnsemble) and back.gammas == gammas and back.class_names_ == list("abcdefgh")
+    np.testing.assert_array_equal(back.predict_proba(X), ens.predict_proba(X))
+    with pytest.raises(SZSLError, match=r"e.pt: an ensemble of 2 models, not one model"):
+        SZSLClassifier.load(tmp_path / "e.pt")
+    with pytest.raises(SZSLError, match=r"gammas=\[0.1\]: expected one finite number per member \(2\)"):
+        SZSLEnsemble(members=members, gammas=[0.1], device="cpu").fit(X, y, A)
+    with pytest.raises(SZSLError, match="not fitted yet"):
+        SZSLEnsemble(members=members).predict(X)
+
+
+def test_an_ensemble_from_a_tuning_result_follows_the_reproduce_rule():
+    from szsl import SZSLEnsemble
+
+    top = [
+        {"value": 50.0, "config": {"q": 0.1}, "gamma": 0.3},
+        {"value": 48.5, "config": {"q": 0.2}, "gamma": -0.1},
+        {"value": 46.0, "config": {"q": 0.3}, "gamma": 0.0},
+    ]
+    ens = SZSLEnsemble.from_tune({"top": top})
+    assert ens.members == [{"q": 0.1}, {"q": 0.2}] and ens.gammas is None  # within 3 points; plain by default
+    assert SZSLEnsemble.from_tune({"top": top}, k=1, calibrate=True).gammas == [0.3]
+    assert len(SZSLEnsemble.from_tune({"top": top}, margin=10).members) == 3
+    with pytest.raises(SZSLError, match="records no calibration gammas"):
+        SZSLEnsemble.from_tune({"top": [{"value": 1.0, "config": {}}]}, calibrate=True)
+    with pytest.raises(SZSLError, match="no complete trials"):
+        SZSLEnsemble.from_tune({})

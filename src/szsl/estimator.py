@@ -26,6 +26,7 @@ from szsl.model import PARAM_NAMES, predict_scores, resolve_device
 from szsl.train import TrainedMember, train_population
 
 MODEL_FORMAT = "szsl-model-v1"
+ENSEMBLE_FORMAT = "szsl-ensemble-v1"
 
 
 class NotFittedError(SZSLError, _SklearnNotFittedError):
@@ -135,10 +136,10 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
 
     # -- persistence: tensors + JSON-able metadata, loaded with weights_only (no code execution) --
 
-    def save(self, path: str | os.PathLike) -> None:
+    def _payload(self) -> dict:
         if not hasattr(self, "state_"):
             raise NotFittedError("cannot save an unfitted SZSLClassifier")
-        payload = {
+        return {
             "format": MODEL_FORMAT,
             "params": json.dumps(self.get_params()),
             "class_names": json.dumps(self.class_names_),
@@ -149,48 +150,44 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
             "train_seconds": float(self.train_seconds_),
             "loss": float(self.loss_),
         }
+
+    def save(self, path: str | os.PathLike) -> None:
+        payload = self._payload()
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | None = None) -> "SZSLClassifier":
-        path = Path(path)
-        if not path.is_file():
-            raise SZSLError(f"{path}: model file not found")
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
-            raise SZSLError(
-                f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
-            ) from None
-        try:
-            if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
-                raise ValueError(f"expected format {MODEL_FORMAT!r}")
-            params = json.loads(payload["params"])
-            if device is not None:
-                params["device"] = device
-            clf = cls(**params)
-            clf._config()  # validates every hyperparameter
-            A = payload["class_attributes"].numpy().astype(np.float32)
-            state = {k: payload["state"][k].float() for k in PARAM_NAMES}
-            d = int(payload["n_features_in"])
-            expected = {"W1": (d, clf.hidden), "b1": (clf.hidden,), "W2": (clf.hidden, A.shape[1]), "b2": (A.shape[1],)}
-            for k, shape in expected.items():
-                if tuple(state[k].shape) != shape:
-                    raise ValueError(f"state {k} has shape {tuple(state[k].shape)}, expected {shape}")
-                if not torch.isfinite(state[k]).all():
-                    raise ValueError(f"state {k} contains NaN or inf")
-            seen = payload["seen"].numpy().astype(np.int64)
-            if seen.size and (seen.min() < 0 or seen.max() >= A.shape[0]):
-                raise ValueError("seen class index out of range")
-            names = json.loads(payload["class_names"])
-            if names is not None and len(names) != A.shape[0]:
-                raise ValueError(f"{len(names)} class names for {A.shape[0]} classes")
-        except SZSLError as exc:
-            raise SZSLError(f"{path}: {exc}") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SZSLError(f"{path}: not a valid szsl model file ({exc})") from None
-        resolve_device(clf.device)
+        model = load_model(path, device)
+        if not isinstance(model, cls):
+            raise SZSLError(f"{path}: an ensemble of {len(model.estimators_)} models, not one model: load it with szsl.load_model")
+        return model
+
+    @classmethod
+    def _from_payload(cls, payload, device: str | None) -> "SZSLClassifier":
+        """A fitted classifier from a saved payload; ValueError / KeyError / SZSLError on anything malformed."""
+        if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+            raise ValueError(f"expected format {MODEL_FORMAT!r}")
+        params = json.loads(payload["params"])
+        if device is not None:
+            params["device"] = device
+        clf = cls(**params)
+        clf._config()  # validates every hyperparameter
+        A = payload["class_attributes"].numpy().astype(np.float32)
+        state = {k: payload["state"][k].float() for k in PARAM_NAMES}
+        d = int(payload["n_features_in"])
+        expected = {"W1": (d, clf.hidden), "b1": (clf.hidden,), "W2": (clf.hidden, A.shape[1]), "b2": (A.shape[1],)}
+        for k, shape in expected.items():
+            if tuple(state[k].shape) != shape:
+                raise ValueError(f"state {k} has shape {tuple(state[k].shape)}, expected {shape}")
+            if not torch.isfinite(state[k]).all():
+                raise ValueError(f"state {k} contains NaN or inf")
+        seen = payload["seen"].numpy().astype(np.int64)
+        if seen.size and (seen.min() < 0 or seen.max() >= A.shape[0]):
+            raise ValueError("seen class index out of range")
+        names = json.loads(payload["class_names"])
+        if names is not None and len(names) != A.shape[0]:
+            raise ValueError(f"{len(names)} class names for {A.shape[0]} classes")
         clf.class_attributes_ = A
         clf.classes_ = np.arange(A.shape[0])
         clf.seen_ = seen
@@ -202,3 +199,150 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         clf.train_seconds_ = float(payload.get("train_seconds", float("nan")))
         clf.loss_ = float(payload.get("loss", float("nan")))
         return clf
+
+
+class SZSLEnsemble(ClassifierMixin, BaseEstimator):
+    """The final model of ``szsl reproduce``: several settings (e.g. a study's best trials, ``TuneResult.ensemble``)
+    trained on the same data with one seed, their class probabilities averaged; with ``gammas`` (one per member,
+    chosen on the validation folds: ``TuneResult.top[i]["gamma"]``) each member's seen-class logits are lowered
+    by its gamma first (calibrated stacking). ``members``: TrainConfig values (dicts) or TrainConfigs; their own
+    seeds are replaced by ``seed``. ``estimators_``: the fitted members, each an ``SZSLClassifier``.
+    """
+
+    def __init__(self, members=(), gammas=None, seed: int = 0, device: str = "auto", verbose: bool = False):
+        self.members = members
+        self.gammas = gammas
+        self.seed = seed
+        self.device = device
+        self.verbose = verbose
+
+    @classmethod
+    def from_tune(cls, tuned, k: int | None = None, margin: float | None = None, calibrate: bool = False, **kwargs) -> "SZSLEnsemble":
+        """The ensemble rule of ``szsl reproduce`` (``tune.ensemble_members``) on a ``TuneResult`` or its JSON
+        (``szsl tune``'s output file, as a dict); ``calibrate`` uses each member's fold-chosen gamma."""
+        from szsl.tune import DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, ensemble_members
+
+        top = tuned.top if hasattr(tuned, "top") else (tuned or {}).get("top")
+        if not top:
+            raise SZSLError("the tuning result lists no complete trials ('top'): run szsl tune first")
+        chosen = ensemble_members(top, DEFAULT_ENSEMBLE if k is None else k, ENSEMBLE_MARGIN if margin is None else margin)
+        gammas = None
+        if calibrate:
+            gammas = [t.get("gamma") for t in chosen]
+            if any(g is None for g in gammas):
+                raise SZSLError("the tuning result records no calibration gammas (an older szsl study): tune again, or calibrate=False")
+        return cls(members=[dict(t["config"]) for t in chosen], gammas=gammas, **kwargs)
+
+    def _configs(self) -> list[TrainConfig]:
+        if isinstance(self.members, (str, bytes)) or len(self.members) == 0:
+            raise SZSLError(f"members={self.members!r}: expected one or more settings (TrainConfig values)")
+        configs = []
+        for i, m in enumerate(self.members):
+            values = m.to_dict() if hasattr(m, "to_dict") else dict(m)
+            try:
+                configs.append(TrainConfig.from_dict({**values, "seed": int(self.seed)}))
+            except (TypeError, ValueError) as exc:
+                raise SZSLError(f"members[{i}]: {exc}") from None
+        if self.gammas is not None:
+            g = list(self.gammas)
+            if len(g) != len(configs) or not all(isinstance(x, (int, float)) and np.isfinite(x) for x in g):
+                raise SZSLError(f"gammas={self.gammas!r}: expected one finite number per member ({len(configs)})")
+        return configs
+
+    def fit(self, X, y, class_attributes, class_names=None) -> "SZSLEnsemble":
+        """Train every member on (X, y) as one population (``train_population``); see ``SZSLClassifier.fit``."""
+        configs = self._configs()
+        trained = train_population(X, y, class_attributes, configs, device=self.device, progress=self.verbose)
+        bad = next((t for t in trained if t.diverged), None)
+        if bad is not None:
+            raise SZSLError(f"a member diverged: {bad.message}")
+        seen = np.unique(np.asarray(y))
+        self.estimators_ = [SZSLClassifier.from_member(t, class_attributes, seen, class_names, device=self.device) for t in trained]
+        return self._set_fitted()
+
+    @classmethod
+    def from_members(
+        cls, members: list[TrainedMember], class_attributes, seen, class_names=None, gammas=None, device: str = "auto"
+    ) -> "SZSLEnsemble":
+        """A fitted ensemble from members that ``train_population`` already trained (with one seed)."""
+        ens = cls(members=[t.config.to_dict() for t in members], gammas=gammas, seed=members[0].config.seed, device=device)
+        ens._configs()
+        ens.estimators_ = [SZSLClassifier.from_member(t, class_attributes, seen, class_names, device=device) for t in members]
+        return ens._set_fitted()
+
+    def _set_fitted(self) -> "SZSLEnsemble":
+        first = self.estimators_[0]
+        for name in ("classes_", "seen_", "unseen_", "class_names_", "n_features_in_", "class_attributes_"):
+            setattr(self, name, getattr(first, name))
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "estimators_"):
+            raise NotFittedError("this SZSLEnsemble is not fitted yet: call fit(X, y, class_attributes) first")
+
+    def decision_function(self, X) -> np.ndarray:
+        """log of the ensemble's class probabilities, (n, C)."""
+        from szsl.evaluation import ensemble_log_proba
+
+        self._check()
+        blocks = [e.decision_function(X) for e in self.estimators_]
+        return ensemble_log_proba(blocks, self.seen_, None if self.gammas is None else [float(g) for g in self.gammas])
+
+    def predict_proba(self, X) -> np.ndarray:
+        return np.exp(self.decision_function(X))
+
+    def predict(self, X, among=None) -> np.ndarray:
+        """Top-1 class over all classes, or over the class indices in ``among``."""
+        scores = self.decision_function(X)
+        if among is None:
+            return scores.argmax(axis=1)
+        among = np.asarray(among, dtype=np.int64).ravel()
+        if among.size == 0 or among.min() < 0 or among.max() >= scores.shape[1]:
+            raise SZSLError(f"among: expected class indices in 0..{scores.shape[1] - 1}")
+        return among[scores[:, among].argmax(axis=1)]
+
+    def save(self, path: str | os.PathLike) -> None:
+        self._check()
+        payload = {
+            "format": ENSEMBLE_FORMAT,
+            "gammas": json.dumps(None if self.gammas is None else [float(g) for g in self.gammas]),
+            "seed": int(self.seed),
+            "members": [e._payload() for e in self.estimators_],
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+
+
+def load_model(path: str | os.PathLike, device: str | None = None):
+    """A model saved by ``SZSLClassifier.save`` or ``SZSLEnsemble.save`` (``szsl train --save``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SZSLError(f"{path}: model file not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
+        raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
+    try:
+        if isinstance(payload, dict) and payload.get("format") == ENSEMBLE_FORMAT:
+            members = [SZSLClassifier._from_payload(p, device) for p in payload["members"]]
+            if not members:
+                raise ValueError("an ensemble without members")
+            first = members[0]
+            for m in members[1:]:
+                if not (np.array_equal(m.class_attributes_, first.class_attributes_) and np.array_equal(m.seen_, first.seen_)):
+                    raise ValueError("members with different classes")
+            gammas = json.loads(payload["gammas"])
+            model = SZSLEnsemble(
+                members=[e._config().to_dict() for e in members], gammas=gammas, seed=int(payload["seed"]), device=device or first.device
+            )
+            model._configs()  # validates the gammas against the members
+            model.estimators_ = members
+            model._set_fitted()
+        else:
+            model = SZSLClassifier._from_payload(payload, device)
+    except SZSLError as exc:
+        raise SZSLError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SZSLError(f"{path}: not a valid szsl model file ({exc})") from None
+    resolve_device(model.device)
+    return model

@@ -196,6 +196,7 @@ def evaluate_ensembles(
     keep_scores: bool = False,
     score_members: bool = False,
     gammas: Sequence[Sequence[float]] | None = None,
+    keep_models: bool = False,
 ) -> list[Run]:
     """One Run per entry of ``ensembles`` (a list of settings): its members' class probabilities (softmax of
     their scores) averaged, the prediction is the most probable class. Every member of every ensemble is fit
@@ -205,12 +206,11 @@ def evaluate_ensembles(
     gamma per member (``methods.calibration``), subtracted from that member's seen-class scores before its
     softmax; None: plain. ``Run.params`` is ``{"ensemble": [each member's setting]}`` (and ``"gammas"``);
     kept scores are the log of the mean probability; ``Run.members`` are the members' own Runs (plain), with
-    their metrics alone when ``score_members``.
+    their metrics alone when ``score_members`` and their fitted objects when ``keep_models``.
     """
     import json
 
     from szsl.methods import get_method
-    from szsl.methods.calibration import calibrate
 
     m = get_method(method)
     if any(len(e) == 0 for e in ensembles):
@@ -229,7 +229,7 @@ def evaluate_ensembles(
     start = time.perf_counter()
     fits = m.fit_population(data.X_train, data.y_train, data.attributes, settings, seeds=seeds, device=device)
     share = (time.perf_counter() - start) / max(1, len(fits))
-    members = _runs(m, data, settings, fits, False, share)
+    members = _runs(m, data, settings, fits, keep_models, share)
     seen = np.asarray(data.seen)
     out, first = [], 0
     for j, e in enumerate(ensembles):
@@ -252,8 +252,7 @@ def evaluate_ensembles(
             shift = [float(gammas[j][k]) for k in ok] if gammas is not None else [0.0] * len(ok)
 
             def score(X, base=base, shift=shift):
-                blocks = base(X)
-                return [_log_mean_softmax([calibrate(b, seen, g) if g else b for b, g in zip(blocks, shift)])]
+                return [ensemble_log_proba(base(X), seen, shift)]
 
             _score_with(score, data, [run], with_t1=with_t1, keep_scores=keep_scores)
             todo = [idx[k] for k in ok if not members[idx[k]].metrics]
@@ -264,11 +263,18 @@ def evaluate_ensembles(
     return out
 
 
-def _log_mean_softmax(blocks) -> np.ndarray:
-    """log of the mean over members of softmax(scores), float64, (n, C)."""
+def ensemble_log_proba(blocks, seen=None, gammas=None) -> np.ndarray:
+    """log of the mean over members of softmax(scores), float64, (n, C): an ensemble's class probabilities.
+    ``gammas`` (one per member, with ``seen``): each member's seen-class scores lowered by its gamma first
+    (calibrated stacking, ``methods.calibration``)."""
     from scipy.special import softmax
 
-    total = sum(softmax(np.asarray(s, dtype=np.float64), axis=1) for s in blocks)
+    from szsl.methods.calibration import calibrate
+
+    blocks = [np.asarray(s, dtype=np.float64) for s in blocks]
+    if gammas is not None:
+        blocks = [calibrate(s, seen, g) if g else s for s, g in zip(blocks, gammas, strict=True)]
+    total = sum(softmax(s, axis=1) for s in blocks)
     with np.errstate(divide="ignore"):
         return np.log(total / len(blocks))
 

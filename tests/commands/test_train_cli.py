@@ -38,3 +38,49 @@ def test_bad_values_give_one_line_and_exit_2(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and "\n" not in err and "Traceback" not in err
     assert not json_out.exists()
+
+
+def test_train_from_a_tuning_result_trains_the_reproduce_ensemble_and_predict_loads_it(tmp_path, capsys):
+    best = tmp_path / "best.json"
+    common = ["--device", "cpu", "--epochs", "2"]
+    assert main(["tune", "--trials", "3", "--batch", "3", "--prune", "none", "--out", str(best), *common]) == 0
+    tuned = json.loads(best.read_text())
+    assert all(isinstance(t["gamma"], float) for t in tuned["top"])
+    capsys.readouterr()
+    model, out = tmp_path / "ens.pt", tmp_path / "r.json"
+    argv = ["train", "--from-tune", str(best), "--ensemble", "2", "--ensemble-margin", "100", "--calibrate", "--device", "cpu"]
+    assert main([*argv, "--save", str(model), "--json", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("digits: U=") and "(2 member(s), calibrated" in line
+    result = json.loads(out.read_text())
+    assert result["gammas"] == [t["gamma"] for t in tuned["top"][:2]]
+    assert [{**c, "seed": 0} for c in result["ensemble"]] == [{**t["config"], "seed": 0} for t in tuned["top"][:2]]
+    from szsl import SZSLEnsemble, load_model
+
+    assert isinstance(load_model(model), SZSLEnsemble)
+    import numpy as np
+
+    feats = tmp_path / "f.npy"
+    np.save(feats, np.random.default_rng(0).random((4, load_model(model).n_features_in_), dtype=np.float32))
+    assert main(["predict", "--model", str(model), "--features", str(feats), "--top-k", "2", "--out", str(tmp_path / "p.csv")]) == 0
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 1 + 4 * 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--ensemble", "2"], "szsl: error: --ensemble: only with --from-tune"),
+        (["--from-tune", "missing.json"], "szsl: error: --from-tune missing.json: file not found"),
+        (["--from-tune", "{}"], "szsl: error: --from-tune {}: field 'top' missing or empty"),
+    ],
+)
+def test_bad_from_tune_gives_one_line_and_exit_2(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    if argv[-1] == "{}":
+        (tmp_path / "{}").write_text("{}")
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(["train", "--device", "cpu", "--save", "m.pt", *argv]))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message) and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "m.pt").exists()

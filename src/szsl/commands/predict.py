@@ -56,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
 
     from szsl.atomic import atomic_open
     from szsl.data.generic import read_features, read_files_list
-    from szsl.estimator import SZSLClassifier
+    from szsl.estimator import load_model
 
     if args.top_k < 1:
         raise SZSLError(f"--top-k={args.top_k}: expected an integer >= 1")
-    clf = SZSLClassifier.load(args.model, device=args.device)
+    clf = load_model(args.model, device=args.device)
     if args.images:
         from szsl.commands.features import extract_folder
 

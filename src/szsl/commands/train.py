@@ -62,6 +62,20 @@ def add_parser(sub) -> None:
         metavar="NAME=VALUE",
         help="a hyperparameter of a non-network method (VALUE read as JSON, else text); repeatable",
     )
+    parser.add_argument(
+        "--from-tune", metavar="BEST_JSON",
+        help="train the final model of szsl reproduce from a tuning result (szsl tune's output): the ensemble of its best trials "
+        "(--ensemble, --ensemble-margin), each member calibrated by its fold-chosen gamma with --calibrate; the other "
+        "hyperparameter options are ignored, --seed is the members' seed",
+    )
+    parser.add_argument("--ensemble", type=int, default=None, metavar="K", help="with --from-tune: at most K trials (default 3)")
+    parser.add_argument(
+        "--ensemble-margin", type=float, default=None, metavar="H", help="with --from-tune: within H points of the best (default 3)"
+    )
+    parser.add_argument(
+        "--calibrate", action=argparse.BooleanOptionalAction, default=None,
+        help="with --from-tune: lower each member's seen-class scores by its fold-chosen gamma (default: as szsl reproduce)",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
     parser.add_argument("--json", metavar="OUT", help="write the metrics and settings as JSON here")
@@ -90,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
     from szsl.methods import get_method
     from szsl.protocol import final_split, split_data
 
+    if args.from_tune:
+        return _run_from_tune(args)
+    for flag, value in (("--ensemble", args.ensemble), ("--ensemble-margin", args.ensemble_margin), ("--calibrate", args.calibrate)):
+        if value is not None:
+            raise SZSLError(f"{flag}: only with --from-tune (a tuning result to take the ensemble's members from)")
     m = get_method(args.method)
     if m.is_network:
         if args.param:
@@ -112,4 +131,52 @@ def run(args: argparse.Namespace) -> int:
     if args.save:
         clf = SZSLClassifier.from_member(result.member, data.attributes, data.seen, data.class_names, device=args.device)
         clf.save(args.save)
+    return 0
+
+
+def _run_from_tune(args: argparse.Namespace) -> int:
+    """``szsl train --from-tune``: the final model of ``szsl reproduce`` from a tuning result, one seed."""
+    from pathlib import Path
+
+    from szsl.data import load_benchmark
+    from szsl.estimator import SZSLEnsemble
+    from szsl.evaluation import evaluate_ensembles
+    from szsl.protocol import final_split, split_data
+    from szsl.tune import DEFAULT_CALIBRATE
+
+    path = Path(args.from_tune)
+    try:
+        tuned = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SZSLError(f"--from-tune {path}: file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SZSLError(f"--from-tune {path}: not a JSON tuning result ({type(exc).__name__}: {exc})") from None
+    if not isinstance(tuned, dict) or not isinstance(tuned.get("top"), list) or not tuned["top"]:
+        raise SZSLError(f"--from-tune {path}: field 'top' missing or empty: expected the JSON written by szsl tune")
+    calibrate = DEFAULT_CALIBRATE if args.calibrate is None else args.calibrate
+    try:
+        spec = SZSLEnsemble.from_tune(tuned, args.ensemble, args.ensemble_margin, calibrate=calibrate, seed=args.seed, device=args.device)
+        configs = spec._configs()
+    except (KeyError, TypeError) as exc:
+        raise SZSLError(f"--from-tune {path}: field 'top': malformed trial ({exc})") from None
+    except SZSLError as exc:
+        raise SZSLError(f"--from-tune {path}: {exc}") from None
+    benchmark = load_benchmark(args.dataset, args.root)
+    if tuned.get("dataset") not in (None, benchmark.name):
+        raise SZSLError(f"--from-tune {path}: a tuning result of {tuned['dataset']}, not of {benchmark.name}")
+    data = split_data(benchmark, final_split(benchmark))
+    gammas = None if spec.gammas is None else [list(spec.gammas)]
+    (run,) = evaluate_ensembles("szsl", data, [configs], device=args.device, gammas=gammas, keep_models=args.save is not None)
+    if run.diverged or run.message:
+        raise SZSLError(run.message)
+    r = run.metrics
+    how = f"{len(configs)} member(s){', calibrated' if spec.gammas is not None else ''}, train {run.train_seconds:.1f} s"
+    print(f"{benchmark.name}: U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f}  ({how})")
+    if args.json:
+        write_json(args.json, {"dataset": benchmark.name, "ensemble": [c.to_dict() for c in configs], "gammas": spec.gammas, **r})
+    if args.save:
+        ens = SZSLEnsemble.from_members(
+            [m.member for m in run.members], data.attributes, data.seen, data.class_names, gammas=spec.gammas, device=args.device
+        )
+        ens.save(args.save)
     return 0
