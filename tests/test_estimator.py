@@ -176,10 +176,14 @@ def test_an_ensemble_from_a_tuning_result_follows_the_reproduce_rule():
         {"value": 46.0, "config": {"q": 0.3}, "gamma": 0.0},
     ]
     ens = SZSLEnsemble.from_tune({"top": top})
-    assert ens.members == [{"q": 0.1}, {"q": 0.2}] and ens.gammas is None  # within 3 points; plain by default
-    assert SZSLEnsemble.from_tune({"top": top}, k=1, calibrate=True).gammas == [0.3]
+    assert ens.members == [{"q": 0.1}, {"q": 0.2}]  # within 3 points
+    assert ens.gammas == [0.3, 0.0]  # the default "seen": a seen bias is corrected, an unseen one is not
+    assert SZSLEnsemble.from_tune({"top": top}, calibrate="full").gammas == [0.3, -0.1]
+    assert SZSLEnsemble.from_tune({"top": top}, k=1, calibrate="none").gammas is None
     assert len(SZSLEnsemble.from_tune({"top": top}, margin=10).members) == 3
-    with pytest.raises(SZSLError, match="records no calibration gammas"):
-        SZSLEnsemble.from_tune({"top": [{"value": 1.0, "config": {}}]}, calibrate=True)
+    with pytest.raises(SZSLError, match="recorded no calibration gammas"):
+        SZSLEnsemble.from_tune({"top": [{"value": 1.0, "config": {}}]})
+    with pytest.raises(SZSLError, match="calibrate='yes': expected one of none, seen, full"):
+        SZSLEnsemble.from_tune({"top": top}, calibrate="yes")
     with pytest.raises(SZSLError, match="no complete trials"):
         SZSLEnsemble.from_tune({})

@@ -217,20 +217,17 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     @classmethod
-    def from_tune(cls, tuned, k: int | None = None, margin: float | None = None, calibrate: bool = False, **kwargs) -> "SZSLEnsemble":
-        """The ensemble rule of ``szsl reproduce`` (``tune.ensemble_members``) on a ``TuneResult`` or its JSON
-        (``szsl tune``'s output file, as a dict); ``calibrate`` uses each member's fold-chosen gamma."""
-        from szsl.tune import DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, ensemble_members
+    def from_tune(cls, tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, **kwargs) -> "SZSLEnsemble":
+        """The final model of ``szsl reproduce`` on a ``TuneResult`` or its JSON (``szsl tune``'s output file, as a
+        dict): the members of ``tune.ensemble_members``, calibrated as ``tune.member_gammas(calibrate)`` says
+        (default ``tune.DEFAULT_CALIBRATE``)."""
+        from szsl.tune import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, ensemble_members, member_gammas
 
         top = tuned.top if hasattr(tuned, "top") else (tuned or {}).get("top")
         if not top:
             raise SZSLError("the tuning result lists no complete trials ('top'): run szsl tune first")
         chosen = ensemble_members(top, DEFAULT_ENSEMBLE if k is None else k, ENSEMBLE_MARGIN if margin is None else margin)
-        gammas = None
-        if calibrate:
-            gammas = [t.get("gamma") for t in chosen]
-            if any(g is None for g in gammas):
-                raise SZSLError("the tuning result records no calibration gammas (an older szsl study): tune again, or calibrate=False")
+        gammas = member_gammas(chosen, DEFAULT_CALIBRATE if calibrate is None else calibrate)
         return cls(members=[dict(t["config"]) for t in chosen], gammas=gammas, **kwargs)
 
     def _configs(self) -> list[TrainConfig]:

@@ -85,9 +85,12 @@ TOP_KEPT = 5  # complete trials listed in TuneResult.top (the final model may en
 # (docs/tuning.md has the study behind it).
 DEFAULT_ENSEMBLE = 3
 ENSEMBLE_MARGIN = 3.0
-# Each member of the final model calibrated by the calibrated-stacking gamma chosen on its trial's folds
-# (user attribute "gamma" of every complete trial) before the average; the plain model is reported beside it.
-DEFAULT_CALIBRATE = False
+# Calibration of the final model's members before the average, from the calibrated-stacking gamma chosen on each
+# member's trial's folds (user attribute "gamma" of every complete trial): "none" (plain), "seen" (only a seen bias
+# is corrected: gamma clipped at 0, so seen-class scores are lowered, never raised), "full" (the fold gamma as it
+# is). docs/tuning.md has the study behind the default; the plain model is always reported beside it.
+CALIBRATIONS = ("none", "seen", "full")
+DEFAULT_CALIBRATE = "seen"
 
 
 @dataclass
@@ -137,6 +140,19 @@ def ensemble_members(top: list[dict[str, Any]], k: int = DEFAULT_ENSEMBLE, margi
     if not (isinstance(margin, (int, float)) and margin >= 0):
         raise SZSLError(f"ensemble margin={margin!r}: expected a number of H points >= 0")
     return [t for t in top[:k] if t["value"] >= top[0]["value"] - margin] if top else []
+
+
+def member_gammas(chosen: list[dict[str, Any]], mode: str = DEFAULT_CALIBRATE) -> list[float] | None:
+    """The calibration gammas of the final model's members (entries of ``TuneResult.top``) under ``mode``
+    (``CALIBRATIONS``); None for "none". A trial without a recorded gamma (a study of szsl 0.2) is an error."""
+    if mode not in CALIBRATIONS:
+        raise SZSLError(f"calibrate={mode!r}: expected one of {', '.join(CALIBRATIONS)}")
+    if mode == "none":
+        return None
+    gammas = [t.get("gamma") for t in chosen]
+    if any(g is None for g in gammas):
+        raise SZSLError("the study recorded no calibration gammas (its trials were made by szsl 0.2): tune anew, or calibrate 'none'")
+    return [max(float(g), 0.0) if mode == "seen" else float(g) for g in gammas]
 
 
 def default_study_name(

@@ -48,10 +48,10 @@ def test_train_from_a_tuning_result_trains_the_reproduce_ensemble_and_predict_lo
     assert all(isinstance(t["gamma"], float) for t in tuned["top"])
     capsys.readouterr()
     model, out = tmp_path / "ens.pt", tmp_path / "r.json"
-    argv = ["train", "--from-tune", str(best), "--ensemble", "2", "--ensemble-margin", "100", "--calibrate", "--device", "cpu"]
+    argv = ["train", "--from-tune", str(best), "--ensemble", "2", "--ensemble-margin", "100", "--calibrate", "full", "--device", "cpu"]
     assert main([*argv, "--save", str(model), "--json", str(out)]) == 0
     line = capsys.readouterr().out
-    assert line.startswith("digits: U=") and "(2 member(s), calibrated" in line
+    assert line.startswith("digits: U=") and "(2 member(s), calibrate full" in line
     result = json.loads(out.read_text())
     assert result["gammas"] == [t["gamma"] for t in tuned["top"][:2]]
     assert [{**c, "seed": 0} for c in result["ensemble"]] == [{**t["config"], "seed": 0} for t in tuned["top"][:2]]

@@ -63,11 +63,13 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert [{**m, "seed": 0} for m in final["ensemble"]] == [{**c, "seed": 0} for c in within]
     assert set(final["single"]) == {"seeds", "mean", "std"}
     assert f"{final['mean']['H']:.1f} ± {final['std']['H']:.1f}" in md
-    # Both models from the same trainings: plain (the headline by default) and each member calibrated by its trial's fold gamma.
+    # Both models from the same trainings: the headline calibrates each member by its trial's fold gamma, clipped at 0
+    # (--calibrate seen, the default); plain is kept beside it.
     chosen = tuned["top"][: len(final["ensemble"])]
     gammas = final["calibrated"]["gammas"]
-    assert gammas == [t["gamma"] for t in chosen] and all(isinstance(g, float) for g in gammas)
-    assert final["plain"]["mean"] == final["mean"] and set(final["calibrated"]) == {"seeds", "mean", "std", "gammas"}
+    assert gammas == [max(t["gamma"], 0.0) for t in chosen] and all(isinstance(g, float) for g in gammas)
+    assert final["calibrated"]["mean"] == final["mean"] and set(final["calibrated"]) == {"seeds", "mean", "std", "gammas"}
+    assert set(final["plain"]) == {"seeds", "mean", "std"}
     sweep_q = results["datasets"]["digits"]["sweep_q"]
     assert [p["q"] for p in sweep_q["points"]] == [round(0.1 * i, 2) for i in range(11)]
     assert sweep_q["source"] == "test split, not used for selection"
@@ -87,11 +89,14 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     # --ensemble 1: the best trial alone (szsl 0.2's final model), the same numbers as the ensemble's "single".
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--ensemble", "1", *small_space, *FAST]) == 0
     alone = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
-    assert len(alone["ensemble"]) == 1 and alone["mean"] == pytest.approx(final["single"]["mean"])
-    # --calibrate: the calibrated model is the headline, the plain one is kept beside it (same trainings, same numbers).
-    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--calibrate", *small_space, *FAST]) == 0
-    cal = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
-    assert cal["mean"] == pytest.approx(final["calibrated"]["mean"]) and cal["plain"]["mean"] == pytest.approx(final["mean"])
+    assert len(alone["ensemble"]) == 1 and alone["plain"]["mean"] == pytest.approx(final["single"]["mean"])
+    # --calibrate none: the plain model alone, the same numbers as "plain" above (same trainings); full: the fold gammas as chosen.
+    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--calibrate", "none", *small_space, *FAST]) == 0
+    plain = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
+    assert "calibrated" not in plain and plain["mean"] == pytest.approx(final["plain"]["mean"])
+    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--calibrate", "full", *small_space, *FAST]) == 0
+    full = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
+    assert full["calibrated"]["gammas"] == [t["gamma"] for t in chosen] and full["plain"]["mean"] == pytest.approx(final["plain"]["mean"])
 
     # More trials continue the same study: exactly one more trial, old ones kept.
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", *small_space, "--trials", "4", *FAST[2:]]) == 0

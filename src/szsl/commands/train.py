@@ -11,6 +11,7 @@ from szsl.commands._common import add_dataset_args
 from szsl.config import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.methods import method_names
+from szsl.tune import CALIBRATIONS, DEFAULT_CALIBRATE
 
 _TYPES = {"hidden": int, "batch_size": int, "epochs": int, "seed": int}
 # --method takes any name of the szsl.methods registry (ablations and baselines included).
@@ -65,7 +66,7 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--from-tune", metavar="BEST_JSON",
         help="train the final model of szsl reproduce from a tuning result (szsl tune's output): the ensemble of its best trials "
-        "(--ensemble, --ensemble-margin), each member calibrated by its fold-chosen gamma with --calibrate; the other "
+        "(--ensemble, --ensemble-margin), each member calibrated by its fold-chosen gamma (--calibrate); the other "
         "hyperparameter options are ignored, --seed is the members' seed",
     )
     parser.add_argument("--ensemble", type=int, default=None, metavar="K", help="with --from-tune: at most K trials (default 3)")
@@ -73,8 +74,8 @@ def add_parser(sub) -> None:
         "--ensemble-margin", type=float, default=None, metavar="H", help="with --from-tune: within H points of the best (default 3)"
     )
     parser.add_argument(
-        "--calibrate", action=argparse.BooleanOptionalAction, default=None,
-        help="with --from-tune: lower each member's seen-class scores by its fold-chosen gamma (default: as szsl reproduce)",
+        "--calibrate", choices=CALIBRATIONS, default=None,
+        help=f"with --from-tune: none, seen or full, as in szsl reproduce (default {DEFAULT_CALIBRATE})",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
@@ -142,8 +143,6 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     from szsl.estimator import SZSLEnsemble
     from szsl.evaluation import evaluate_ensembles
     from szsl.protocol import final_split, split_data
-    from szsl.tune import DEFAULT_CALIBRATE
-
     path = Path(args.from_tune)
     try:
         tuned = json.loads(path.read_text(encoding="utf-8"))
@@ -170,7 +169,7 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     if run.diverged or run.message:
         raise SZSLError(run.message)
     r = run.metrics
-    how = f"{len(configs)} member(s){', calibrated' if spec.gammas is not None else ''}, train {run.train_seconds:.1f} s"
+    how = f"{len(configs)} member(s), calibrate {calibrate}, train {run.train_seconds:.1f} s"
     print(f"{benchmark.name}: U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f}  ({how})")
     if args.json:
         write_json(args.json, {"dataset": benchmark.name, "ensemble": [c.to_dict() for c in configs], "gammas": spec.gammas, **r})

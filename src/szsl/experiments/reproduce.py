@@ -23,7 +23,7 @@ from szsl.experiments.paper import display_name
 from szsl.experiments.report import results_table, write_results  # noqa: F401 - re-exported
 from szsl.experiments.stages import load_stage, save_stage
 from szsl.experiments.sweep import DEFAULT_VALUES
-from szsl.tune import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, ensemble_members
+from szsl.tune import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, ensemble_members, member_gammas
 
 STAGES = ("tune", "final", "sweep_q", "sweep_tau")
 REPRODUCE_TRIALS = 20
@@ -40,7 +40,7 @@ class ReproduceOptions:
     prune: str = "halving"  # tune.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
     ensemble: int = DEFAULT_ENSEMBLE  # the final model: the best <= ensemble trials within ensemble_margin of the best, averaged
     ensemble_margin: float = ENSEMBLE_MARGIN  # points of mean validation H (1 trial: the best alone)
-    calibrate: bool = DEFAULT_CALIBRATE  # headline: each member calibrated by its fold-chosen gamma (both are reported)
+    calibrate: str = DEFAULT_CALIBRATE  # tune.CALIBRATIONS: the members' calibration before the average (plain is reported too)
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
@@ -137,16 +137,14 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
     key = {"config": best.to_dict(), "seeds": seeds}
     if len(members) > 1:  # a single model keeps szsl 0.2's key (and its cached stage)
         key["ensemble"] = [m.to_dict() for m in members]
-    if gammas is not None:  # a study from before szsl 0.3 recorded no gammas: plain only, as then
-        key.update(gammas=gammas, calibrate=bool(opts.calibrate))
-    elif opts.calibrate:
-        raise SZSLError(f"{name}: the study {study!r} recorded no calibration gammas (made by an older szsl); use --no-calibrate")
+    if gammas is not None:  # "none" keeps szsl 0.2's key (and its cached stage)
+        key.update(gammas=gammas, calibrate=opts.calibrate)
     cache["final"] = stage(
         "final",
         key,
         lambda: final_evaluation(
             bench(), best, seeds=seeds, device=opts.device, progress=False, ensemble=members, gammas=gammas,
-            calibrate=bool(opts.calibrate and gammas is not None),
+            calibrate=gammas is not None,
         ),
     )
     if opts.sweeps:
@@ -166,14 +164,17 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
 
 
 def _ensemble(tuned: dict[str, Any], best, opts: ReproduceOptions) -> tuple[list, list[float] | None]:
-    """The final model's members (``tune.ensemble_members``) and their fold-chosen calibration gammas (None
-    when the study recorded none), from the tune stage's record."""
+    """The final model's members (``tune.ensemble_members``) and their calibration gammas under ``opts.calibrate``
+    (``tune.member_gammas``; None: plain), from the tune stage's record."""
     from szsl.config import TrainConfig
 
     top = tuned.get("top") or [{"value": tuned["best_value"], "config": best.to_dict()}]
     chosen = ensemble_members(top, opts.ensemble, opts.ensemble_margin)
-    gammas = [t.get("gamma") for t in chosen]
-    return [TrainConfig.from_dict(t["config"]) for t in chosen], (None if any(g is None for g in gammas) else [float(g) for g in gammas])
+    try:
+        gammas = member_gammas(chosen, opts.calibrate)
+    except SZSLError as exc:
+        raise SZSLError(f"{tuned.get('study', 'the study')}: {exc} (--calibrate none)") from None
+    return [TrainConfig.from_dict(t["config"]) for t in chosen], gammas
 
 
 class _Incomplete(Exception):
