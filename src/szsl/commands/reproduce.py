@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--ensemble", type=int, default=DEFAULT_ENSEMBLE, metavar="K",
         help="the final model averages the class probabilities of the best K trials at most, those within --ensemble-margin of the "
-        f"best validation H (default {DEFAULT_ENSEMBLE}; 1: the best trial alone, szsl 0.2)",
+        f"best validation H (default {DEFAULT_ENSEMBLE}; 1: the best trial alone; with --calibrate none, szsl 0.2)",
     )
     parser.add_argument(
         "--ensemble-margin", type=float, default=ENSEMBLE_MARGIN, metavar="H",
