@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
             alone_h = f"{alone['mean']['H']:.1f} ± {alone['std']['H']:.1f}"
             line += f"; the final model averages {len(members)} trials (the best one alone: H {alone_h})"
         if final.get("plain"):
-            line += f"; calibrated ({args.calibrate}), plain: H {final['plain']['mean']['H']:.1f} ± {final['plain']['std']['H']:.1f}"
+            plain = f"{final['plain']['mean']['H']:.1f} ± {final['plain']['std']['H']:.1f}"
+            line += f"; members calibrated (--calibrate {args.calibrate}; without: H {plain})"
         print(line)
     print(
         f"wrote {args.out}/results.md, results.json, results.csv"
