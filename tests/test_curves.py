@@ -112,3 +112,19 @@ def test_bad_inputs_raise_one_line_errors():
     bad[0, 0] = np.nan
     with pytest.raises(SZSLError, match="NaN"):
         seen_unseen_curve(bad, TOY_Y, [0, 1], [2])
+
+
+def test_the_curve_from_a_chunked_score_summary_equals_the_curve_from_the_scores():
+    from szsl.curves import curve_from_summary, score_summary, seen_unseen_curve
+
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(300, 9)).astype(np.float32)
+    y = rng.integers(0, 9, size=300)
+    seen, unseen = np.array([0, 2, 3, 5, 8]), np.array([1, 4, 6])  # class 7: a distractor without images of its own
+    y[y == 7] = 1
+    chunks = [score_summary(scores[i : i + 64], seen) for i in range(0, 300, 64)]
+    summary = tuple(np.concatenate(col) for col in zip(*chunks))
+    a, b = seen_unseen_curve(scores, y, seen, unseen), curve_from_summary(summary, y, seen, unseen)
+    np.testing.assert_array_equal(a.breakpoints, b.breakpoints)
+    np.testing.assert_array_equal(a.S, b.S)
+    np.testing.assert_array_equal(a.U, b.U)

@@ -104,16 +104,38 @@ def seen_unseen_curve(scores, y_true, seen, unseen) -> SeenUnseenCurve:
         raise SZSLError("seen_unseen_curve: needs at least one seen and one unseen class")
     if not np.isfinite(scores).all():
         raise SZSLError("scores: contains NaN or inf")
+    return curve_from_summary(score_summary(scores, seen), y, seen, unseen)
+
+
+def score_summary(scores, seen) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All that the seen-unseen curve needs of scores (n, C), per image: the best seen class and its score, the
+    best other class and its score (float64). 4 numbers per image instead of C, so scores can be summarised
+    chunk by chunk (``evaluation``'s ``keep_curves``) and the curve built later (``curve_from_summary``)."""
+    scores = np.asarray(scores)
+    seen = np.asarray(seen, dtype=np.int64)
     # The competitors of the seen classes are ALL the other classes: the unseen ones and any class that is
     # neither (a fold's attribute-only distractors: no images, but calibrated stacking leaves them unshifted).
     others = np.setdiff1d(np.arange(scores.shape[1]), seen)
-    s_idx = scores[:, seen].argmax(1)
-    u_idx = scores[:, others].argmax(1)
-    rows = np.arange(y.size)
+    s_cls = seen[scores[:, seen].argmax(1)]
+    o_cls = others[scores[:, others].argmax(1)]
+    rows = np.arange(scores.shape[0])
     # float64: the same values calibrated prediction compares (scores - gamma, in float64)
-    g = scores[rows, seen[s_idx]].astype(np.float64) - scores[rows, others[u_idx]].astype(np.float64)
-    right_seen = (seen[s_idx] == y).astype(np.float64)
-    right_unseen = (others[u_idx] == y).astype(np.float64)
+    return s_cls, scores[rows, s_cls].astype(np.float64), o_cls, scores[rows, o_cls].astype(np.float64)
+
+
+def curve_from_summary(summary, y_true, seen, unseen) -> SeenUnseenCurve:
+    """``seen_unseen_curve`` from ``score_summary`` of the scores."""
+    s_cls, s_val, o_cls, o_val = (np.asarray(a) for a in summary)
+    y = np.asarray(y_true, dtype=np.int64)
+    seen = np.asarray(seen, dtype=np.int64)
+    unseen = np.asarray(unseen, dtype=np.int64)
+    if s_cls.shape != y.shape:
+        raise SZSLError(f"score summary: expected {y.shape[0]} images, got {s_cls.shape[0]}")
+    if not (np.isfinite(s_val).all() and np.isfinite(o_val).all()):
+        raise SZSLError("scores: contains NaN or inf")
+    g = s_val - o_val
+    right_seen = (s_cls == y).astype(np.float64)
+    right_unseen = (o_cls == y).astype(np.float64)
 
     is_seen_img = np.isin(y, seen)
     weight = np.zeros(y.size)

@@ -43,6 +43,8 @@ class Run:
     model: Any = None  # the fitted object (kept with keep_models=True)
     scores_seen: np.ndarray | None = None  # (n_seen_images, C), kept with keep_scores=True
     scores_unseen: np.ndarray | None = None
+    # what the seen-unseen curve needs of the scores, 4 numbers per image (curves.score_summary), kept with keep_curves=True
+    curve_summary: tuple | None = None
     members: list["Run"] = field(default_factory=list)  # an ensemble's members, each scored alone (evaluate_ensembles)
 
     @property
@@ -72,8 +74,10 @@ class Run:
         return gzsl_metrics(self.y_true, calibrated_predict(self.scores, self.seen, gamma), self.seen, self.unseen)
 
     def curve(self):
-        from szsl.curves import seen_unseen_curve
+        from szsl.curves import curve_from_summary, seen_unseen_curve
 
+        if self.scores_seen is None and self.curve_summary is not None and not self.diverged:
+            return curve_from_summary(self.curve_summary, self.y_true, self.seen, self.unseen)
         return seen_unseen_curve(self.scores, self.y_true, self.seen, self.unseen)
 
     def to_dict(self) -> dict:
@@ -110,12 +114,14 @@ def evaluate(
     keep_scores: bool = False,
     keep_models: bool = False,
     progress: bool = False,
+    keep_curves: bool = False,
 ) -> list[Run]:
     """Fit ``method`` once per entry of ``params`` on ``data`` (a ``protocol.SplitData``); score its evaluation images.
 
     Entries are the method's hyperparameters (a network method's: TrainConfig values or a
     TrainConfig; its fixed values win); ``seed`` is the seed of entries that name none.
-    A setting that diverged gives a Run with ``diverged=True`` and no metrics.
+    A setting that diverged gives a Run with ``diverged=True`` and no metrics. ``keep_curves``: each Run keeps
+    what its seen-unseen curve needs (``Run.curve()``) without keeping its (n, C) scores.
     """
     from szsl.methods import get_method
 
@@ -127,7 +133,7 @@ def evaluate(
     # of the population's wall time.
     share = (time.perf_counter() - start) / max(1, len(fits))
     runs = _runs(m, data, settings, fits, keep_models, share)
-    return _score(m, data, fits, runs, with_t1=with_t1, keep_scores=keep_scores)
+    return _score(m, data, fits, runs, with_t1=with_t1, keep_scores=keep_scores, keep_curves=keep_curves)
 
 
 def evaluate_rungs(
@@ -139,7 +145,7 @@ def evaluate_rungs(
     *,
     seed: int = 0,
     device="auto",
-    keep_scores: bool = False,
+    keep_curves: bool = False,
 ) -> tuple[list[list[Run]], list[int]]:
     """Multi-fidelity ``evaluate`` of a network method on several splits at once (a study's folds).
 
@@ -147,8 +153,8 @@ def evaluate_rungs(
     epoch of ``rungs`` the running members are scored on every fold and ``on_rung(epoch, running,
     per_fold_runs)`` returns the indices (into ``params``) to stop there; the others go on to their
     full budget. Returns the runs per fold (a stopped setting's as of the epoch it stopped at) and,
-    per setting, the epoch it was stopped at (0: it ran its full budget). ``keep_scores``: the returned
-    runs keep their scores (``Run.curve()``); the runs given to ``on_rung`` never do.
+    per setting, the epoch it was stopped at (0: it ran its full budget). ``keep_curves``: the returned
+    runs keep what ``Run.curve()`` needs; the runs given to ``on_rung`` never do.
     """
     from szsl.methods import get_method
     from szsl.methods.szsl import NetworkFit
@@ -165,7 +171,7 @@ def evaluate_rungs(
         out = []
         for d, pop in zip(folds, pops):
             fits = [NetworkFit(member, d.attributes, device) for member in pop.members()]
-            out.append(_score(m, d, fits, _runs(m, d, settings, fits, False), with_t1=False, keep_scores=keep))
+            out.append(_score(m, d, fits, _runs(m, d, settings, fits, False), with_t1=False, keep_scores=False, keep_curves=keep))
         return out
 
     budget = max(c.epochs for c in settings) if settings else 0
@@ -182,7 +188,7 @@ def evaluate_rungs(
             stopped_at[i] = epoch
     for pop in pops:
         pop.train_to(budget)
-    return runs_now(keep_scores), stopped_at
+    return runs_now(keep_curves), stopped_at
 
 
 def evaluate_ensembles(
@@ -299,12 +305,13 @@ def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> lis
     ]
 
 
-def _score(m, data, fits, runs: list[Run], *, with_t1: bool, keep_scores: bool) -> list[Run]:
+def _score(m, data, fits, runs: list[Run], *, with_t1: bool, keep_scores: bool, keep_curves: bool = False) -> list[Run]:
     """Score the evaluation images with every fit that did not diverge; fill in the runs' metrics."""
     ok = [i for i, r in enumerate(runs) if not r.diverged]
     if not ok:
         return runs
-    _score_with(_scorer(m, [fits[i] for i in ok]), data, [runs[i] for i in ok], with_t1=with_t1, keep_scores=keep_scores)
+    score = _scorer(m, [fits[i] for i in ok])
+    _score_with(score, data, [runs[i] for i in ok], with_t1=with_t1, keep_scores=keep_scores, keep_curves=keep_curves)
     return runs
 
 
@@ -313,12 +320,13 @@ def _scorer(m, fits):
     return m.scorer(fits) if m.scorer is not None else (lambda X: [f.scores(X) for f in fits])
 
 
-def _score_with(score, data, runs: list[Run], *, with_t1: bool, keep_scores: bool) -> None:
-    """Fill in the metrics (and kept scores) of ``runs`` from ``score(X) -> [(n, C) per run]``."""
+def _score_with(score, data, runs: list[Run], *, with_t1: bool, keep_scores: bool, keep_curves: bool = False) -> None:
+    """Fill in the metrics (and kept scores or curve summaries) of ``runs`` from ``score(X) -> [(n, C) per run]``."""
     seen, unseen = np.asarray(data.seen), np.asarray(data.unseen)
     n_classes = int(np.asarray(data.attributes).shape[0])
-    pred_seen, _, kept_seen = _predict(score, data.X_eval_seen, len(runs), None, keep_scores, n_classes)
-    pred_unseen, pred_zsl, kept_unseen = _predict(score, data.X_eval_unseen, len(runs), unseen, keep_scores, n_classes)
+    k, summarise = len(runs), (seen if keep_curves else None)
+    pred_seen, _, kept_seen, sum_seen = _predict(score, data.X_eval_seen, k, None, keep_scores, n_classes, summarise)
+    pred_unseen, pred_zsl, kept_unseen, sum_unseen = _predict(score, data.X_eval_unseen, k, unseen, keep_scores, n_classes, summarise)
     y_true = np.concatenate([data.y_eval_seen, data.y_eval_unseen])
     for j, run in enumerate(runs):
         metrics = gzsl_metrics(y_true, np.concatenate([pred_seen[j], pred_unseen[j]]), seen, unseen)
@@ -327,11 +335,17 @@ def _score_with(score, data, runs: list[Run], *, with_t1: bool, keep_scores: boo
         run.metrics = metrics
         if keep_scores:
             run.scores_seen, run.scores_unseen = kept_seen[j], kept_unseen[j]
+        if keep_curves:
+            run.curve_summary = tuple(np.concatenate([a, b]) for a, b in zip(sum_seen[j], sum_unseen[j]))
 
 
-def _predict(score, X, k: int, among: np.ndarray | None, keep: bool, n_classes: int):
-    """Top-1 over all classes (and over ``among``) of k fits on X, chunk by chunk; the scores when ``keep``."""
+def _predict(score, X, k: int, among: np.ndarray | None, keep: bool, n_classes: int, summarise: np.ndarray | None = None):
+    """Top-1 over all classes (and over ``among``) of k fits on X, chunk by chunk; the scores when ``keep``; with
+    ``summarise`` (the seen classes), each fit's ``curves.score_summary``, chunk by chunk."""
+    from szsl.curves import score_summary
+
     n = int(X.shape[0])
+    parts = [[] for _ in range(k)] if summarise is not None else None
     top = np.empty((k, n), dtype=np.int64)
     top_among = np.empty((k, n), dtype=np.int64) if among is not None else None
     kept = [[] for _ in range(k)] if keep else None
@@ -343,9 +357,15 @@ def _predict(score, X, k: int, among: np.ndarray | None, keep: bool, n_classes: 
                 top_among[j, start : start + s.shape[0]] = among[s[:, among].argmax(-1)]
             if keep:
                 kept[j].append(np.asarray(s, dtype=np.float32))
+            if parts is not None:
+                parts[j].append(score_summary(np.asarray(s, dtype=np.float32), summarise))
     if keep:
         kept = [np.concatenate(c) if c else np.empty((0, n_classes), dtype=np.float32) for c in kept]
-    return top, top_among, kept
+    summaries = None
+    if parts is not None:
+        empty = (np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0))
+        summaries = [tuple(np.concatenate(col) for col in zip(*p)) if p else empty for p in parts]
+    return top, top_among, kept, summaries
 
 
 def summarize(rows: Sequence[Mapping[str, float]], keys: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:

@@ -427,10 +427,10 @@ def _run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart
     if rungs:  # one population per fold, scored at the rungs; the losers stop there
         per_fold, stopped_at = evaluate_rungs(
             space.method, folds, configs, rungs, lambda epoch, running, runs: _halving(study, batch, epoch, running, runs), seed=seed,
-            device=device, keep_scores=True,
+            device=device, keep_curves=True,
         )
     else:  # one population per fold, through the one harness
-        per_fold = [evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False, keep_scores=True) for data in folds]
+        per_fold = [evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False, keep_curves=True) for data in folds]
     for i, (trial, _values) in enumerate(batch):
         results = [fold[i] for fold in per_fold]
         bad = next((r for r in results if r.diverged), None)
@@ -471,8 +471,6 @@ def _fold_gamma(results) -> tuple[float, float]:
     from szsl.methods.calibration import choose_gamma
 
     gamma, h = choose_gamma([r.curve() for r in results])
-    for r in results:  # the scores are not needed any more: free them before the next batch
-        r.scores_seen = r.scores_unseen = None
     return float(gamma), round(h, 4)
 
 
