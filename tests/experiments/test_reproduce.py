@@ -70,6 +70,8 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert gammas == [max(t["gamma"], 0.0) for t in chosen] and all(isinstance(g, float) for g in gammas)
     assert final["calibrated"]["mean"] == final["mean"] and set(final["calibrated"]) == {"seeds", "mean", "std", "gammas"}
     assert set(final["plain"]) == {"seeds", "mean", "std"}
+    assert "calibrated (seen; gammas" in md and f"| {final['plain']['mean']['H']:.1f} ± {final['plain']['std']['H']:.1f} |" in md
+    assert results["options"]["calibrate"] == "seen" and results["options"]["ensemble"] == 3
     sweep_q = results["datasets"]["digits"]["sweep_q"]
     assert [p["q"] for p in sweep_q["points"]] == [round(0.1 * i, 2) for i in range(11)]
     assert sweep_q["source"] == "test split, not used for selection"

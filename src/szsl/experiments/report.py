@@ -64,10 +64,26 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
     incomplete = [n for n in names if per_dataset[n]["tune"].get("incomplete")]
     if incomplete:
         md.append(f"- Tuning stopped early (timeout) for: {', '.join(display_name(n) for n in incomplete)}; re-run to finish.")
-    md += ["", "## Details", "", "| Dataset | best validation H | trials | T1 (ZSL, unseen only) |", "|---|---:|---:|---:|"]
+    md += [
+        "",
+        "## Details",
+        "",
+        "| Dataset | best validation H | trials | T1 (ZSL, unseen only) | final model | H, best trial alone | H, members not calibrated |",
+        "|---|---:|---:|---:|---|---:|---:|",
+    ]
     for n in names:
         t, f = per_dataset[n]["tune"], per_dataset[n]["final"]
-        md.append(f"| {display_name(n)} | {t['best_value']:.1f} | {t['n_complete']} | {_pm(f['mean']['T1'], f['std']['T1'])} |")
+        k = len(f.get("ensemble") or [None])
+        cal = f.get("calibrated")
+        model = f"{k} trial{'s' if k > 1 else ''}" + (
+            f", calibrated ({opts.calibrate}; gammas {', '.join(f'{g:.2g}' for g in cal['gammas'])})" if cal else ", not calibrated"
+        )
+        alone = _pm(f["single"]["mean"]["H"], f["single"]["std"]["H"]) if f.get("single") else "-"
+        plain = _pm(f["plain"]["mean"]["H"], f["plain"]["std"]["H"]) if f.get("plain") else _pm(f["mean"]["H"], f["std"]["H"])
+        md.append(
+            f"| {display_name(n)} | {t['best_value']:.1f} | {t['n_complete']} | {_pm(f['mean']['T1'], f['std']['T1'])} | {model} "
+            f"| {alone} | {plain} |"
+        )
     md += ["", "Best parameters:", ""]
     for n in names:
         params = ", ".join(
@@ -96,6 +112,9 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
             "search_mass": opts.search_mass,
             "fold_classes": opts.fold_classes,
             "space": opts.space or "default",
+            "ensemble": opts.ensemble,
+            "ensemble_margin": opts.ensemble_margin,
+            "calibrate": opts.calibrate,
         },
         "seconds": round(seconds, 1),
     }
