@@ -47,8 +47,21 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+# Signals turned into Terminated since main() began. Python prints and ignores an exception raised inside a
+# finalizer (a weakref callback, __del__), so a signal that lands there would be lost: the command checks this
+# list when it returns (and the tuning loop between batches, ``raise_if_terminated``).
+_received: list[int] = []
+
+
 def _raise_terminated(signum, frame):
+    _received.append(signum)
     raise Terminated(signum)
+
+
+def raise_if_terminated() -> None:
+    """Raise ``Terminated`` again for a signal whose first ``Terminated`` was swallowed (see ``_received``)."""
+    if _received:
+        raise Terminated(_received[0])
 
 
 def install_signal_handlers() -> dict:
@@ -82,11 +95,13 @@ def _out_of_memory(exc: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _received.clear()
     previous = install_signal_handlers()
     try:
         return _main(argv)
     finally:
         _restore_signal_handlers(previous)
+        _received.clear()
 
 
 def _main(argv: list[str] | None) -> int:
@@ -94,6 +109,7 @@ def _main(argv: list[str] | None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         result = args.func(args)
+        raise_if_terminated()  # a signal whose Terminated a finalizer swallowed: report it, do not exit 0
     except SZSLError as exc:
         print(f"szsl: error: {exc}", file=sys.stderr)
         return 2

@@ -349,8 +349,11 @@ def _tune(
         total=n_trials, initial=min(n_done, n_trials), desc=f"tune {benchmark.name}", unit="trial", disable=not progress, leave=False
     )
     max_failures = max(10, 3 * n_trials)
+    from szsl.cli import raise_if_terminated
+
     try:
         while True:
+            raise_if_terminated()  # SIGTERM whose exception a finalizer swallowed: stop between batches all the same
             fail_dead_trials(study, rdb)
             trials = study.get_trials(deepcopy=False)
             complete = sum(t.state in finished for t in trials)
