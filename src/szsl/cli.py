@@ -55,7 +55,21 @@ _received: list[int] = []
 
 def _raise_terminated(signum, frame):
     _received.append(signum)
+    if _in_finalizer(frame):
+        # Raised here, Terminated would be printed as "Exception ignored in ..." with a traceback and then lost:
+        # deliver the signal again in a moment, outside the finalizer.
+        import os
+        import threading
+
+        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+        return
     raise Terminated(signum)
+
+
+def _in_finalizer(frame) -> bool:
+    """Whether the interrupted frame is a weakref callback or a ``__del__`` (where Python ignores exceptions)."""
+    code = getattr(frame, "f_code", None)
+    return code is not None and (code.co_name == "__del__" or code.co_filename.endswith(("weakref.py", "_weakrefset.py")))
 
 
 def raise_if_terminated() -> None:
