@@ -29,6 +29,16 @@ MODEL_FORMAT = "szsl-model-v1"
 ENSEMBLE_FORMAT = "szsl-ensemble-v1"
 
 
+def _top1(scores: np.ndarray, among=None) -> np.ndarray:
+    """The highest-scoring class of each row, over all classes or over the class indices in ``among``."""
+    if among is None:
+        return scores.argmax(axis=1)
+    among = np.asarray(among, dtype=np.int64).ravel()
+    if among.size == 0 or among.min() < 0 or among.max() >= scores.shape[1]:
+        raise SZSLError(f"among: expected class indices in 0..{scores.shape[1] - 1}")
+    return among[scores[:, among].argmax(axis=1)]
+
+
 class NotFittedError(SZSLError, _SklearnNotFittedError):
     """An unfitted classifier was used: scikit-learn's NotFittedError that is also an SZSLError."""
 
@@ -126,13 +136,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X, among=None) -> np.ndarray:
         """Top-1 class over all classes, or over the class indices in ``among`` (e.g. unseen_ for ZSL)."""
-        scores = self.decision_function(X)
-        if among is None:
-            return scores.argmax(axis=1)
-        among = np.asarray(among, dtype=np.int64).ravel()
-        if among.size == 0 or among.min() < 0 or among.max() >= scores.shape[1]:
-            raise SZSLError(f"among: expected class indices in 0..{scores.shape[1] - 1}")
-        return among[scores[:, among].argmax(axis=1)]
+        return _top1(self.decision_function(X), among)
 
     # -- persistence: tensors + JSON-able metadata, loaded with weights_only (no code execution) --
 
@@ -290,13 +294,7 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
 
     def predict(self, X, among=None) -> np.ndarray:
         """Top-1 class over all classes, or over the class indices in ``among``."""
-        scores = self.decision_function(X)
-        if among is None:
-            return scores.argmax(axis=1)
-        among = np.asarray(among, dtype=np.int64).ravel()
-        if among.size == 0 or among.min() < 0 or among.max() >= scores.shape[1]:
-            raise SZSLError(f"among: expected class indices in 0..{scores.shape[1] - 1}")
-        return among[scores[:, among].argmax(axis=1)]
+        return _top1(self.decision_function(X), among)
 
     def save(self, path: str | os.PathLike) -> None:
         self._check()

@@ -143,6 +143,7 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     from szsl.estimator import SZSLEnsemble
     from szsl.evaluation import evaluate_ensembles
     from szsl.protocol import final_split, split_data
+
     path = Path(args.from_tune)
     try:
         tuned = json.loads(path.read_text(encoding="utf-8"))

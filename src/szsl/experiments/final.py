@@ -69,16 +69,19 @@ def final_evaluation(
             results, calibrated = both[: len(seeds)], both[len(seeds) :]
         singles = [r.members[0] for r in results]
     plain = _summary(benchmark, seeds, results)
-    out = _summary(benchmark, seeds, calibrated) if calibrate else dict(plain)
+    cal = _summary(benchmark, seeds, calibrated) if calibrated is not None else None
+    out = dict(cal if calibrate else plain)
     out.update(config=config.replace(seed=seeds[0]).to_dict(), ensemble=[c.replace(seed=seeds[0]).to_dict() for c in members])
-    out["single"] = {k: v for k, v in _summary(benchmark, seeds, singles).items() if k in ("seeds", "mean", "std")}
-    if calibrated is not None:
-        out["plain"] = {k: v for k, v in plain.items() if k in ("seeds", "mean", "std")}
-        out["calibrated"] = {
-            **{k: v for k, v in _summary(benchmark, seeds, calibrated).items() if k in ("seeds", "mean", "std")},
-            "gammas": gammas,
-        }
+    out["single"] = _brief(_summary(benchmark, seeds, singles))
+    if cal is not None:
+        out["plain"] = _brief(plain)
+        out["calibrated"] = {**_brief(cal), "gammas": gammas}
     return out
+
+
+def _brief(summary: dict[str, Any]) -> dict[str, Any]:
+    """A model's numbers beside the headline: its per-seed rows, mean and std."""
+    return {k: summary[k] for k in ("seeds", "mean", "std")}
 
 
 def _summary(benchmark: Benchmark, seeds: Sequence[int], results) -> dict[str, Any]:
