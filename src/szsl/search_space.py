@@ -113,6 +113,24 @@ class SearchSpace:
     def grid(self) -> dict[str, list]:
         return {p.name: p.grid_values() for p in self.searched}
 
+    def with_min_steps(self, n_images: int, min_steps: int) -> "SearchSpace":
+        """The space whose fixed epoch budget gives every trial at least ``min_steps`` optimizer steps on
+        ``n_images`` training images (``budget.scaled_epochs``; the largest batch size the space allows
+        counts). Unchanged when the space has no fixed ``epochs`` or ``batch_size`` (a method that is no
+        TrainConfig network, or one that searches its epochs) or already gives that many steps."""
+        from szsl.budget import scaled_epochs
+
+        by_name = {p.name: p for p in self.params}
+        epochs, batch = by_name.get("epochs"), by_name.get("batch_size")
+        if not min_steps or epochs is None or batch is None or epochs.kind != "fixed":
+            return self
+        sizes = [batch.value] if batch.kind == "fixed" else list(batch.choices) if batch.kind == "categorical" else [batch.high]
+        need = scaled_epochs(int(epochs.value), n_images, int(max(sizes)), min_steps)
+        if need == epochs.value:
+            return self
+        params = tuple(Param("epochs", "fixed", value=need) if p.name == "epochs" else p for p in self.params)
+        return SearchSpace(params, search_mass=self.search_mass, method=self.method)
+
     def grid_size(self) -> int:
         return int(np.prod([len(v) for v in self.grid().values()])) if self.searched else 1
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
+from szsl.trust import selection_warnings
 from szsl.search_space import (  # noqa: F401 - the search-space API, re-exported from its old home
     BATCH_SIZES,
     DEFAULT_EPOCHS,
@@ -76,6 +77,7 @@ PRUNERS = ("halving", "none")
 DEFAULT_PRUNE = "halving"
 PRUNE_MIN_EPOCHS = 5
 PRUNE_REDUCTION = 2
+PRUNE_SCALE_EPOCHS = 20
 FINISHED = ("COMPLETE", "PRUNED")  # trial states that count toward n_trials
 DEFAULT_BATCH = 8
 POLL_SECONDS = 1.0
@@ -107,6 +109,7 @@ class TuneResult:
     n_pruned: int = 0  # trials stopped early by the multi-fidelity pruner (they count toward n_trials)
     # The TOP_KEPT best complete trials, best first (the best one included): {"trial", "value", "params", "config"}.
     top: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # trust.selection_warnings: why the choice may not be trusted
 
     def ensemble(self, k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN) -> list[Any]:
         """The final model's members (``ensemble_members``) as full settings, best first."""
@@ -128,6 +131,7 @@ class TuneResult:
             "top": self.top,
             "objective": "mean H (%) over the validation folds",
             "space": self.space,
+            "warnings": self.warnings,
         }
 
 
@@ -175,7 +179,9 @@ def prune_rungs(epochs: int, prune: str) -> list[int]:
     """The epochs at which a trial of ``epochs`` epochs is scored and may be stopped."""
     if prune == "none":
         return []
-    rungs, r = [], PRUNE_MIN_EPOCHS
+    # A longer budget (budget.scaled_epochs on a small data set) starts later, so the first rung is still
+    # about a quarter of the run: 5 up to 39 epochs, 25 at 100.
+    rungs, r = [], PRUNE_MIN_EPOCHS * max(1, epochs // PRUNE_SCALE_EPOCHS)
     while r < epochs:
         rungs.append(r)
         r *= PRUNE_REDUCTION
@@ -524,16 +530,18 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
         }
         for t in ranked[:TOP_KEPT]
     ]
+    folds = list(best.user_attrs.get("folds", []))
     return TuneResult(
         study_name=study.study_name,
         best_value=float(best.value),
         best_params=dict(best.params),
         best_config=space.config(best.params, seed),
         best_trial=best.number,
-        folds=list(best.user_attrs.get("folds", [])),
+        folds=folds,
         n_complete=len(complete),
         n_failed=sum(t.state == TrialState.FAIL and not t.user_attrs.get("surplus") for t in trials),
         n_pruned=sum(t.state == TrialState.PRUNED for t in trials),
         space=space.to_json(),
         top=top,
+        warnings=selection_warnings(float(best.value), dict(best.params), folds, space.searched, len(complete)),
     )

@@ -39,6 +39,7 @@ def positive_float(text: str) -> float:
 
 def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> None:
     """Options shared by ``tune`` and ``reproduce``."""
+    from szsl.budget import MIN_STEPS
     from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
     from szsl.tune import DEFAULT_BATCH, DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS, SAMPLERS
 
@@ -55,6 +56,11 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
         "at that epoch; 'none' trains every trial to its full budget",
     )
     parser.add_argument("--epochs", type=positive_int, default=None, help="fixed epoch budget of every trial (default: the space's, 30)")
+    parser.add_argument(
+        "--min-steps", type=nonneg_int, default=MIN_STEPS, metavar="N",
+        help=f"train at least N optimizer steps on the trainval images: a small data set gets more epochs than --epochs (default "
+        f"{MIN_STEPS}; every xlsa17 benchmark already has more; 0: exactly --epochs)",
+    )
     parser.add_argument(
         "--space", metavar="JSON", default=None,
         help="'default', 'paper' (the paper's full space) or a search-space file: per parameter {low, high, log} / {choices} "
@@ -110,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     space = load_space(args.space, epochs=args.epochs, search_mass=args.search_mass, method=args.method)
     benchmark = load_benchmark(args.dataset, args.root)
+    space = space.with_min_steps(len(benchmark.trainval), args.min_steps)
     out, storage = default_paths(benchmark, args.out, args.storage)
     result = tune(
         benchmark, n_trials=args.trials, storage=storage, study_name=args.study, space=space, sampler=args.sampler, seed=args.seed,
@@ -123,5 +130,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for key, value in result.best_params.items():
         print(f"  {key:<11} {value:.4g}" if isinstance(value, float) else f"  {key:<11} {value}")
+    for w in result.warnings:
+        print(f"warning: selection may not be trusted: {w}")
     print(f"wrote {out}")
     return 0

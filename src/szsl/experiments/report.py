@@ -64,6 +64,9 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
     incomplete = [n for n in names if per_dataset[n]["tune"].get("incomplete")]
     if incomplete:
         md.append(f"- Tuning stopped early (timeout) for: {', '.join(display_name(n) for n in incomplete)}; re-run to finish.")
+    for n in names:
+        for w in per_dataset[n]["tune"].get("warnings") or []:
+            md.append(f"- **{display_name(n)}: selection may not be trusted**: {w}")
     md += [
         "",
         "## Details",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from szsl.budget import MIN_STEPS
 from szsl.data import find_datasets  # noqa: F401 - the one dataset resolver, re-exported
 from szsl.errors import SZSLError
 from szsl.experiments.final import DEFAULT_SEEDS
@@ -34,6 +35,7 @@ REPRODUCE_EPOCHS = 20
 class ReproduceOptions:
     trials: int = REPRODUCE_TRIALS
     epochs: int | None = REPRODUCE_EPOCHS
+    min_steps: int = MIN_STEPS  # budget.scaled_epochs: at least this many optimizer steps on trainval (0: epochs as given)
     space: str | None = None  # a JSON space file
     search_mass: bool = False
     fold_classes: str = "ratio"  # protocol.validation_splits: "ratio", "matched", "all" or "trainval" (the paper's folds)
@@ -111,6 +113,7 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         bar.update(1)
         return result
 
+    space = space.with_min_steps(len(bench().trainval), opts.min_steps)
     study = default_study_name(bench(), space, opts.seed, opts.sampler, opts.fold_classes, opts.prune)
     tune_key = {"study": study, "storage": redact(storage), "trials": opts.trials}
 

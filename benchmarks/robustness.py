@@ -1,0 +1,352 @@
+"""Do the defaults hold on any data? The robustness suite (issue "Defaults that hold on any data").
+
+Families of data sets, each run with several protocols; per data set the test H (mean and std over
+model seeds), per family the mean and the worst case of each protocol.
+
+Families (``TIERS`` lists which members each tier runs):
+  digits   real data: scikit-learn's bundled UCI digits with seeded choices of 3 or 4 unseen digits,
+           written as own-data folders (docs/own-data.md; ``write_digits_split`` is the generator),
+           plus the embedded split of ``szsl reproduce`` (2, 5, 9 unseen);
+  twins    the xlsa17 twins of ``../shared/twins/twin.py`` (generator seeds 1, 2);
+  small    twins with trainval subsampled per class to 10 % and 30 % (test split unchanged);
+  knobs    twins with one generator knob moved (within-class spread sig_w, look-alike pull cpull,
+           unexplained class part rho), harder and easier than the calibrated value.
+
+Protocols:
+  default  ``szsl reproduce --no-sweeps`` with today's defaults (``--set NAME=VALUE`` runs a variant
+           under another ``--tag``: a ReproduceOptions field, e.g. min_steps=0);
+  v01      szsl 0.1's protocol: ``--space paper --fold-classes trainval --trials 30 --prune none
+           --ensemble 1 --calibrate none --min-steps 0``;
+  fixed    the untuned fixed setting q 0.5, tau 0.2, alpha 1, hidden 1500, 20 epochs, constant lr 1e-3, batch 256;
+  cn       Class Normalization (``szsl.methods.cn``) at its defaults, no tuning.
+
+THIS SCRIPT READS THE TEST SPLIT: it studies the protocol (which default to ship), it is not a
+tuner. Each (data set, protocol) cell is saved atomically as soon as it is done; a rerun skips the
+cells it has, so the baselines (which do not depend on the default) are computed once.
+
+    python benchmarks/robustness.py make --tier quick --data /tmp/robust
+    python benchmarks/robustness.py run --tier quick --data /tmp/robust --out benchmarks/results/robustness
+    python benchmarks/robustness.py run --tier quick --data /tmp/robust --protocols default --tag nosteps --set min_steps=0
+    python benchmarks/robustness.py report --out benchmarks/results/robustness --md docs/robustness.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from szsl.atomic import write_json
+
+HERE = Path(__file__).resolve().parent
+TWIN = HERE.parent.parent / "shared" / "twins" / "twin.py"
+
+# Digits: seeds 101-106 choose 3 unseen digits, 107-112 choose 4 (seeded, numpy default_rng(seed)).
+DIGIT_SPLITS = [(s, 3) for s in range(101, 107)] + [(s, 4) for s in range(107, 113)]
+TWIN_DATASETS = ("APY", "CUB", "SUN", "AWA1", "AWA2")
+FRACTIONS = (0.1, 0.3)
+# (knob, harder, easier) around the calibrated values of twin.py's KNOBS
+KNOB_MOVES = {"sig_w": (1.6, 0.8), "cpull": (0.8, 0.2), "rho": (0.3, 0.0)}
+
+TIERS = {
+    "quick": {
+        "digits": ["digits"] + [f"digits-s{s}u{u}" for s, u in DIGIT_SPLITS],
+        "twins": ["twin-APY-1", "twin-CUB-1"],
+        "small": [f"small-{ds}-1-{int(f * 100)}" for ds in ("APY", "CUB") for f in FRACTIONS],
+        "knobs": [],
+    },
+    "full": {
+        "digits": ["digits"] + [f"digits-s{s}u{u}" for s, u in DIGIT_SPLITS],
+        "twins": [f"twin-{ds}-{s}" for ds in TWIN_DATASETS for s in (1, 2)],
+        "small": [f"small-{ds}-1-{int(f * 100)}" for ds in TWIN_DATASETS for f in FRACTIONS],
+        "knobs": [f"knob-{ds}-1-{k}={v}" for ds in ("APY", "CUB", "AWA2") for k, vs in KNOB_MOVES.items() for v in vs],
+    },
+}
+PROTOCOLS = ("default", "v01", "fixed", "cn")
+FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant")
+V01 = dict(space="paper", fold_classes="trainval", trials=30, prune="none", ensemble=1, calibrate="none", min_steps=0)
+SEEDS = (0, 1, 2)
+
+
+# ----------------------------------------------------------------------------------------------- data
+def write_digits_split(folder: Path, seed: int, n_unseen: int) -> None:
+    """An own-data folder of scikit-learn's digits with ``n_unseen`` seeded unseen digits: the project's 13
+    attributes, 80 % of each seen class for trainval (seeded), 3 class folds over the seen digits (seeded)."""
+    from sklearn.datasets import load_digits
+
+    from szsl.data.digits import ATTRIBUTE_NAMES, digit_attributes
+
+    raw = load_digits()
+    rng = np.random.default_rng(seed)
+    unseen = set(rng.choice(10, n_unseen, replace=False).tolist())
+    seen = [d for d in range(10) if d not in unseen]
+    folds = {int(c): k + 1 for k, part in enumerate(np.array_split(rng.permutation(seen), 3)) for c in part}
+    original, _ = digit_attributes()
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    with open(tmp / "classes.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["name", "split", "fold", *ATTRIBUTE_NAMES])
+        for d in range(10):
+            w.writerow([f"digit{d}", "unseen" if d in unseen else "seen", folds.get(d, ""), *[f"{v:g}" for v in original[d]]])
+    labels = np.asarray(raw.target)
+    split = np.full(labels.size, "test", dtype=object)
+    for d in seen:
+        idx = rng.permutation(np.flatnonzero(labels == d))
+        split[idx[: int(round(0.8 * idx.size))]] = "trainval"
+    with open(tmp / "images.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["class", "row", "split"])
+        for i, (c, s) in enumerate(zip(labels, split)):
+            w.writerow([f"digit{c}", i, s])
+    np.save(tmp / "features.npy", (np.asarray(raw.data, dtype=np.float32) / 16.0).astype(np.float32))
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def _twin(root: Path, ds: str, seed: int, knobs: list[str] = ()) -> None:
+    if (root / ds / "res101.mat").is_file():
+        return
+    tmp = root.with_name(root.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    cmd = [sys.executable, str(TWIN), "--ds", ds, "--seed", str(seed), "--out", str(tmp)] + [a for k in knobs for a in ("--knob", k)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(root, ignore_errors=True)
+    tmp.rename(root)
+
+
+def _subsample(src: Path, dst: Path, ds: str, fraction: float, seed: int = 0) -> None:
+    """A copy of the twin at ``src`` whose trainval keeps ``fraction`` of each seen class's images (at least 2)."""
+    import scipy.io as sio
+
+    if (dst / ds / "att_splits.mat").is_file():
+        return
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / ds).mkdir(parents=True)
+    for f in (src / ds).iterdir():
+        if f.name != "att_splits.mat":
+            (tmp / ds / f.name).symlink_to(f.resolve())
+    m = sio.loadmat(src / ds / "att_splits.mat")
+    labels = sio.loadmat(src / ds / "res101.mat", variable_names=["labels"])["labels"].ravel()
+    trainval = m["trainval_loc"].ravel()
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(labels[trainval - 1]):
+        idx = trainval[labels[trainval - 1] == c]
+        keep.append(rng.choice(idx, size=max(2, int(round(fraction * idx.size))), replace=False))
+    m = {k: v for k, v in m.items() if not k.startswith("__")}
+    m["trainval_loc"] = np.sort(np.concatenate(keep)).reshape(-1, 1)
+    sio.savemat(tmp / ds / "att_splits.mat", m)
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
+
+
+def materialise(name: str, data: Path) -> tuple[str | None, str]:
+    """(root, dataset) for ``szsl.load_benchmark`` of a suite data set, made under ``data`` when missing."""
+    if name == "digits":
+        return None, "digits"
+    kind, rest = name.split("-", 1)
+    if kind == "digits":
+        folder = data / name
+        if not (folder / "classes.csv").is_file():
+            s, u = rest[1:].split("u")
+            write_digits_split(folder, int(s), int(u))
+        return None, str(folder)
+    if kind == "twin":
+        ds, seed = rest.split("-")
+        _twin(data / name, ds, int(seed))
+        return str(data / name), ds
+    if kind == "small":
+        ds, seed, pct = rest.split("-")
+        twin = data / f"twin-{ds}-{seed}"
+        _twin(twin, ds, int(seed))
+        _subsample(twin, data / name, ds, int(pct) / 100)
+        return str(data / name), ds
+    if kind == "knob":
+        ds, seed, knob = rest.split("-", 2)
+        _twin(data / name, ds, int(seed), [knob])
+        return str(data / name), ds
+    raise SystemExit(f"unknown data set {name!r}")
+
+
+# ----------------------------------------------------------------------------------------------- runs
+def _parse_set(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, overrides: dict) -> dict:
+    from szsl.data import load_benchmark
+    from szsl.evaluation import evaluate, summarize
+    from szsl.protocol import final_split, split_data
+
+    if protocol in ("default", "v01"):
+        from szsl.experiments.reproduce import ReproduceOptions, reproduce
+
+        opts = dict(V01 if protocol == "v01" else {}, **overrides)
+        shutil.rmtree(work, ignore_errors=True)
+        reproduce(root, [dataset], work, ReproduceOptions(sweeps=False, progress=False, seeds=list(seeds), **opts))
+        final = json.loads(next(work.glob("*/final.json")).read_text())
+        tuned = json.loads(next(work.glob("*/tune.json")).read_text())
+        res = final.get("result", final)
+        tres = tuned.get("result", tuned)
+        out = {"H": [r["H"] for r in res["seeds"]], "U": [r["U"] for r in res["seeds"]], "S": [r["S"] for r in res["seeds"]],
+               "val_H": tres.get("best_value"), "config": res.get("config"), "members": len(res.get("ensemble", [])) or 1}
+        if "warnings" in tres:
+            out["warnings"] = tres["warnings"]
+        shutil.rmtree(work, ignore_errors=True)
+        return out
+    bench = load_benchmark(dataset, root)
+    data = split_data(bench, final_split(bench))
+    if protocol == "fixed":
+        runs = evaluate("szsl", data, [dict(FIXED, seed=s) for s in seeds], with_t1=False)
+    elif protocol == "cn":
+        runs = evaluate("cn", data, [{"seed": s} for s in seeds], with_t1=False)
+    else:
+        raise SystemExit(f"unknown protocol {protocol!r}")
+    rows = [r.metrics for r in runs if r.metrics]
+    mean, _ = summarize(rows, ["H"]) if rows else ({"H": 0.0}, {})
+    return {"H": [r["H"] for r in rows], "U": [r["U"] for r in rows], "S": [r["S"] for r in rows], "diverged": len(runs) - len(rows)}
+
+
+def cmd_make(args) -> None:
+    for fam, names in TIERS[args.tier].items():
+        for name in names:
+            materialise(name, Path(args.data))
+            print(f"{fam}: {name}", flush=True)
+
+
+def cmd_run(args) -> None:
+    out = Path(args.out)
+    overrides = _parse_set(args.set)
+    families = args.families or list(TIERS[args.tier])
+    for protocol in args.protocols:
+        tag = args.tag if protocol == "default" else protocol
+        for fam in families:
+            for name in TIERS[args.tier][fam]:
+                if args.only and name not in args.only:
+                    continue
+                path = out / tag / f"{name}.json"
+                if path.is_file():
+                    continue
+                root, dataset = materialise(name, Path(args.data))
+                start = time.monotonic()
+                cell = run_cell(protocol, root, dataset, args.seeds, Path(args.work) / f"{tag}-{name}",
+                                overrides if protocol == "default" else {})
+                cell.update(family=fam, dataset=name, protocol=tag, seconds=round(time.monotonic() - start, 1),
+                            overrides=overrides if protocol == "default" else {})
+                write_json(path, cell)
+                h = np.asarray(cell["H"], dtype=float)
+                print(f"{tag:>12} {name:<28} H {h.mean():5.1f} ± {h.std():4.1f}  ({cell['seconds']:.0f} s)", flush=True)
+
+
+def load_results(out: Path) -> dict[str, dict[str, dict]]:
+    res: dict[str, dict[str, dict]] = {}
+    for f in sorted(out.glob("*/*.json")):
+        cell = json.loads(f.read_text())
+        res.setdefault(cell["protocol"], {})[cell["dataset"]] = cell
+    return res
+
+
+def cmd_report(args) -> None:
+    res = load_results(Path(args.out))
+    protocols = args.protocols or sorted(res, key=lambda p: (p not in PROTOCOLS, PROTOCOLS.index(p) if p in PROTOCOLS else 0, p))
+    lines = []
+    fams: dict[str, list[str]] = {}
+    for cells in res.values():
+        for name, c in cells.items():
+            fams.setdefault(c["family"], [])
+            if name not in fams[c["family"]]:
+                fams[c["family"]].append(name)
+    summary = {}
+    for fam, names in fams.items():
+        names = sorted(names, key=lambda n: (n != "digits", n))
+        lines += [f"### {fam}", "", "| data set | " + " | ".join(protocols) + " |", "|---" * (len(protocols) + 1) + "|"]
+        for n in names:
+            row = []
+            for p in protocols:
+                c = res.get(p, {}).get(n)
+                row.append(f"{np.mean(c['H']):.1f} ± {np.std(c['H']):.1f}" if c and c["H"] else "-")
+            lines.append(f"| {n} | " + " | ".join(row) + " |")
+        full = [n for n in names if all(n in res.get(p, {}) for p in protocols)]
+        for label, fn in (("mean", np.mean), ("worst", np.min)):
+            vals = [fn([np.mean(res[p][n]["H"]) for n in full]) if full else float("nan") for p in protocols]
+            summary.setdefault(fam, {})[label] = dict(zip(protocols, vals))
+            lines.append(f"| **{label}** ({len(full)} sets) | " + " | ".join(f"**{v:.1f}**" for v in vals) + " |")
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.md:
+        Path(args.md).write_text(text + "\n")
+    if args.plot:
+        _plot(res, fams, protocols, Path(args.plot))
+
+
+def _plot(res, fams, protocols, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(fams), figsize=(4.2 * len(fams), 4), squeeze=False)
+    for ax, (fam, names) in zip(axes[0], fams.items()):
+        names = sorted(names, key=lambda n: (n != "digits", n))
+        for j, p in enumerate(protocols):
+            xs = [i + (j - (len(protocols) - 1) / 2) * 0.15 for i, n in enumerate(names) if n in res.get(p, {})]
+            cells = [res[p][n] for n in names if n in res.get(p, {})]
+            ax.errorbar(xs, [np.mean(c["H"]) for c in cells], yerr=[np.std(c["H"]) for c in cells], fmt="o", ms=4, label=p, capsize=2)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=70, fontsize=7)
+        ax.set_title(f"{fam}: test H (mean ± std over seeds)")
+        ax.set_ylabel("test H (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    mk = sub.add_parser("make")
+    mk.add_argument("--tier", choices=list(TIERS), default="quick")
+    mk.add_argument("--data", required=True)
+    rn = sub.add_parser("run")
+    rn.add_argument("--tier", choices=list(TIERS), default="quick")
+    rn.add_argument("--data", required=True)
+    rn.add_argument("--out", required=True)
+    rn.add_argument("--work", default="/tmp/robustness-work")
+    rn.add_argument("--protocols", nargs="+", default=list(PROTOCOLS))
+    rn.add_argument("--families", nargs="+")
+    rn.add_argument("--only", nargs="+", help="only these data sets")
+    rn.add_argument("--tag", default="default", help="the name of the default protocol's variant (with --set)")
+    rn.add_argument("--set", nargs="*", default=[], help="NAME=VALUE: a ReproduceOptions field of the default protocol")
+    rn.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    rp = sub.add_parser("report")
+    rp.add_argument("--out", required=True)
+    rp.add_argument("--protocols", nargs="+")
+    rp.add_argument("--md")
+    rp.add_argument("--plot")
+    args = ap.parse_args(argv)
+    {"make": cmd_make, "run": cmd_run, "report": cmd_report}[args.cmd](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

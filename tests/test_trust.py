@@ -1,0 +1,31 @@
+"""szsl.trust: the one-line reasons not to trust a selection on the validation folds."""
+
+from szsl.search_space import make_space
+from szsl.trust import selection_warnings
+
+SPACE = make_space().searched  # q [0.05, 1], tau [0.02, 2] log, lr [3e-4, 3e-3] log
+MID = {"q": 0.5, "tau": 0.2, "lr": 1e-3}
+AGREE = [{"H": 50.0}, {"H": 55.0}, {"H": 45.0}]
+
+
+def test_a_clean_selection_has_no_warning():
+    assert selection_warnings(50.0, MID, AGREE, SPACE, 20) == []
+
+
+def test_all_trials_near_zero():
+    (w,) = selection_warnings(0.0, MID, [{"H": 0.0}] * 3, SPACE, 2)
+    assert "below 5" in w and "--trials" in w and "2 complete" in w
+
+
+def test_best_at_the_edge_of_a_range():
+    ws = selection_warnings(50.0, {**MID, "q": 0.995, "lr": 3e-4}, AGREE, SPACE, 20)
+    assert len(ws) == 2
+    assert any("q = 0.995 sits at the upper end of its range [0.05, 1]" in w for w in ws)
+    assert any("lr = 0.0003 sits at the lower end" in w for w in ws)
+    # 0.9 is not at the edge of [0.05, 1]; on the log scale 2.5e-3 is not at the edge of [3e-4, 3e-3] either
+    assert selection_warnings(50.0, {**MID, "q": 0.9, "lr": 2.5e-3}, AGREE, SPACE, 20) == []
+
+
+def test_folds_that_disagree():
+    (w,) = selection_warnings(40.0, MID, [{"H": 10.0}, {"H": 60.0}, {"H": 50.0}], SPACE, 20)
+    assert "disagree" in w and "10.0 / 60.0 / 50.0" in w
