@@ -24,7 +24,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from szsl import __version__
+
     parser = _Parser(prog="szsl", description="Generalized zero-shot learning with semantic-similarity soft labels.")
+    parser.add_argument("--version", action="version", version=f"szsl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:

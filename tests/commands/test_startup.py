@@ -1,10 +1,16 @@
-"""`szsl --help` is cheap: it imports neither torch nor optuna (Ctrl-C at start-up has nothing to interrupt)."""
+"""`szsl --help` is cheap: it imports neither torch nor optuna (Ctrl-C at start-up has nothing to interrupt); `szsl --version`."""
 
+import importlib.metadata
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+import szsl
+from szsl.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,3 +33,15 @@ def test_help_imports_neither_torch_nor_optuna():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["code"] == 0 and "train" in result["help"] and "compare" in result["help"]
     assert result["loaded"] == []
+
+
+def test_version_prints_name_and_version_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"szsl {szsl.__version__}"
+    try:  # one version: the installed distribution's metadata agrees with the package
+        installed = importlib.metadata.version("szsl")
+    except importlib.metadata.PackageNotFoundError:
+        return
+    assert installed == szsl.__version__
