@@ -32,6 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from szsl.atomic import atomic_path, write_json, write_text
+from szsl.data.tables import files_list_path, read_files_list
 from szsl.errors import SZSLError
 
 FEATURE_DIM = 2048
@@ -202,7 +203,6 @@ def extract_features(
     """
     import torch
 
-    from szsl.data.generic import files_list_path, read_files_list
     from szsl.model import resolve_device
 
     out = Path(out)

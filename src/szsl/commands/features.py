@@ -55,7 +55,7 @@ def extract_folder(args: argparse.Namespace, out) -> tuple[list[str], object]:
 
 def run(args: argparse.Namespace) -> int:
     names, feats = extract_folder(args, args.out)
-    from szsl.data.generic import files_list_path
+    from szsl.data.tables import files_list_path
 
     print(f"{args.out}: {feats.shape[0]} images x {feats.shape[1]} features (rows listed in {files_list_path(args.out)})")
     return 0

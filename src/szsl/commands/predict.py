@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from szsl.atomic import atomic_open
-    from szsl.data.generic import read_features, read_files_list
+    from szsl.data.tables import read_features, read_files_list
     from szsl.estimator import load_model
 
     if args.top_k < 1:
