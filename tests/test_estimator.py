@@ -4,7 +4,7 @@ import torch
 from sklearn.base import clone
 
 from szsl import SZSLClassifier, SZSLError
-from test_train import toy_problem
+from tests.helpers.train import toy_problem
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.io as sio
 
-from shared_data import DATASETS
 from szsl import SZSLError, soft_labels
+from tests.helpers.shared_data import DATASETS
 
 
 def real_classes(root, ds):

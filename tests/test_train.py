@@ -11,15 +11,7 @@ from szsl import TrainConfig, soft_labels, train_population
 from szsl.errors import SZSLError
 from szsl.losses import MemberSettings, batch_loss
 from szsl.model import init_member, stack_members
-
-
-def toy_problem(n=600, d=20, seed=0):
-    rng = np.random.default_rng(seed)
-    A = rng.random((8, 6)).astype(np.float32)
-    A /= np.linalg.norm(A, axis=1, keepdims=True)
-    y = rng.integers(0, 6, n)  # classes 6 and 7 have no images: unseen
-    X = np.maximum(A[y] @ rng.standard_normal((6, d)) + 0.3 * rng.standard_normal((n, d)), 0).astype(np.float32)
-    return X, y, A
+from tests.helpers.train import toy_problem
 
 
 def test_loss_matches_hand_computation_on_tiny_example():

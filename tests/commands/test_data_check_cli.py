@@ -8,12 +8,14 @@ import re
 import numpy as np
 import pytest
 import scipy.io
-from test_xlsa17 import BAD_INPUTS, awa2, cache_dir, pristine  # noqa: F401  (fixtures)
 
 import szsl.data
 from szsl.cli import main
 from szsl.commands.data_check import feature_stats, summary_lines
 from szsl.data.digits import load_digits_benchmark
+from tests.helpers.xlsa17 import BAD_INPUTS
+
+pytestmark = pytest.mark.usefixtures("cache_dir")  # every test gets its own feature cache
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

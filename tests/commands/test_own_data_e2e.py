@@ -156,7 +156,7 @@ def test_images_and_descriptions_to_predictions(tmp_path, capsys, monkeypatch):
 
 def test_predict_from_feature_rows_without_torchvision(tmp_path, capsys):
     """predict on plain .npy features (rows named by index), stdout output, and its errors."""
-    from test_generic import digits_as_generic
+    from tests.helpers.generic import digits_as_generic
 
     digits_as_generic(tmp_path / "dig")
     model = tmp_path / "m.pt"

@@ -108,7 +108,7 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
 
 @pytest.fixture(scope="module")
 def synthetic_apy(tmp_path_factory):
-    from shared_data import shared_xlsa17_root
+    from tests.helpers.shared_data import shared_xlsa17_root
 
     root = shared_xlsa17_root()
     if root is None:
@@ -242,7 +242,7 @@ def test_find_datasets_without_root():
 
 def test_reproduce_accepts_own_data_folders_like_train_and_tune(tmp_path, capsys, small_space):
     """One dataset resolver (szsl.data.find_datasets): an own-data folder works with and without --root."""
-    from test_generic import digits_as_generic
+    from tests.helpers.generic import digits_as_generic
 
     own = tmp_path / "mydigits"
     digits_as_generic(own)

@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_fuzz import report
-from test_interrupt import TINY_SPACE, env, parse_outputs, szsl
 
 from szsl.errors import SZSLError
 from szsl.lock import LOCK_NAME, folder_lock
+from tests.helpers.reliability import TINY_SPACE, env, parse_outputs, report, szsl
 
 
 def test_lock_in_process(tmp_path):

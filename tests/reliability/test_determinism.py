@@ -14,10 +14,9 @@ import subprocess
 
 import pytest
 import torch
-from test_fuzz import report
-from test_interrupt import env, szsl
 
 from szsl.cli import main
+from tests.helpers.reliability import env, report, szsl
 
 TRAIN = ["train", "--hidden", "32", "--epochs", "3", "--batch-size", "128", "--seed", "5", "--device", "cpu"]
 

@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from szsl.errors import SZSLError
+from tests.helpers.reliability import report
 
 EXAMPLES = int(os.environ.get("SZSL_FUZZ_EXAMPLES", "60"))
 LONG = "SZSL_FUZZ_EXAMPLES" in os.environ
@@ -47,19 +48,6 @@ FUZZ = settings(
 )
 TIMEOUT_S = 30  # per example; a reader that takes longer is hung
 RSS_LIMIT_MB = 400  # peak-RSS growth allowed over one whole target
-
-
-# ------------------------------------------------------------------------------ reporting
-
-
-def report(target: str, **counts) -> None:
-    """Print (pytest -s) and, with $SZSL_RELIABILITY_LOG, append one JSON line of measured counts."""
-    line = json.dumps({"target": target, **counts}, sort_keys=True)
-    print(f"\n[reliability] {line}")
-    path = os.environ.get("SZSL_RELIABILITY_LOG")
-    if path:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
 
 
 class Hang(Exception):
@@ -175,7 +163,7 @@ def _tiny_res101(path: Path, fmt: str, n: int = 60, dim: int = 8) -> None:
     features = np.maximum(rng.normal(size=(dim, n)), 0).astype(np.float32)
     labels = (np.arange(n) % 5 + 1).astype(np.float64).reshape(-1, 1)
     if fmt == "v73":
-        from test_xlsa17 import savemat73
+        from tests.helpers.xlsa17 import savemat73
 
         savemat73(path, {"features": features, "labels": labels})
     else:
@@ -218,7 +206,7 @@ def test_fuzz_res101_and_feature_cache(fmt, tmp_path, outcomes):
 @pytest.fixture(scope="module")
 def awa2_root(shared_root, tmp_path_factory) -> Path:
     """AWA2 with the real metadata and a small synthetic res101.mat (built as test_xlsa17 does)."""
-    from test_xlsa17 import make_dataset
+    from tests.helpers.xlsa17 import make_dataset
 
     root = tmp_path_factory.mktemp("fuzz_xlsa17")
     make_dataset(shared_root, root, "AWA2")
@@ -247,7 +235,7 @@ def _load_mutated_awa2(awa2_root: Path, tmp_path: Path, replace: dict[str, bytes
 def test_fuzz_att_splits(fmt, awa2_root, tmp_path, outcomes):
     source = awa2_root / "AWA2" / "att_splits.mat"
     if fmt == "v73":
-        from test_xlsa17 import to_v73
+        from tests.helpers.xlsa17 import to_v73
 
         copy = tmp_path / "att_splits.mat"
         shutil.copyfile(source, copy)
@@ -317,7 +305,7 @@ def test_fuzz_class_lists(awa2_root, tmp_path, outcomes):
 
 def test_fuzz_saved_model(tmp_path, outcomes):
     from szsl import SZSLClassifier
-    from test_train import toy_problem
+    from tests.helpers.train import toy_problem
 
     X, y, A = toy_problem(n=120)
     SZSLClassifier(hidden=4, epochs=1, device="cpu").fit(X, y, A, class_names=list("abcdefgh")).save(tmp_path / "m.pt")
@@ -472,9 +460,8 @@ def edit_csv(raw: bytes, ops) -> bytes:
 
 @pytest.mark.parametrize("target", ["classes.csv", "images.csv", "features.npy"])
 def test_fuzz_own_data(target, tmp_path, outcomes):
-    from test_generic import small_dataset
-
     from szsl.data.generic import load_generic
+    from tests.helpers.generic import small_dataset
 
     pristine = tmp_path / "pristine"
     small_dataset(pristine)

@@ -5,7 +5,7 @@ delay, checked, and started again, KILLS times; a last run finishes. After every
 that was finished is lost (finished Optuna trials, COMPLETE or PRUNED, before the kill are still so with the
 same value after the re-run), every output file present parses (nothing half-written is ever
 read as complete), SIGINT/SIGTERM end with one line on stderr, a non-zero exit code, no traceback
-and no temporary file left. Counts go to $SZSL_RELIABILITY_LOG (see test_fuzz.report).
+and no temporary file left. Counts go to $SZSL_RELIABILITY_LOG (see tests/helpers/reliability.py, report).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -28,13 +27,12 @@ from contextlib import closing
 from pathlib import Path
 
 import numpy as np
-from test_fuzz import report
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.reliability import TINY_SPACE, env, parse_outputs, report, szsl
+
 KILLS = int(os.environ.get("SZSL_KILLS", "3"))
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
-TINY_SPACE = {"hidden": {"choices": [16, 32]}, "batch_size": 64, "epochs": 6}
 # Epochs of every trial of the tune and reproduce kill tests: about 1 s a trial on an idle core, longer
 # than the longest wait before a signal (max_delay 0.4 s after the trial that showed progress), so a
 # killed run finishes one trial (two on a much faster machine) and several are left after the last
@@ -43,21 +41,11 @@ TINY_SPACE = {"hidden": {"choices": [16, 32]}, "batch_size": 64, "epochs": 6}
 KILL_EPOCHS = 60
 
 
-def env(**extra) -> dict:
-    e = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""), **extra)
-    e.setdefault("OMP_NUM_THREADS", "1")
-    return e
-
-
 def default_sigint() -> None:
     """preexec_fn of every command under test: SIGINT back to its default disposition. A shell that
     starts a job in the background without job control (CI scripts, ``nohup ... &``) makes its
     children ignore SIGINT, and Python keeps an inherited SIG_IGN, so Ctrl-C would never arrive."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def szsl(*args: str) -> list[str]:
-    return [sys.executable, "-m", "szsl", *args]
 
 
 def complete_trials(db: Path) -> dict:
@@ -176,21 +164,6 @@ class Ledger:
         assert not lost, f"finished trials lost or changed: {lost}"
         self.seen = now
         return now
-
-
-def parse_outputs(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if not p.is_file() or ".tmp" in p.name:
-            continue
-        if p.suffix == ".json":
-            content = json.loads(p.read_text())
-            if p.parent != folder or p.name not in ("results.json", "compare.json"):
-                continue
-            assert content  # a published result is complete
-        elif p.suffix == ".png":
-            assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", p
-        elif p.suffix in (".md", ".csv"):
-            assert p.read_text().strip(), p
 
 
 def _graceful_leaves_no_temp(sig: int, folder: Path) -> None:
@@ -456,9 +429,9 @@ def test_download_survives_kills(tmp_path):
 def test_feature_cache_build_survives_kills(shared_root, tmp_path):
     """``szsl data check`` on a fresh cache dir builds the .npy feature cache; kill it while it does."""
     import scipy.io
-    from test_xlsa17 import make_dataset
 
     from szsl.data.xlsa17 import load_xlsa17
+    from tests.helpers.xlsa17 import make_dataset
 
     root = tmp_path / "data"
     folder = make_dataset(shared_root, root, "AWA2")

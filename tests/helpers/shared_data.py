@@ -1,12 +1,11 @@
-"""Where the real xlsa17 metadata lives (../shared/xlsa17, never committed). A plain module, so test
-files import it by a name no other file shares (several folders have a ``conftest.py``)."""
+"""Where the real xlsa17 metadata lives (../shared/xlsa17, never committed)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
 
 
