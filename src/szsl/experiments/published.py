@@ -31,11 +31,6 @@ def published_rows(table: str = "table2") -> list[dict[str, str]]:
     return [dict(row) for row in csv.DictReader(io.StringIO("\n".join(lines)))]
 
 
-def all_published_rows() -> list[dict[str, str]]:
-    """Both tables, each row with an added ``"table"`` key naming where it came from."""
-    return [{**row, "table": name} for name in TABLES for row in published_rows(name)]
-
-
 def as_float(cell: str | None) -> float | None:
     """A U/S/H cell as a float, or None when the paper reports nothing there."""
     if cell is None or str(cell).strip() == "":

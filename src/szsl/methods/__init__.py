@@ -70,10 +70,6 @@ class Method:
     def is_network(self) -> bool:
         return self.network
 
-    @property
-    def kind(self) -> str:
-        return "network" if self.network else "closed-form"
-
     def config(self, values: Mapping[str, Any] | None = None, **more: Any):
         """The TrainConfig of this method: ``values`` / keywords, then the method's fixed values on top."""
         if not self.network:

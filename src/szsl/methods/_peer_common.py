@@ -136,10 +136,6 @@ def batches(n: int, batch_size: int, g: torch.Generator):
         yield perm[start : start + batch_size]
 
 
-def device_for(device) -> torch.device:
-    return resolve_device(device)
-
-
 def train_epochs(step_loss: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Optimizer, *, n: int, epochs: int,
                  batch_size: int, g: torch.Generator, device, end_epoch: Callable[[], object] | None = None) -> list[float]:
     """``epochs`` passes of minibatch training over ``n`` rows, each a seeded shuffle (``batches``): per minibatch
@@ -190,12 +186,12 @@ def begin_fit(name: str, X, y, attributes, *, seed, device, params: Mapping[str,
     """The preamble of a peer fit, in this order (which decides which error a bad call reports): start the clock;
     ``check_params(name, defaults, specs, params)`` when ``defaults`` is given (else ``params`` is taken as already
     checked); ``check_inputs``; the seeded ``generator`` (skipped when ``seeded`` is false: a closed-form fit
-    accepts any seed); ``device_for``."""
+    accepts any seed); ``resolve_device``."""
     t0 = time.perf_counter()
     p = params if defaults is None else check_params(name, defaults, specs, params)
     X, y, A, seen, unseen = check_inputs(name, X, y, attributes)
     g = generator(seed) if seeded else None
-    dev = device_for(device)
+    dev = resolve_device(device)
     return FitRun(name, p, X, y, A, seen, unseen, g, dev, t0)
 
 

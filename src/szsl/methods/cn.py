@@ -36,12 +36,12 @@ from szsl.methods._peer_common import (
     begin_fit,
     check_inputs,
     check_params,
-    device_for,
     generator,
     linear_init,
     train_epochs,
     uniform_,
 )
+from szsl.model import resolve_device
 
 NAME = "cn"
 
@@ -217,7 +217,7 @@ def fit_population(X, y, attributes, params_list, *, seeds, device: str = "auto"
         return out
     p0 = ps[0]
     X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
-    dev = device_for(device)
+    dev = resolve_device(device)
     gens = [generator(s) for s in seeds]
     nets = [ProtoMLP(A.shape[1], p0["hidden"], X.shape[1], g, torch.device("cpu"), momentum=p0["cs_momentum"], eps=p0["cs_eps"])
             for g in gens]

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from szsl.methods import cn
-from szsl.methods._peer_common import check_inputs, check_params, device_for, l2_rows
+from szsl.methods._peer_common import check_inputs, check_params, l2_rows
+from szsl.model import resolve_device
 
 NAME = "cn-soft"
 
@@ -50,7 +51,7 @@ def soft_targets(attributes: np.ndarray, seen: np.ndarray, unseen: np.ndarray, q
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
     p = check_params(NAME, DEFAULTS, SPECS, params)
     _, _, A, seen, unseen = check_inputs(NAME, X, y, attributes)
-    dev = device_for(device)
+    dev = resolve_device(device)
     T = torch.as_tensor(soft_targets(A, seen, unseen, p["q"], p["tau"]), device=dev)
     cn_params = {k: p[k] for k in cn.DEFAULTS}
     fitted = cn.train_cn(X, y, attributes, cn_params, seed=seed, device=dev, name=NAME,

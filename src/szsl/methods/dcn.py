@@ -13,8 +13,6 @@ alpha and soft_label are unused. Prediction: argmax of z over all classes (T doe
 
 from __future__ import annotations
 
-import numpy as np
-
 from szsl.methods.szsl import DEFAULTS as _NETWORK_DEFAULTS
 from szsl.methods.szsl import PAPER_SPACE, fit_population, scorer  # noqa: F401 - the registry reads them
 from szsl.methods.szsl import fit as _fit_network
@@ -35,25 +33,6 @@ SPACE = {**PAPER_SPACE, **DCN_FIXED, **DCN_SPACE}
 def fit(X, y, attributes, params: dict, *, seed: int = 0, device: str = "auto"):
     """One DCN model (the contract's single fit; the harness trains populations with ``fit_population``)."""
     return _fit_network(X, y, attributes, {**dict(params), **DCN_FIXED}, seed=seed, device=device)
-
-
-def dcn_loss_reference(z: np.ndarray, y: np.ndarray, unseen, temperature: float, entropy: float) -> float:
-    """Mean DCN loss of logits z (n, C) in float64 numpy: the reference the tests check against."""
-    z = np.asarray(z, dtype=np.float64) / temperature
-    unseen = np.asarray(unseen, dtype=np.int64)
-    seen = np.setdiff1d(np.arange(z.shape[1]), unseen)
-    zs = z[:, seen]
-    log_ps = zs - zs.max(1, keepdims=True)
-    log_ps = log_ps - np.log(np.exp(log_ps).sum(1, keepdims=True))
-    col = np.searchsorted(seen, np.asarray(y))
-    ce = -log_ps[np.arange(z.shape[0]), col]
-    if unseen.size == 0:
-        return float(ce.mean())
-    zu = z[:, unseen]
-    log_pu = zu - zu.max(1, keepdims=True)
-    log_pu = log_pu - np.log(np.exp(log_pu).sum(1, keepdims=True))
-    ent = -(np.exp(log_pu) * log_pu).sum(1)
-    return float((ce + entropy * ent).mean())
 
 
 # ---- the loss the one training loop uses for members with TrainConfig.method == "dcn" (szsl.losses.LOSSES)

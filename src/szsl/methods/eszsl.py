@@ -84,11 +84,6 @@ class ESZSLSolver:
         return ((left @ self.Q_s) / (self.L_s + lam).unsqueeze(0)) @ self.Q_s.T
 
 
-def eszsl_fit(X, y, class_attributes, gamma: float, lam: float, *, targets: str = "pm1", device="auto") -> torch.Tensor:
-    """V (d, a) float64 of the closed form for one (gamma, lambda)."""
-    return ESZSLSolver.fit(X, y, class_attributes, targets=targets, device=device).V(gamma, lam)
-
-
 @torch.no_grad()
 def eszsl_scores(V: torch.Tensor, X, class_attributes, *, chunk_size: int = 8192) -> np.ndarray:
     """X V S_all^T: scores over all C classes, (n, C) float32 (computed in float64)."""
