@@ -2,8 +2,11 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning
+from sklearn.metrics import balanced_accuracy_score
 
-from szsl import SZSLClassifier, SZSLError
+from szsl import SZSLClassifier, SZSLEnsemble, SZSLError
+from szsl.metrics import per_class_accuracy
 from tests.helpers.train import toy_problem
 
 
@@ -187,3 +190,48 @@ def test_an_ensemble_from_a_tuning_result_follows_the_reproduce_rule():
         SZSLEnsemble.from_tune({"top": top}, calibrate="yes")
     with pytest.raises(SZSLError, match="no complete trials"):
         SZSLEnsemble.from_tune({})
+
+
+SMALL_MODELS = {
+    "classifier": lambda: SZSLClassifier(hidden=8, epochs=2, device="cpu"),
+    "ensemble": lambda: SZSLEnsemble(members=[dict(hidden=8, epochs=2)], device="cpu"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SMALL_MODELS))
+def test_fitting_x_without_features_is_one_clear_error(kind):
+    _, y, A = toy_problem(n=50)
+    with pytest.raises(SZSLError, match=r"X: no features \(shape \(50, 0\)\); expected at least one feature column"):
+        SMALL_MODELS[kind]().fit(np.zeros((50, 0), dtype=np.float32), y, A)
+
+
+@pytest.mark.parametrize("kind", sorted(SMALL_MODELS))
+def test_a_column_y_is_raveled_with_sklearns_data_conversion_warning(kind):
+    X, y, A = toy_problem(n=120)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = SMALL_MODELS[kind]().fit(X, y[:, None], A)
+    flat = SMALL_MODELS[kind]().fit(X, y, A)  # the same model as from the 1-D labels
+    np.testing.assert_array_equal(column.predict_proba(X), flat.predict_proba(X))
+    assert column.seen_.tolist() == flat.seen_.tolist() == list(range(6))
+    with pytest.warns(DataConversionWarning):
+        assert column.score(X, torch.as_tensor(y[:, None])) == column.score(X, y)
+
+
+def test_score_is_the_per_class_mean_top1_accuracy_not_plain_accuracy(fitted):
+    clf = SZSLClassifier()
+    clf.predict = lambda X, among=None: np.array([0, 0, 0, 0, 1, 1])  # given predictions: what does score make of them?
+    # per class: 4/4, 1/1, 0/1 -> 2/3; plain accuracy would be 5/6. Classes absent from y (3..7) do not count.
+    assert clf.score(np.zeros((6, 1)), np.array([0, 0, 0, 0, 1, 2])) == pytest.approx(2 / 3)
+    trained, X, y, _ = fitted
+    predictions = trained.predict(X)
+    assert trained.score(X, y) == pytest.approx(per_class_accuracy(y, predictions, np.unique(y)) / 100)
+    assert trained.score(X, y) == pytest.approx(balanced_accuracy_score(y, predictions))
+
+
+def test_an_ensemble_scores_the_per_class_mean_top1_accuracy():
+    X, y, A = toy_problem(n=300)
+    ens = SZSLEnsemble(members=[dict(hidden=8, epochs=5, batch_size=64)], device="cpu").fit(X, y, A)
+    ens.predict = lambda X, among=None: np.array([0, 0, 0, 0, 1, 1])
+    assert ens.score(X[:6], np.array([0, 0, 0, 0, 1, 2])) == pytest.approx(2 / 3)
+    del ens.predict
+    assert ens.score(X, y) == pytest.approx(balanced_accuracy_score(y, ens.predict(X)))

@@ -5,18 +5,22 @@ Hyperparameters go in ``__init__`` (so ``get_params`` / ``set_params`` / ``clone
 scikit-learn's grid search: its image-wise splits would show every class to every fold.
 The classes are the rows of ``class_attributes``; those with no training sample are
 the unseen ones. Predictions range over all classes, or over a subset with ``among=``.
+``score`` is the per-class mean top-1 accuracy (the metric of the paper's tables), as scikit-learn's
+scores are: a fraction in [0, 1]. A column ``y`` of shape (n, 1) is raveled with a DataConversionWarning.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from szsl.atomic import atomic_path
@@ -37,6 +41,29 @@ def _top1(scores: np.ndarray, among=None) -> np.ndarray:
     if among.size == 0 or among.min() < 0 or among.max() >= scores.shape[1]:
         raise SZSLError(f"among: expected class indices in 0..{scores.shape[1] - 1}")
     return among[scores[:, among].argmax(axis=1)]
+
+
+def _column_or_1d(y):
+    """``y`` as given, or raveled (with scikit-learn's DataConversionWarning) when it is a column of shape (n, 1)."""
+    shape = tuple(y.shape) if hasattr(y, "shape") else np.shape(y)
+    if len(shape) != 2 or shape[1] != 1:
+        return y
+    warnings.warn(
+        "A column-vector y was passed when a 1d array was expected. "
+        "Please change the shape of y to (n_samples, ), for example using ravel().",
+        DataConversionWarning,
+        stacklevel=3,
+    )
+    return y.reshape(-1) if isinstance(y, torch.Tensor) else np.asarray(y).ravel()
+
+
+def _per_class_score(estimator, X, y) -> float:
+    """Per-class mean top-1 accuracy of ``estimator.predict(X)`` over the classes present in ``y``, in [0, 1]."""
+    from szsl.metrics import per_class_accuracy
+
+    y = _column_or_1d(y)
+    y = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    return per_class_accuracy(y, estimator.predict(X), np.unique(y)) / 100.0
 
 
 class NotFittedError(SZSLError, _SklearnNotFittedError):
@@ -91,6 +118,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, class_attributes, class_names=None) -> "SZSLClassifier":
         """Train on (X, y). ``class_attributes``: (C, A) attributes of ALL classes; y in [0, C)."""
+        y = _column_or_1d(y)
         config = self._config()
         member = train_population(X, y, class_attributes, [config], device=self.device, progress=self.verbose)[0]
         if member.diverged:
@@ -137,6 +165,16 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X, among=None) -> np.ndarray:
         """Top-1 class over all classes, or over the class indices in ``among`` (e.g. unseen_ for ZSL)."""
         return _top1(self.decision_function(X), among)
+
+    def score(self, X, y) -> float:
+        """Per-class mean top-1 accuracy of ``predict(X)`` over the classes present in ``y``, in [0, 1].
+
+        The metric the paper's tables report (``szsl.metrics.per_class_accuracy``, there in percent), not
+        scikit-learn's plain accuracy: every class counts the same however many images it has (equal to
+        ``sklearn.metrics.balanced_accuracy_score``). Over test images of seen and unseen classes it is the
+        GZSL accuracy of all those classes together; see ``szsl.metrics.gzsl_metrics`` for U, S and H.
+        """
+        return _per_class_score(self, X, y)
 
     # -- persistence: tensors + JSON-able metadata, loaded with weights_only (no code execution) --
 
@@ -252,6 +290,7 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, class_attributes, class_names=None) -> "SZSLEnsemble":
         """Train every member on (X, y) as one population (``train_population``); see ``SZSLClassifier.fit``."""
+        y = _column_or_1d(y)
         configs = self._configs()
         trained = train_population(X, y, class_attributes, configs, device=self.device, progress=self.verbose)
         bad = next((t for t in trained if t.diverged), None)
@@ -295,6 +334,11 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
     def predict(self, X, among=None) -> np.ndarray:
         """Top-1 class over all classes, or over the class indices in ``among``."""
         return _top1(self.decision_function(X), among)
+
+    def score(self, X, y) -> float:
+        """Per-class mean top-1 accuracy of ``predict(X)`` over the classes present in ``y``, in [0, 1]; see
+        ``SZSLClassifier.score``."""
+        return _per_class_score(self, X, y)
 
     def save(self, path: str | os.PathLike) -> None:
         self._check()

@@ -52,6 +52,8 @@ def as_training_data(X, y, class_attributes) -> tuple[np.ndarray, np.ndarray, np
         raise SZSLError(f"X: expected a 2-D (samples x features) array, got shape {X.shape}")
     if X.shape[0] == 0:
         raise SZSLError("X: no training samples")
+    if X.shape[1] == 0:
+        raise SZSLError(f"X: no features (shape {X.shape}); expected at least one feature column")
     if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
         raise SZSLError(f"X: expected real numbers, got dtype {X.dtype}")
     if X.dtype != np.float32:
