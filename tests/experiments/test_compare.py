@@ -142,3 +142,13 @@ def test_bad_values_give_one_line_and_exit_2(extra, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and "\n" not in err and "Traceback" not in err
     assert not (out / "compare.md").exists()
+
+
+def test_the_compare_summary_says_1_seed_and_1_trial():
+    from szsl.experiments.compare import CompareResult
+
+    settings = dict(methods=[], trials=1, seeds=1, seed=0, epochs=2, hidden=8, params={}, device="cpu", protocol="paper")
+    md = CompareResult("digits", settings).markdown()
+    assert "1 random-search trial per method" in md and "1 seed on the test split" in md and "1 seeds" not in md
+    md = CompareResult("digits", {**settings, "trials": 4, "seeds": 2}).markdown()
+    assert "4 random-search trials per method" in md and "2 seeds on the test split" in md

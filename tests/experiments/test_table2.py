@@ -126,3 +126,12 @@ def test_other_datasets_have_an_empty_published_part():
     assert rows[-1]["family"] == "other"
     md = table2.table2_markdown("digits", rows, SETTINGS)
     assert "No published numbers for digits" in md and "| other | ridge |  | - | - | - | 5.0 ± 0.5 |" in md
+
+
+def test_one_trial_and_one_seed_are_singular():
+    assert table2.plural(1, "seed") == "1 seed" and table2.plural(0, "seed") == "0 seeds" and table2.plural(3, "seed") == "3 seeds"
+    md = table2.table2_markdown("CUB", table2.table2_rows("CUB", []), {**SETTINGS, "trials": 1, "seeds": 1})
+    assert "1 random-search trial per method" in md and "1 seed on the test split" in md
+    assert "1 seeds" not in md and "1 random-search trials" not in md
+    md = table2.table2_markdown("CUB", table2.table2_rows("CUB", []), SETTINGS)
+    assert "7 random-search trials per method" in md and "3 seeds on the test split" in md

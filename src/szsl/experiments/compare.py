@@ -259,8 +259,9 @@ class CompareResult:
     def markdown(self) -> str:
         s = self.settings
         lines = [
-            f"Dataset **{self.dataset}**; {s['trials']} random-search trials per method on the validation folds "
-            f"(mean H), {s['seeds']} seeds on the test split (mean ± std); epochs {s['epochs'] or 'searched/default'}, hidden "
+            f"Dataset **{self.dataset}**; {table2.plural(s['trials'], 'random-search trial')} per method on the validation folds "
+            f"(mean H), {table2.plural(s['seeds'], 'seed')} on the test split (mean ± std); "
+            f"epochs {s['epochs'] or 'searched/default'}, hidden "
             f"{s['hidden'] or 'searched'}{table2.params_text(s.get('params'))}; device {s['device']}.",
             "U, S, H, T1 in %; AUSUC in [0, 1]; CS = calibrated stacking with the gamma chosen on the validation folds.",
             "",

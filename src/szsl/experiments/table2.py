@@ -123,6 +123,11 @@ def _fill(row: dict[str, Any], s: Mapping[str, Any]) -> None:
     row.update(epochs=s.get("epochs"), seconds_per_model=s["seconds_per_model"], seeds=s["seeds"])
 
 
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, with an "s" unless n is 1: "1 seed", "3 seeds"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def params_text(params: Mapping[str, Mapping[str, Any]] | None) -> str:
     """``; per-method settings: f-clswgan: epochs=10, ...`` for the budget lines ("" when none)."""
     if not params:
@@ -140,8 +145,8 @@ def table2_markdown(dataset: str, rows: Sequence[Mapping[str, Any]], settings: M
     lines = [
         f"Dataset **{dataset}**, the layout of the SZSL paper's Table 2 (GZSL, per-class mean top-1 in %).",
         "",
-        f"**Honest** (this run, one protocol for every method): {s['trials']} random-search trials per method on the "
-        f"validation folds (mean H; test data never read), {s['seeds']} seeds on the test split (mean ± std); epochs of the "
+        f"**Honest** (this run, one protocol for every method): {plural(s['trials'], 'random-search trial')} per method on the "
+        f"validation folds (mean H; test data never read), {plural(s['seeds'], 'seed')} on the test split (mean ± std); epochs of the "
         f"network methods {s.get('epochs') or 'as their space (30)'}, hidden {s.get('hidden') or 'as their space'}; the other "
         "methods train the epochs of their own space (searched or their authors' default: column 'epochs', the selected value)"
         + params_text(s.get("params"))
