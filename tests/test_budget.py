@@ -51,3 +51,13 @@ def test_pruning_rungs_scale_with_long_budgets():
     assert prune_rungs(30, "halving") == [5, 10, 20]  # unchanged below 40 epochs
     assert prune_rungs(100, "halving") == [25, 50]
     assert prune_rungs(100, "none") == []
+
+
+def test_a_chosen_budget_is_trained_as_chosen():
+    from szsl.budget import auto_min_steps
+
+    assert auto_min_steps(None, 20, 20) == MIN_STEPS  # the default budget gets the floor
+    assert auto_min_steps(None, None, 20) == MIN_STEPS
+    assert auto_min_steps(None, 2, 20) == 0  # --epochs 2 (or a space file's) is trained for exactly 2 epochs
+    assert auto_min_steps(50, 2, 20) == 50  # unless a floor is asked for too
+    assert auto_min_steps(0, 20, 20) == 0

@@ -6,7 +6,8 @@ learnt anything (on the real digits the default lost 7 H on average to an untune
 it; docs/robustness.md). The default budget is therefore "``epochs`` epochs, and at least
 ``MIN_STEPS`` optimizer steps on the trainval images": large data sets (every xlsa17 benchmark) keep
 their epochs, small ones train for more epochs. The fold models of the tuner get the same epochs as
-the final model, as before.
+the final model, as before. A budget the caller chose (``--epochs``, a space file's ``epochs``) is
+trained as chosen unless a step floor is asked for too (``--min-steps``; ``auto_min_steps``).
 """
 
 from __future__ import annotations
@@ -27,3 +28,12 @@ def scaled_epochs(epochs: int, n_images: int, batch_size: int, min_steps: int = 
             raise SZSLError(f"{name}={v!r}: expected an integer >= {low}")
     per_epoch = math.ceil(n_images / batch_size)
     return max(epochs, math.ceil(min_steps / per_epoch))
+
+
+def auto_min_steps(min_steps: int | None, epochs: int | None, default_epochs: int) -> int:
+    """The step floor of a run: ``min_steps`` when given; else ``MIN_STEPS`` when the epoch budget is the default
+    one, and 0 when the caller chose a budget of its own (``--epochs``, a space file's ``epochs``): a chosen
+    budget is trained exactly as chosen."""
+    if min_steps is not None:
+        return min_steps
+    return MIN_STEPS if epochs is None or epochs == default_epochs else 0

@@ -73,9 +73,9 @@ class NotFittedError(SZSLError, _SklearnNotFittedError):
 class SZSLClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
-        q: float = 0.3,
+        q: float = 0.5,
         tau: float = 0.2,
-        alpha: float = 0.5,
+        alpha: float = 1.0,
         hidden: int = 1500,
         activation: str = "relu",
         batch_size: int = 256,

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 NEAR_ZERO_H = 5.0  # mean validation H (%) below which no trial's ranking means much
 EDGE = 0.02  # a value within 2 % of its range's width (log width for log ranges) from an end is at the edge
-FOLD_SPREAD = 30.0  # points of H between the best trial's best and worst fold
+FOLD_SPREAD = 40.0  # points of H between the best trial's best and worst fold
 
 
 def selection_warnings(best_value: float, best_params: Mapping[str, Any], folds: Sequence[Mapping[str, float]],
@@ -24,7 +24,8 @@ def selection_warnings(best_value: float, best_params: Mapping[str, Any], folds:
     if best_value < NEAR_ZERO_H:
         out.append(
             f"every one of the {n_complete} complete trials scored mean validation H below {NEAR_ZERO_H:g} (best {best_value:.1f}): the "
-            "folds cannot rank the settings; try more trials (--trials), a longer budget (--epochs / --min-steps) or a wider space (--space)"
+            "folds cannot rank the settings; try more trials (--trials), a longer budget (--epochs / --min-steps) or a wider "
+            "space (--space)"
         )
     for p in space_params:
         if p.kind not in ("float", "int") or p.name not in best_params:
@@ -38,8 +39,8 @@ def selection_warnings(best_value: float, best_params: Mapping[str, Any], folds:
         end = "lower" if v - lo <= EDGE * width else "upper" if hi - v <= EDGE * width else None
         if end:
             out.append(
-                f"the best trial's {p.name} = {best_params[p.name]:.4g} sits at the {end} end of its range [{p.low:g}, {p.high:g}]: the best "
-                f"setting may lie outside; widen {p.name} in a --space file"
+                f"the best trial's {p.name} = {best_params[p.name]:.4g} sits at the {end} end of its range [{p.low:g}, {p.high:g}]: "
+                f"the best setting may lie outside; widen {p.name} in a --space file"
             )
     hs = [float(f["H"]) for f in folds if "H" in f]
     if len(hs) > 1 and max(hs) - min(hs) > FOLD_SPREAD:

@@ -39,7 +39,6 @@ import numpy as np
 
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
-from szsl.trust import selection_warnings
 from szsl.search_space import (  # noqa: F401 - the search-space API, re-exported from its old home
     BATCH_SIZES,
     DEFAULT_EPOCHS,
@@ -67,6 +66,7 @@ from szsl.study_storage import (  # noqa: F401 - re-exported
     redact,
     sqlite_url,
 )
+from szsl.trust import selection_warnings
 
 SAMPLERS = ("tpe", "random", "grid")
 # Multi-fidelity search (network methods): "halving" scores every trial on the folds at epochs

@@ -7,6 +7,7 @@ import json
 from dataclasses import fields
 
 from szsl.atomic import write_json
+from szsl.budget import MIN_STEPS, auto_min_steps, scaled_epochs
 from szsl.commands._common import add_dataset_args
 from szsl.config import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
 from szsl.errors import SZSLError
@@ -77,6 +78,11 @@ def add_parser(sub) -> None:
         "--calibrate", choices=CALIBRATIONS, default=None,
         help=f"with --from-tune: none, seen or full, as in szsl reproduce (default {DEFAULT_CALIBRATE})",
     )
+    parser.add_argument(
+        "--min-steps", type=int, default=None, metavar="N",
+        help=f"network methods: train at least N optimizer steps on the trainval images, so a small data set gets more epochs "
+        f"(default: {MIN_STEPS} with the default --epochs, as szsl tune and reproduce; 0 with an --epochs of your own, trained as given)",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
     parser.add_argument("--json", metavar="OUT", help="write the metrics and settings as JSON here")
@@ -120,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
             raise SZSLError(f"--save: not supported for --method {m.name} (a closed form; only network methods are saved)")
         params = m.params(method_params(args))
     benchmark = load_benchmark(args.dataset, args.root)
+    if m.is_network:
+        floor = auto_min_steps(args.min_steps, params.epochs, TrainConfig().epochs)
+        params = params.replace(epochs=scaled_epochs(params.epochs, len(benchmark.trainval), params.batch_size, floor))
     data = split_data(benchmark, final_split(benchmark))
     (result,) = evaluate(m, data, [params], seed=args.seed, device=args.device, progress=True, keep_models=args.save is not None)
     if result.diverged:

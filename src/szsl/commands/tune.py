@@ -57,9 +57,10 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     )
     parser.add_argument("--epochs", type=positive_int, default=None, help="fixed epoch budget of every trial (default: the space's, 30)")
     parser.add_argument(
-        "--min-steps", type=nonneg_int, default=MIN_STEPS, metavar="N",
-        help=f"train at least N optimizer steps on the trainval images: a small data set gets more epochs than --epochs (default "
-        f"{MIN_STEPS}; every xlsa17 benchmark already has more; 0: exactly --epochs)",
+        "--min-steps", type=nonneg_int, default=None, metavar="N",
+        help=f"train at least N optimizer steps on the trainval images, so a small data set gets more epochs (default: {MIN_STEPS} "
+        "with the default epoch budget, where every xlsa17 benchmark already has more; 0 when --epochs or the space file sets "
+        "the epochs, which are then trained as given)",
     )
     parser.add_argument(
         "--space", metavar="JSON", default=None,
@@ -111,12 +112,14 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from szsl.atomic import write_json
+    from szsl.budget import auto_min_steps
     from szsl.data import load_benchmark
     from szsl.tune import default_paths, load_space, redact, tune
 
     space = load_space(args.space, epochs=args.epochs, search_mass=args.search_mass, method=args.method)
     benchmark = load_benchmark(args.dataset, args.root)
-    space = space.with_min_steps(len(benchmark.trainval), args.min_steps)
+    default_epochs = load_space(None, method=args.method).fixed.get("epochs")
+    space = space.with_min_steps(len(benchmark.trainval), auto_min_steps(args.min_steps, space.fixed.get("epochs"), default_epochs))
     out, storage = default_paths(benchmark, args.out, args.storage)
     result = tune(
         benchmark, n_trials=args.trials, storage=storage, study_name=args.study, space=space, sampler=args.sampler, seed=args.seed,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from szsl.budget import MIN_STEPS
+from szsl.budget import auto_min_steps
 from szsl.data import find_datasets  # noqa: F401 - the one dataset resolver, re-exported
 from szsl.errors import SZSLError
 from szsl.experiments.final import DEFAULT_SEEDS
@@ -35,7 +35,9 @@ REPRODUCE_EPOCHS = 20
 class ReproduceOptions:
     trials: int = REPRODUCE_TRIALS
     epochs: int | None = REPRODUCE_EPOCHS
-    min_steps: int = MIN_STEPS  # budget.scaled_epochs: at least this many optimizer steps on trainval (0: epochs as given)
+    # budget.scaled_epochs: at least this many optimizer steps on trainval (0: epochs as given; None: budget.auto_min_steps,
+    # MIN_STEPS with the default epochs, 0 with epochs of the caller's choosing)
+    min_steps: int | None = None
     space: str | None = None  # a JSON space file
     search_mass: bool = False
     fold_classes: str = "ratio"  # protocol.validation_splits: "ratio", "matched", "all" or "trainval" (the paper's folds)
@@ -113,7 +115,7 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         bar.update(1)
         return result
 
-    space = space.with_min_steps(len(bench().trainval), opts.min_steps)
+    space = space.with_min_steps(len(bench().trainval), auto_min_steps(opts.min_steps, opts.epochs, REPRODUCE_EPOCHS))
     study = default_study_name(bench(), space, opts.seed, opts.sampler, opts.fold_classes, opts.prune)
     tune_key = {"study": study, "storage": redact(storage), "trials": opts.trials}
 
