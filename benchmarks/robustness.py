@@ -14,9 +14,9 @@ Families (``TIERS`` lists which members each tier runs):
 
 Protocols:
   default  ``szsl reproduce --no-sweeps`` with today's defaults (``--set NAME=VALUE`` runs a variant
-           under another ``--tag``: a ReproduceOptions field, e.g. min_steps=0);
+           under another ``--tag``: a ReproduceOptions field, e.g. epoch_steps=0 min_steps=400);
   v01      szsl 0.1's protocol: ``--space paper --fold-classes trainval --trials 30 --prune none
-           --ensemble 1 --calibrate none --min-steps 0``;
+           --ensemble 1 --calibrate none --epoch-steps 0``;
   fixed    the untuned fixed setting q 0.5, tau 0.2, alpha 1, hidden 1500, 20 epochs, constant lr 1e-3, batch 256;
   cn       Class Normalization (``szsl.methods.cn``) at its defaults, no tuning.
 
@@ -26,7 +26,7 @@ cells it has, so the baselines (which do not depend on the default) are computed
 
     python benchmarks/robustness.py make --tier quick --data /tmp/robust
     python benchmarks/robustness.py run --tier quick --data /tmp/robust --out benchmarks/results/robustness
-    python benchmarks/robustness.py run --tier quick --data /tmp/robust --protocols default --tag nosteps --set min_steps=0
+    python benchmarks/robustness.py run --tier quick --data /tmp/robust --protocols default --tag steps400 --set epoch_steps=0 min_steps=400
     python benchmarks/robustness.py report --out benchmarks/results/robustness --md docs/robustness.md
 """
 
@@ -71,7 +71,7 @@ TIERS = {
 }
 PROTOCOLS = ("default", "v01", "fixed", "cn")
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant")
-V01 = dict(space="paper", fold_classes="trainval", trials=30, prune="none", ensemble=1, calibrate="none", min_steps=0)
+V01 = dict(space="paper", fold_classes="trainval", trials=30, prune="none", ensemble=1, calibrate="none", epoch_steps=0)
 SEEDS = (0, 1, 2)
 
 

@@ -53,11 +53,21 @@ def test_pruning_rungs_scale_with_long_budgets():
     assert prune_rungs(100, "none") == []
 
 
-def test_a_chosen_budget_is_trained_as_chosen():
-    from szsl.budget import auto_min_steps
+def test_small_data_gets_smaller_batches():
+    from szsl.budget import EPOCH_STEPS, scaled_batch
 
-    assert auto_min_steps(None, 20, 20) == MIN_STEPS  # the default budget gets the floor
-    assert auto_min_steps(None, None, 20) == MIN_STEPS
-    assert auto_min_steps(None, 2, 20) == 0  # --epochs 2 (or a space file's) is trained for exactly 2 epochs
-    assert auto_min_steps(50, 2, 20) == 50  # unless a floor is asked for too
-    assert auto_min_steps(0, 20, 20) == 0
+    assert scaled_batch(256, 5932, EPOCH_STEPS) == 256  # aPY: 24 steps an epoch already
+    assert scaled_batch(256, 1006, 8) == 128  # the digits: 4 steps an epoch at 256, 8 at 128
+    assert scaled_batch(256, 100, 8) == 32  # never below MIN_BATCH
+    assert scaled_batch(256, 1006, 0) == 256
+    assert scaled_batch(100, 300, 8) == 32  # 100 -> 50 (6 steps) -> 32, not 25: never below MIN_BATCH
+    assert scaled_batch(100, 200, 8) == 32
+
+
+def test_space_batch_follows_the_data():
+    space = make_space(epochs=20)
+    small = space.with_epoch_steps(1006, 8)
+    assert small.fixed["batch_size"] == 128 and space.fixed["batch_size"] == 256
+    assert space.with_epoch_steps(5932, 8) is space  # every xlsa17 benchmark: the same space, the same study name
+    paper = load_space("paper", epochs=20)
+    assert paper.with_epoch_steps(1006, 8) is paper  # a searched batch size is left alone

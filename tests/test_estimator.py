@@ -14,7 +14,7 @@ from tests.helpers.train import toy_problem
 def fitted():
     X, y, A = toy_problem()
     return (
-        SZSLClassifier(hidden=16, epochs=40, batch_size=64, q=0.3, device="cpu").fit(
+        SZSLClassifier(hidden=16, epochs=40, batch_size=64, q=0.3, alpha=0.5, device="cpu").fit(
             X, y, class_attributes=A, class_names=list("abcdefgh")
         ),
         X,

@@ -131,6 +131,20 @@ class SearchSpace:
         params = tuple(Param("epochs", "fixed", value=need) if p.name == "epochs" else p for p in self.params)
         return SearchSpace(params, search_mass=self.search_mass, method=self.method)
 
+    def with_epoch_steps(self, n_images: int, epoch_steps: int) -> "SearchSpace":
+        """The space whose fixed batch size is halved (``budget.scaled_batch``) until an epoch of ``n_images`` images
+        has ``epoch_steps`` optimizer steps; unchanged when the batch size is searched or already small enough."""
+        from szsl.budget import scaled_batch
+
+        batch = next((p for p in self.params if p.name == "batch_size"), None)
+        if not epoch_steps or batch is None or batch.kind != "fixed":
+            return self
+        b = scaled_batch(int(batch.value), n_images, epoch_steps)
+        if b == batch.value:
+            return self
+        params = tuple(Param("batch_size", "fixed", value=b) if p.name == "batch_size" else p for p in self.params)
+        return SearchSpace(params, search_mass=self.search_mass, method=self.method)
+
     def grid_size(self) -> int:
         return int(np.prod([len(v) for v in self.grid().values()])) if self.searched else 1
 

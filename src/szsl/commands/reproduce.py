@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from szsl.experiments.reproduce import ReproduceOptions, reproduce
 
     opts = ReproduceOptions(
-        trials=args.trials, epochs=args.epochs, min_steps=args.min_steps, space=args.space, search_mass=args.search_mass,
+        trials=args.trials, epochs=args.epochs, min_steps=args.min_steps, epoch_steps=args.epoch_steps, space=args.space,
+        search_mass=args.search_mass,
         sampler=args.sampler,
         batch=args.batch, seed=args.seed, storage=args.storage, timeout=args.timeout, device=args.device, fold_classes=args.fold_classes,
         prune=args.prune, ensemble=args.ensemble, ensemble_margin=args.ensemble_margin, calibrate=args.calibrate,

@@ -7,7 +7,7 @@ import json
 from dataclasses import fields
 
 from szsl.atomic import write_json
-from szsl.budget import MIN_STEPS, auto_min_steps, scaled_epochs
+from szsl.budget import EPOCH_STEPS, MIN_BATCH, scaled_batch, scaled_epochs
 from szsl.commands._common import add_dataset_args
 from szsl.config import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
 from szsl.errors import SZSLError
@@ -79,9 +79,13 @@ def add_parser(sub) -> None:
         help=f"with --from-tune: none, seen or full, as in szsl reproduce (default {DEFAULT_CALIBRATE})",
     )
     parser.add_argument(
-        "--min-steps", type=int, default=None, metavar="N",
-        help=f"network methods: train at least N optimizer steps on the trainval images, so a small data set gets more epochs "
-        f"(default: {MIN_STEPS} with the default --epochs, as szsl tune and reproduce; 0 with an --epochs of your own, trained as given)",
+        "--epoch-steps", type=int, default=EPOCH_STEPS, metavar="N",
+        help=f"network methods: on a small data set the batch size halves (down to {MIN_BATCH}) until an epoch has N steps "
+        f"(default {EPOCH_STEPS}, as szsl tune and reproduce; 0: --batch-size as given)",
+    )
+    parser.add_argument(
+        "--min-steps", type=int, default=0, metavar="N",
+        help="network methods: more epochs than --epochs until the run has N optimizer steps (default 0: off)",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
@@ -127,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
         params = m.params(method_params(args))
     benchmark = load_benchmark(args.dataset, args.root)
     if m.is_network:
-        floor = auto_min_steps(args.min_steps, params.epochs, TrainConfig().epochs)
-        params = params.replace(epochs=scaled_epochs(params.epochs, len(benchmark.trainval), params.batch_size, floor))
+        n = len(benchmark.trainval)
+        if args.epoch_steps < 0:
+            raise SZSLError(f"--epoch-steps {args.epoch_steps}: expected an integer >= 0")
+        params = params.replace(batch_size=scaled_batch(params.batch_size, n, args.epoch_steps))
+        params = params.replace(epochs=scaled_epochs(params.epochs, n, params.batch_size, args.min_steps))
     data = split_data(benchmark, final_split(benchmark))
     (result,) = evaluate(m, data, [params], seed=args.seed, device=args.device, progress=True, keep_models=args.save is not None)
     if result.diverged:

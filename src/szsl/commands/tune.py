@@ -39,7 +39,7 @@ def positive_float(text: str) -> float:
 
 def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> None:
     """Options shared by ``tune`` and ``reproduce``."""
-    from szsl.budget import MIN_STEPS
+    from szsl.budget import EPOCH_STEPS, MIN_BATCH, MIN_STEPS
     from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
     from szsl.tune import DEFAULT_BATCH, DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS, SAMPLERS
 
@@ -57,10 +57,14 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     )
     parser.add_argument("--epochs", type=positive_int, default=None, help="fixed epoch budget of every trial (default: the space's, 30)")
     parser.add_argument(
-        "--min-steps", type=nonneg_int, default=None, metavar="N",
-        help=f"train at least N optimizer steps on the trainval images, so a small data set gets more epochs (default: {MIN_STEPS} "
-        "with the default epoch budget, where every xlsa17 benchmark already has more; 0 when --epochs or the space file sets "
-        "the epochs, which are then trained as given)",
+        "--epoch-steps", type=nonneg_int, default=EPOCH_STEPS, metavar="N",
+        help=f"a small data set's fixed batch size halves (down to {MIN_BATCH}) until an epoch has N optimizer steps (default "
+        f"{EPOCH_STEPS}; every xlsa17 benchmark has more at batch 256; 0: the batch size as given)",
+    )
+    parser.add_argument(
+        "--min-steps", type=nonneg_int, default=0, metavar="N",
+        help="train more epochs than --epochs until a run has N optimizer steps on the trainval images (default 0: off; "
+        f"{MIN_STEPS} helps low-dimensional features such as the digits, docs/robustness.md)",
     )
     parser.add_argument(
         "--space", metavar="JSON", default=None,
@@ -112,14 +116,12 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from szsl.atomic import write_json
-    from szsl.budget import auto_min_steps
     from szsl.data import load_benchmark
     from szsl.tune import default_paths, load_space, redact, tune
 
     space = load_space(args.space, epochs=args.epochs, search_mass=args.search_mass, method=args.method)
     benchmark = load_benchmark(args.dataset, args.root)
-    default_epochs = load_space(None, method=args.method).fixed.get("epochs")
-    space = space.with_min_steps(len(benchmark.trainval), auto_min_steps(args.min_steps, space.fixed.get("epochs"), default_epochs))
+    space = space.with_epoch_steps(len(benchmark.trainval), args.epoch_steps).with_min_steps(len(benchmark.trainval), args.min_steps)
     out, storage = default_paths(benchmark, args.out, args.storage)
     result = tune(
         benchmark, n_trials=args.trials, storage=storage, study_name=args.study, space=space, sampler=args.sampler, seed=args.seed,

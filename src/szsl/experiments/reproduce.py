@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from szsl.budget import auto_min_steps
+from szsl.budget import EPOCH_STEPS
 from szsl.data import find_datasets  # noqa: F401 - the one dataset resolver, re-exported
 from szsl.errors import SZSLError
 from szsl.experiments.final import DEFAULT_SEEDS
@@ -35,9 +35,8 @@ REPRODUCE_EPOCHS = 20
 class ReproduceOptions:
     trials: int = REPRODUCE_TRIALS
     epochs: int | None = REPRODUCE_EPOCHS
-    # budget.scaled_epochs: at least this many optimizer steps on trainval (0: epochs as given; None: budget.auto_min_steps,
-    # MIN_STEPS with the default epochs, 0 with epochs of the caller's choosing)
-    min_steps: int | None = None
+    epoch_steps: int = EPOCH_STEPS  # budget.scaled_batch: the fixed batch size halves (to 32 at least) until an epoch has these steps
+    min_steps: int = 0  # budget.scaled_epochs (an option): more epochs until a run has this many optimizer steps on trainval
     space: str | None = None  # a JSON space file
     search_mass: bool = False
     fold_classes: str = "ratio"  # protocol.validation_splits: "ratio", "matched", "all" or "trainval" (the paper's folds)
@@ -115,7 +114,8 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         bar.update(1)
         return result
 
-    space = space.with_min_steps(len(bench().trainval), auto_min_steps(opts.min_steps, opts.epochs, REPRODUCE_EPOCHS))
+    space = space.with_epoch_steps(len(bench().trainval), opts.epoch_steps)
+    space = space.with_min_steps(len(bench().trainval), opts.min_steps)
     study = default_study_name(bench(), space, opts.seed, opts.sampler, opts.fold_classes, opts.prune)
     tune_key = {"study": study, "storage": redact(storage), "trials": opts.trials}
 
