@@ -23,6 +23,9 @@ SOFT_LABEL_VARIANTS = ("similarity", "nearest", "uniform")
 # (Deep Calibration Network, Liu et al. 2018: CE over the seen classes of logits / dcn_temperature
 # + dcn_entropy * entropy of the prediction over the unseen classes). See szsl.methods.
 LOSSES = ("szsl", "dcn")
+# The scale of the features a member trains on (szsl.training_data.input_scale): "auto" rescales features far
+# from a ResNet feature's scale (mean L2 norm outside [10, 160]) to it, "none" uses them as given.
+INPUT_SCALINGS = ("auto", "none")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class TrainConfig:
     method: str = "szsl"  # "szsl" or "dcn"; q, tau, alpha, soft_label are unused by dcn
     dcn_temperature: float = 1.0  # dcn: temperature T of the softmax over the seen classes
     dcn_entropy: float = 0.1  # dcn: weight beta of the entropy over the unseen classes
+    input_scaling: str = "auto"  # INPUT_SCALINGS
 
     def __post_init__(self) -> None:
         def check(name: str, ok: bool, expected: str) -> None:
@@ -75,6 +79,7 @@ class TrainConfig:
         check("lr_schedule", self.lr_schedule in LR_SCHEDULES, "one of " + ", ".join(LR_SCHEDULES))
         check("soft_label", self.soft_label in SOFT_LABEL_VARIANTS, "one of " + ", ".join(SOFT_LABEL_VARIANTS))
         check("method", self.method in LOSSES, "one of " + ", ".join(LOSSES))
+        check("input_scaling", self.input_scaling in INPUT_SCALINGS, "one of " + ", ".join(INPUT_SCALINGS))
         check("dcn_temperature", finite(self.dcn_temperature) and self.dcn_temperature > 0, "a number > 0")
         check("dcn_entropy", finite(self.dcn_entropy) and self.dcn_entropy >= 0, "a number >= 0")
 
@@ -87,7 +92,7 @@ class TrainConfig:
     def group_key(self) -> tuple:
         """Members with equal keys share tensor shapes and a schedule, so they train as one batch (the
         activation is not part of it: ``model.embed`` applies each member's own)."""
-        return (self.hidden, self.batch_size, self.epochs, self.optimizer, self.lr_schedule)
+        return (self.hidden, self.batch_size, self.epochs, self.optimizer, self.lr_schedule, self.input_scaling)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

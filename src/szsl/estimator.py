@@ -90,6 +90,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         method: str = "szsl",
         dcn_temperature: float = 1.0,
         dcn_entropy: float = 0.1,
+        input_scaling: str = "auto",
         device: str = "auto",
         verbose: bool = False,
     ):
@@ -110,6 +111,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         self.method = method
         self.dcn_temperature = dcn_temperature
         self.dcn_entropy = dcn_entropy
+        self.input_scaling = input_scaling
         self.device = device
         self.verbose = verbose
 

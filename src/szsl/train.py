@@ -34,7 +34,7 @@ from szsl.errors import SZSLError
 from szsl.losses import MemberSettings, batch_loss
 from szsl.model import PARAM_NAMES, init_member, resolve_device, stack_members, unstack_members
 from szsl.optim import PopulationOptimizer
-from szsl.training_data import TrainingRows, as_training_data
+from szsl.training_data import TrainingRows, as_training_data, input_scale
 
 # A member whose epoch loss is NaN/inf or above this multiple of its loss at the initial weights
 # has diverged: it stops updating and is reported as failed, never scored.
@@ -114,13 +114,18 @@ class Population:
         by_key: dict[tuple, list[int]] = {}
         for i, cfg in enumerate(self.configs):
             by_key.setdefault(cfg.group_key, []).append(i)
+        # The input scale of each input_scaling mode present (training_data.input_scale; shared by a group: part of its key).
+        scales = {mode: input_scale(X, mode) for mode in {c.input_scaling for c in self.configs}}
         # Within a group, members sharing an activation are contiguous (one slice each in model.embed).
         chunks = []
         for idx in by_key.values():
             idx = sorted(idx, key=lambda i: ACTIVATIONS.index(self.configs[i].activation))
             size = len(idx) if max_group is None else max_group
             chunks += [idx[j : j + size] for j in range(0, len(idx), size)]
-        self.groups = [_Group(self.configs, idx, rows, y_dev, A_dev, unseen, progress, precision) for idx in chunks]
+        self.groups = [
+            _Group(self.configs, idx, rows, y_dev, A_dev, unseen, progress, precision, scales[self.configs[idx[0]].input_scaling])
+            for idx in chunks
+        ]
 
     def train_to(self, epoch: int) -> None:
         """Train every running member up to ``epoch`` epochs (or its own budget, if smaller)."""
@@ -148,8 +153,9 @@ class Population:
 class _Group:
     """Members sharing a network shape and a schedule: stacked weights, one batched step."""
 
-    def __init__(self, configs, indices, rows: TrainingRows, y, A, unseen, progress: bool, precision: str):
+    def __init__(self, configs, indices, rows: TrainingRows, y, A, unseen, progress: bool, precision: str, scale: float = 1.0):
         self.all_configs = configs
+        self.scale = scale  # the features are multiplied by it in training; the stored W1 takes it in (``_trained``)
         self.index = list(indices)  # population indices of the members still in the tensors
         self.rows, self.y, self.A, self.unseen = rows, y, A, unseen
         cfgs = [configs[i] for i in self.index]
@@ -201,8 +207,9 @@ class _Group:
             for b in range(n_batches):
                 idx = order[:, b * bs : (b + 1) * bs]  # (K, B)
                 yb = y.index_select(0, idx.reshape(-1)).view(idx.shape)
+                xb = rows.rows(idx) if self.scale == 1.0 else rows.rows(idx) * self.scale
                 with self.autocast():
-                    member_loss = batch_loss(self.params, rows.rows(idx), yb, A, unseen, hp, self.activation)  # (K,)
+                    member_loss = batch_loss(self.params, xb, yb, A, unseen, hp, self.activation)  # (K,)
                 # Members are independent: d(sum_k loss_k)/d(theta_j) = d(loss_j)/d(theta_j).
                 grads = torch.autograd.grad(member_loss.sum(), plist)
                 if self.initial_loss is None:
@@ -253,6 +260,9 @@ class _Group:
     def _trained(self) -> list[TrainedMember]:
         mean_loss = (self.epoch_loss / self.rows.X.shape[0]).cpu().numpy()
         states = unstack_members(self.params)
+        if self.scale != 1.0:  # W1 (x * scale) = (W1 * scale) x: the member applies to the features as given
+            for st in states:
+                st["W1"] = st["W1"] * self.scale
         alive_cpu, died_cpu = self.alive.cpu().numpy(), self.died_at.cpu().numpy()
         out = []
         for j, i in enumerate(self.index):

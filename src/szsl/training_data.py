@@ -11,12 +11,19 @@ import warnings
 import numpy as np
 import torch
 
+from szsl.config import INPUT_SCALINGS
 from szsl.errors import SZSLError
 
 # Rows per chunk when X is validated or copied to a device: bounded temporaries whatever N.
 _CHUNK_BYTES = 64 << 20
 # On CUDA, X is copied to the device when it takes at most this share of the free device memory.
 _DEVICE_DATA_SHARE = 0.5
+# Input scaling (TrainConfig.input_scaling = "auto"): features whose mean L2 norm lies within a factor BAND of
+# REF_NORM (a ResNet-101 feature of xlsa17: about 43 on the twins) are used as they are; others are scaled to
+# REF_NORM. At a given learning rate the first layer learns in proportion to the input scale: the digits' pixel
+# vectors (norm 3.9) trained ten times slower than the features the defaults were chosen on (docs/robustness.md).
+REF_NORM = 40.0
+BAND = 4.0
 
 
 def _chunk_rows(X: np.ndarray) -> int:
@@ -78,6 +85,26 @@ def as_training_data(X, y, class_attributes) -> tuple[np.ndarray, np.ndarray, np
         bad = int(y.min() if y.min() < 0 else y.max())
         raise SZSLError(f"y: label {bad} outside 0..{A.shape[0] - 1} (the rows of class_attributes)")
     return X, y, A.astype(np.float32)
+
+
+def mean_norm(X: np.ndarray) -> float:
+    """The mean L2 norm of the rows of X, in row chunks (one pass over a memmap)."""
+    step, total = _chunk_rows(X), 0.0
+    for start in range(0, X.shape[0], step):
+        total += float(np.linalg.norm(np.asarray(X[start : start + step], dtype=np.float64), axis=1).sum())
+    return total / max(1, X.shape[0])
+
+
+def input_scale(X: np.ndarray, mode: str = "auto") -> float:
+    """The factor the training features are multiplied by: 1 with mode "none" or a mean row norm within a factor
+    BAND of REF_NORM (every xlsa17 benchmark), else REF_NORM / mean norm. The trained first layer takes it in,
+    so the model applies to the features as given."""
+    if mode not in INPUT_SCALINGS:
+        raise SZSLError(f"input_scaling={mode!r}: expected one of {', '.join(INPUT_SCALINGS)}")
+    norm = mean_norm(X) if mode == "auto" else 0.0
+    if norm == 0.0 or REF_NORM / BAND <= norm <= REF_NORM * BAND:
+        return 1.0
+    return REF_NORM / norm
 
 
 def _host_tensor(X: np.ndarray) -> torch.Tensor:

@@ -9,14 +9,17 @@ from dataclasses import fields
 from szsl.atomic import write_json
 from szsl.budget import EPOCH_STEPS, MIN_BATCH, scaled_batch, scaled_epochs
 from szsl.commands._common import add_dataset_args
-from szsl.config import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
+from szsl.config import ACTIVATIONS, INPUT_SCALINGS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.methods import method_names
 from szsl.tune import CALIBRATIONS, DEFAULT_CALIBRATE
 
 _TYPES = {"hidden": int, "batch_size": int, "epochs": int, "seed": int}
 # --method takes any name of the szsl.methods registry (ablations and baselines included).
-_CHOICES = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "soft_label": SOFT_LABEL_VARIANTS}
+_CHOICES = {
+    "activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "soft_label": SOFT_LABEL_VARIANTS,
+    "input_scaling": INPUT_SCALINGS,
+}
 _HELP = {
     "q": "soft-label mass moved to the unseen classes, in [0, 1]",
     "lr_schedule": "learning rate over the run: constant (the paper's) or cosine (annealed to ~0; the default space's)",
@@ -26,6 +29,8 @@ _HELP = {
     "l1": "gamma: coefficient of ||W||_1 (weights only)",
     "dcn_temperature": "dcn: softmax temperature over the seen classes (> 0)",
     "dcn_entropy": "dcn: weight of the entropy over the unseen classes (>= 0)",
+    "input_scaling": "auto (default): features far from a ResNet feature's scale (mean L2 norm outside [10, 160]) are scaled to "
+    "norm 40 for training, the model still takes them as given; none: as given",
 }
 
 
