@@ -1,19 +1,19 @@
 """The training budget on small data sets: enough optimizer steps an epoch (the default), or in all (an option).
 
-A budget counted in epochs at a fixed batch size gives a data set of 600 images 3 steps an epoch: 20
-epochs are 60 steps, and a cosine schedule anneals the learning rate to zero before the model has
-learnt much. Two rules, measured on the robustness suite (docs/robustness.md):
+A budget counted in epochs at a fixed batch size gives a data set of 1000 images 4 steps an epoch at
+batch 256: 20 epochs are 80 steps, and the cosine schedule anneals the learning rate to zero before
+the model has learnt enough. Two rules, measured on the robustness suite (docs/robustness.md):
 
 * ``scaled_batch`` (the default, ``EPOCH_STEPS`` = 8): the batch size halves, down to ``MIN_BATCH``,
   until an epoch has 8 steps. Every xlsa17 benchmark has more at batch 256 (aPY 24), so they are
-  unchanged; the real digits gain 6.7 H on average, small twins lose about 1.
+  unchanged.
 * ``scaled_epochs`` (``--min-steps N``, off by default): more epochs until the run has N steps. It
-  gains more on the digits (+11.9 at 400 steps) but loses 4.4 on small twins (2048-d features overfit
-  in 100+ epochs), so it is an option, not the default.
+  helps low-dimensional data but loses 4.4 H on small twins (2048-d features overfit in 100+ epochs),
+  so it is an option, not the default.
 
-The cause behind both is the feature scale (digits' pixel vectors have a mean L2 norm of 3.9, a
-ResNet feature's about 43: at the same learning rate the first layer learns ten times slower);
-docs/robustness.md has the numbers. The fold models of the tuner get the same budget as the final model.
+The larger cause of slow learning on small data was the feature scale, which
+``TrainConfig.input_scaling`` (``training_data.input_scale``) removes. The fold models of the tuner get
+the same budget as the final model.
 """
 
 from __future__ import annotations
