@@ -128,3 +128,24 @@ def test_the_curve_from_a_chunked_score_summary_equals_the_curve_from_the_scores
     np.testing.assert_array_equal(a.breakpoints, b.breakpoints)
     np.testing.assert_array_equal(a.S, b.S)
     np.testing.assert_array_equal(a.U, b.U)
+
+
+def test_the_markers_are_explained_and_the_chosen_gamma_is_marked():
+    import matplotlib.pyplot as plt
+
+    from szsl.curves import MARKER_CHOSEN, MARKER_MAX, build_curves_figure
+
+    c = seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1], [2])
+    fig = build_curves_figure({"toy": c, "other": c}, "toy", chosen={"toy": 0.75})
+    ax = fig.axes[0]
+    assert fig.szsl_marker_key == [MARKER_MAX, MARKER_CHOSEN]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [MARKER_MAX, MARKER_CHOSEN]
+    assert "highest H" in MARKER_MAX and "validation folds" in MARKER_CHOSEN
+    hollow = [line for line in ax.get_lines() if line.get_markerfacecolor() == "white"]
+    s_at, u_at = c.at(0.75)
+    assert len(hollow) == 1 and (hollow[0].get_xdata()[0], hollow[0].get_ydata()[0]) == (float(s_at), float(u_at))
+    assert [t.get_text() for t in fig.szsl_legends[0].get_texts()] == [f"toy (AUSUC {c.ausuc:.3f})", f"other (AUSUC {c.ausuc:.3f})"]
+    plt.close(fig)
+    fig = build_curves_figure({"toy": c})
+    assert fig.szsl_marker_key == [MARKER_MAX]  # no chosen gamma given: only the filled marker is explained
+    plt.close(fig)

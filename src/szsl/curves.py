@@ -180,16 +180,21 @@ def curve_styles(n: int) -> list[dict[str, str]]:
     ]
 
 
-def plot_curves(curves: Mapping[str, SeenUnseenCurve], path: str | os.PathLike, title: str = "") -> None:
-    """One figure with every curve (S on x, U on y, percent), the H-maximising point marked; PNG, written atomically."""
+MARKER_MAX = "filled marker: the highest H on that curve (test split; a best case, not selectable)"
+MARKER_CHOSEN = "hollow marker: the gamma chosen on the validation folds (calibrated stacking)"
+
+
+def build_curves_figure(curves: Mapping[str, SeenUnseenCurve], title: str = "", chosen: Mapping[str, float] | None = None):
+    """The Figure of ``plot_curves`` (not saved): every curve (S on x, U on y, percent), its H-maximising point marked
+    (filled), and where ``chosen`` gives a curve's gamma (chosen on validation folds) that point too (hollow, same shape).
+    A key under the axes says what the markers mean (``fig.szsl_marker_key``: its lines)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    from szsl.atomic import atomic_path
-
+    chosen = dict(chosen or {})
     many = len(curves) > LEGEND_INSIDE
     # Many curves (compare --methods all: about 12): a wider figure with the legend outside the axes.
     fig, ax = plt.subplots(figsize=(9.6 if many else 6.4, 5.2), dpi=120)
@@ -198,6 +203,9 @@ def plot_curves(curves: Mapping[str, SeenUnseenCurve], path: str | os.PathLike, 
         ax.plot(c.S, c.U, style["linestyle"], color=style["color"], lw=1.6)
         b = c.best()
         ax.plot([b["S"]], [b["U"]], style["marker"], color=style["color"], ms=6)
+        if name in chosen and chosen[name] is not None and np.isfinite(chosen[name]):
+            s_at, u_at = c.at(chosen[name])
+            ax.plot([float(s_at)], [float(u_at)], style["marker"], mfc="white", mec=style["color"], mew=1.6, ms=8, zorder=4)
         # the legend shows the line style and the marker of the best point together
         handles.append(Line2D([], [], color=style["color"], ls=style["linestyle"], lw=1.6, marker=style["marker"], ms=5,
                               label=f"{name} (AUSUC {c.ausuc:.3f})"))
@@ -207,14 +215,34 @@ def plot_curves(curves: Mapping[str, SeenUnseenCurve], path: str | os.PathLike, 
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     if many:
-        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, handlelength=3.0)
+        legend = ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, handlelength=3.0)
     else:
-        ax.legend(handles=handles, fontsize=8, loc="upper right", handlelength=3.0)
+        legend = ax.legend(handles=handles, fontsize=8, loc="upper right", handlelength=3.0)
+    ax.add_artist(legend)
+    key = [Line2D([], [], ls="none", marker="o", color="dimgray", ms=6, label=MARKER_MAX)]
+    if chosen:
+        key.append(Line2D([], [], ls="none", marker="o", mfc="white", mec="dimgray", mew=1.6, ms=8, label=MARKER_CHOSEN))
+    key_legend = ax.legend(handles=key, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12), frameon=False,
+                           title="markers (shape: the method)", title_fontsize=7, alignment="left")
+    fig.szsl_marker_key = [h.get_label() for h in key]
+    fig.szsl_legends = [legend, key_legend]  # savefig's bbox_extra_artists: a tight box keeps both
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_curves(
+    curves: Mapping[str, SeenUnseenCurve], path: str | os.PathLike, title: str = "", chosen: Mapping[str, float] | None = None
+) -> None:
+    """``build_curves_figure``'s Figure as a PNG, written atomically."""
+    import matplotlib.pyplot as plt
+
+    from szsl.atomic import atomic_path
+
+    fig = build_curves_figure(curves, title, chosen)
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+        fig.savefig(tmp, format="png", bbox_inches="tight", bbox_extra_artists=fig.szsl_legends)
     plt.close(fig)
 
 

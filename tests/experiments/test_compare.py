@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from szsl.cli import main
+from szsl.curves import SeenUnseenCurve
 from szsl.data import load_benchmark
 from szsl.errors import SZSLError
 from szsl.experiments.compare import compare, parse_method_params, resolve_methods
@@ -106,6 +107,10 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
         assert 0 <= r["H"] <= 100 and 0 <= r["AUSUC"] <= 1
     assert data["methods"][1]["selected_params"]["targets"] == "01" and data["settings"]["params"] == {"eszsl": {"targets": "01"}}
     assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    for m in data["methods"]:  # compare.png's hollow marker (curve at the chosen gamma) is the table's seed-0 CS point
+        c = SeenUnseenCurve(*(np.array(m["curve_seed0"][k], dtype=float) for k in ("breakpoints", "S", "U")))
+        s_at, u_at = c.at(m["gamma"])
+        assert (float(s_at), float(u_at)) == pytest.approx((m["per_seed"][0]["S_cs"], m["per_seed"][0]["U_cs"]), abs=1e-6), m["method"]
     table = list(csv.DictReader((out / "compare_table2.csv").open()))
     assert [(r["family"], r["method"]) for r in table] == [("embedding", "eszsl"), ("ours", "hard")]
     assert table[0]["published_H"] == "" and float(table[0]["H"]) == pytest.approx(float(rows[1]["H"]), abs=1e-4)

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from szsl.experiments.sweep import load_params, run_sweep, write_csv
 
     base = load_params(args.params)
+    origin = "default" if args.params is None else ("tuned" if _is_tune_output(args.params) else "given")
     if args.epochs is not None:
         base = base.replace(epochs=args.epochs)
     benchmark = load_benchmark(args.dataset, args.root)
@@ -42,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
     stem = f"sweep_{args.param}_{benchmark.name}"
     if args.param == "tau":
         result["soft_labels"] = soft_label_panel_data(benchmark)
-        figure = figure3(result["soft_labels"], result, benchmark.name, out / f"{stem}.png")
+        figure = figure3(result["soft_labels"], result, benchmark.name, out / f"{stem}.png", origin=origin)
     else:
-        figure = figure2([result], out / f"{stem}.png")
+        figure = figure2([result], out / f"{stem}.png", origin=origin)
     write_json(out / f"{stem}.json", result)
     write_csv(result, out / f"{stem}.csv")
     print(
@@ -53,3 +54,11 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out / (stem + '.json')}, {stem}.csv, {figure.name}")
     return 0
+
+
+def _is_tune_output(path: str) -> bool:
+    """Whether --params is a 'szsl tune' output (its best_config chosen on the validation folds); load_params read it already."""
+    import json
+
+    content = json.loads(Path(path).read_text(encoding="utf-8"))
+    return isinstance(content, dict) and isinstance(content.get("best_config"), dict)

@@ -21,7 +21,8 @@ fixes (or re-ranges) any hyperparameter of any compared method, e.g. ``{"tf-vaeg
 (the per-method knob, for the generative methods' own epochs among others).
 
 Outputs (atomic): compare.md, compare.csv, compare.json, compare.png (every method's seen-unseen
-curve of its first seed), compare_table2.md and compare_table2.csv (the paper's Table 2 layout,
+curve of its first seed; filled marker: the curve's highest H, hollow: the gamma chosen on the validation
+folds; a key under the axes says so), compare_table2.md and compare_table2.csv (the paper's Table 2 layout,
 published next to honest numbers: ``szsl.experiments.table2``) in ``out``; Optuna studies in
 ``out/studies.db``.
 """
@@ -322,6 +323,7 @@ class CompareResult:
             {r.selection.method: r.curve for r in self.results},
             paths["png"],
             title=f"{self.dataset}: seen-unseen curves (test split, seed {self.settings['seed']})",
+            chosen={r.selection.method: r.selection.gamma for r in self.results},
         )
         return paths
 

@@ -1,9 +1,14 @@
 """The paper's figures, drawn with matplotlib's Agg backend and written atomically.
 
-Figure 2: U, S, H vs q (other parameters at the best), max of H marked, one panel per dataset.
+Figure 2: U, S, H vs q (other parameters at the best), one panel per dataset titled with its name.
 Figure 3 (a): the unseen part of the soft label of one seen class for tau in {0.01, 0.2, 1, 10};
-(b): U, S, H vs tau. Sweep panels say where their numbers come from (the test split, never
-used for selection).
+(b): U, S, H vs tau. Each sweep panel marks the test maximum of H and the value selected on the
+validation folds (the base configuration's), says which model a point is (one model, not
+calibrated) and over how many seeds (mean ± std error bars when more than one), draws the final
+model's H as a reference line when its record is given, and says where its numbers come from
+(the test split, never used for selection). Legends sit below the axes. ``build_figure2`` /
+``build_figure3`` return the Figure (its ``szsl_panels``: ``sweep_summary`` of each sweep panel);
+``figure2`` / ``figure3`` write it.
 """
 
 from __future__ import annotations
@@ -42,44 +47,131 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def _sweep_axes(ax, sweep: dict[str, Any], *, log: bool) -> None:
+SELECTED_LABEL = "selected on validation folds"
+# Where a sweep's base parameters came from: the label of its marked value and the note on the other settings.
+BASE_ORIGINS = {
+    "tuned": (SELECTED_LABEL, "the best trial's other settings"),
+    "given": ("the given value (--params)", "other settings from --params"),
+    "default": ("the default value", "other settings at their defaults"),
+}
+
+
+def final_label(final: dict[str, Any] | None) -> str | None:
+    """The headline model of a ``final`` stage record in words, with its H (None: no record, or no H)."""
+    if not final or not isinstance(final.get("mean"), dict) or final["mean"].get("H") is None:
+        return None
+    k = len(final.get("ensemble") or [None])
+    model = f"ensemble of {k} trials" if k > 1 else "best trial"
+    model += ", calibrated" if final.get("calibrated") else ", not calibrated"
+    n = len(final.get("seeds") or [])
+    std = (final.get("std") or {}).get("H")
+    h = f"{final['mean']['H']:.1f}" + (f" ± {std:.1f}" if std is not None and n > 1 else "")
+    return f"final model ({model}): H = {h}" + (f", {n} seed{'s' if n != 1 else ''}" if n else "")
+
+
+def sweep_summary(sweep: dict[str, Any], final: dict[str, Any] | None = None, *, origin: str = "tuned") -> dict[str, Any]:
+    """What a sweep panel shows, in numbers and words: the swept parameter, the selected value (the base
+    configuration's, i.e. the tuned best config's in ``reproduce``), the seeds behind each point, which model
+    each point is, and the final model's headline H when ``final`` (a ``final`` stage record) is given."""
+    if origin not in BASE_ORIGINS:
+        raise ValueError(f"origin {origin!r}: expected one of {', '.join(BASE_ORIGINS)}")
+    param = sweep["param"]
+    seeds = [int(s) for s in sweep.get("seeds") or []]
+    counts = [int(p.get("n_seeds", len(seeds) or 1)) for p in sweep["points"]]
+    n = max(counts) if counts else len(seeds)
+    selected = (sweep.get("base") or {}).get(param)
+    label, others = BASE_ORIGINS[origin]
+    seed_words = f"seed {seeds[0]}" if len(seeds) == 1 else (f"seeds {', '.join(map(str, seeds))}" if seeds else "")
+    spread = f"{n} seed{'s' if n != 1 else ''}" + (", mean ± std" if n > 1 else ", no error bars")
+    if counts and min(counts) < n:
+        spread += f" (some points: {min(counts)}, the others diverged)"
+    note = f"each point: one model, {others}, not calibrated; {seed_words + '; ' if seed_words else ''}{spread}"
+    return {
+        "param": param,
+        "selected": None if selected is None else float(selected),
+        "selected_label": label,
+        "n_seeds": n,
+        "seeds": seeds,
+        "note": note,
+        "final_H": None if final_label(final) is None else float(final["mean"]["H"]),
+        "final_label": final_label(final),
+    }
+
+
+def _sweep_axes(ax, sweep: dict[str, Any], *, log: bool, final: dict[str, Any] | None = None, origin: str = "tuned") -> dict[str, Any]:
+    info = sweep_summary(sweep, final, origin=origin)
     param = sweep["param"]
     xs = np.array([p[param] for p in sweep["points"]], dtype=float)
-    for k in ("U", "S", "H"):
+    curves = [f"{k} (mean ± std)" if info["n_seeds"] > 1 else k for k in ("U", "S", "H")]
+    for k, label in zip(("U", "S", "H"), curves):
         ys = np.array([p[k] for p in sweep["points"]], dtype=float)
         err = np.array([p.get(f"{k}_std", 0.0) for p in sweep["points"]], dtype=float)
-        ax.plot(xs, ys, marker="o", ms=3, color=COLORS[k], label=k)
-        if np.any(err > 0):
-            ax.fill_between(xs, ys - err, ys + err, color=COLORS[k], alpha=0.15, lw=0)
+        if info["n_seeds"] > 1:
+            ax.errorbar(xs, ys, yerr=err, marker="o", ms=3, color=COLORS[k], capsize=2.5, lw=1.4, label=label)
+        else:
+            ax.plot(xs, ys, marker="o", ms=3, color=COLORS[k], lw=1.4, label=label)
     hs = np.array([p["H"] for p in sweep["points"]], dtype=float)
     if np.isfinite(hs).any():
         i = int(np.nanargmax(hs))
-        ax.plot([xs[i]], [hs[i]], marker="*", ms=14, color="tab:red", zorder=5, label=f"max H {hs[i]:.1f} at {param}={xs[i]:g}")
-        ax.axvline(xs[i], color="tab:red", lw=0.8, ls=":")
+        ax.plot([xs[i]], [hs[i]], ls="none", marker="*", ms=13, color="tab:red", zorder=5,
+                label=f"max H on the test split: {hs[i]:.1f} at {param}={xs[i]:g}")
+    sel = info["selected"]
+    if sel is not None and math.isfinite(sel) and (sel > 0 or not log):
+        at = np.flatnonzero(np.isclose(xs, sel, rtol=1e-6, atol=1e-9))
+        ax.axvline(sel, color="black", lw=1.2, ls="--", zorder=4, label=f"{info['selected_label']}: {param}={sel:.3g}")
+        if at.size and np.isfinite(hs[at[0]]):
+            ax.plot([sel], [hs[at[0]]], ls="none", marker="D", ms=7, mfc="none", mec="black", mew=1.5, zorder=6,
+                    label=f"H at the selected {param}: {hs[at[0]]:.1f}")
+    if info["final_H"] is not None:
+        ax.axhline(info["final_H"], color="tab:purple", lw=1.2, ls="-.", zorder=3, label=info["final_label"])
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(param if param != "tau" else "tau (temperature)")
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    # Below the axes: a legend never covers a curve.
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda j: (labels[j] not in curves, j))  # U, S, H first
+    ax.legend([handles[j] for j in order], [labels[j] for j in order], fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=2, frameon=False)
+    return info
 
 
-def figure2(sweeps: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """U, S, H vs q, one panel per dataset (each sweep from ``run_sweep(..., 'q')``)."""
+def _panel_title(head: str, info: dict[str, Any]) -> str:
+    return f"{head}\n{info['note']}\n({SOURCE})"
+
+
+def build_figure2(sweeps: Sequence[dict[str, Any]], finals: Sequence[dict[str, Any] | None] | None = None, *, origin: str = "tuned"):
+    """The Figure of ``figure2`` (not saved): each panel titled with its dataset; ``finals`` (one ``final`` stage
+    record or None per sweep) draws each final model's H as a reference line."""
     plt = _plt()
+    finals = list(finals) if finals is not None else [None] * len(sweeps)
+    if len(finals) != len(sweeps):
+        raise ValueError(f"figure 2: {len(finals)} final records for {len(sweeps)} sweeps")
     n = max(1, len(sweeps))
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
-    for ax, sweep in zip(axes.flat, sweeps):
-        _sweep_axes(ax, sweep, log=False)
-        ax.set_title(display_name(sweep["dataset"]), fontsize=10)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.0 * cols, 6.0 * rows), squeeze=False)
+    fig.szsl_panels = []
+    for ax, sweep, final in zip(axes.flat, sweeps, finals):
+        info = _sweep_axes(ax, sweep, log=False, final=final, origin=origin)
+        info["dataset"] = display_name(sweep["dataset"])
+        ax.set_title(_panel_title(f"{info['dataset']}: U, S, H vs q", info), fontsize=8)
+        fig.szsl_panels.append(info)
     for ax in list(axes.flat)[len(sweeps) :]:
         ax.axis("off")
-    fig.suptitle(f"Figure 2: U, S, H vs q, other parameters at the tuned best\n({SOURCE})", fontsize=10)
+    names = ", ".join(display_name(s["dataset"]) for s in sweeps)
+    fig.suptitle(f"Figure 2: U, S, H vs q ({names}), other parameters at the tuned best", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
+
+
+def figure2(
+    sweeps: Sequence[dict[str, Any]], path: str | Path, finals: Sequence[dict[str, Any] | None] | None = None, *, origin: str = "tuned"
+) -> Path:
+    """U, S, H vs q, one panel per dataset (each sweep from ``run_sweep(..., 'q')``), written to ``path``."""
+    return _save(build_figure2(sweeps, finals, origin=origin), path)
 
 
 def pick_seen_class(benchmark: Benchmark) -> int:
@@ -113,11 +205,14 @@ def soft_label_panel_data(benchmark: Benchmark, taus: Sequence[float] = FIG3_TAU
     }
 
 
-def figure3(data: dict[str, Any], tau_sweep: dict[str, Any] | None, dataset: str, path: str | Path) -> Path:
-    """(a) soft-label bars of one seen class for several tau (``soft_label_panel_data``); (b) U, S, H vs tau."""
+def build_figure3(
+    data: dict[str, Any], tau_sweep: dict[str, Any] | None, dataset: str, final: dict[str, Any] | None = None, *, origin: str = "tuned"
+):
+    """The Figure of ``figure3`` (not saved): (a) soft-label bars of one seen class for several tau
+    (``soft_label_panel_data``); (b) U, S, H vs tau, with the final model's H as a reference line when ``final`` is given."""
     plt = _plt()
     ncols = 2 if tau_sweep is not None else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(6.0 * ncols, 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, ncols, figsize=(6.4 * ncols, 5.6), squeeze=False)
     ax = axes[0, 0]
     taus = data["taus"]
     x = np.arange(len(data["unseen"]))
@@ -135,11 +230,27 @@ def figure3(data: dict[str, Any], tau_sweep: dict[str, Any] | None, dataset: str
     ax.set_xlabel(f"unseen class{shown}")
     ax.set_ylabel("share of the soft-label mass q")
     ax.set_title(f"(a) soft label of seen class {data['class']!r} on the unseen classes", fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     ax.grid(axis="y", alpha=0.3)
+    fig.szsl_panels = []
     if tau_sweep is not None:
-        _sweep_axes(axes[0, 1], tau_sweep, log=True)
-        axes[0, 1].set_title(f"(b) U, S, H vs tau ({SOURCE})", fontsize=9)
+        info = _sweep_axes(axes[0, 1], tau_sweep, log=True, final=final, origin=origin)
+        info["dataset"] = display_name(dataset)
+        axes[0, 1].set_title(_panel_title("(b) U, S, H vs tau", info), fontsize=8)
+        fig.szsl_panels.append(info)
     fig.suptitle(f"Figure 3: {display_name(dataset)}", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
+
+
+def figure3(
+    data: dict[str, Any],
+    tau_sweep: dict[str, Any] | None,
+    dataset: str,
+    path: str | Path,
+    final: dict[str, Any] | None = None,
+    *,
+    origin: str = "tuned",
+) -> Path:
+    """``build_figure3``'s Figure, written to ``path``."""
+    return _save(build_figure3(data, tau_sweep, dataset, final, origin=origin), path)

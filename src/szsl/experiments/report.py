@@ -44,10 +44,13 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
     table = results_table(names, per_dataset, n_seeds)
     figures = []
     if opts.sweeps:
-        figures.append(figure2([per_dataset[n]["sweep_q"] for n in names], out / "figure2_q.png").name)
+        figures.append(
+            figure2([per_dataset[n]["sweep_q"] for n in names], out / "figure2_q.png", [per_dataset[n].get("final") for n in names]).name
+        )
         for n in names:
             sweep = per_dataset[n]["sweep_tau"]
-            figures.append(figure3(sweep["soft_labels"], sweep, n, out / f"figure3_tau_{Path(n).stem}.png").name)
+            path = out / f"figure3_tau_{Path(n).stem}.png"
+            figures.append(figure3(sweep["soft_labels"], sweep, n, path, per_dataset[n].get("final")).name)
 
     md = [
         "# SZSL reproduction",
