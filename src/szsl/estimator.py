@@ -26,6 +26,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from szsl.atomic import atomic_path
 from szsl.config import TrainConfig
 from szsl.errors import SZSLError
+from szsl.final_model import check_gammas, final_members
 from szsl.model import PARAM_NAMES, predict_scores, resolve_device
 from szsl.train import TrainedMember, train_population
 
@@ -263,16 +264,10 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_tune(cls, tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, **kwargs) -> "SZSLEnsemble":
         """The final model of ``szsl reproduce`` on a ``TuneResult`` or its JSON (``szsl tune``'s output file, as a
-        dict): the members of ``tune.ensemble_members``, calibrated as ``tune.member_gammas(calibrate)`` says
-        (default ``tune.DEFAULT_CALIBRATE``)."""
-        from szsl.tune import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, ensemble_members, member_gammas
-
-        top = tuned.top if hasattr(tuned, "top") else (tuned or {}).get("top")
-        if not top:
-            raise SZSLError("the tuning result lists no complete trials ('top'): run szsl tune first")
-        chosen = ensemble_members(top, DEFAULT_ENSEMBLE if k is None else k, ENSEMBLE_MARGIN if margin is None else margin)
-        gammas = member_gammas(chosen, DEFAULT_CALIBRATE if calibrate is None else calibrate)
-        return cls(members=[dict(t["config"]) for t in chosen], gammas=gammas, **kwargs)
+        dict): the members and gammas of ``final_model.final_members`` (None: its defaults, calibrate
+        ``final_model.DEFAULT_CALIBRATE``)."""
+        final = final_members(tuned, k, margin, calibrate)
+        return cls(members=[dict(t["config"]) for t in final.trials], gammas=final.gammas, **kwargs)
 
     def _configs(self) -> list[TrainConfig]:
         if isinstance(self.members, (str, bytes)) or len(self.members) == 0:
@@ -285,9 +280,7 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
             except (TypeError, ValueError) as exc:
                 raise SZSLError(f"members[{i}]: {exc}") from None
         if self.gammas is not None:
-            g = list(self.gammas)
-            if len(g) != len(configs) or not all(isinstance(x, (int, float)) and np.isfinite(x) for x in g):
-                raise SZSLError(f"gammas={self.gammas!r}: expected one finite number per member ({len(configs)})")
+            check_gammas(self.gammas, len(configs))
         return configs
 
     def fit(self, X, y, class_attributes, class_names=None) -> "SZSLEnsemble":

@@ -39,6 +39,7 @@ import numpy as np
 
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
+from szsl.final_model import DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, TOP_KEPT, final_members
 from szsl.search_space import (  # noqa: F401 - the search-space API, re-exported from its old home
     BATCH_SIZES,
     DEFAULT_EPOCHS,
@@ -81,18 +82,6 @@ PRUNE_SCALE_EPOCHS = 20
 FINISHED = ("COMPLETE", "PRUNED")  # trial states that count toward n_trials
 DEFAULT_BATCH = 8
 POLL_SECONDS = 1.0
-TOP_KEPT = 5  # complete trials listed in TuneResult.top (the final model may ensemble the best few)
-# The final model of `szsl reproduce` (TuneResult.ensemble): the best DEFAULT_ENSEMBLE trials at most, those
-# within ENSEMBLE_MARGIN points of mean validation H of the best, their class probabilities averaged
-# (docs/tuning.md has the study behind it).
-DEFAULT_ENSEMBLE = 3
-ENSEMBLE_MARGIN = 3.0
-# Calibration of the final model's members before the average, from the calibrated-stacking gamma chosen on each
-# member's trial's folds (user attribute "gamma" of every complete trial): "none" (plain), "seen" (only a seen bias
-# is corrected: gamma clipped at 0, so seen-class scores are lowered, never raised), "full" (the fold gamma as it
-# is). docs/tuning.md has the study behind the default; the plain model is always reported beside it.
-CALIBRATIONS = ("none", "seen", "full")
-DEFAULT_CALIBRATE = "seen"
 
 
 @dataclass
@@ -112,10 +101,8 @@ class TuneResult:
     warnings: list[str] = field(default_factory=list)  # trust.selection_warnings: why the choice may not be trusted
 
     def ensemble(self, k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN) -> list[Any]:
-        """The final model's members (``ensemble_members``) as full settings, best first."""
-        network = hasattr(self.best_config, "to_dict")  # a TrainConfig; other methods' settings are dicts
-        chosen = ensemble_members(self.top, k, margin)
-        return [type(self.best_config).from_dict(t["config"]) if network else dict(t["config"]) for t in chosen]
+        """The final model's members (``final_model.final_members``) as full settings, best first."""
+        return final_members(self, k, margin, calibrate="none").members
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,30 +120,6 @@ class TuneResult:
             "space": self.space,
             "warnings": self.warnings,
         }
-
-
-def ensemble_members(top: list[dict[str, Any]], k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN) -> list[dict[str, Any]]:
-    """The entries of ``top`` (``TuneResult.top``: the best complete trials, best first) that make the final
-    model: the (at most) k best whose mean validation H is within ``margin`` points of the best (k = 1: the
-    best trial alone). A selection on the validation folds only, like the best trial itself."""
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= TOP_KEPT:
-        raise SZSLError(f"ensemble={k!r}: expected an integer from 1 to {TOP_KEPT}")
-    if not (isinstance(margin, (int, float)) and margin >= 0):
-        raise SZSLError(f"ensemble margin={margin!r}: expected a number of H points >= 0")
-    return [t for t in top[:k] if t["value"] >= top[0]["value"] - margin] if top else []
-
-
-def member_gammas(chosen: list[dict[str, Any]], mode: str = DEFAULT_CALIBRATE) -> list[float] | None:
-    """The calibration gammas of the final model's members (entries of ``TuneResult.top``) under ``mode``
-    (``CALIBRATIONS``); None for "none". A trial without a recorded gamma (a study of szsl 0.2) is an error."""
-    if mode not in CALIBRATIONS:
-        raise SZSLError(f"calibrate={mode!r}: expected one of {', '.join(CALIBRATIONS)}")
-    if mode == "none":
-        return None
-    gammas = [t.get("gamma") for t in chosen]
-    if any(g is None for g in gammas):
-        raise SZSLError("the study recorded no calibration gammas (its trials were made by szsl 0.2): tune anew, or calibrate 'none'")
-    return [max(float(g), 0.0) if mode == "seen" else float(g) for g in gammas]
 
 
 def default_study_name(

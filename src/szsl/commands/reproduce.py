@@ -6,7 +6,7 @@ import argparse
 import time
 
 from szsl.commands.tune import add_search_args, nonneg_int
-from szsl.tune import CALIBRATIONS, DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN
+from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN
 
 
 def add_parser(sub) -> None:

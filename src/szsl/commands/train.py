@@ -11,8 +11,8 @@ from szsl.budget import EPOCH_STEPS, MIN_BATCH, scaled_batch, scaled_epochs
 from szsl.commands._common import add_dataset_args
 from szsl.config import ACTIVATIONS, INPUT_SCALINGS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
 from szsl.errors import SZSLError
+from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, final_members
 from szsl.methods import method_names
-from szsl.tune import CALIBRATIONS, DEFAULT_CALIBRATE
 
 _TYPES = {"hidden": int, "batch_size": int, "epochs": int, "seed": int}
 # --method takes any name of the szsl.methods registry (ablations and baselines included).
@@ -176,8 +176,7 @@ def _run_from_tune(args: argparse.Namespace) -> int:
         raise SZSLError(f"--from-tune {path}: field 'top' missing or empty: expected the JSON written by szsl tune")
     calibrate = DEFAULT_CALIBRATE if args.calibrate is None else args.calibrate
     try:
-        spec = SZSLEnsemble.from_tune(tuned, args.ensemble, args.ensemble_margin, calibrate=calibrate, seed=args.seed, device=args.device)
-        configs = spec._configs()
+        configs, gammas, _ = final_members(tuned, args.ensemble, args.ensemble_margin, calibrate, seed=args.seed)
     except (KeyError, TypeError) as exc:
         raise SZSLError(f"--from-tune {path}: field 'top': malformed trial ({exc})") from None
     except SZSLError as exc:
@@ -186,18 +185,18 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     if tuned.get("dataset") not in (None, benchmark.name):
         raise SZSLError(f"--from-tune {path}: a tuning result of {tuned['dataset']}, not of {benchmark.name}")
     data = split_data(benchmark, final_split(benchmark))
-    gammas = None if spec.gammas is None else [list(spec.gammas)]
-    (run,) = evaluate_ensembles("szsl", data, [configs], device=args.device, gammas=gammas, keep_models=args.save is not None)
+    per_ensemble = None if gammas is None else [gammas]
+    (run,) = evaluate_ensembles("szsl", data, [configs], device=args.device, gammas=per_ensemble, keep_models=args.save is not None)
     if run.diverged or run.message:
         raise SZSLError(run.message)
     r = run.metrics
     how = f"{len(configs)} member(s), calibrate {calibrate}, train {run.train_seconds:.1f} s"
     print(f"{benchmark.name}: U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f}  ({how})")
     if args.json:
-        write_json(args.json, {"dataset": benchmark.name, "ensemble": [c.to_dict() for c in configs], "gammas": spec.gammas, **r})
+        write_json(args.json, {"dataset": benchmark.name, "ensemble": [c.to_dict() for c in configs], "gammas": gammas, **r})
     if args.save:
         ens = SZSLEnsemble.from_members(
-            [m.member for m in run.members], data.attributes, data.seen, data.class_names, gammas=spec.gammas, device=args.device
+            [m.member for m in run.members], data.attributes, data.seen, data.class_names, gammas=gammas, device=args.device
         )
         ens.save(args.save)
     return 0

@@ -9,6 +9,7 @@ from szsl.config import TrainConfig
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 from szsl.evaluation import summarize
+from szsl.final_model import check_gammas
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 METRICS = ("U", "S", "H", "T1")
@@ -37,8 +38,6 @@ def final_evaluation(
     [{"seed", "U", "S", "H", "T1"}...], "mean", "std", "diverged", "single"} (and "plain", "calibrated").
     This is evaluation, never selection: nothing here feeds back into a choice of parameters.
     """
-    import math
-
     from szsl.evaluation import evaluate, evaluate_ensembles  # "szsl" fixes no TrainConfig value: it trains any config as given
     from szsl.protocol import final_split, split_data
 
@@ -49,9 +48,7 @@ def final_evaluation(
     if members[0].replace(seed=0) != config.replace(seed=0):
         raise SZSLError("final evaluation: the ensemble's first member must be the chosen config")
     if gammas is not None:
-        gammas = [float(g) for g in gammas]
-        if len(gammas) != len(members) or not all(math.isfinite(g) for g in gammas):
-            raise SZSLError(f"final evaluation: gammas {gammas}: expected one finite number per member ({len(members)})")
+        gammas = check_gammas(gammas, len(members), "final evaluation: ")
     if calibrate and gammas is None:
         raise SZSLError("final evaluation: calibrate=True needs the members' gammas (chosen on the validation folds)")
     data = split_data(benchmark, final_split(benchmark))

@@ -24,7 +24,7 @@ from szsl.experiments.paper import display_name
 from szsl.experiments.report import results_table, write_results  # noqa: F401 - re-exported
 from szsl.experiments.stages import load_stage, save_stage
 from szsl.experiments.sweep import DEFAULT_VALUES
-from szsl.tune import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, ensemble_members, member_gammas
+from szsl.final_model import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, CalibrationError, final_members
 
 STAGES = ("tune", "final", "sweep_q", "sweep_tau")
 REPRODUCE_TRIALS = 20
@@ -43,7 +43,7 @@ class ReproduceOptions:
     prune: str = "halving"  # tune.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
     ensemble: int = DEFAULT_ENSEMBLE  # the final model: the best <= ensemble trials within ensemble_margin of the best, averaged
     ensemble_margin: float = ENSEMBLE_MARGIN  # points of mean validation H (1 trial: the best alone)
-    calibrate: str = DEFAULT_CALIBRATE  # tune.CALIBRATIONS: the members' calibration before the average (plain is reported too)
+    calibrate: str = DEFAULT_CALIBRATE  # final_model.CALIBRATIONS: the members' calibration before the average (plain is reported too)
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
@@ -137,7 +137,10 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         cache["tune"]["incomplete"] = True
         bar.update(1)
     best = TrainConfig.from_dict(cache["tune"]["best_config"])
-    members, gammas = _ensemble(cache["tune"], best, opts)
+    try:
+        members, gammas, _ = final_members(cache["tune"], opts.ensemble, opts.ensemble_margin, opts.calibrate)
+    except CalibrationError as exc:
+        raise SZSLError(f"{cache['tune'].get('study', 'the study')}: {exc} (--calibrate none)") from None
     seeds = [int(s) for s in opts.seeds]
     key = {"config": best.to_dict(), "seeds": seeds}
     if len(members) > 1:  # a single model keeps szsl 0.2's key (and its cached stage)
@@ -166,20 +169,6 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
 
             cache[f"sweep_{param}"] = stage(f"sweep_{param}", key, compute)
     return cache
-
-
-def _ensemble(tuned: dict[str, Any], best, opts: ReproduceOptions) -> tuple[list, list[float] | None]:
-    """The final model's members (``tune.ensemble_members``) and their calibration gammas under ``opts.calibrate``
-    (``tune.member_gammas``; None: plain), from the tune stage's record."""
-    from szsl.config import TrainConfig
-
-    top = tuned.get("top") or [{"value": tuned["best_value"], "config": best.to_dict()}]
-    chosen = ensemble_members(top, opts.ensemble, opts.ensemble_margin)
-    try:
-        gammas = member_gammas(chosen, opts.calibrate)
-    except SZSLError as exc:
-        raise SZSLError(f"{tuned.get('study', 'the study')}: {exc} (--calibrate none)") from None
-    return [TrainConfig.from_dict(t["config"]) for t in chosen], gammas
 
 
 class _Incomplete(Exception):

@@ -1,0 +1,112 @@
+"""The final model of ``szsl reproduce``: which trials of a study it averages, and how each is calibrated.
+
+The one place of this policy. From a tuning record (``TuneResult`` or its ``to_dict()``, what ``szsl tune``'s
+best.json and reproduce's tune.json hold), ``final_members`` picks the best ``k`` complete trials at most (of the
+``TOP_KEPT`` the record lists), those whose mean validation H is within ``margin`` points of the best, and their
+calibrated-stacking gammas (each chosen on its trial's validation folds) under ``calibrate``. The members are
+trained on trainval and their class probabilities averaged, each member's seen-class scores lowered by its gamma
+first (``evaluation.ensemble_log_proba``). ``TuneResult.ensemble``, ``SZSLEnsemble.from_tune``, ``szsl
+reproduce`` and ``szsl train --from-tune`` all take their members from here; ``check_gammas`` is the one check
+of a final model's gammas. A selection on the validation folds only, like the best trial itself.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from szsl.config import TrainConfig
+from szsl.errors import SZSLError
+
+TOP_KEPT = 5  # complete trials listed in TuneResult.top (the final model may ensemble the best few)
+# The best DEFAULT_ENSEMBLE trials at most, those within ENSEMBLE_MARGIN points of mean validation H of the best,
+# their class probabilities averaged (docs/tuning.md has the study behind it).
+DEFAULT_ENSEMBLE = 3
+ENSEMBLE_MARGIN = 3.0
+# Calibration of the members before the average, from the calibrated-stacking gamma chosen on each member's
+# trial's folds (user attribute "gamma" of every complete trial): "none" (plain), "seen" (only a seen bias is
+# corrected: gamma clipped at 0, so seen-class scores are lowered, never raised), "full" (the fold gamma as it
+# is). docs/tuning.md has the study behind the default; the plain model is always reported beside it.
+CALIBRATIONS = ("none", "seen", "full")
+DEFAULT_CALIBRATE = "seen"
+
+
+class CalibrationError(SZSLError):
+    """The members' gammas cannot be had: an unknown ``calibrate``, or a study that recorded none."""
+
+
+class FinalModel(NamedTuple):
+    members: list[Any]  # the method's full settings, best first: TrainConfigs (a dict each for a TuneResult of another method)
+    gammas: list[float] | None  # one calibrated-stacking gamma per member; None: plain ("none")
+    trials: list[dict[str, Any]]  # the members' entries of the record's "top", as recorded ("value", "config", "gamma", ...)
+
+
+def final_members(
+    tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, *, seed: int | None = None
+) -> FinalModel:
+    """The final model of a tuning record: the (at most) ``k`` best of its complete trials (``top``, best first)
+    whose mean validation H is within ``margin`` points of the best (k = 1: the best alone), and their gammas under
+    ``calibrate`` (``CALIBRATIONS``). None takes the default (``DEFAULT_ENSEMBLE``, ``ENSEMBLE_MARGIN``,
+    ``DEFAULT_CALIBRATE``). ``seed``: the members' seed (None: as recorded). A record without ``top`` (szsl 0.2)
+    has its best trial alone; a trial without a recorded gamma (szsl 0.2) is an error unless ``calibrate`` is "none"."""
+    k = DEFAULT_ENSEMBLE if k is None else k
+    margin = ENSEMBLE_MARGIN if margin is None else margin
+    calibrate = DEFAULT_CALIBRATE if calibrate is None else calibrate
+    network = True
+    if hasattr(tuned, "to_dict"):  # a TuneResult; another method's settings are dicts, not TrainConfigs
+        network = hasattr(tuned.best_config, "to_dict")
+        tuned = tuned.to_dict()
+    record = tuned if isinstance(tuned, Mapping) else {}
+    top = record.get("top")
+    if not top:
+        if "best_config" not in record:
+            raise SZSLError("the tuning result lists no complete trials ('top'): run szsl tune first")
+        top = [{"value": record["best_value"], "config": record["best_config"]}]
+    chosen = _within_margin(top, k, margin)
+    gammas = _gammas(chosen, calibrate)
+    return FinalModel([_setting(i, t["config"], network, seed) for i, t in enumerate(chosen)], gammas, chosen)
+
+
+def check_gammas(gammas, n: int, where: str = "") -> list[float]:
+    """``gammas`` as floats when they are one finite number per member (``n``); SZSLError (prefixed ``where``) otherwise."""
+    try:
+        values = list(gammas)
+        ok = len(values) == n and all(isinstance(g, numbers.Real) and math.isfinite(g) for g in values)
+    except (TypeError, OverflowError):  # not a sequence; an int beyond float range
+        ok = False
+    if not ok:
+        raise SZSLError(f"{where}gammas={gammas!r}: expected one finite number per member ({n})")
+    return [float(g) for g in values]
+
+
+def _within_margin(top: list[dict[str, Any]], k: int, margin: float) -> list[dict[str, Any]]:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= TOP_KEPT:
+        raise SZSLError(f"ensemble={k!r}: expected an integer from 1 to {TOP_KEPT}")
+    if not (isinstance(margin, (int, float)) and margin >= 0):
+        raise SZSLError(f"ensemble margin={margin!r}: expected a number of H points >= 0")
+    return [t for t in top[:k] if t["value"] >= top[0]["value"] - margin]
+
+
+def _gammas(chosen: list[dict[str, Any]], mode: str) -> list[float] | None:
+    if mode not in CALIBRATIONS:
+        raise CalibrationError(f"calibrate={mode!r}: expected one of {', '.join(CALIBRATIONS)}")
+    if mode == "none":
+        return None
+    gammas = [t.get("gamma") for t in chosen]
+    if any(g is None for g in gammas):
+        raise CalibrationError(
+            "the study recorded no calibration gammas (its trials were made by szsl 0.2): tune anew, or calibrate 'none'"
+        )
+    return [max(float(g), 0.0) if mode == "seen" else float(g) for g in gammas]
+
+
+def _setting(i: int, config, network: bool, seed: int | None):
+    values = dict(config)
+    if not network:
+        return values
+    try:
+        return TrainConfig.from_dict(values if seed is None else {**values, "seed": int(seed)})
+    except (TypeError, ValueError) as exc:
+        raise SZSLError(f"members[{i}]: {exc}") from None

@@ -1,0 +1,132 @@
+"""The final-model policy (szsl.final_model) on hand-made tuning records: which trials join, their gammas, the errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from szsl.config import TrainConfig
+from szsl.errors import SZSLError
+from szsl.final_model import (
+    CALIBRATIONS,
+    DEFAULT_CALIBRATE,
+    DEFAULT_ENSEMBLE,
+    ENSEMBLE_MARGIN,
+    TOP_KEPT,
+    CalibrationError,
+    check_gammas,
+    final_members,
+)
+
+
+def _record(values=(50.0, 48.5, 47.5, 46.0, 40.0), gammas=(0.3, -0.1, 0.2, 0.0, 0.5)):
+    """A tuning record as tune.json / best.json hold it: ``top`` best first, each trial's q tells it apart."""
+    top = [{"trial": i, "value": v, "params": {}, "config": {"q": round(0.1 * (i + 1), 1), "seed": 7}} for i, v in enumerate(values)]
+    for t, g in zip(top, gammas):
+        if g is not None:
+            t["gamma"] = g
+    return {"study": "s", "best_value": values[0], "best_config": top[0]["config"], "top": top}
+
+
+def _qs(final):
+    return [m.q for m in final.members]
+
+
+def test_the_defaults_are_the_reproduce_rule():
+    assert (DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, DEFAULT_CALIBRATE, CALIBRATIONS, TOP_KEPT) == (3, 3.0, "seen", ("none", "seen", "full"), 5)
+    final = final_members(_record())
+    assert all(isinstance(m, TrainConfig) for m in final.members)
+    assert _qs(final) == [0.1, 0.2, 0.3]  # the best 3, all within 3 points of the best
+    assert final.gammas == [0.3, 0.0, 0.2]  # "seen": a seen bias is corrected, an unseen one (gamma < 0) is not
+    assert [t["trial"] for t in final.trials] == [0, 1, 2] and final.members[0].seed == 7  # the seed as recorded
+    assert final_members(_record(), None, None, None) == final
+
+
+@pytest.mark.parametrize("k, expected", [(1, [0.1]), (2, [0.1, 0.2]), (3, [0.1, 0.2, 0.3]), (5, [0.1, 0.2, 0.3])])
+def test_at_most_k_trials_within_the_margin(k, expected):
+    assert _qs(final_members(_record(), k, calibrate="none")) == expected
+
+
+@pytest.mark.parametrize("margin, expected", [(0, [0.1]), (1.5, [0.1, 0.2]), (2.5, [0.1, 0.2, 0.3]), (100, [0.1, 0.2, 0.3, 0.4, 0.5])])
+def test_the_margin_is_in_points_of_validation_h_below_the_best(margin, expected):
+    assert _qs(final_members(_record(), 5, margin, "none")) == expected
+
+
+def test_a_trial_below_the_margin_ends_the_members_even_when_k_allows_more():
+    assert _qs(final_members(_record(values=(50.0, 40.0, 39.0)), 3)) == [0.1]
+
+
+@pytest.mark.parametrize("calibrate, gammas", [("none", None), ("seen", [0.3, 0.0, 0.2]), ("full", [0.3, -0.1, 0.2])])
+def test_calibrate(calibrate, gammas):
+    final = final_members(_record(), calibrate=calibrate)
+    assert final.gammas == gammas and _qs(final) == [0.1, 0.2, 0.3]
+
+
+def test_a_record_without_gammas_is_plain_only():
+    record = _record(gammas=(None,) * 5)  # a study of szsl 0.2
+    assert final_members(record, calibrate="none").gammas is None
+    for mode in ("seen", "full"):
+        with pytest.raises(CalibrationError, match=r"^the study recorded no calibration gammas .*calibrate 'none'$"):
+            final_members(record, calibrate=mode)
+    # one member without a gamma is enough; a trial left out does not count
+    assert final_members(_record(gammas=(0.3, None)), 1).gammas == [0.3]
+    with pytest.raises(CalibrationError):
+        final_members(_record(gammas=(0.3, None)), 2)
+
+
+def test_a_record_without_top_is_its_best_trial_alone():
+    record = {"best_value": 40.0, "best_config": {"q": 0.4}}  # szsl 0.2's tune.json
+    assert _qs(final_members(record, calibrate="none")) == [0.4]
+    with pytest.raises(CalibrationError):
+        final_members(record)
+    for empty in ({}, {"top": []}, None):
+        with pytest.raises(SZSLError, match=r"lists no complete trials \('top'\): run szsl tune first"):
+            final_members(empty)
+
+
+@pytest.mark.parametrize("k", [0, 6, -1, 2.0, True, "3"])
+def test_a_bad_k_is_refused(k):
+    with pytest.raises(SZSLError, match=rf"ensemble={k!r}: expected an integer from 1 to 5"):
+        final_members(_record(), k)
+
+
+@pytest.mark.parametrize("margin", [-1, math.nan, "3"])
+def test_a_bad_margin_is_refused(margin):
+    with pytest.raises(SZSLError, match=r"ensemble margin=.*: expected a number of H points >= 0"):
+        final_members(_record(), 3, margin)
+
+
+def test_a_bad_calibrate_is_refused():
+    with pytest.raises(CalibrationError, match=r"calibrate='yes': expected one of none, seen, full"):
+        final_members(_record(), calibrate="yes")
+
+
+def test_seed_replaces_the_recorded_seed_and_a_bad_setting_names_its_member():
+    assert [m.seed for m in final_members(_record(), seed=3).members] == [3, 3, 3]
+    record = _record()
+    record["top"][1]["config"] = {"q": 2.0}
+    with pytest.raises(SZSLError, match=r"^members\[1\]: "):
+        final_members(record, calibrate="none")
+    with pytest.raises(SZSLError, match=r"^members\[0\]: "):
+        final_members(_record(), seed=-1)
+
+
+def test_a_tune_result_gives_the_same_members_as_its_record():
+    from szsl.tune import TuneResult
+
+    record = _record()
+    best = TrainConfig.from_dict(record["best_config"])
+    result = TuneResult("s", 50.0, {}, best, 0, [], 5, 0, top=record["top"])
+    assert final_members(result) == final_members(result.to_dict()) == final_members(record)
+    assert result.ensemble() == final_members(record).members
+    # another method's settings are dicts, not TrainConfigs
+    other = TuneResult("s", 50.0, {}, {"gamma": 1.0}, 0, [], 1, 0, top=[{"value": 50.0, "config": {"gamma": 1.0}}])
+    assert other.ensemble() == [{"gamma": 1.0}]
+
+
+def test_check_gammas():
+    assert check_gammas((0, 0.5, -1), 3) == [0.0, 0.5, -1.0]
+    for bad in ([0.1], [0.1, math.nan], [0.1, math.inf], [0.1, "0.2"], 0.1, None, [0.1, 10**400]):
+        with pytest.raises(SZSLError, match=r"^final evaluation: gammas=.*: expected one finite number per member \(2\)$"):
+            check_gammas(bad, 2, "final evaluation: ")
