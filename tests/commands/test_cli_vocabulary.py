@@ -1,0 +1,54 @@
+"""One option vocabulary across the sub-commands (docs/cli.md): no abbreviations, --help of every command,
+--dataset (one) vs --datasets (several), --quiet, --seeds as a list, --trial-batch."""
+
+import argparse
+
+import pytest
+
+from szsl.cli import build_parser, main
+
+
+def _subparsers(parser: argparse.ArgumentParser, path=()):
+    """(command path, parser) of every parser under ``parser``, itself included."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _subparsers(sub, (*path, name))
+
+
+PARSERS = dict(_subparsers(build_parser()))
+COMMANDS = [path for path in PARSERS if path]
+
+
+def test_every_parser_refuses_abbreviations():
+    assert {"train", "tune", "reproduce", "sweep", "compare", "features", "predict", "data"} <= {p[0] for p in COMMANDS}
+    assert ("data", "download") in PARSERS and ("data", "check") in PARSERS
+    assert all(p.allow_abbrev is False for p in PARSERS.values())
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_help_parses(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: szsl " + " ".join(command))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--hidd", "32"], "szsl train: error: unrecognized arguments: --hidd 32 (options are never abbreviated: did you mean"),
+        (["train", "--hidd=32"], "szsl train: error: unrecognized arguments: --hidd=32 (options are never abbreviated"),
+        (["tune", "--tri", "3"], "szsl tune: error: unrecognized arguments: --tri 3 (options are never abbreviated: did you mean"),
+        (["data", "check", "--data", "digits"], "szsl data check: error: unrecognized arguments: --data digits (options are never"),
+        (["train", "--datasets", "digits"], "szsl train: error: unrecognized arguments: --datasets digits (this command takes one"),
+        (["reproduce", "--dataset", "CUB"], "szsl reproduce: error: unrecognized arguments: --dataset CUB (this command takes several"),
+    ],
+)
+def test_an_abbreviated_or_misnamed_option_is_refused_in_one_line_with_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message) and "\n" not in err
