@@ -52,3 +52,21 @@ def test_an_abbreviated_or_misnamed_option_is_refused_in_one_line_with_exit_2(ar
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and "\n" not in err
+
+
+@pytest.mark.parametrize("command", [["compare"], ["reproduce"], ["sweep", "q"]], ids=" ".join)
+def test_seeds_is_a_list_of_seeds_everywhere(command):
+    parser = PARSERS[(command[0],)]
+    assert parser.parse_args([*command[1:], "--seeds", "0", "1"]).seeds == [0, 1]
+    assert parser.parse_args([*command[1:], "--seeds", "7"]).seeds == [7]  # one value: the one seed 7, never a count
+
+
+def test_compare_defaults_to_seeds_0_to_4_and_its_api_refuses_a_count():
+    from szsl.commands.compare import DEFAULT_SEEDS
+    from szsl.data import load_benchmark
+    from szsl.errors import SZSLError
+    from szsl.experiments import compare
+
+    assert PARSERS[("compare",)].parse_args([]).seeds == [0, 1, 2, 3, 4] == list(DEFAULT_SEEDS) == list(compare.DEFAULT_SEEDS)
+    with pytest.raises(SZSLError, match=r"seeds=5: expected a non-empty list of seeds, e.g. \[0, 1, 2\] \(not a count\)"):
+        compare.compare(load_benchmark("digits"), "eszsl", seeds=5)
