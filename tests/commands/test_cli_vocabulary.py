@@ -70,3 +70,34 @@ def test_compare_defaults_to_seeds_0_to_4_and_its_api_refuses_a_count():
     assert PARSERS[("compare",)].parse_args([]).seeds == [0, 1, 2, 3, 4] == list(DEFAULT_SEEDS) == list(compare.DEFAULT_SEEDS)
     with pytest.raises(SZSLError, match=r"seeds=5: expected a non-empty list of seeds, e.g. \[0, 1, 2\] \(not a count\)"):
         compare.compare(load_benchmark("digits"), "eszsl", seeds=5)
+
+
+PROGRESS_COMMANDS = [
+    ["train"], ["tune"], ["reproduce"], ["sweep", "q"], ["compare"], ["features", "--images", "d", "--out", "f.npy"],
+    ["predict", "--model", "m", "--images", "d"], ["data", "download", "--root", "r"],
+]
+
+
+@pytest.mark.parametrize("argv", PROGRESS_COMMANDS, ids=lambda a: a[0] if a[0] != "data" else "data download")
+def test_every_command_with_progress_bars_takes_quiet(argv):
+    parser = build_parser()
+    assert parser.parse_args([*argv, "--quiet"]).quiet is True
+    assert parser.parse_args(argv).quiet is False
+
+
+def test_data_download_still_takes_the_hidden_deprecated_no_progress(capsys):
+    assert build_parser().parse_args(["data", "download", "--root", "r", "--no-progress"]).quiet is True
+    with pytest.raises(SystemExit):
+        main(["data", "download", "--help"])
+    text = capsys.readouterr().out
+    assert "--quiet" in text and "--no-progress" not in text
+
+
+def test_train_quiet_shows_no_progress_bar(capsys):
+    argv = ["train", "--epochs", "2", "--hidden", "8", "--device", "cpu"]
+    assert main(argv) == 0
+    assert "train K=" in capsys.readouterr().err
+    assert main([*argv, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "digits: U=" in captured.out
+

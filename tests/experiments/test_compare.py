@@ -139,7 +139,7 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
 def test_bad_values_give_one_line_and_exit_2(extra, message, tmp_path, capsys):
     out = tmp_path / "cmp"
     with pytest.raises(SystemExit) as exc:
-        raise SystemExit(main(["compare", "--out", str(out), "--methods", "eszsl", "--trials", "1", "--seeds", "0"] + extra))
+        raise SystemExit(main(["compare", "--out", str(out), "--methods", "eszsl", "--trials", "1", "--seeds", "0", "--quiet"] + extra))
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and "\n" not in err and "Traceback" not in err

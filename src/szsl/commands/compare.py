@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from szsl.commands._common import add_dataset_args
+from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.commands.tune import nonneg_int
 from szsl.methods import ABLATIONS, method_names
 
@@ -53,6 +53,7 @@ def add_parser(sub) -> None:
         "(trainval-class folds, szsl's paper space, no pruning: szsl 0.1's compare)",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         params=params,
         out=out,
         device=args.device,
-        progress=False,
+        progress=not args.quiet,
         log=print,
         protocol=args.protocol,
     )

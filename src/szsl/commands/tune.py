@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from szsl.commands._common import add_dataset_args
+from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.methods import method_names
 
 
@@ -110,7 +110,7 @@ def add_parser(sub) -> None:
     )
     parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes sharing the study (default 1)")
     parser.add_argument("--out", default=None, help="where to write the best parameters as JSON (default results/<dataset>-best.json)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 
