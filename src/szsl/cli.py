@@ -171,7 +171,7 @@ def _main(argv: list[str] | None) -> int:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         first = first.split("DefaultCPUAllocator: ", 1)[-1][:200]
         print(
-            f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--batch)",
+            f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--trial-batch)",
             file=sys.stderr,
         )
         return 2

@@ -101,3 +101,12 @@ def test_train_quiet_shows_no_progress_bar(capsys):
     captured = capsys.readouterr()
     assert captured.err == "" and "digits: U=" in captured.out
 
+
+@pytest.mark.parametrize("command", ["tune", "reproduce"])
+def test_trial_batch_and_its_old_name_batch_set_the_trials_trained_together(command, capsys):
+    parser = PARSERS[(command,)]
+    assert parser.parse_args(["--trial-batch", "3"]).batch == 3
+    assert parser.parse_args(["--batch", "4"]).batch == 4
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "--trial-batch B, --batch B" in capsys.readouterr().out

@@ -85,10 +85,13 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     )
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna sampler (default tpe, seeded)")
     parser.add_argument(
-        "--batch",
+        "--trial-batch", "--batch",
+        dest="batch",
         type=positive_int,
         default=DEFAULT_BATCH,
-        help=f"trials trained together as one population per fold (default {DEFAULT_BATCH})",
+        metavar="B",
+        help=f"number of TRIALS trained together as one population per fold (default {DEFAULT_BATCH}; more: faster, more memory); "
+        "not the training mini-batch (that is --batch-size, searched in the space); --batch is the old name",
     )
     parser.add_argument("--seed", type=nonneg_int, default=0, help="seed of the 80/20 fold split, the initial weights and the sampler")
     parser.add_argument(
