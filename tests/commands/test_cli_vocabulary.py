@@ -110,3 +110,22 @@ def test_trial_batch_and_its_old_name_batch_set_the_trials_trained_together(comm
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert "--trial-batch B, --batch B" in capsys.readouterr().out
+
+
+def test_docs_cli_lists_every_option_shared_by_several_commands():
+    from collections import Counter
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    counts = Counter(
+        option
+        for path, parser in PARSERS.items()
+        if path and not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
+        for a in parser._actions
+        if a.help != argparse.SUPPRESS
+        for option in a.option_strings
+        if option.startswith("--") and option != "--help"
+    )
+    shared = sorted(option for option, n in counts.items() if n > 1)
+    assert "--seeds" in shared and "--quiet" in shared
+    assert [option for option in shared if f"`{option}" not in text] == []
