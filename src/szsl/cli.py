@@ -18,9 +18,40 @@ COMMANDS = ["data", "train", "tune", "reproduce", "sweep", "compare", "features"
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every szsl parser (the main one and each sub-command's): errors are one line and exit 2; an option is
+    only ever recognised by its full name (``allow_abbrev=False``: ``--hidd`` is refused, never taken for ``--hidden``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line, exit 2, no usage dump
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, extras = super().parse_known_args(args, namespace)
+        for extra in extras:  # an unknown option close to a known one: name the one meant, in this parser's own message
+            if extra.startswith("--"):
+                hint = _did_you_mean(extra.split("=", 1)[0], [o for o in self._option_string_actions if o.startswith("--")])
+                if hint:
+                    self.error(f"unrecognized arguments: {' '.join(extras)} ({hint})")
+        return parsed, extras
+
+
+def _did_you_mean(option: str, known: list[str]) -> str:
+    """A hint for an unknown ``--option``: the abbreviated option (abbreviations are refused) or the closest name."""
+    import difflib
+
+    if option == "--datasets" and "--dataset" in known:
+        return "this command takes one data set: --dataset"
+    if option == "--dataset" and "--datasets" in known:
+        return "this command takes several data sets: --datasets"
+    longer = sorted(o for o in known if o.startswith(option))
+    if longer:
+        return f"options are never abbreviated: did you mean {' or '.join(longer)}?"
+    close = difflib.get_close_matches(option, known, n=1, cutoff=0.8)
+    return f"did you mean {close[0]}?" if close else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,7 +171,7 @@ def _main(argv: list[str] | None) -> int:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         first = first.split("DefaultCPUAllocator: ", 1)[-1][:200]
         print(
-            f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--batch)",
+            f"szsl: error: out of memory ({first}); lower --hidden, --batch-size or the number of trials trained together (--trial-batch)",
             file=sys.stderr,
         )
         return 2

@@ -55,7 +55,7 @@ def test_the_whole_compare_run_of_all_methods_never_reads_test_data():
     b = load_benchmark("digits")
     garbage = with_garbage_test(b)
     assert not np.array_equal(garbage.features, b.features)
-    kw = dict(trials=2, seeds=1, seed=0, epochs=1, hidden=16, params=TINY, device="cpu")
+    kw = dict(trials=2, seeds=[0], seed=0, epochs=1, hidden=16, params=TINY, device="cpu")
     a = compare(b, "all", **kw)
     g = compare(garbage, "all", **kw)
     assert [r.selection.method for r in a.results] == [r.selection.method for r in g.results] == ALL
@@ -81,7 +81,8 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
         "--trials",
         "2",
         "--seeds",
-        "2",
+        "0",
+        "1",
         "--epochs",
         "2",
         "--hidden",
@@ -102,7 +103,7 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
     assert [r["method"] for r in rows] == ["hard", "eszsl"]
     assert {"U", "S", "H", "T1", "AUSUC", "H_cs", "seconds_per_model"} <= set(rows[0])
     data = json.loads((out / "compare.json").read_text())
-    assert data["settings"]["seeds"] == 2 and len(data["methods"][0]["per_seed"]) == 2
+    assert data["settings"]["seeds"] == [0, 1] and len(data["methods"][0]["per_seed"]) == 2
     for r in data["summary"]:
         assert 0 <= r["H"] <= 100 and 0 <= r["AUSUC"] <= 1
     assert data["methods"][1]["selected_params"]["targets"] == "01" and data["settings"]["params"] == {"eszsl": {"targets": "01"}}
@@ -123,7 +124,8 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
     "extra, message",
     [
         (["--trials", "0"], "szsl: error: trials=0: expected an integer >= 1"),
-        (["--seeds", "0"], "szsl: error: seeds=0: expected an integer >= 1"),
+        (["--seeds", "-1"], "szsl compare: error: argument --seeds: expected an integer >= 0, got '-1'"),
+        (["--seeds", "1", "1"], "szsl: error: seeds: 1 is listed twice"),
         (["--methods", "foo"], "szsl: error: unknown method 'foo': expected one of szsl, hard"),
         (["--methods", "hard", "hard"], "szsl: error: methods: 'hard' is listed twice"),
         (["--methods", "all", "foo"], "szsl: error: unknown method 'foo': expected one of szsl, hard"),
@@ -142,7 +144,7 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
 def test_bad_values_give_one_line_and_exit_2(extra, message, tmp_path, capsys):
     out = tmp_path / "cmp"
     with pytest.raises(SystemExit) as exc:
-        raise SystemExit(main(["compare", "--out", str(out), "--methods", "eszsl", "--trials", "1", "--seeds", "1"] + extra))
+        raise SystemExit(main(["compare", "--out", str(out), "--methods", "eszsl", "--trials", "1", "--seeds", "0", "--quiet"] + extra))
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and "\n" not in err and "Traceback" not in err
@@ -152,8 +154,8 @@ def test_bad_values_give_one_line_and_exit_2(extra, message, tmp_path, capsys):
 def test_the_compare_summary_says_1_seed_and_1_trial():
     from szsl.experiments.compare import CompareResult
 
-    settings = dict(methods=[], trials=1, seeds=1, seed=0, epochs=2, hidden=8, params={}, device="cpu", protocol="paper")
+    settings = dict(methods=[], trials=1, seeds=[0], seed=0, epochs=2, hidden=8, params={}, device="cpu", protocol="paper")
     md = CompareResult("digits", settings).markdown()
     assert "1 random-search trial per method" in md and "1 seed on the test split" in md and "1 seeds" not in md
-    md = CompareResult("digits", {**settings, "trials": 4, "seeds": 2}).markdown()
+    md = CompareResult("digits", {**settings, "trials": 4, "seeds": [3, 4]}).markdown()
     assert "4 random-search trials per method" in md and "2 seeds on the test split" in md

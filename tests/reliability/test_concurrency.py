@@ -76,7 +76,7 @@ def test_second_process_on_the_same_out_is_refused(command, tmp_path):
             "--trials",
             "3",
             "--seeds",
-            "1",
+            "0",
             "--epochs",
             "4",
             "--hidden",

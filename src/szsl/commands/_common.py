@@ -5,6 +5,16 @@ from __future__ import annotations
 import argparse
 
 
+def add_quiet_arg(parser: argparse.ArgumentParser, *, no_progress_alias: bool = False) -> None:
+    """``--quiet``: no progress bars (every command that shows any; results and messages are still printed).
+
+    ``no_progress_alias``: also accept the deprecated ``--no-progress`` (hidden from --help), the same switch.
+    """
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (results are still printed)")
+    if no_progress_alias:
+        parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)
+
+
 def add_dataset_args(parser: argparse.ArgumentParser, *, required_root: bool = False) -> None:
     parser.add_argument("--root", default=None, help="folder holding <DS>/res101.mat and <DS>/att_splits.mat (xlsa17 layout)")
     parser.add_argument(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from szsl.commands._common import add_dataset_args
+from szsl.commands._common import add_dataset_args, add_quiet_arg
+from szsl.commands.tune import nonneg_int
 from szsl.methods import ABLATIONS, method_names
+
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)  # szsl.experiments.compare.DEFAULT_SEEDS (not imported: --help stays free of numpy)
 
 
 def add_parser(sub) -> None:
@@ -24,8 +27,11 @@ def add_parser(sub) -> None:
         + ": the Table 2 set); default: every method, the ablations included",
     )
     parser.add_argument("--trials", type=int, default=10, help="random-search trials per method on the validation folds (default 10)")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds of the final evaluation (default 5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fold split, the search and the first final model (default 0)")
+    parser.add_argument(
+        "--seeds", type=nonneg_int, nargs="+", default=list(DEFAULT_SEEDS), metavar="SEED",
+        help="seeds of the final evaluation, one model each (default 0 1 2 3 4; '--seeds 7' is the one seed 7)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fold split, the search and the calibration (default 0)")
     parser.add_argument("--epochs", type=int, default=None, help="fix the epochs of the network methods (default: the tuning space's 30)")
     parser.add_argument("--hidden", type=int, default=None, help="fix the hidden size of the network methods (default: searched)")
     parser.add_argument(
@@ -47,6 +53,7 @@ def add_parser(sub) -> None:
         "(trainval-class folds, szsl's paper space, no pruning: szsl 0.1's compare)",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 
@@ -70,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         params=params,
         out=out,
         device=args.device,
-        progress=False,
+        progress=not args.quiet,
         log=print,
         protocol=args.protocol,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(data_sub) -> None:
+    from szsl.commands._common import add_quiet_arg
     from szsl.data.download import DEFAULT_URL, URL_ENV
 
     p = data_sub.add_parser("download", help="download the official xlsa17 archive and unpack <ROOT>/<DS>/ (resumable)")
@@ -14,7 +15,7 @@ def add_parser(data_sub) -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait on any network operation (default 60)")
     p.add_argument("--retries", type=int, default=3, help="resume attempts after a dropped connection (default 3)")
     p.add_argument("--keep-archive", action="store_true", help="keep <ROOT>/.xlsa17.zip after unpacking")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_quiet_arg(p, no_progress_alias=True)  # --no-progress: the deprecated name, still accepted
     p.set_defaults(func=run)
 
 
@@ -28,7 +29,7 @@ def run(args) -> int:
         sha256=args.sha256,
         timeout=args.timeout,
         retries=args.retries,
-        progress=not args.no_progress,
+        progress=not args.quiet,
         keep_archive=args.keep_archive,
     )
     for folder in folders:

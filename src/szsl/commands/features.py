@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from szsl.commands._common import add_quiet_arg
+
 
 def add_image_args(parser: argparse.ArgumentParser) -> None:
     """Options of the feature extractor (shared with ``szsl predict --images``)."""
@@ -17,6 +19,7 @@ def add_image_args(parser: argparse.ArgumentParser) -> None:
         "default: ResNet101_Weights.IMAGENET1K_V1 from the torch hub cache (never downloaded)",
     )
     parser.add_argument("--random-init", action="store_true", help="use a RANDOMLY initialised ResNet-101 (tests and demos only)")
+    add_quiet_arg(parser)
 
 
 def add_parser(sub) -> None:
@@ -30,7 +33,6 @@ def add_parser(sub) -> None:
     parser.add_argument("--images", required=True, metavar="DIR", help="folder of images (searched recursively)")
     parser.add_argument("--out", required=True, metavar="FEATS.npy", help="output features file (.npy)")
     add_image_args(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
@@ -48,7 +50,7 @@ def extract_folder(args: argparse.Namespace, out) -> tuple[list[str], object]:
         device=args.device,
         weights=args.weights,
         random_init=args.random_init,
-        progress=not getattr(args, "quiet", False),
+        progress=not args.quiet,
     )
     return names, feats
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from szsl.commands._common import add_quiet_arg
 from szsl.commands.tune import add_search_args, nonneg_int
 from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN
 
@@ -43,7 +44,7 @@ def add_parser(sub) -> None:
         "none = plain (szsl 0.2); the plain model is reported too",
     )
     parser.add_argument("--no-sweeps", action="store_true", help="skip the q and tau sweeps (and Figures 2-3)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from szsl.commands._common import add_dataset_args
+from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.commands.tune import nonneg_int, positive_int
 
 
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     parser.add_argument("--seeds", type=nonneg_int, nargs="+", default=[0], help="seeds per value (mean ± std plotted; default 0)")
     parser.add_argument("--out", default="results", help="output folder (default results/)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         base = base.replace(epochs=args.epochs)
     benchmark = load_benchmark(args.dataset, args.root)
-    result = run_sweep(benchmark, base, args.param, args.values, seeds=args.seeds, device=args.device, progress=True)
+    result = run_sweep(benchmark, base, args.param, args.values, seeds=args.seeds, device=args.device, progress=not args.quiet)
     out = Path(args.out)
     stem = f"sweep_{args.param}_{benchmark.name}"
     if args.param == "tau":

@@ -8,7 +8,7 @@ from dataclasses import fields
 
 from szsl.atomic import write_json
 from szsl.budget import EPOCH_STEPS, MIN_BATCH, scaled_batch, scaled_epochs
-from szsl.commands._common import add_dataset_args
+from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.config import ACTIVATIONS, INPUT_SCALINGS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, final_members
@@ -95,6 +95,7 @@ def add_parser(sub) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
     parser.add_argument("--json", metavar="OUT", help="write the metrics and settings as JSON here")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         params = params.replace(batch_size=scaled_batch(params.batch_size, n, args.epoch_steps))
         params = params.replace(epochs=scaled_epochs(params.epochs, n, params.batch_size, args.min_steps))
     data = split_data(benchmark, final_split(benchmark))
-    (result,) = evaluate(m, data, [params], seed=args.seed, device=args.device, progress=True, keep_models=args.save is not None)
+    (result,) = evaluate(m, data, [params], seed=args.seed, device=args.device, progress=not args.quiet, keep_models=args.save is not None)
     if result.diverged:
         raise SZSLError(result.message)
     r = result.metrics

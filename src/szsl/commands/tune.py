@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from szsl.commands._common import add_dataset_args
+from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.methods import method_names
 
 
@@ -85,10 +85,13 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     )
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna sampler (default tpe, seeded)")
     parser.add_argument(
-        "--batch",
+        "--trial-batch", "--batch",
+        dest="batch",
         type=positive_int,
         default=DEFAULT_BATCH,
-        help=f"trials trained together as one population per fold (default {DEFAULT_BATCH})",
+        metavar="B",
+        help=f"number of TRIALS trained together as one population per fold (default {DEFAULT_BATCH}; more: faster, more memory); "
+        "not the training mini-batch (that is --batch-size, searched in the space); --batch is the old name",
     )
     parser.add_argument("--seed", type=nonneg_int, default=0, help="seed of the 80/20 fold split, the initial weights and the sampler")
     parser.add_argument(
@@ -110,7 +113,7 @@ def add_parser(sub) -> None:
     )
     parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes sharing the study (default 1)")
     parser.add_argument("--out", default=None, help="where to write the best parameters as JSON (default results/<dataset>-best.json)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 

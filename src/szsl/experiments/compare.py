@@ -9,15 +9,15 @@ Per method:
    resumable) over its own space ``tune.make_space(method=name)``.
 2. Calibration: the selected model is trained once more per fold; the calibrated-stacking gamma
    that maximises the mean validation H over the folds is chosen exactly (``methods.calibration``).
-3. Final: ``seeds`` models (one population) trained on trainval and scored on test_seen /
+3. Final: one model per seed of ``seeds`` (one population) trained on trainval and scored on test_seen /
    test_unseen (``protocol.final_split``): U, S, H, T1, AUSUC, and U, S, H with the chosen gamma.
 
 Methods: ``None`` = every registered method (the ablations included); ``"all"`` (alone or inside
 a list) = every registered method except szsl's ablations (``methods.ABLATIONS``): the methods of
 the paper's Table 2 layout.
 
-Budget: ``trials``, ``seeds``; ``epochs`` / ``hidden`` fix those of the network methods; ``params``
-fixes (or re-ranges) any hyperparameter of any compared method, e.g. ``{"tf-vaegan": {"epochs": 20}}``
+Budget: ``trials``, ``seeds`` (the list of seeds of the final models, default 0-4); ``epochs`` / ``hidden`` fix those
+of the network methods; ``params`` fixes (or re-ranges) any hyperparameter of any compared method, e.g. ``{"tf-vaegan": {"epochs": 20}}``
 (the per-method knob, for the generative methods' own epochs among others).
 
 Outputs (atomic): compare.md, compare.csv, compare.json, compare.png (every method's seen-unseen
@@ -93,9 +93,29 @@ class MethodResult:
         return out
 
 
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+
+
 def _check_int(name: str, value, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise SZSLError(f"{name}={value!r}: expected an integer >= {low}")
+
+
+def check_seeds(seeds: Sequence[int]) -> list[int]:
+    """``seeds`` as a list: the seeds of the final models (as ``szsl reproduce --seeds``), each an integer >= 0, no repeats."""
+    if isinstance(seeds, (int, str, bytes)) or not isinstance(seeds, Sequence) or not seeds:
+        raise SZSLError(f"seeds={seeds!r}: expected a non-empty list of seeds, e.g. [0, 1, 2] (not a count)")
+    for s in seeds:
+        _check_int("seed", s, 0)
+    repeated = next((s for i, s in enumerate(seeds) if s in seeds[:i]), None)
+    if repeated is not None:
+        raise SZSLError(f"seeds: {repeated} is listed twice")
+    return [int(s) for s in seeds]
+
+
+def _n_seeds(settings: Mapping[str, Any]) -> int:
+    seeds = settings["seeds"]
+    return seeds if isinstance(seeds, int) else len(seeds)  # an int: a count, as settings written before seeds were a list
 
 
 def _budget(epochs: int | None, hidden: int | None) -> dict[str, Any]:
@@ -205,20 +225,20 @@ def select_method(
 
 
 def evaluate_final(
-    benchmark: Benchmark, selection: Selection, *, seeds: int, seed: int = 0, device="auto", progress: bool = False
+    benchmark: Benchmark, selection: Selection, *, seeds: Sequence[int] = DEFAULT_SEEDS, device="auto", progress: bool = False
 ) -> MethodResult:
-    """Train ``seeds`` models with the selected params on trainval; score the test split."""
+    """Train one model per seed of ``seeds`` with the selected params on trainval; score the test split."""
     from szsl.protocol import final_split, split_data
 
-    _check_int("seeds", seeds, 1)
+    seeds = check_seeds(seeds)
     m = get_method(selection.method)
     data = split_data(benchmark, final_split(benchmark))
     if m.deterministic:  # every seed gives the same model: fit it once
-        runs = evaluate(m, data, [selection.params], seed=seed, device=device, keep_scores=True) * seeds
+        runs = evaluate(m, data, [selection.params], seed=seeds[0], device=device, keep_scores=True) * len(seeds)
         per_model = runs[0].train_seconds
     else:
         runs = evaluate(
-            m, data, [{**selection.params, "seed": seed + s} for s in range(seeds)], device=device, progress=progress, keep_scores=True
+            m, data, [{**selection.params, "seed": s} for s in seeds], device=device, progress=progress, keep_scores=True
         )
         # Network seeds train together as one population (each reports the group's time).
         per_model = runs[0].train_seconds / len(runs) if m.is_network else float(np.mean([r.train_seconds for r in runs]))
@@ -252,7 +272,7 @@ class CompareResult:
         return table2.table2_rows(self.dataset, summaries)
 
     def table2_markdown(self) -> str:
-        return table2.table2_markdown(self.dataset, self.table2_rows(), self.settings)
+        return table2.table2_markdown(self.dataset, self.table2_rows(), {**self.settings, "seeds": _n_seeds(self.settings)})
 
     def table2_csv(self) -> str:
         return table2.table2_csv(self.table2_rows())
@@ -261,7 +281,7 @@ class CompareResult:
         s = self.settings
         lines = [
             f"Dataset **{self.dataset}**; {table2.plural(s['trials'], 'random-search trial')} per method on the validation folds "
-            f"(mean H), {table2.plural(s['seeds'], 'seed')} on the test split (mean ± std); "
+            f"(mean H), {table2.plural(_n_seeds(s), 'seed')} on the test split (mean ± std); "
             f"epochs {s['epochs'] or 'searched/default'}, hidden "
             f"{s['hidden'] or 'searched'}{table2.params_text(s.get('params'))}; device {s['device']}.",
             "U, S, H, T1 in %; AUSUC in [0, 1]; CS = calibrated stacking with the gamma chosen on the validation folds.",
@@ -344,7 +364,7 @@ def compare(
     methods: str | Sequence[str] | None = None,
     *,
     trials: int = 10,
-    seeds: int = 5,
+    seeds: Sequence[int] = DEFAULT_SEEDS,
     seed: int = 0,
     epochs: int | None = None,
     hidden: int | None = None,
@@ -360,6 +380,8 @@ def compare(
     ``methods``: None = every registered method (the ablations included), ``"all"`` = every one but the
     ablations (``resolve_methods``). ``params``: per-method space overrides, ``{"f-clswgan": {"epochs": 10}}``.
     ``protocol``: "default" (szsl tune's: ratio folds, the default space, pruning) or "paper" (``PROTOCOLS``).
+    ``seeds``: the seeds of the final models, one model each (a list, as ``szsl reproduce``'s; never a count);
+    ``seed``: the seed of the fold split, the search and the calibration runs.
     """
     _protocol(protocol)
     names = resolve_methods(methods)
@@ -371,7 +393,7 @@ def compare(
     if stray is not None:
         raise SZSLError(f"params: method {stray!r} is not among the compared methods ({', '.join(names)})")
     _check_int("trials", trials, 1)
-    _check_int("seeds", seeds, 1)
+    seeds = check_seeds(seeds)
     _check_int("seed", seed, 0)
     if epochs is not None:
         _check_int("epochs", epochs, 1)
@@ -406,7 +428,7 @@ def compare(
                 progress=progress,
                 protocol=protocol,
             )
-            res = evaluate_final(benchmark, sel, seeds=seeds, seed=seed, device=device, progress=progress)
+            res = evaluate_final(benchmark, sel, seeds=seeds, device=device, progress=progress)
             result.results.append(res)
             if log is not None:
                 r = res.summary()
