@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from szsl.atomic import check_output_path  # noqa: F401 - the output-path check every command runs first
+
 
 def add_dataset_args(parser: argparse.ArgumentParser, *, required_root: bool = False) -> None:
     parser.add_argument("--root", default=None, help="folder holding <DS>/res101.mat and <DS>/att_splits.mat (xlsa17 layout)")
