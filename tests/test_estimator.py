@@ -235,3 +235,75 @@ def test_an_ensemble_scores_the_per_class_mean_top1_accuracy():
     assert ens.score(X[:6], np.array([0, 0, 0, 0, 1, 2])) == pytest.approx(2 / 3)
     del ens.predict
     assert ens.score(X, y) == pytest.approx(balanced_accuracy_score(y, ens.predict(X)))
+
+
+def _tampered(payload, change):
+    import copy
+
+    p = copy.deepcopy(payload)
+    change(p)
+    return p
+
+
+def _set_attr(p, value):
+    p["class_attributes"] = value
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+TAMPERINGS = {
+    "nan attribute": (lambda p: p["class_attributes"].__setitem__((0, 0), float("nan")), r"class_attributes contains NaN or inf"),
+    "inf attribute": (lambda p: p["class_attributes"].__setitem__((1, 2), float("inf")), r"class_attributes contains NaN or inf"),
+    "0 classes": (lambda p: (_set_attr(p, p["class_attributes"][:0]), p.__setitem__("seen", p["seen"][:0])), r"at least 2 classes"),
+    "1 class": (lambda p: (_set_attr(p, p["class_attributes"][:1]), p.__setitem__("seen", p["seen"][:1])), r"at least 2 classes"),
+    "1-D attributes": (lambda p: _set_attr(p, p["class_attributes"][0]), r"class_attributes has shape \(\d+,\), expected a 2-D tensor"),
+    "attributes not a tensor": (lambda p: _set_attr(p, p["class_attributes"].tolist()), r"class_attributes is list, expected a tensor"),
+    "complex attributes": (lambda p: _set_attr(p, p["class_attributes"].to(torch.complex64)), r"class_attributes has dtype"),
+    "W2 vs attributes": (lambda p: _set_attr(p, p["class_attributes"][:, :-1]), r"state W2 has shape"),
+    "W1 vs b1": (lambda p: p["state"].__setitem__("b1", p["state"]["b1"][:-1]), r"state b1 has shape"),
+    "b2 2-D": (lambda p: p["state"].__setitem__("b2", p["state"]["b2"][None]), r"state b2 has shape"),
+    "W1 1-D": (lambda p: p["state"].__setitem__("W1", p["state"]["W1"][0]), r"state W1 has shape"),
+    "nan weight": (lambda p: p["state"]["W2"].__setitem__((0, 0), float("nan")), r"state W2 contains NaN or inf"),
+    "no features": (lambda p: (p.__setitem__("n_features_in", 0), p["state"].__setitem__("W1", p["state"]["W1"][:0])), r"n_features_in"),
+    "state not a dict": (lambda p: p.__setitem__("state", [1, 2]), r"state is list, expected"),
+    "seen 2-D": (lambda p: p.__setitem__("seen", p["seen"][None]), r"seen has shape"),
+    "seen floats": (lambda p: p.__setitem__("seen", p["seen"].double()), r"seen has dtype"),
+    "seen repeated": (lambda p: p.__setitem__("seen", torch.zeros(3, dtype=torch.int64)), r"seen lists class 0 twice"),
+    "class names not strings": (lambda p: p.__setitem__("class_names", "[1, 2, 3, 4, 5, 6, 7, 8]"), r"class_names"),
+    "deeply nested params": (lambda p: p.__setitem__("params", DEEP), r"nested too deeply"),
+    "deeply nested names": (lambda p: p.__setitem__("class_names", DEEP), r"nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERINGS))
+def test_every_tensor_and_shape_of_a_loaded_model_is_checked(fitted, tmp_path, case):
+    from szsl import load_model
+
+    change, message = TAMPERINGS[case]
+    torch.save(_tampered(fitted[0]._payload(), change), tmp_path / "m.pt")
+    with pytest.raises(SZSLError, match=r"m.pt: not a valid szsl model file \(.*" + message) as err:
+        load_model(tmp_path / "m.pt")
+    assert "\n" not in str(err.value)
+    # the same member inside an ensemble file is rejected the same way
+    members = [fitted[0]._payload(), _tampered(fitted[0]._payload(), change)]
+    ens = {"format": "szsl-ensemble-v1", "gammas": "null", "seed": 0, "members": members}
+    torch.save(ens, tmp_path / "e.pt")
+    with pytest.raises(SZSLError, match=r"e.pt: not a valid szsl model file \(members\[1\]: .*" + message):
+        load_model(tmp_path / "e.pt")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda e: e.__setitem__("members", {"a": 1}), r"members is dict, expected a list"),
+        (lambda e: e.__setitem__("members", []), r"an ensemble without members"),
+        (lambda e: e.__setitem__("gammas", DEEP), r"gammas is nested too deeply"),
+    ],
+)
+def test_a_malformed_ensemble_file_is_one_line(fitted, tmp_path, change, message):
+    from szsl import load_model
+
+    ens = {"format": "szsl-ensemble-v1", "gammas": "null", "seed": 0, "members": [fitted[0]._payload()]}
+    change(ens)
+    torch.save(ens, tmp_path / "e.pt")
+    with pytest.raises(SZSLError, match=r"e.pt: not a valid szsl model file \(" + message):
+        load_model(tmp_path / "e.pt")

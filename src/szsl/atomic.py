@@ -50,6 +50,42 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         raise
 
 
+def check_output_path(path: str | os.PathLike | None, option: str, *, folder: bool = False) -> None:
+    """Fail at once, before any work, when ``path`` (the value of ``option``) can not be written.
+
+    ``folder=False``: a file the command writes (atomically, creating missing parent folders);
+    ``folder=True``: a folder it writes into. Refused: a file where a folder is expected and vice
+    versa, a path below a file, a folder where nothing can be created (read-only, no permission).
+    Writability is probed by creating and removing a temporary file, so it holds for root too.
+    ``None`` (option not given) passes.
+    """
+    from szsl.errors import SZSLError
+
+    if path is None:
+        return
+    path = Path(path)
+    where = f"{option} {path}"
+    if path.exists():
+        if folder and not path.is_dir():
+            raise SZSLError(f"{where}: is a file, expected a folder to write results into")
+        if not folder and path.is_dir():
+            raise SZSLError(f"{where}: is a folder, expected a file name to write")
+        if not folder and not path.is_file():
+            raise SZSLError(f"{where}: is not a regular file (a FIFO or device?), expected a file name to write")
+    probe_in = path if folder and path.is_dir() else path.parent
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent  # missing folders are created on writing: the nearest existing one must take them
+    if not probe_in.is_dir():
+        raise SZSLError(f"{where}: {probe_in} is a file, so nothing can be written below it")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".szsl-write-check.", dir=probe_in)
+    except OSError as exc:
+        raise SZSLError(f"{where}: cannot write in {probe_in} ({exc.strerror or type(exc).__name__})") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
 def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` exists on this machine."""
     try:

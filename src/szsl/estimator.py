@@ -67,6 +67,32 @@ def _per_class_score(estimator, X, y) -> float:
     return per_class_accuracy(y, estimator.predict(X), np.unique(y)) / 100.0
 
 
+def _json(payload: dict, key: str):
+    """``payload[key]`` (a JSON string) parsed; ValueError on anything else, however deeply nested."""
+    text = payload[key]
+    if not isinstance(text, str):
+        raise ValueError(f"{key} is {type(text).__name__}, expected a JSON string")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{key} is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{key} is not valid JSON ({exc})") from None
+
+
+def _tensor(value, name: str, ndim: int | None) -> torch.Tensor:
+    """``value`` if it is a dense tensor of finite real numbers with ``ndim`` dimensions (any if None); else ValueError."""
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{name} is {type(value).__name__}, expected a tensor")
+    if value.layout != torch.strided or value.is_complex() or value.dtype == torch.bool or value.is_quantized:
+        raise ValueError(f"{name} has dtype {value.dtype} ({value.layout}), expected a dense tensor of real numbers")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"{name} has shape {tuple(value.shape)}, expected a {ndim}-D tensor")
+    if value.is_floating_point() and not torch.isfinite(value).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return value
+
+
 class NotFittedError(SZSLError, _SklearnNotFittedError):
     """An unfitted classifier was used: scikit-learn's NotFittedError that is also an SZSLError."""
 
@@ -210,27 +236,51 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_payload(cls, payload, device: str | None) -> "SZSLClassifier":
-        """A fitted classifier from a saved payload; ValueError / KeyError / SZSLError on anything malformed."""
+        """A fitted classifier from a saved payload; ValueError / KeyError / SZSLError on anything malformed.
+
+        Every tensor is checked (type, real dtype, number of dimensions, finite values) and every shape
+        against the others: A (C, a) with C >= 2, W1 (d, hidden), b1 (hidden,), W2 (hidden, a), b2 (a,).
+        """
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"expected format {MODEL_FORMAT!r}")
-        params = json.loads(payload["params"])
+        params = _json(payload, "params")
+        if not isinstance(params, dict):
+            raise ValueError(f"params is {type(params).__name__}, expected a JSON object of hyperparameters")
         if device is not None:
             params["device"] = device
         clf = cls(**params)
         clf._config()  # validates every hyperparameter
-        A = payload["class_attributes"].numpy().astype(np.float32)
-        state = {k: payload["state"][k].float() for k in PARAM_NAMES}
-        d = int(payload["n_features_in"])
+        A = _tensor(payload["class_attributes"], "class_attributes", 2).numpy().astype(np.float32)
+        if A.shape[0] < 2:
+            raise ValueError(f"class_attributes has shape {A.shape}: expected at least 2 classes (rows)")
+        if A.shape[1] < 1:
+            raise ValueError(f"class_attributes has shape {A.shape}: expected at least 1 attribute (column)")
+        if not isinstance(payload["state"], dict):
+            raise ValueError(f"state is {type(payload['state']).__name__}, expected a dict of tensors {', '.join(PARAM_NAMES)}")
+        d = payload["n_features_in"]
+        if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+            raise ValueError(f"n_features_in is {d!r}, expected an integer >= 1")
         expected = {"W1": (d, clf.hidden), "b1": (clf.hidden,), "W2": (clf.hidden, A.shape[1]), "b2": (A.shape[1],)}
+        state = {}
         for k, shape in expected.items():
-            if tuple(state[k].shape) != shape:
-                raise ValueError(f"state {k} has shape {tuple(state[k].shape)}, expected {shape}")
-            if not torch.isfinite(state[k]).all():
-                raise ValueError(f"state {k} contains NaN or inf")
-        seen = payload["seen"].numpy().astype(np.int64)
-        if seen.size and (seen.min() < 0 or seen.max() >= A.shape[0]):
-            raise ValueError("seen class index out of range")
-        names = json.loads(payload["class_names"])
+            t = _tensor(payload["state"][k], f"state {k}", None)
+            if tuple(t.shape) != shape:
+                raise ValueError(f"state {k} has shape {tuple(t.shape)}, expected {shape}")
+            state[k] = t.float()
+        seen_t = _tensor(payload["seen"], "seen", 1)
+        if seen_t.is_floating_point():
+            raise ValueError(f"seen has dtype {seen_t.dtype}, expected integer class indices")
+        seen = seen_t.numpy().astype(np.int64)
+        if seen.size == 0:
+            raise ValueError("seen is empty, expected the indices of the classes the model was trained on")
+        if seen.min() < 0 or seen.max() >= A.shape[0]:
+            raise ValueError(f"seen class index out of range 0..{A.shape[0] - 1}")
+        values, counts = np.unique(seen, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(f"seen lists class {int(values[counts > 1][0])} twice")
+        names = _json(payload, "class_names")
+        if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+            raise ValueError("class_names: expected null or a JSON list of strings")
         if names is not None and len(names) != A.shape[0]:
             raise ValueError(f"{len(names)} class names for {A.shape[0]} classes")
         clf.class_attributes_ = A
@@ -347,6 +397,14 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
             torch.save(payload, tmp)
 
 
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, KeyError):
+        return f"missing key {exc}"
+    return str(exc)[:300]
+
+
 def load_model(path: str | os.PathLike, device: str | None = None):
     """A model saved by ``SZSLClassifier.save`` or ``SZSLEnsemble.save`` (``szsl train --save``)."""
     path = Path(path)
@@ -358,14 +416,21 @@ def load_model(path: str | os.PathLike, device: str | None = None):
         raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
     try:
         if isinstance(payload, dict) and payload.get("format") == ENSEMBLE_FORMAT:
-            members = [SZSLClassifier._from_payload(p, device) for p in payload["members"]]
+            if not isinstance(payload["members"], list):
+                raise ValueError(f"members is {type(payload['members']).__name__}, expected a list of models")
+            members = []
+            for i, p in enumerate(payload["members"]):
+                try:
+                    members.append(SZSLClassifier._from_payload(p, device))
+                except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+                    raise ValueError(f"members[{i}]: {_reason(exc)}") from None
             if not members:
                 raise ValueError("an ensemble without members")
             first = members[0]
             for m in members[1:]:
                 if not (np.array_equal(m.class_attributes_, first.class_attributes_) and np.array_equal(m.seen_, first.seen_)):
                     raise ValueError("members with different classes")
-            gammas = json.loads(payload["gammas"])
+            gammas = _json(payload, "gammas")
             model = SZSLEnsemble(
                 members=[e._config().to_dict() for e in members], gammas=gammas, seed=int(payload["seed"]), device=device or first.device
             )
@@ -376,7 +441,7 @@ def load_model(path: str | os.PathLike, device: str | None = None):
             model = SZSLClassifier._from_payload(payload, device)
     except SZSLError as exc:
         raise SZSLError(f"{path}: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SZSLError(f"{path}: not a valid szsl model file ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise SZSLError(f"{path}: not a valid szsl model file ({_reason(exc)})") from None
     resolve_device(model.device)
     return model

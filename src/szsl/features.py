@@ -32,7 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from szsl.atomic import atomic_path, write_json, write_text
-from szsl.data.tables import files_list_path, read_files_list
+from szsl.data.tables import files_list_path, is_present, open_regular, read_files_list, regular_file
 from szsl.errors import SZSLError
 
 FEATURE_DIM = 2048
@@ -113,8 +113,7 @@ def load_resnet101(weights: str | os.PathLike | None = None, random_init: bool =
     else:
         if weights is not None:
             path = Path(weights)
-            if not path.is_file():
-                raise SZSLError(f"{path}: weights file not found (--weights expects a state-dict file of torchvision.models.resnet101)")
+            regular_file(path, "weights file (--weights expects a state-dict file of torchvision.models.resnet101)")
         else:
             path = default_weights_file()
             if not path.is_file():
@@ -169,11 +168,11 @@ def _load_image(path: Path, transform):
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with open_regular(path, "rb", what="image file") as fh, Image.open(fh) as im:
             return transform(im.convert("RGB"))
-    except FileNotFoundError:
-        raise SZSLError(f"{path}: image file not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise SZSLError(f"{path}: cannot be read as an image (not a format pillow recognises)") from None
+    except (OSError, ValueError) as exc:
         raise SZSLError(f"{path}: cannot be read as an image ({type(exc).__name__}: {exc})") from None
 
 
@@ -217,6 +216,11 @@ def extract_features(
     if not isinstance(batch_size, int) or batch_size < 1:
         raise SZSLError(f"batch_size={batch_size!r}: expected an integer >= 1")
     chunk = int(chunk_images or 8 * batch_size)
+    # Every image must be a regular file before anything is loaded or written: opening a FIFO would block forever.
+    for p in paths:
+        regular_file(p, "image file")
+    if is_present(out):
+        regular_file(out, "features output")
     identity = weights_identity(weights, random_init) if random_init or weights is not None else None
     dev = resolve_device(device)
 
@@ -263,6 +267,7 @@ def extract_features(
             done = 0
         if done == 0:
             shutil.rmtree(parts, ignore_errors=True)
+    parts_existed = parts.is_dir()
     parts.mkdir(parents=True, exist_ok=True)
     n_chunks = (len(paths) + chunk - 1) // chunk
     # Only chunks whose file is really there count as done.
@@ -285,6 +290,10 @@ def extract_features(
                 with atomic_path(parts / f"chunk-{c:05d}.npy", suffix=".npy") as tmp:
                     np.save(tmp, block)
                 write_json(marker_path, {**marker, "done_chunks": c + 1})
+    except BaseException:
+        if not parts_existed and not any(parts.glob("chunk-*.npy")):
+            shutil.rmtree(parts, ignore_errors=True)  # nothing to resume from: leave no empty folder behind
+        raise
     finally:
         bar.close()
 

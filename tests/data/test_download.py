@@ -235,3 +235,74 @@ def test_cli_env_url_and_errors(tmp_path, monkeypatch, capsys):
     assert main(["data", "download", "--root", str(tmp_path), "--dataset", "CUB", "--url", "ftp://x/y.zip"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("szsl: error:") for line in err)
+
+
+def _patch_member(data: bytes, member: str, *, flags: int = 0, method: int | None = None) -> bytes:
+    """``data`` with ``member``'s general-purpose flags OR-ed with ``flags`` and/or its compression method set,
+    in both its local header and its central-directory entry (zipfile can write neither an encrypted nor an
+    unknown-method member)."""
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        local = zf.getinfo(member).header_offset
+    name = member.encode()
+    central = out.find(b"PK\x01\x02")  # the first central-directory entry; scan on from there
+    while central != -1:
+        n = int.from_bytes(out[central + 28 : central + 30], "little")
+        if bytes(out[central + 46 : central + 46 + n]) == name:
+            break
+        central = out.find(b"PK\x01\x02", central + 4)
+    assert out[local : local + 4] == b"PK\x03\x04" and central != -1
+    for flag_at, method_at in ((local + 6, local + 8), (central + 8, central + 10)):
+        out[flag_at] |= flags
+        if method is not None:
+            out[method_at : method_at + 2] = method.to_bytes(2, "little")
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"flags": 0x1}, "member xlsa17/data/AWA2/res101.mat is encrypted"),
+        ({"method": 99}, "member xlsa17/data/AWA2/res101.mat uses compression method 99"),
+    ],
+)
+def test_unreadable_member_is_one_line_and_a_rerun_downloads_again(tmp_path, capsys, patch, message):
+    good = build_zip(["AWA2"])
+    bad = _patch_member(good, "xlsa17/data/AWA2/res101.mat", **patch)
+    argv = ["data", "download", "--root", str(tmp_path), "--dataset", "AWA2", "--no-progress", "--timeout", "10"]
+    with Server(bad) as srv:
+        assert main([*argv, "--url", srv.url]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("szsl: error: ") and "\n" not in err and message in err and "re-run to download again" in err
+    assert list(tmp_path.iterdir()) == []  # the bad archive is gone, no half dataset
+    with Server(good) as srv:
+        assert main([*argv, "--url", srv.url]) == 0
+        assert len(srv.requests) == 1
+    _check_unpacked(tmp_path, ["AWA2"])
+
+
+def test_a_local_copy_by_file_url_or_path(tmp_path, capsys):
+    data = build_zip(["CUB", "APY"])
+    copy = tmp_path / "downloads" / "xlsa17.zip"
+    copy.parent.mkdir()
+    copy.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    root1, root2 = tmp_path / "r1", tmp_path / "r2"
+    download_xlsa17(root1, "CUB", url=copy.as_uri(), sha256=sha, progress=False)
+    _check_unpacked(root1, ["CUB"])
+    assert main(["data", "download", "--root", str(root2), "--dataset", "apy", "--url", str(copy), "--no-progress"]) == 0
+    _check_unpacked(root2, ["APY"])
+    assert copy.read_bytes() == data  # the user's copy is left alone
+    capsys.readouterr()
+    # a wrong sha256 removes the copied archive, never the user's file
+    with pytest.raises(SZSLError, match="sha256"):
+        download_xlsa17(tmp_path / "r3", "CUB", url=str(copy), sha256="0" * 64, progress=False)
+    assert copy.read_bytes() == data and list((tmp_path / "r3").iterdir()) == []
+    for url, expected in [
+        (str(tmp_path / "nope.zip"), "nope.zip: local copy of the archive not found"),
+        ((tmp_path / "nope.zip").as_uri(), "nope.zip: local copy of the archive not found"),
+        (str(tmp_path), "local copy of the archive is a folder, expected a regular file"),
+        ("file://otherhost/x.zip", "file:// URL must name a local path"),
+    ]:
+        with pytest.raises(SZSLError, match=expected):
+            download_xlsa17(tmp_path / "r4", "CUB", url=url, progress=False)

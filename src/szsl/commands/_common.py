@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from szsl.atomic import check_output_path  # noqa: F401 - the output-path check every command runs first
+
 
 def add_quiet_arg(parser: argparse.ArgumentParser, *, no_progress_alias: bool = False) -> None:
     """``--quiet``: no progress bars (every command that shows any; results and messages are still printed).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from szsl.commands._common import add_dataset_args, add_quiet_arg
+from szsl.commands._common import add_dataset_args, add_quiet_arg, check_output_path
 from szsl.commands.tune import nonneg_int
 from szsl.methods import ABLATIONS, method_names
 
@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     params = parse_method_params(args.param)
     benchmark = load_benchmark(args.dataset, args.root)
     out = args.out or f"compare-{benchmark.name}"
+    check_output_path(out, "--out", folder=True)
     result = compare(
         benchmark,
         args.methods,

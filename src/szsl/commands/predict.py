@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from szsl.commands._common import check_output_path
 from szsl.commands.features import add_image_args
 from szsl.errors import SZSLError
 
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from szsl.data.tables import read_features, read_files_list
     from szsl.estimator import load_model
 
+    check_output_path(args.out, "--out")
+    check_output_path(args.features_out, "--features-out")
     if args.top_k < 1:
         raise SZSLError(f"--top-k={args.top_k}: expected an integer >= 1")
     clf = load_model(args.model, device=args.device)

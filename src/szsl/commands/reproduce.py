@@ -49,7 +49,10 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from szsl.commands._common import check_output_path
     from szsl.experiments.reproduce import ReproduceOptions, reproduce
+
+    check_output_path(args.out, "--out", folder=True)
 
     opts = ReproduceOptions(
         trials=args.trials, epochs=args.epochs, min_steps=args.min_steps, epoch_steps=args.epoch_steps, space=args.space,

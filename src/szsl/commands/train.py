@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import fields
 
-from szsl.atomic import write_json
+from szsl.atomic import check_output_path, write_json
 from szsl.budget import EPOCH_STEPS, MIN_BATCH, scaled_batch, scaled_epochs
 from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.config import ACTIVATIONS, INPUT_SCALINGS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
@@ -121,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     from szsl.methods import get_method
     from szsl.protocol import final_split, split_data
 
+    check_output_path(args.json, "--json")
+    check_output_path(args.save, "--save")
     if args.from_tune:
         return _run_from_tune(args)
     for flag, value in (("--ensemble", args.ensemble), ("--ensemble-margin", args.ensemble_margin), ("--calibrate", args.calibrate)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from szsl.commands._common import add_dataset_args, add_quiet_arg
+from szsl.commands._common import add_dataset_args, add_quiet_arg, check_output_path
 from szsl.methods import method_names
 
 
@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_benchmark(args.dataset, args.root)
     space = space.with_epoch_steps(len(benchmark.trainval), args.epoch_steps).with_min_steps(len(benchmark.trainval), args.min_steps)
     out, storage = default_paths(benchmark, args.out, args.storage)
+    check_output_path(out, "--out")
     result = tune(
         benchmark, n_trials=args.trials, storage=storage, study_name=args.study, space=space, sampler=args.sampler, seed=args.seed,
         batch=args.batch, timeout=args.timeout, device=args.device, progress=not args.quiet, workers=args.workers,

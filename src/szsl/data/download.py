@@ -20,6 +20,7 @@ import shutil
 import socket
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -145,10 +146,42 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
             raise _Interrupted(f"server sent {done} bytes, more than the announced {total}; restarting")
 
 
+def local_source(url: str) -> Path | None:
+    """The local file a ``file://`` URL or a plain path names; None for http(s) URLs."""
+    if re.match(r"^https?://", url, re.IGNORECASE):
+        return None
+    if url.lower().startswith("file://"):
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise SZSLError(f"bad download URL {url!r}: a file:// URL must name a local path (file:///path/to/xlsa17.zip)")
+        return Path(urllib.request.url2pathname(parsed.path))
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", url):
+        raise SZSLError(f"bad download URL {url!r}: expected http://, https://, file:// or the path of a local copy of xlsa17.zip")
+    return Path(url)
+
+
+def _copy_local(source: Path, part: Path) -> None:
+    """Copy a local archive to ``part``; only a regular file (a FIFO would block the copy forever)."""
+    from szsl.data.tables import regular_file
+
+    regular_file(source, "local copy of the archive")
+    try:
+        shutil.copyfile(source, part)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise SZSLError(f"{source}: cannot copy the archive to {part}: {exc.strerror or exc}") from None
+
+
 def fetch_archive(url: str, root: Path, *, timeout: float = 60.0, retries: int = 3, progress: bool = True) -> Path:
-    """Download ``url`` to ``<root>/.xlsa17.zip`` (resuming ``.xlsa17.zip.part``); return its path."""
+    """Download ``url`` (or copy the local file a ``file://`` URL or path names) to ``<root>/.xlsa17.zip``
+    (resuming ``.xlsa17.zip.part``); return its path."""
     archive, part = root / ARCHIVE_NAME, root / PART_NAME
     if archive.is_file():
+        return archive
+    source = local_source(url)
+    if source is not None:
+        _copy_local(source, part)
+        os.replace(part, archive)
         return archive
     attempts = max(0, int(retries)) + 1
     last = ""
@@ -200,6 +233,29 @@ def _dataset_members(zf: zipfile.ZipFile, dataset: str, archive: Path) -> tuple[
     return prefix, members
 
 
+class _Unreadable(Exception):
+    pass
+
+
+def _check_readable(zf: zipfile.ZipFile) -> None:
+    """Every member can be read without a password and with a compression method this Python has."""
+    methods = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
+    for method, module in ((zipfile.ZIP_BZIP2, "bz2"), (zipfile.ZIP_LZMA, "lzma")):
+        try:
+            __import__(module)
+            methods.add(method)
+        except ImportError:
+            pass
+    for info in zf.infolist():
+        if info.flag_bits & 0x1:
+            raise _Unreadable(f"member {info.filename} is encrypted (password protected)")
+        if info.compress_type not in methods:
+            raise _Unreadable(
+                f"member {info.filename} uses compression method {info.compress_type}, which Python's zipfile cannot read "
+                f"(supported: {', '.join(str(m) for m in sorted(methods))})"
+            )
+
+
 def _verify(archive: Path, datasets: list[str], sha256: str | None) -> dict:
     if sha256:
         got = _sha256(archive)
@@ -210,15 +266,20 @@ def _verify(archive: Path, datasets: list[str], sha256: str | None) -> dict:
             )
     try:
         with zipfile.ZipFile(archive) as zf:
+            _check_readable(zf)
             bad = zf.testzip()
             if bad is not None:
                 raise zipfile.BadZipFile(f"member {bad} fails its CRC check")
             return {ds: _dataset_members(zf, ds, archive) for ds in datasets}
     except SZSLError:
         raise  # a missing member: the archive itself is sound
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+    except _Unreadable as exc:
         archive.unlink(missing_ok=True)
-        raise SZSLError(f"{archive}: corrupt zip archive ({exc}); removed it, re-run to download again") from exc
+        raise SZSLError(f"{archive}: {exc} (not the xlsa17 archive?); removed it, re-run to download again") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile lacks
+        archive.unlink(missing_ok=True)
+        raise SZSLError(f"{archive}: corrupt zip archive ({exc}); removed it, re-run to download again") from None
 
 
 def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
@@ -240,9 +301,9 @@ def _unpack(archive: Path, root: Path, dataset: str, members: list[zipfile.ZipIn
             with atomic_directory(final) as tmp_dir:
                 for info in members:
                     _extract(zf, info, tmp_dir / PurePosixPath(info.filename).name)
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
         archive.unlink(missing_ok=True)
-        raise SZSLError(f"{archive}: corrupt zip archive while unpacking {dataset} ({exc}); removed it, re-run to download again") from exc
+        raise SZSLError(f"{archive}: corrupt zip archive while unpacking {dataset} ({exc}); removed it, re-run to download again") from None
     except OSError as exc:
         raise SZSLError(f"{final}: cannot unpack {dataset}: {exc}") from exc
     return final
@@ -262,13 +323,15 @@ def download_xlsa17(
     """Download + verify + unpack xlsa17 into ``<root>/<DS>/``; return the dataset folders.
 
     ``dataset``: one name, a list, or None for all five. ``url``: default ``$SZSL_XLSA17_URL``
-    or DEFAULT_URL. ``timeout`` bounds every network operation (seconds); an interrupted
+    or DEFAULT_URL; a ``file://`` URL or a plain path names a local copy of the archive, which is
+    copied and verified the same way. ``timeout`` bounds every network operation (seconds); an interrupted
     transfer is resumed up to ``retries`` times, and on the next call.
     """
     datasets = _datasets(dataset)
     url = url or os.environ.get(URL_ENV) or DEFAULT_URL
-    if not re.match(r"^(https?|file)://", url):
-        raise SZSLError(f"bad download URL {url!r}: expected http://, https:// or file://")
+    if not url.strip():
+        raise SZSLError("bad download URL '': expected http://, https://, file:// or the path of a local copy of xlsa17.zip")
+    local_source(url)  # a malformed URL fails before anything is created
     if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256.strip()):
         raise SZSLError(f"--sha256 must be 64 hexadecimal digits, got {sha256!r}")
     if not (isinstance(timeout, (int, float)) and timeout > 0):

@@ -36,7 +36,17 @@ import numpy as np
 
 from szsl.data.benchmark import Benchmark, validate_benchmark
 from szsl.data.splits import class_folds, image_splits
-from szsl.data.tables import FEATURE_SUFFIXES, Table, files_list_path, read_features, read_files_list, read_table  # noqa: F401 - re-exported
+from szsl.data.tables import (  # noqa: F401 - re-exported
+    FEATURE_SUFFIXES,
+    Table,
+    files_list_path,
+    is_present,
+    open_regular,
+    read_features,
+    read_files_list,
+    read_table,
+    regular_file,
+)
 from szsl.errors import SZSLError
 
 CLASSES_FILE = "classes.csv"
@@ -72,14 +82,15 @@ def looks_like_generic(spec: str, root: str | os.PathLike | None = None) -> Path
 def _manifest(spec: Path) -> tuple[Path, dict]:
     if spec.is_dir():
         folder, manifest_path = spec, spec / MANIFEST_FILE
-        if not manifest_path.is_file():
+        if not is_present(manifest_path):
             return folder, {}
     else:
         folder, manifest_path = spec.parent, spec
-        if not spec.is_file():
+        if not is_present(spec):
             raise SZSLError(f"{spec}: dataset not found (expected a folder with {CLASSES_FILE} or a {MANIFEST_FILE}; see docs/own-data.md)")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        with open_regular(manifest_path, encoding="utf-8", what="dataset manifest") as fh:
+            manifest = json.loads(fh.read())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SZSLError(f"{manifest_path}: not valid JSON ({exc})") from None
     if not isinstance(manifest, dict):
@@ -96,7 +107,7 @@ def _find_features(folder: Path, manifest: dict) -> Path | None:
     if manifest.get("features"):
         return folder / manifest["features"]
     for suffix in FEATURE_SUFFIXES:
-        if (folder / f"features{suffix}").is_file():
+        if is_present(folder / f"features{suffix}"):  # a FIFO or folder there is reported, not passed over
             return folder / f"features{suffix}"
     return None
 
@@ -172,7 +183,7 @@ def _class_semantics(classes: Table, mode: str, cache_dir: Path | None) -> tuple
 
 def _image_table(folder: Path, manifest: dict, image_dir: Path) -> Table:
     path = folder / manifest.get("images", IMAGES_FILE)
-    if path.is_file() or manifest.get("images"):
+    if is_present(path) or manifest.get("images"):
         table = read_table(path)
         if not (table.has("class") or table.has("label")):
             raise SZSLError(f"{path}: missing column 'class' (class name per image) or 'label' (0-based row of {CLASSES_FILE})")
@@ -243,7 +254,7 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     # ---- features
     features_path = _find_features(folder, manifest) or folder / "features.npy"
     files = images.column("file") if images.has("file") else None
-    if not features_path.is_file():
+    if not is_present(features_path):
         if files is None:
             raise SZSLError(
                 f"{features_path}: features file not found (features.npy, .npz, .csv or .parquet), and {images.path} has no 'file' column "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -14,6 +15,74 @@ import numpy as np
 from szsl.errors import SZSLError
 
 FEATURE_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
+
+
+# ------------------------------------------------------------------------------ regular files only
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _not_regular(path, mode: int, what: str) -> SZSLError:
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return SZSLError(f"{path}: {what} is {kind}, expected a regular file")
+
+
+def regular_file(path: str | os.PathLike, what: str = "file") -> Path:
+    """``path`` if it is a regular file (symlinks followed), else an SZSLError; never opens it.
+
+    Opening a FIFO for reading blocks until a writer appears (forever); a device may never end.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SZSLError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise SZSLError(f"{path}: {what} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_regular(path, st.st_mode, what)
+    return Path(path)
+
+
+def is_present(path: str | os.PathLike) -> bool:
+    """Whether anything (a file, a folder, a FIFO, ...) is at ``path``; a dangling symlink counts as absent."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True  # there, but unreadable: the reader says so
+    return True
+
+
+def open_regular(path: str | os.PathLike, mode: str = "r", what: str = "file", **kwargs):
+    """``open(path, mode, **kwargs)`` for reading, refusing anything but a regular file without blocking.
+
+    The file is opened non-blocking (a FIFO opens at once), checked with fstat, then set blocking
+    again; so a FIFO put in place between a check and the open can not hang the reader either.
+    """
+    if any(c in mode for c in "wax+"):
+        raise ValueError("open_regular only reads")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise SZSLError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise SZSLError(f"{path}: {what} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode, what)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        fh = open(fd, mode, **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
+    raw = getattr(getattr(fh, "buffer", fh), "raw", None)
+    if raw is not None:
+        raw.name = os.fspath(path)  # messages (PIL's, csv's) name the file, not the descriptor
+    return fh
 
 
 # ------------------------------------------------------------------------------ CSV tables
@@ -37,10 +106,8 @@ class Table:
 
 
 def read_table(path: Path, required: Sequence[str] = ()) -> Table:
-    if not path.is_file():
-        raise SZSLError(f"{path}: file not found")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
+        with open_regular(path, newline="", encoding="utf-8-sig") as fh:
             lines = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise SZSLError(f"{path}: cannot be read as a UTF-8 CSV file ({type(exc).__name__}: {exc})") from None
@@ -73,15 +140,13 @@ def read_table(path: Path, required: Sequence[str] = ()) -> Table:
 
 def read_features(path: str | os.PathLike) -> np.ndarray:
     """(N, D) float32 features from .npy (memory-mapped when float32), .npz, .csv or .parquet."""
-    path = Path(path)
-    if not path.is_file():
-        raise SZSLError(f"{path}: features file not found")
+    path = regular_file(path, "features file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
         elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
+            with open_regular(path, "rb", what="features file") as fh, np.load(fh, allow_pickle=False) as z:
                 keys = list(z.keys())
                 if "features" in keys:
                     arr = z["features"]
@@ -115,7 +180,7 @@ def read_features(path: str | os.PathLike) -> np.ndarray:
 
 
 def _read_csv_matrix(path: Path) -> np.ndarray:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with open_regular(path, newline="", encoding="utf-8-sig") as fh:
         lines = [line for line in csv.reader(fh) if any(c.strip() for c in line)]
     if not lines:
         raise SZSLError(f"{path}: empty file")
@@ -169,6 +234,11 @@ def files_list_path(features_path: str | os.PathLike) -> Path:
 
 def read_files_list(features_path: str | os.PathLike) -> list[str] | None:
     path = files_list_path(features_path)
-    if not path.is_file():
+    if not is_present(path):
         return None
-    return [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        with open_regular(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise SZSLError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    return [line.rstrip("\n") for line in text.splitlines() if line.strip()]

@@ -42,6 +42,7 @@ from szsl.data.matfile import (  # the MAT readers this loader uses
     _strings,
     _vector_length,
 )
+from szsl.data.tables import is_present, regular_file
 from szsl.errors import SZSLError
 
 FEATURES_FILE = "res101.mat"
@@ -161,9 +162,9 @@ def _dataset_folder(root: str | os.PathLike, dataset: str) -> tuple[Path, str]:
 
 
 def _require_file(path: Path) -> Path:
-    if not path.is_file():
+    if not is_present(path):
         raise SZSLError(f"{path}: file not found; {_GET_DATA}")
-    return path
+    return regular_file(path)  # a FIFO or device would block the reader forever
 
 
 def _read_splits(path: Path) -> dict:
