@@ -20,8 +20,8 @@ from tests.helpers.xlsa17 import make_dataset
 def test_cn_uses_the_authors_seen_scale_on_cub_only_and_the_user_beats_it():
     for name in ("cn", "cn-soft"):
         m = get_method(name)
-        assert m.params({}, dataset="CUB")["seen_scale"] == 1.0 == m.defaults_for("cub")["seen_scale"]
-        assert m.params({}, dataset="APY")["seen_scale"] == 0.95 == m.params({})["seen_scale"] == m.defaults_for(None)["seen_scale"]
+        assert m.params({}, dataset="CUB")["seen_scale"] == 1.0 == m.params({}, dataset="cub")["seen_scale"]
+        assert m.params({}, dataset="APY")["seen_scale"] == 0.95 == m.params({})["seen_scale"] == m.params({}, dataset=None)["seen_scale"]
         assert m.params({"seen_scale": 0.9}, dataset="CUB")["seen_scale"] == 0.9
         assert m.params({"lr": 1e-3}, dataset="CUB")["lr"] == 1e-3
 

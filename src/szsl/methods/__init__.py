@@ -89,10 +89,6 @@ class Method:
             return {}
         return dict(self.per_dataset.get(str(dataset).strip().upper(), {}))
 
-    def defaults_for(self, dataset: str | None) -> dict[str, Any]:
-        """The method's setting on ``dataset`` when the user gives nothing: ``params({}, dataset=dataset)``."""
-        return self.params({}, dataset=dataset) if not self.network else self.config().to_dict()
-
     def params(self, values: Mapping[str, Any] | None = None, *, dataset: str | None = None):
         """The full, validated setting of ``values``: a TrainConfig (network) or a dict over ``defaults``.
 
