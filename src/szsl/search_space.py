@@ -3,6 +3,11 @@
 Each method declares its space in the JSON format of ``szsl tune --space`` (``methods.<name>.SPACE``;
 the paper's for szsl, ``PAPER_SPACE``); ``make_space`` applies a space file's overrides to it and
 validates every fixed value and every end of every range against the method.
+
+With ``dataset`` (a ``Benchmark.name``), a method's published values for that dataset (its module's
+``PER_DATASET``, e.g. cn's seen_scale 1.0 on CUB) become fixed values of the space for every parameter
+it does not search; a parameter the space searches stays searched, and the overrides (a space file,
+``--epochs``, compare's ``--param``) beat the published values.
 """
 
 from __future__ import annotations
@@ -157,12 +162,14 @@ def make_space(
     where: str = "space",
     method: str = "szsl",
     base: str = "default",
+    dataset: str | None = None,
 ) -> SearchSpace:
     """The method's space (``szsl.methods``; the paper's for szsl) with ``overrides`` (a space file's content) and ``epochs`` applied.
 
     Each override is a fixed value (``"l1": 0``), ``{"choices": [...]}`` or
     ``{"low": a, "high": b, "log": bool, "grid": n}``. ``search_mass``: fix alpha = 1 so that the
     searched q *is* the soft-label mass m = alpha * q (the only way alpha and q enter the loss).
+    ``dataset``: the method's published values for it fix the parameters the space does not search (module docstring).
     """
     from szsl.methods import get_method
 
@@ -180,6 +187,11 @@ def make_space(
             if name not in known:
                 raise SZSLError(f"{flag}: method {m.name} has no {name} (only network methods do)")
             spec[name] = value
+    given = set(overrides or {}) | ({"epochs"} if epochs is not None else set()) | ({"alpha"} if search_mass else set())
+    for name, value in m.published(dataset).items():
+        searched = name in spec and _parse_param(name, spec[name], where, False).kind != "fixed"
+        if name not in given and not searched:
+            spec[name] = value  # the published value replaces the default (or the method space's fixed value)
     ints = {k for k, v in m.defaults.items() if isinstance(v, int) and not isinstance(v, bool)}
     params = tuple(_parse_param(name, value, where, name in ints) for name, value in spec.items())
     space = SearchSpace(params, search_mass=search_mass, method=m.name)
@@ -200,14 +212,16 @@ def make_space(
 
 
 def load_space(
-    path: str | os.PathLike | None, *, epochs: int | None = None, search_mass: bool = False, method: str = "szsl"
+    path: str | os.PathLike | None, *, epochs: int | None = None, search_mass: bool = False, method: str = "szsl",
+    dataset: str | None = None,
 ) -> SearchSpace:
     """A named space ("default", "paper") or a JSON space file (``{"tau": {"low": 0.1, "high": 1, "log": true}, "l1": 0, ...}``).
 
     A file's parameters override the default space; ``"base": "paper"`` in it starts from the paper's space.
+    ``dataset``: as ``make_space``'s (the method's published values for it).
     """
     if path is None or str(path) in BASES:
-        return make_space(epochs=epochs, search_mass=search_mass, method=method, base=str(path or "default"))
+        return make_space(epochs=epochs, search_mass=search_mass, method=method, base=str(path or "default"), dataset=dataset)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -223,7 +237,7 @@ def load_space(
     base = content.pop("base", "default")
     return make_space(
         content, epochs=epochs, search_mass=search_mass, where=f"--space {path}", method=method,
-        base=base if isinstance(base, str) else repr(base),
+        base=base if isinstance(base, str) else repr(base), dataset=dataset,
     )
 
 

@@ -67,7 +67,8 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a hyperparameter of a non-network method (VALUE read as JSON, else text); repeatable",
+        help="a hyperparameter of a non-network method (VALUE read as JSON, else text); repeatable; it beats the method's "
+        "published per-dataset value (e.g. cn's seen_scale 1.0 on CUB)",
     )
     parser.add_argument(
         "--from-tune", metavar="BEST_JSON",
@@ -100,7 +101,8 @@ def add_parser(sub) -> None:
 
 
 def method_params(args: argparse.Namespace) -> dict:
-    """The hyperparameters of a non-network method: its defaults, then --eszsl-* and --param NAME=VALUE."""
+    """The hyperparameters a user set for a non-network method (--eszsl-*, --param NAME=VALUE), nothing else:
+    ``Method.params(values, dataset=...)`` puts them over the method's defaults and its published per-dataset values."""
     values = {"gamma": args.eszsl_gamma, "lambda": args.eszsl_lambda} if args.method == "eszsl" else {}
     values = {k: v for k, v in values.items() if v is not None}
     for item in args.param:
@@ -136,8 +138,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.save:
             raise SZSLError(f"--save: not supported for --method {m.name} (a closed form; only network methods are saved)")
-        params = m.params(method_params(args))
+        values = method_params(args)
+        params = m.params(values)  # checked before the data are loaded
     benchmark = load_benchmark(args.dataset, args.root)
+    if not m.is_network:
+        params = m.params(values, dataset=benchmark.name)  # the method's published values on this dataset, then the user's
     if m.is_network:
         n = len(benchmark.trainval)
         if args.epoch_steps < 0:
@@ -150,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
         raise SZSLError(result.message)
     r = result.metrics
     how = f"train {result.train_seconds:.1f} s" if m.is_network else f"{m.name}, solve {result.train_seconds:.1f} s"
+    published = {} if m.is_network else {k: v for k, v in m.published(benchmark.name).items() if k not in values}
+    if published:  # say which of the authors' per-dataset values the run used
+        how += f"; {benchmark.name}: " + ", ".join(f"{k}={v}" for k, v in published.items())
     print(f"{benchmark.name}: U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f}  ({how})")
     if args.json:
         write_json(args.json, {"dataset": benchmark.name, **result.to_dict()})

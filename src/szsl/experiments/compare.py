@@ -162,15 +162,17 @@ def parse_method_params(items: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def method_space(
-    method: str, *, epochs: int | None = None, hidden: int | None = None, params: Mapping[str, Any] | None = None, protocol: str = "default"
+    method: str, *, epochs: int | None = None, hidden: int | None = None, params: Mapping[str, Any] | None = None,
+    protocol: str = "default", dataset: str | None = None,
 ):
     """The search space compare tunes ``method`` over: its space (for szsl the protocol's: default or paper),
-    ``epochs`` / ``hidden`` fixed for a network method, then ``params`` (space overrides) on top."""
+    ``epochs`` / ``hidden`` fixed for a network method, then ``params`` (space overrides) on top; the method's
+    published values for ``dataset`` (``PER_DATASET``) fix the parameters the space does not search, under ``params``."""
     from szsl.search_space import make_space
 
     m = get_method(method)
     overrides = {**(_budget(epochs, hidden) if m.is_network else {}), **dict(params or {})}
-    return make_space(overrides, where=f"method {m.name}", method=m.name, base=_protocol(protocol)["base"])
+    return make_space(overrides, where=f"method {m.name}", method=m.name, base=_protocol(protocol)["base"], dataset=dataset)
 
 
 def _protocol(name: str) -> dict[str, str]:
@@ -206,7 +208,7 @@ def select_method(
     start = time.perf_counter()
     proto = _protocol(protocol)
     folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes=proto["fold_classes"])]
-    space = method_space(m.name, epochs=epochs, hidden=hidden, params=params, protocol=protocol)
+    space = method_space(m.name, epochs=epochs, hidden=hidden, params=params, protocol=protocol, dataset=benchmark.name)
     # The paper protocol keeps szsl 0.2's study names; the default one names its fold classes (a changed default starts anew).
     suffix = "" if protocol == "paper" else f"-{protocol}-{proto['fold_classes']}"
     result = tune(
@@ -400,7 +402,7 @@ def compare(
     if hidden is not None:
         _check_int("hidden", hidden, 1)
     for name in names:  # every space is valid before the first (maybe long) tuning starts
-        method_space(name, epochs=epochs, hidden=hidden, params=params.get(name), protocol=protocol)
+        method_space(name, epochs=epochs, hidden=hidden, params=params.get(name), protocol=protocol, dataset=benchmark.name)
     settings = dict(
         methods=names, trials=trials, seeds=seeds, seed=seed, epochs=epochs, hidden=hidden, params=params, device=str(device),
         protocol=protocol,

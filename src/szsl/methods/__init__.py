@@ -12,7 +12,10 @@ The contract of a method module (what ``register`` reads)::
         (C, A); classes without any training image are the unseen ones. Returns a fitted object
         with .scores(X) -> np.ndarray (N, C) (higher = more likely) over the same C classes.'''
 
-Optional module attributes: ``DESCRIPTION`` (one line for ``--help``), ``DETERMINISTIC = True``
+Optional module attributes: ``DESCRIPTION`` (one line for ``--help``), ``PER_DATASET`` (the
+published per-dataset values, ``{"CUB": {"seen_scale": 1.0}}``: keys are ``Benchmark.name``s in upper
+case, AWA1 AWA2 CUB SUN APY; values override ``DEFAULTS`` wherever the method runs on that dataset:
+``szsl train``, the fixed values of a tuning space, ``szsl compare``; see ``Method.params``), ``DETERMINISTIC = True``
 (the same data give the same model whatever the seed: compare fits it once instead of once per
 seed), ``fit_population(X, y, attributes, params_list, *, seeds, device, progress)`` (fit many
 settings at once, e.g. sharing a decomposition; default: ``fit`` once per setting) and
@@ -65,6 +68,8 @@ class Method:
     deterministic: bool = False
     network: bool = False  # params are TrainConfig values, trained by szsl.train.train_population
     fixed: Mapping[str, Any] = field(default_factory=dict)  # network: TrainConfig values the method fixes
+    # the published per-dataset values (module PER_DATASET): upper-case dataset name -> {hyperparameter: value}
+    per_dataset: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def is_network(self) -> bool:
@@ -78,8 +83,19 @@ class Method:
 
         return TrainConfig.from_dict({**dict(values or {}), **more, **self.fixed})
 
-    def params(self, values: Mapping[str, Any] | None = None):
-        """The full, validated setting of ``values``: a TrainConfig (network) or a dict over ``defaults``."""
+    def published(self, dataset: str | None) -> dict[str, Any]:
+        """The method's published values for ``dataset`` (a ``Benchmark.name``, any case; None: none), e.g. cn on CUB."""
+        if dataset is None:
+            return {}
+        return dict(self.per_dataset.get(str(dataset).strip().upper(), {}))
+
+    def params(self, values: Mapping[str, Any] | None = None, *, dataset: str | None = None):
+        """The full, validated setting of ``values``: a TrainConfig (network) or a dict over ``defaults``.
+
+        The one merge of a method's setting: its ``defaults`` < its published values for ``dataset``
+        (``PER_DATASET``; none when ``dataset`` is None) < ``values`` (what the caller gave explicitly) <
+        its ``fixed`` values. Pass only the values the user set: a default in ``values`` hides the published one.
+        """
         if self.network:
             return self.config(values)
         values = dict(values or {})
@@ -88,7 +104,7 @@ class Method:
             raise SZSLError(
                 f"{self.name}: unknown hyperparameter(s) {', '.join(unknown)}: expected some of {', '.join(sorted(self.defaults))}"
             )
-        return {**self.defaults, **values, **self.fixed}
+        return {**self.defaults, **self.published(dataset), **values, **self.fixed}
 
 
 def _fit_each(fit: Callable) -> Callable:
@@ -122,6 +138,7 @@ def from_module(module: ModuleType, name: str | None = None) -> Method:
         raise SZSLError(f"module {module.__name__} is not a method: it lacks {', '.join(missing or ['fit'])}")
     if name is not None and name != module.NAME.lower():
         raise SZSLError(f"module {module.__name__} declares NAME={module.NAME!r}, registered as {name!r}")
+    per_dataset = _per_dataset(module)
     return Method(
         name=module.NAME.lower(),
         description=getattr(module, "DESCRIPTION", (module.__doc__ or module.NAME).strip().splitlines()[0]),
@@ -132,7 +149,25 @@ def from_module(module: ModuleType, name: str | None = None) -> Method:
         deterministic=bool(getattr(module, "DETERMINISTIC", False)),
         network=bool(getattr(module, "NETWORK", False)),
         fixed=dict(getattr(module, "FIXED", {})),
+        per_dataset=per_dataset,
     )
+
+
+def _per_dataset(module: ModuleType) -> dict[str, dict[str, Any]]:
+    """A module's ``PER_DATASET``, checked: upper-case dataset names -> values of hyperparameters of ``DEFAULTS``."""
+    table = getattr(module, "PER_DATASET", None) or {}
+    if table and getattr(module, "NETWORK", False):
+        # Every TrainConfig field has a CLI default, so "given explicitly" cannot be told from "left at its default".
+        raise SZSLError(f"module {module.__name__}: PER_DATASET is for methods with DEFAULTS, not network methods")
+    out = {}
+    for ds, values in table.items():
+        if not isinstance(ds, str) or ds != ds.upper() or not isinstance(values, Mapping):
+            raise SZSLError(f"module {module.__name__}: PER_DATASET[{ds!r}]: expected an upper-case dataset name -> dict")
+        unknown = sorted(set(values) - set(module.DEFAULTS))
+        if unknown:
+            raise SZSLError(f"module {module.__name__}: PER_DATASET[{ds!r}]: unknown hyperparameter(s) {', '.join(unknown)}")
+        out[ds] = dict(values)
+    return out
 
 
 # name -> module path (imported on first use) or module object

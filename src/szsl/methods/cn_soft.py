@@ -8,8 +8,9 @@ standardisation over all of them) enter a cross-entropy against the soft target 
     t(i) = (1 - q) at the true (seen) class i,  q * softmax_k(<a_i, a_k> / tau) over the unseen k,
 
 with a the class attributes L2-normalised (as xlsa17's ``att``). With no unseen class the target
-is the hard label. Defaults: CN's (including ``seen_scale`` 0.95, which callers set to 1.0 on CUB
-as for cn) plus q = 0.3, tau = 0.2 (szsl's choice, not tuned on any test split).
+is the hard label. Defaults: CN's (including ``seen_scale`` 0.95, and 1.0 on CUB: cn's
+``PER_DATASET``) plus q = 0.3, tau = 0.2 (szsl's choice, not tuned on any test split). ``SPACE``
+searches ``seen_scale`` as cn's does.
 
 Note: with q = 0 this is NOT cn: the unseen prototypes then sit in the softmax as negatives, and
 the model calls nearly every unseen image seen (aPY twin, validation fold 1: U 0.0). The soft
@@ -28,6 +29,7 @@ from szsl.model import resolve_device
 NAME = "cn-soft"
 
 DEFAULTS = {**cn.DEFAULTS, "q": 0.3, "tau": 0.2}
+PER_DATASET = {ds: dict(values) for ds, values in cn.PER_DATASET.items()}  # CN's authors' seen_scale 1.0 on CUB
 SPECS = {**cn.SPECS, "q": ("float", 0.0, 1.0, True, True), "tau": ("float", 0.0, None, False, False)}
 SPACE = {**cn.SPACE, "q": {"low": 0.0, "high": 0.9}, "tau": {"low": 0.02, "high": 1.0, "log": True}}
 
