@@ -214,7 +214,7 @@ def tune(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SZSLError(f"workers={workers!r}: expected an integer >= 1")
     if space is None:
-        space = make_space(method=method or "szsl")
+        space = make_space(method=method or "szsl", dataset=benchmark.name)
     elif method is not None and space.method != method.strip().lower():
         raise SZSLError(f"method {method!r}: the search space is {space.method!r}'s")
     study_name = study_name or default_study_name(benchmark, space, seed, sampler, fold_classes, prune)
