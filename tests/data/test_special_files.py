@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,26 +18,16 @@ import pytest
 from szsl.data.generic import load_generic
 from szsl.errors import SZSLError
 from tests.helpers.generic import small_dataset, write_csv
+from tests.helpers.timing import alarm_after
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
-@contextmanager
 def deadline(seconds: int = 30):
     """Raise TimeoutError if the block blocks for ``seconds`` (an open() of a FIFO is interrupted)."""
-
-    def alarm(signum, frame):
-        raise TimeoutError(f"blocked for {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    return alarm_after(seconds)
 
 
 def test_fifo_image_fails_at_once_and_leaves_nothing(tmp_path):

@@ -15,12 +15,10 @@ seed); ``SZSL_RELIABILITY_LOG=FILE`` appends one JSON line of counts per target 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import resource
 import shutil
-import signal
 import string
 import sys
 import tempfile
@@ -36,6 +34,7 @@ from hypothesis import strategies as st
 
 from szsl.errors import SZSLError
 from tests.helpers.reliability import report
+from tests.helpers.timing import alarm_after
 
 EXAMPLES = int(os.environ.get("SZSL_FUZZ_EXAMPLES", "60"))
 LONG = "SZSL_FUZZ_EXAMPLES" in os.environ
@@ -59,18 +58,8 @@ def _peak_rss_mb() -> float:
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 
 
-@contextlib.contextmanager
 def guard(seconds: int = TIMEOUT_S):
-    def on_alarm(signum, frame):
-        raise Hang(f"no result after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    return alarm_after(seconds, Hang)
 
 
 class Outcomes:

@@ -7,8 +7,9 @@ import json
 from dataclasses import fields
 
 from szsl.atomic import check_output_path, write_json
-from szsl.budget import EPOCH_STEPS, MIN_BATCH, scaled_batch, scaled_epochs
+from szsl.budget import scaled_batch, scaled_epochs
 from szsl.commands._common import add_dataset_args, add_quiet_arg
+from szsl.commands.tune import add_budget_args
 from szsl.config import ACTIVATIONS, INPUT_SCALINGS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, final_members
@@ -84,15 +85,7 @@ def add_parser(sub) -> None:
         "--calibrate", choices=CALIBRATIONS, default=None,
         help=f"with --from-tune: none, seen or full, as in szsl reproduce (default {DEFAULT_CALIBRATE})",
     )
-    parser.add_argument(
-        "--epoch-steps", type=int, default=EPOCH_STEPS, metavar="N",
-        help=f"network methods: on a small data set the batch size halves (down to {MIN_BATCH}) until an epoch has N steps "
-        f"(default {EPOCH_STEPS}, as szsl tune and reproduce; 0: --batch-size as given)",
-    )
-    parser.add_argument(
-        "--min-steps", type=int, default=0, metavar="N",
-        help="network methods: more epochs than --epochs until the run has N optimizer steps (default 0: off)",
-    )
+    add_budget_args(parser)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
     parser.add_argument("--json", metavar="OUT", help="write the metrics and settings as JSON here")
@@ -145,8 +138,6 @@ def run(args: argparse.Namespace) -> int:
         params = m.params(values, dataset=benchmark.name)  # the method's published values on this dataset, then the user's
     if m.is_network:
         n = len(benchmark.trainval)
-        if args.epoch_steps < 0:
-            raise SZSLError(f"--epoch-steps {args.epoch_steps}: expected an integer >= 0")
         params = params.replace(batch_size=scaled_batch(params.batch_size, n, args.epoch_steps))
         params = params.replace(epochs=scaled_epochs(params.epochs, n, params.batch_size, args.min_steps))
     data = split_data(benchmark, final_split(benchmark))

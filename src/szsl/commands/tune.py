@@ -37,9 +37,24 @@ def positive_float(text: str) -> float:
     return value
 
 
+def add_budget_args(parser: argparse.ArgumentParser) -> None:
+    """The small-data budget rules (szsl.budget), shared by ``train``, ``tune`` and ``reproduce``."""
+    from szsl.budget import EPOCH_STEPS, MIN_BATCH, MIN_STEPS
+
+    parser.add_argument(
+        "--epoch-steps", type=nonneg_int, default=EPOCH_STEPS, metavar="N",
+        help=f"network methods: a small data set's fixed batch size halves (down to {MIN_BATCH}) until an epoch has N optimizer steps "
+        f"(default {EPOCH_STEPS}; every xlsa17 benchmark has more at batch 256; 0: the batch size as given)",
+    )
+    parser.add_argument(
+        "--min-steps", type=nonneg_int, default=0, metavar="N",
+        help="network methods: more epochs than --epochs until a run has N optimizer steps on the trainval images (default 0: off; "
+        f"{MIN_STEPS} helps low-dimensional features such as the digits, docs/robustness.md)",
+    )
+
+
 def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> None:
     """Options shared by ``tune`` and ``reproduce``."""
-    from szsl.budget import EPOCH_STEPS, MIN_BATCH, MIN_STEPS
     from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
     from szsl.tune import DEFAULT_BATCH, DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS, SAMPLERS
 
@@ -56,16 +71,7 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
         "at that epoch; 'none' trains every trial to its full budget",
     )
     parser.add_argument("--epochs", type=positive_int, default=None, help="fixed epoch budget of every trial (default: the space's, 30)")
-    parser.add_argument(
-        "--epoch-steps", type=nonneg_int, default=EPOCH_STEPS, metavar="N",
-        help=f"a small data set's fixed batch size halves (down to {MIN_BATCH}) until an epoch has N optimizer steps (default "
-        f"{EPOCH_STEPS}; every xlsa17 benchmark has more at batch 256; 0: the batch size as given)",
-    )
-    parser.add_argument(
-        "--min-steps", type=nonneg_int, default=0, metavar="N",
-        help="train more epochs than --epochs until a run has N optimizer steps on the trainval images (default 0: off; "
-        f"{MIN_STEPS} helps low-dimensional features such as the digits, docs/robustness.md)",
-    )
+    add_budget_args(parser)
     parser.add_argument(
         "--space", metavar="JSON", default=None,
         help="'default', 'paper' (the paper's full space) or a search-space file: per parameter {low, high, log} / {choices} "
