@@ -63,9 +63,15 @@ def finished_trials(db: Path) -> list[tuple]:
     ]
 
 
+def _default_sigint() -> None:
+    """SIGINT back to its default disposition in the command (a background shell makes children ignore it;
+    see test_interrupt.default_sigint)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _signal_at(args: list[str], probe, target: int, delay: float, sig: int, timeout: float = 60) -> bool:
     """Start ``args``; once ``probe() >= target`` wait ``delay`` s and send ``sig``. True when it landed."""
-    proc = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + timeout
     while proc.poll() is None and probe() < target and time.monotonic() < deadline:
         time.sleep(0.01)
