@@ -82,9 +82,9 @@ def _signal_at(args: list[str], probe, target: int, delay: float, sig: int, time
     _, err = proc.communicate(timeout=timeout)
     if landed and proc.returncode == 0:
         landed = False  # the command was already on its way out
-    if landed and sig != signal.SIGKILL:
-        assert "Traceback" not in err, err
-        assert proc.returncode == 130, err
+    if landed and sig != signal.SIGKILL:  # exit codes and messages: test_interrupt.py; here only what was kept matters
+        assert "Traceback" not in err, (proc.returncode, err)
+        assert proc.returncode != 0, (proc.returncode, err)
     return landed
 
 
