@@ -167,14 +167,27 @@ def trial_id(storage, study, number: int) -> int:
     return storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name(study.study_name), number)
 
 
-def _requeue(study, frozen) -> None:
-    """Enqueue the parameters of a trial that died while RUNNING, so exactly they are re-run."""
-    if frozen.params and not frozen.user_attrs.get("surplus"):
+def is_lost(frozen) -> bool:
+    """A trial failed because its worker died (same host: dead pid; other hosts: no heartbeat), not because of
+    its parameters: its re-queued copy (or, without all its parameters, the next fresh trial) takes its place.
+    Lost trials are left out of everything a proposal or a pruning decision is derived from, so a resumed
+    study goes on exactly as the uninterrupted one (``szsl.tune._slot``)."""
+    from optuna.trial import TrialState
+
+    return frozen.state == TrialState.FAIL and not frozen.user_attrs.get("diverged") and not frozen.user_attrs.get("surplus")
+
+
+def _requeue(study, frozen, names=None) -> None:
+    """Enqueue the parameters of a trial that died while RUNNING, so exactly they are re-run. Only a trial that
+    holds all its parameters (``names``; None: any); one killed half-way through its suggestions is proposed
+    afresh, from the same sampler seed and history (``szsl.tune._ask_batch``), which gives the same parameters."""
+    if frozen.params and not frozen.user_attrs.get("surplus") and (names is None or set(names) <= set(frozen.params)):
         study.enqueue_trial(frozen.params, user_attrs={"retry_of": frozen.number}, skip_if_exists=False)
 
 
-def fail_dead_trials(study, storage) -> int:
-    """FAIL the RUNNING trials whose worker is gone; re-queue their parameters. Returns how many."""
+def fail_dead_trials(study, storage, names=None) -> int:
+    """FAIL the RUNNING trials whose worker is gone; re-queue their parameters (``_requeue``: those holding
+    all of ``names``). Returns how many."""
     import optuna
     from optuna.trial import TrialState
 
@@ -198,7 +211,7 @@ def fail_dead_trials(study, storage) -> int:
                 continue
         except Exception:  # noqa: BLE001 - another worker got there first
             continue
-        _requeue(study, t)
+        _requeue(study, t, names)
     # Other hosts: trials whose heartbeat stopped (the storage fails them, we re-queue).
     before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
     optuna.storages.fail_stale_trials(study)
@@ -206,7 +219,7 @@ def fail_dead_trials(study, storage) -> int:
     for number in before - after:
         t = study.trials[number]
         if t.state == TrialState.FAIL and "fail_reason" not in t.user_attrs:  # failed for a missing heartbeat
-            _requeue(study, t)
+            _requeue(study, t, names)
     return len(dead) + len(before - after)
 
 

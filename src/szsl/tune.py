@@ -22,6 +22,12 @@ their parameters re-queued (detected at once on the same host from the worker's 
 other hosts from a missing heartbeat). Several workers never overshoot ``n_trials``: a freshly
 asked trial whose rank among the live trials (COMPLETE, RUNNING, WAITING) is >= n_trials is
 failed as surplus before it trains.
+
+A resumed study is the uninterrupted one (one worker): a trial's proposal comes from a sampler seeded
+by (study seed, its slot: how many trials came before it, the trials lost with a killed worker not
+counted, ``_slot``) and the finished history, never from a count of attempts; a lost trial's slot is
+filled by its re-queued copy, in the batch (population) it was planned in (``_open_batch``), and lost
+trials take no part in the pruner's rankings.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ from szsl.study_storage import (  # noqa: F401 - re-exported
     Heartbeat,
     _silence_optuna_notes,
     fail_dead_trials,
+    is_lost,
     load_or_create_study,
     open_storage,
     redact,
@@ -323,7 +330,7 @@ def _tune(
     try:
         while True:
             raise_if_terminated()  # SIGTERM whose exception a finalizer swallowed: stop between batches all the same
-            fail_dead_trials(study, rdb)
+            fail_dead_trials(study, rdb, names=[p.name for p in space.searched])
             trials = study.get_trials(deepcopy=False)
             complete = sum(t.state in finished for t in trials)
             running = sum(t.state == TrialState.RUNNING for t in trials)
@@ -337,10 +344,21 @@ def _tune(
             if failed >= max_failures:
                 raise SZSLError(f"study {study_name!r}: {failed} trials diverged; lower the lr range in the search space")
             slots = n_trials - complete - running
-            if slots <= 0:  # the rest is being worked on by other workers: wait for them
+            # A trial asked but not labelled with its worker yet is another worker's (labelled within
+            # milliseconds) or was left by a process killed in between (failed after ORPHAN_SECONDS): wait,
+            # so that it never shifts the slots of the batch asked next.
+            unlabelled = any(t.state == TrialState.RUNNING and "worker" not in t.user_attrs for t in trials)
+            if slots <= 0 or unlabelled:  # the rest is being worked on by other workers: wait for them
                 time.sleep(POLL_SECONDS)
                 continue
-            asked = _ask_batch(study, space, sampler, seed, min(batch, slots), me, heart)
+            resumed = _open_batch(trials)
+            if resumed is not None:  # a killed worker's batch, part of it finished: its other members alone
+                plan, held = resumed
+                size = min(plan[1] - held, slots)
+            else:
+                size = min(batch, slots)
+                plan = [_slot(trials), size]
+            asked = _ask_batch(study, space, sampler, seed, size, me, heart, plan)
             # Never overshoot: a trial ranked >= n_trials among the live ones is surplus.
             live = sorted(
                 t.number for t in study.get_trials(deepcopy=False, states=(*finished, TrialState.RUNNING, TrialState.WAITING))
@@ -365,23 +383,52 @@ def _tune(
     return best_result(study, space, seed)
 
 
-def _ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: dict, heart: Heartbeat):
+def _slot(trials) -> int:
+    """The slot of the trial asked next: how many trials the study holds, those lost with a killed worker
+    (``study_storage.is_lost``) not counted. An uninterrupted study has none, so this is its trial number;
+    a resumed one fills the lost slots again (re-queued copies first) and goes on with the same slots."""
+    return sum(1 for t in trials if not is_lost(t))
+
+
+def _open_batch(trials) -> tuple[list[int], int] | None:
+    """The batch (user attribute "batch": [first slot, planned size]) of the newest trial when a killed worker
+    left it part-finished: (that plan, how many of its members are held by trials that were not lost). Its
+    remaining members (the re-queued copies of the lost ones) then train as a batch of their own, as they
+    would have in the uninterrupted population, not together with the next batch's fresh trials (whose
+    proposals must see the whole batch finished). None when the newest batch is whole or still in work."""
+    from optuna.trial import TrialState
+
+    planned = [t for t in trials if "batch" in t.user_attrs]
+    if not planned:
+        return None
+    plan = list(planned[-1].user_attrs["batch"])
+    members = [t for t in planned if list(t.user_attrs["batch"]) == plan and not is_lost(t)]
+    if not members or len(members) >= plan[1] or any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in members):
+        return None  # nothing finished (asked again whole, as planned), whole, or another worker's in work
+    return plan, len(members)
+
+
+def _ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: dict, heart: Heartbeat, plan: list[int] | None = None):
     from optuna.trial import TrialState
 
     asked = []
     for _ in range(b):
         trials = study.get_trials(deepcopy=False)
         others = any(t.state == TrialState.RUNNING and (t.user_attrs.get("worker") or {}) != me for t in trials)
-        # Deterministic alone (same history -> same proposals); diversified when others run too.
-        key = f"{seed}:{len(trials)}:{os.getpid() if others else 0}"
+        # Deterministic alone (same slot and finished history -> same proposals, however often the study was
+        # interrupted: ``_slot``); diversified when others run too. A re-queued trial (WAITING) is asked first
+        # and keeps its parameters.
+        key = f"{seed}:{_slot(trials)}:{os.getpid() if others else 0}"
         study.sampler = _make_sampler(sampler, space, int(hashlib.sha256(key.encode()).hexdigest()[:8], 16))
-        if sampler == "grid":
+        if sampler == "grid" and not any(t.state == TrialState.WAITING for t in trials):
             point = next_grid_point(space, seed, trials)
             if point is None:  # every grid point is done or taken
                 break
             study.enqueue_trial(point)
         trial = study.ask()
         trial.set_user_attr("worker", me)  # at once: the owner of a RUNNING trial must be known
+        if plan is not None:
+            trial.set_user_attr("batch", plan)  # the population it trains in (_open_batch)
         values = space.suggest(trial)
         heart.add(trial.number)  # after the suggestions: a kill in between leaves a trial that can be re-run
         asked.append((trial, values))
@@ -458,8 +505,10 @@ def _halving(study, batch, epoch: int, running: list[int], per_fold) -> list[int
         if math.isfinite(values[i]):
             batch[i][0].report(values[i], epoch)
     mine = {trial.number for trial, _ in batch}
-    others = [
-        t.intermediate_values[epoch] for t in study.get_trials(deepcopy=False) if t.number not in mine and epoch in t.intermediate_values
+    others = [  # a trial lost with a killed worker is not counted: its re-run (this batch, or an earlier one) is
+        t.intermediate_values[epoch]
+        for t in study.get_trials(deepcopy=False)
+        if t.number not in mine and epoch in t.intermediate_values and not is_lost(t)
     ]
     competing = sorted([v for v in values.values() if math.isfinite(v)] + [float(v) for v in others], reverse=True)
     if not competing:
