@@ -288,6 +288,7 @@ def test_compare_survives_kills(tmp_path):
         str(out),
         "--device",
         "cpu",
+        "--quiet",  # compare draws progress bars on stderr since it has --quiet; the check reads stderr's one line
     )
     ledger = Ledger(out / "studies.db")
 
