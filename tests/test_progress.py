@@ -78,3 +78,13 @@ def test_tune_cli_with_a_pipe_for_stderr_prints_plain_lines(tmp_path):
     assert any("(training trials 1-2 on 3 folds)" in line for line in lines), proc.stderr
     assert lines[-1].startswith("tune digits: 2/2 trials, "), proc.stderr
     assert len(lines) == len(set(line.rsplit(", ", 1)[0] for line in lines)), proc.stderr  # at most one line per event
+
+
+def test_compare_says_which_method_it_works_on(capsys):
+    from szsl.data import load_benchmark
+    from szsl.experiments.compare import compare
+
+    compare(load_benchmark("digits"), "eszsl", trials=1, seeds=[0], device="cpu", progress=True)
+    lines = [line.rsplit(", ", 1)[0] for line in _lines(capsys.readouterr().err)]
+    assert lines[:3] == ["compare digits: 0/1 methods", "compare digits: 0/1 methods (eszsl: tuning)", "tune digits: 0/1 trials"]
+    assert "compare digits: 0/1 methods (eszsl: final models, 1 seed)" in lines and lines[-1] == "compare digits: 1/1 methods"
