@@ -274,9 +274,9 @@ def extract_features(
     while done > 0 and not (parts / f"chunk-{done - 1:05d}.npy").is_file():
         done -= 1
 
-    from tqdm import tqdm
+    from szsl.progress import progress_bar
 
-    bar = tqdm(total=len(paths), initial=min(done * chunk, len(paths)), unit="img", desc="features", disable=not progress, file=sys.stderr)
+    bar = progress_bar(len(paths), "features", "img", initial=min(done * chunk, len(paths)), enabled=progress, every=5.0)
     try:
         with torch.inference_mode():
             for c in range(done, n_chunks):

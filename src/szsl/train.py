@@ -27,13 +27,13 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from szsl.config import ACTIVATIONS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.losses import MemberSettings, batch_loss
 from szsl.model import PARAM_NAMES, init_member, resolve_device, stack_members, unstack_members
 from szsl.optim import PopulationOptimizer
+from szsl.progress import progress_bar
 from szsl.training_data import TrainingRows, as_training_data, input_scale
 
 # A member whose epoch loss is NaN/inf or above this multiple of its loss at the initial weights
@@ -179,7 +179,7 @@ class _Group:
         self.epoch = 0
         self.seconds = 0.0
         self.done: dict[int, TrainedMember] = {}  # stopped members, frozen
-        self.bar = tqdm(total=first.epochs, desc=f"train K={k} h={first.hidden}", unit="epoch", disable=not progress, leave=False)
+        self.bar = progress_bar(first.epochs, f"train K={k} h={first.hidden}", "epoch", enabled=progress, nested=True)
 
     def _settings(self, cfgs) -> None:
         self.activation = tuple(c.activation for c in cfgs)  # one per member (model.embed)

@@ -288,8 +288,8 @@ def _tune(
     benchmark, *, n_trials, storage, study_name, space, sampler, seed, batch, timeout, device, progress, worker, fold_classes, prune
 ) -> TuneResult:
     from optuna.trial import TrialState
-    from tqdm.auto import tqdm
 
+    from szsl.progress import progress_bar
     from szsl.protocol import split_data, validation_splits
 
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
@@ -321,9 +321,7 @@ def _tune(
 
     finished = tuple(TrialState[name] for name in FINISHED)
     n_done = sum(s in finished for s in states())
-    bar = tqdm(
-        total=n_trials, initial=min(n_done, n_trials), desc=f"tune {benchmark.name}", unit="trial", disable=not progress, leave=False
-    )
+    bar = progress_bar(n_trials, f"tune {benchmark.name}", "trial", initial=min(n_done, n_trials), enabled=progress, leave=False)
     max_failures = max(10, 3 * n_trials)
     from szsl.cli import raise_if_terminated
 
@@ -374,7 +372,10 @@ def _tune(
                 else:
                     keep.append((trial, values))
             if keep:
+                first, last = keep[0][0].number + 1, keep[-1][0].number + 1  # a batch trains as one population: say so at its start
+                bar.set_postfix_str(f"training trial{f's {first}-{last}' if last > first else f' {first}'} on {len(folds)} folds")
                 _run_batch(study, keep, space, seed, folds, device, heart, prune)
+                bar.set_postfix_str("", refresh=False)
                 bar.n = min(sum(s in finished for s in states()), n_trials)
                 bar.refresh()
     finally:

@@ -93,8 +93,13 @@ def test_data_download_still_takes_the_hidden_deprecated_no_progress(capsys):
     assert "--quiet" in text and "--no-progress" not in text
 
 
-def test_train_quiet_shows_no_progress_bar(capsys):
+def test_train_quiet_shows_no_progress_bar(capsys, monkeypatch):
+    import szsl.progress
+
     argv = ["train", "--epochs", "2", "--hidden", "8", "--device", "cpu"]
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: the per-epoch bar prints a line only after 10 s (szsl.progress)
+    monkeypatch.setattr(szsl.progress, "stderr_is_terminal", lambda: True)
     assert main(argv) == 0
     assert "train K=" in capsys.readouterr().err
     assert main([*argv, "--quiet"]) == 0

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import socket
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -110,22 +109,12 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
             mode = "wb"
         else:
             raise SZSLError(f"downloading {url}: unexpected HTTP status {status}")
-        from tqdm.auto import tqdm
+        from szsl.progress import progress_bar
 
         done = start
         with (
             open(part, mode) as fh,
-            tqdm(
-                total=total,
-                initial=start,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc="xlsa17.zip",
-                disable=not progress,
-                file=sys.stderr,
-                leave=False,
-            ) as bar,
+            progress_bar(total, "xlsa17.zip", "B", initial=start, unit_scale=True, enabled=progress, every=5.0, leave=False) as bar,
         ):
             while True:
                 try:

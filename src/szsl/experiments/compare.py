@@ -414,9 +414,12 @@ def compare(
     with tempfile.TemporaryDirectory() as tmp, folder_lock(out) if out is not None else contextlib.nullcontext():
         db = Path(out) / "studies.db" if out is not None else Path(tmp) / "studies.db"
         db.parent.mkdir(parents=True, exist_ok=True)
+        from szsl.progress import progress_bar
         from szsl.tune import sqlite_url
 
+        bar = progress_bar(len(names), f"compare {benchmark.name}", "method", enabled=progress)
         for name in names:
+            bar.set_postfix_str(f"{name}: tuning")
             sel = select_method(
                 benchmark,
                 name,
@@ -430,7 +433,10 @@ def compare(
                 progress=progress,
                 protocol=protocol,
             )
+            bar.set_postfix_str(f"{name}: final models, {len(seeds)} seed{'s' if len(seeds) != 1 else ''}")
             res = evaluate_final(benchmark, sel, seeds=seeds, device=device, progress=progress)
+            bar.set_postfix_str("", refresh=False)
+            bar.update(1)
             result.results.append(res)
             if log is not None:
                 r = res.summary()
@@ -438,6 +444,7 @@ def compare(
                     f"{name}: cv H={sel.cv_h:.1f} -> test U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f} "
                     f"AUSUC={r['AUSUC']:.3f} H(CS)={r['H_cs']:.1f} (gamma={sel.gamma:.3g}; tune {sel.seconds:.0f} s)"
                 )
+        bar.close()
         if out is not None:
             result.write(out)
     return result

@@ -63,9 +63,8 @@ def reproduce(
     root: str | None, datasets: Sequence[str] | None, out: str | Path = "results", options: ReproduceOptions | None = None
 ) -> dict[str, Any]:
     """Run every stage for every dataset (skipping finished ones) and write the results files."""
-    from tqdm.auto import tqdm
-
     from szsl.lock import folder_lock
+    from szsl.progress import progress_bar
     from szsl.tune import load_space, sqlite_url
 
     opts = options or ReproduceOptions()
@@ -77,7 +76,7 @@ def reproduce(
         started = time.monotonic()
         per_dataset: dict[str, dict[str, Any]] = {}
         stages = [s for s in STAGES if opts.sweeps or not s.startswith("sweep")]
-        bar = tqdm(total=len(names) * len(stages), desc="reproduce", unit="stage", disable=not opts.progress)
+        bar = progress_bar(len(names) * len(stages), "reproduce", "stage", enabled=opts.progress)
         try:
             for name in names:
                 per_dataset[name] = _run_dataset(root, name, out, space, storage, opts, bar)
