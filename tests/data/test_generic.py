@@ -129,6 +129,10 @@ def _bad(d, what):
         rows = list(csv.reader(open(d / "classes.csv")))
         rows[2][3] = ""
         write_csv(d / "classes.csv", rows[0], rows[1:])
+    elif what == "label too big for int64":
+        write_csv(d / "images.csv", ["label"], [[i // 6] for i in range(29)] + [[99999999999999999999]])
+    elif what == "row too big for int64":
+        write_csv(d / "images.csv", ["class", "row"], [["cat", 99999999999999999999]] + [["cat", i] for i in range(1, 30)])
     elif what == "seen class without images":
         write_csv(d / "images.csv", ["class"], [[n] for n in ["cat", "dog", "zebra", "whale"] * 3])
         np.save(d / "features.npy", np.zeros((12, 8), dtype=np.float32))
@@ -147,6 +151,8 @@ def _bad(d, what):
         ("unseen in trainval", "images.csv line 5 column 'split': image of unseen class 'zebra' is marked trainval"),
         ("no attributes no description", "classes.csv line 3 column 'a2': class 'dog' has no value for attribute 'a2' and"),
         ("seen class without images", "classes.csv line 4 column 'split': seen class 'cow' has no image in"),
+        ("label too big for int64", "images.csv line 31 column 'label': class index 99999999999999999999 outside 0..4"),
+        ("row too big for int64", "images.csv line 2 column 'row': row 99999999999999999999 outside 0..29"),
     ],
 )
 def test_bad_inputs_name_file_and_field_in_one_line(tmp_path, capsys, what, message):

@@ -245,11 +245,12 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     else:
         for i, c in enumerate(images.column("label")):
             try:
-                labels[i] = int(c)
+                value = int(c)
             except ValueError:
                 raise SZSLError(f"{images.where(i, 'label')}: {c!r} is not an integer class index") from None
-            if not 0 <= labels[i] < len(class_names):
+            if not 0 <= value < len(class_names):  # checked before storing: a huge value does not fit int64
                 raise SZSLError(f"{images.where(i, 'label')}: class index {c} outside 0..{len(class_names) - 1} (rows of {classes.path})")
+            labels[i] = value
 
     # ---- features
     features_path = _find_features(folder, manifest) or folder / "features.npy"
@@ -343,11 +344,12 @@ def _feature_rows(images: Table, files: list[str] | None, features_path: Path, n
         rows = np.empty(n, dtype=np.int64)
         for i, r in enumerate(images.column("row")):
             try:
-                rows[i] = int(r)
+                value = int(r)
             except ValueError:
                 raise SZSLError(f"{images.where(i, 'row')}: {r!r} is not an integer row index") from None
-            if not 0 <= rows[i] < n_rows:
+            if not 0 <= value < n_rows:  # checked before storing: a huge value does not fit int64
                 raise SZSLError(f"{images.where(i, 'row')}: row {r} outside 0..{n_rows - 1} ({features_path} has {n_rows} rows)")
+            rows[i] = value
         return rows
     listed = read_files_list(features_path) if files is not None else None
     if listed is not None:
