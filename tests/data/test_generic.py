@@ -168,6 +168,31 @@ def test_bad_inputs_name_file_and_field_in_one_line(tmp_path, capsys, what, mess
     assert err.startswith("szsl: error: ") and message in err and "\n" not in err
 
 
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"classes": 5}', "dataset.json: 'classes' is 5, expected a path (non-empty string)"),
+        ('{"features": ["a"]}', "dataset.json: 'features' is [\"a\"], expected a path (non-empty string)"),
+        ('{"image_dir": 5}', "dataset.json: 'image_dir' is 5, expected a path (non-empty string)"),
+        ('{"batch_size": "abc"}', "dataset.json: 'batch_size' is \"abc\", expected a positive integer"),
+        ('{"batch_size": true}', "dataset.json: 'batch_size' is true, expected a positive integer"),
+        ('{"random_init": "no"}', "dataset.json: 'random_init' is \"no\", expected true or false"),
+        ('{"name": {"a": 1}}', "dataset.json: 'name' is {\"a\": 1}, expected a string"),
+        ("[" * 100000 + "]" * 100000, "dataset.json: JSON nested too deeply"),
+        ('{"name": ' + "[" * 100000 + "]" * 100000 + "}", "dataset.json: JSON nested too deeply"),
+    ],
+    ids=["classes", "features", "image_dir", "batch_size", "batch_size_bool", "random_init", "name", "deep", "deep_value"],
+)
+def test_wrong_json_types_and_deep_nesting_in_dataset_json_are_one_line(tmp_path, capsys, content, message):
+    d = tmp_path / "d"
+    small_dataset(d)
+    (d / "dataset.json").write_text(content)
+    assert main(["data", "check", "--dataset", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("szsl: error: ") and message in err and "\n" not in err, err
+
+
 def test_unknown_names_still_fail_and_missing_paths_are_reported(tmp_path):
     with pytest.raises(SZSLError, match="unknown dataset 'mnist': expected one of digits, AWA1"):
         load_benchmark("mnist")

@@ -57,6 +57,19 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 RESERVED_CLASS_COLUMNS = ("name", "split", "fold", "description")
 SEMANTICS = ("auto", "attributes", "text")
 _MANIFEST_KEYS = ("name", "classes", "images", "features", "image_dir", "semantics", "weights", "random_init", "batch_size", "device")
+_PATH = "a path (non-empty string)"
+_MANIFEST_TYPES = {
+    "name": "a string",
+    "classes": _PATH,
+    "images": _PATH,
+    "features": _PATH,
+    "image_dir": _PATH,
+    "semantics": "a string",
+    "weights": _PATH,
+    "random_init": "true or false",
+    "batch_size": "a positive integer",
+    "device": "a string",
+}
 
 
 # ------------------------------------------------------------------------------ discovery
@@ -93,11 +106,23 @@ def _manifest(spec: Path) -> tuple[Path, dict]:
             manifest = json.loads(fh.read())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SZSLError(f"{manifest_path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise SZSLError(f"{manifest_path}: JSON nested too deeply; expected a flat object of {', '.join(_MANIFEST_KEYS)}") from None
     if not isinstance(manifest, dict):
         raise SZSLError(f"{manifest_path}: expected a JSON object with keys among {', '.join(_MANIFEST_KEYS)}")
     unknown = sorted(set(manifest) - set(_MANIFEST_KEYS))
     if unknown:
         raise SZSLError(f"{manifest_path}: unknown key(s) {', '.join(unknown)}: expected some of {', '.join(_MANIFEST_KEYS)}")
+    for key, value in manifest.items():
+        expected = _MANIFEST_TYPES[key]
+        ok = {
+            "a string": isinstance(value, str),
+            "a path (non-empty string)": isinstance(value, str) and value != "",
+            "true or false": isinstance(value, bool),
+            "a positive integer": isinstance(value, int) and not isinstance(value, bool) and value > 0,
+        }[expected]
+        if not ok:
+            raise SZSLError(f"{manifest_path}: '{key}' is {json.dumps(value)[:60]}, expected {expected}")
     if manifest.get("semantics", "auto") not in SEMANTICS:
         raise SZSLError(f"{manifest_path}: 'semantics' is {manifest['semantics']!r}, expected one of {', '.join(SEMANTICS)}")
     return folder, manifest
