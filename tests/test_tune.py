@@ -232,6 +232,7 @@ def test_cli_tune_writes_best_json(tmp_path, capsys):
         (["tune", "--space", "/nonexistent/space.json"], "cannot read"),
         (["tune", "--dataset", "MNIST"], "unknown dataset"),
         (["tune", "--storage", "nosuchdb://x", "--trials", "1"], "--storage"),
+        (["tune", "--storage", "sqlite:////proc/x/x.db", "--trials", "1"], "cannot create the folder /proc/x"),
         (["reproduce", "--datasets", "AWA2"], "needs --root"),
         (["reproduce", "--seeds", "-3"], "--seeds"),
         (["sweep", "q", "--values", "2", "--epochs", "1"], "q=2.0"),

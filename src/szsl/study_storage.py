@@ -47,7 +47,11 @@ def open_storage(url: str):
     if url.startswith("sqlite"):
         db = url.split("///", 1)[-1]
         if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = exc.strerror or type(exc).__name__
+                raise SZSLError(f"--storage {redact(url)}: cannot create the folder {Path(db).parent} ({why})") from None
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     last: Exception | None = None
     for attempt in range(6):
