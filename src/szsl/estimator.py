@@ -418,8 +418,8 @@ def load_model(path: str | os.PathLike, device: str | None = None):
     except pickle.UnpicklingError:
         # torch's text advises weights_only=False, i.e. running the file's code: never right for a file that is not a model
         raise SZSLError(
-            f"{path}: not a valid szsl model file (it holds Python objects other than tensors and plain values; a model is written "
-            "by szsl train --save or SZSLClassifier.save)"
+            f"{path}: not a valid szsl model file (UnpicklingError: it holds Python objects other than tensors and plain values; a model "
+            "is written by szsl train --save or SZSLClassifier.save)"
         ) from None
     except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
         raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
