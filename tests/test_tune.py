@@ -232,6 +232,7 @@ def test_cli_tune_writes_best_json(tmp_path, capsys):
         (["tune", "--space", "/nonexistent/space.json"], "cannot read"),
         (["tune", "--dataset", "MNIST"], "unknown dataset"),
         (["tune", "--storage", "nosuchdb://x", "--trials", "1"], "--storage"),
+        (["tune", "--storage", "sqlite:////proc/x/x.db", "--trials", "1"], "cannot create the folder /proc/x"),
         (["reproduce", "--datasets", "AWA2"], "needs --root"),
         (["reproduce", "--seeds", "-3"], "--seeds"),
         (["sweep", "q", "--values", "2", "--epochs", "1"], "q=2.0"),
@@ -471,3 +472,64 @@ def test_the_top_trials_and_the_ensemble_rule(tmp_path, digits):
         result.ensemble(0)
     with pytest.raises(SZSLError, match="margin"):
         result.ensemble(2, margin=-1)
+
+
+# ----------------------------------------------------------------------------- a locked study database
+
+
+def _locked(db: Path):
+    """A second connection holding an exclusive lock on the study file (as another process would)."""
+    import sqlite3
+
+    from szsl.study_storage import open_storage
+
+    open_storage(sqlite_url(db))  # the schema exists, as in a study file in use
+    con = sqlite3.connect(db, isolation_level=None, check_same_thread=False)  # released from a timer thread below
+    con.execute("BEGIN EXCLUSIVE")
+    return con
+
+
+def test_locked_study_database_says_so_and_the_bound_ends_it_with_one_line(tmp_path, capsys, monkeypatch):
+    from tests.helpers.timing import alarm_after
+
+    db = tmp_path / "study.db"
+    con = _locked(db)
+    monkeypatch.setenv("SZSL_LOCK_TIMEOUT", "2")
+    out = tmp_path / "best.json"
+    try:
+        with alarm_after(60):
+            start = time.monotonic()
+            code = main(["tune", "--dataset", "digits", "--trials", "1", "--storage", sqlite_url(db), "--out", str(out), "--quiet"])
+            took = time.monotonic() - start
+    finally:
+        con.close()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and took < 30, (code, took, err)
+    assert len(err) == 2 and "Traceback" not in "\n".join(err), err
+    assert err[0].startswith(f"szsl: waiting for the study database {db}: locked by another process") and "SZSL_LOCK_TIMEOUT" in err[0]
+    assert err[1].startswith("szsl: error: --storage ") and "still locked by another process after 2 s" in err[1]
+    assert not out.exists()
+
+
+def test_a_lock_released_while_waiting_lets_the_study_open(tmp_path, capsys, monkeypatch):
+    import threading
+
+    from szsl.study_storage import open_storage
+    from tests.helpers.timing import alarm_after
+
+    db = tmp_path / "study.db"
+    con = _locked(db)
+    monkeypatch.delenv("SZSL_LOCK_TIMEOUT", raising=False)
+    threading.Timer(2.0, con.close).start()
+    with alarm_after(60):
+        open_storage(sqlite_url(db))
+    assert "waiting for the study database" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "inf", "nan"])
+def test_bad_lock_timeout_is_one_line(tmp_path, capsys, monkeypatch, value):
+    monkeypatch.setenv("SZSL_LOCK_TIMEOUT", value)
+    url = sqlite_url(tmp_path / "s.db")
+    code = main(["tune", "--dataset", "digits", "--trials", "1", "--storage", url, "--out", str(tmp_path / "b.json")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("szsl: error: SZSL_LOCK_TIMEOUT=") and "\n" not in err, err

@@ -152,7 +152,19 @@ def main(argv: list[str] | None = None) -> int:
         _received.clear()
 
 
+# Commands that keep finished work when stopped and continue from it when re-run (a study, stages, chunks, a download).
+RESUMABLE = ("tune", "reproduce", "compare", "features", "data download")
+
+
+def _stopped_message(how: str, args) -> str:
+    command = " ".join(filter(None, (getattr(args, "command", None), getattr(args, "data_command", None))))
+    if command in RESUMABLE:
+        return f"szsl: {how}; finished work is saved, re-run the same command to continue"
+    return f"szsl: {how}; this command saves nothing until it finishes and does not resume: re-run it to start again"
+
+
 def _main(argv: list[str] | None) -> int:
+    args = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -163,7 +175,7 @@ def _main(argv: list[str] | None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         how = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        print(f"szsl: {how}; finished work is saved, re-run the same command to continue", file=sys.stderr)
+        print(_stopped_message(how, args), file=sys.stderr)
         return 128 + exc.signum if isinstance(exc, Terminated) else 130
     except (MemoryError, RuntimeError) as exc:
         if not _out_of_memory(exc):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import warnings
 from dataclasses import fields
 from pathlib import Path
@@ -411,7 +412,15 @@ def load_model(path: str | os.PathLike, device: str | None = None):
     if not path.is_file():
         raise SZSLError(f"{path}: model file not found")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on foreign pickle protocols: the error below says what matters
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's text advises weights_only=False, i.e. running the file's code: never right for a file that is not a model
+        raise SZSLError(
+            f"{path}: not a valid szsl model file (UnpicklingError: it holds Python objects other than tensors and plain values; a model "
+            "is written by szsl train --save or SZSLClassifier.save)"
+        ) from None
     except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
         raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
     try:

@@ -172,6 +172,8 @@ def _load_image(path: Path, transform):
             return transform(im.convert("RGB"))
     except UnidentifiedImageError:
         raise SZSLError(f"{path}: cannot be read as an image (not a format pillow recognises)") from None
+    except Image.DecompressionBombError as exc:  # declared size beyond pillow's limit: refused before decoding
+        raise SZSLError(f"{path}: image too large to decode ({exc})") from None
     except (OSError, ValueError) as exc:
         raise SZSLError(f"{path}: cannot be read as an image ({type(exc).__name__}: {exc})") from None
 

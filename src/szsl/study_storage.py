@@ -15,6 +15,8 @@ import datetime
 import json
 import os
 import socket
+import sqlite3
+import sys
 import threading
 import time
 import warnings
@@ -33,6 +35,67 @@ GRACE_PERIOD = 120  # a RUNNING trial without a heartbeat for this long is stale
 ORPHAN_SECONDS = 10.0  # a RUNNING trial without an owner label for this long was abandoned
 
 
+LOCK_ENV = "SZSL_LOCK_TIMEOUT"  # seconds to wait for a SQLite study file locked by another process
+DEFAULT_LOCK_WAIT = 360.0  # without it: as long as the busy timeout (60 s) over the 6 attempts of open_storage
+_BUSY_TIMEOUT = 60.0
+
+
+def lock_timeout() -> float | None:
+    """The bound on waiting for a locked SQLite study file, from $SZSL_LOCK_TIMEOUT (seconds), or None."""
+    text = os.environ.get(LOCK_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 <= value < float("inf")):
+        raise SZSLError(f"{LOCK_ENV}={text!r}: expected a number of seconds >= 0")
+    return value
+
+
+def _sqlite_free(db: str, timeout: float) -> bool:
+    """Whether a write lock on ``db`` can be had within ``timeout`` seconds (taken and released at once)."""
+    try:
+        con = sqlite3.connect(db, timeout=timeout, isolation_level=None)
+    except sqlite3.Error:
+        return True  # not openable: the storage says why
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as exc:
+        return "locked" not in str(exc) and "busy" not in str(exc)
+    except sqlite3.Error:
+        return True  # not a database, ...: the storage says why
+    finally:
+        con.close()
+
+
+def _wait_for_sqlite_lock(db: str, url: str) -> None:
+    """Return once ``db`` is not locked by another process; say so on stderr when that means waiting."""
+    if not Path(db).is_file():
+        return
+    bound = lock_timeout()
+    limit = DEFAULT_LOCK_WAIT if bound is None else bound
+    first = min(1.0, limit)
+    if _sqlite_free(db, first):
+        return
+    print(
+        f"szsl: waiting for the study database {db}: locked by another process; waiting up to {limit:g} s "
+        f"({LOCK_ENV}=SECONDS bounds it)",
+        file=sys.stderr,
+        flush=True,
+    )
+    if limit > first and _sqlite_free(db, limit - first):
+        return
+    raise _still_locked(url, limit)
+
+
+def _still_locked(url: str, seconds: float) -> SZSLError:
+    return SZSLError(f"--storage {redact(url)}: the study database is still locked by another process after {seconds:g} s ({LOCK_ENV})")
+
+
 def sqlite_url(path: str | os.PathLike) -> str:
     return "sqlite:///" + str(Path(path).resolve())
 
@@ -47,8 +110,14 @@ def open_storage(url: str):
     if url.startswith("sqlite"):
         db = url.split("///", 1)[-1]
         if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+            try:
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = exc.strerror or type(exc).__name__
+                raise SZSLError(f"--storage {redact(url)}: cannot create the folder {Path(db).parent} ({why})") from None
+            _wait_for_sqlite_lock(db, url)
+        bound = lock_timeout()
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": _BUSY_TIMEOUT if bound is None else bound}}
     last: Exception | None = None
     for attempt in range(6):
         try:
@@ -60,6 +129,9 @@ def open_storage(url: str):
             last = exc
             if "://" not in url or "Could not parse" in str(exc) or "Can't load plugin" in str(exc):
                 break
+            bound = lock_timeout()
+            if url.startswith("sqlite") and "database is locked" in str(exc) and bound is not None:
+                raise _still_locked(url, bound) from None
             time.sleep(0.2 * (attempt + 1))
     first_line = str(last).splitlines()[0] if last is not None and str(last) else ""
     raise SZSLError(f"--storage {redact(url)}: cannot open ({type(last).__name__}: {first_line})")

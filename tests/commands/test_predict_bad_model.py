@@ -44,3 +44,22 @@ def test_predict_refuses_a_model_with_bad_class_attributes(payload, tmp_path, ca
     assert code == 2 and captured.out == ""
     assert err.startswith("szsl: error: ") and "\n" not in err and "m.pt: not a valid szsl model file" in err and message in err
     assert not out.exists() and {q.name for q in tmp_path.iterdir()} == {"m.pt", "x.npy"}  # nothing written, no temporary left
+
+
+@pytest.mark.parametrize("kind", ["pickle", "torch_numpy"])
+def test_a_non_model_file_never_shows_torchs_weights_only_advice(tmp_path, capsys, kind):
+    """torch's UnpicklingError text advises weights_only=False (running the file's code): the message must not pass that on."""
+    import pickle
+
+    model = tmp_path / "m.pt"
+    if kind == "pickle":
+        model.write_bytes(pickle.dumps({"a": 1}, protocol=4))
+    else:
+        torch.save({"x": np.arange(3)}, model)  # a numpy array: refused by the weights-only loader
+    np.save(tmp_path / "x.npy", np.zeros((3, 4), dtype=np.float32))
+    out = tmp_path / "pred.csv"
+    code = main(["predict", "--model", str(model), "--features", str(tmp_path / "x.npy"), "--out", str(out), "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("szsl: error: ") and "\n" not in err, err
+    assert "m.pt: not a valid szsl model file" in err and "weights_only" not in err and "Weights only" not in err, err
+    assert not out.exists()

@@ -21,7 +21,7 @@ def test_a_sigterm_whose_exception_a_finalizer_swallowed_still_ends_the_command_
 
     monkeypatch.setattr(train_command, "run", swallowing)
     assert main(["train"]) == 128 + signal.SIGTERM
-    assert "szsl: terminated; finished work is saved" in capsys.readouterr().err
+    assert "szsl: terminated; this command saves nothing until it finishes and does not resume" in capsys.readouterr().err
     # The next command in the same process starts afresh.
     monkeypatch.setattr(train_command, "run", lambda args: 0)
     assert main(["train"]) == 0
@@ -46,3 +46,24 @@ def test_a_sigterm_inside_a_finalizer_is_delivered_again_outside_it(monkeypatch,
     assert time.monotonic() - start < 5  # it interrupted the work, not waited for the command to end
     err = capsys.readouterr().err
     assert "szsl: terminated" in err and "Exception ignored" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, module, message",
+    [
+        (["train"], "train", "szsl: interrupted; this command saves nothing until it finishes and does not resume: re-run it to start"),
+        (["sweep", "q"], "sweep", "szsl: interrupted; this command saves nothing until it finishes and does not resume"),
+        (["tune"], "tune", "szsl: interrupted; finished work is saved, re-run the same command to continue"),
+        (["reproduce"], "reproduce", "szsl: interrupted; finished work is saved, re-run the same command to continue"),
+    ],
+)
+def test_ctrl_c_message_promises_a_resume_only_for_commands_that_resume(monkeypatch, capsys, argv, module, message):
+    import importlib
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module(f"szsl.commands.{module}"), "run", interrupted)
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == message or (err.startswith(message) and "\n" not in err), err

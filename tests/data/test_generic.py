@@ -129,6 +129,10 @@ def _bad(d, what):
         rows = list(csv.reader(open(d / "classes.csv")))
         rows[2][3] = ""
         write_csv(d / "classes.csv", rows[0], rows[1:])
+    elif what == "label too big for int64":
+        write_csv(d / "images.csv", ["label"], [[i // 6] for i in range(29)] + [[99999999999999999999]])
+    elif what == "row too big for int64":
+        write_csv(d / "images.csv", ["class", "row"], [["cat", 99999999999999999999]] + [["cat", i] for i in range(1, 30)])
     elif what == "seen class without images":
         write_csv(d / "images.csv", ["class"], [[n] for n in ["cat", "dog", "zebra", "whale"] * 3])
         np.save(d / "features.npy", np.zeros((12, 8), dtype=np.float32))
@@ -147,6 +151,8 @@ def _bad(d, what):
         ("unseen in trainval", "images.csv line 5 column 'split': image of unseen class 'zebra' is marked trainval"),
         ("no attributes no description", "classes.csv line 3 column 'a2': class 'dog' has no value for attribute 'a2' and"),
         ("seen class without images", "classes.csv line 4 column 'split': seen class 'cow' has no image in"),
+        ("label too big for int64", "images.csv line 31 column 'label': class index 99999999999999999999 outside 0..4"),
+        ("row too big for int64", "images.csv line 2 column 'row': row 99999999999999999999 outside 0..29"),
     ],
 )
 def test_bad_inputs_name_file_and_field_in_one_line(tmp_path, capsys, what, message):
@@ -160,6 +166,31 @@ def test_bad_inputs_name_file_and_field_in_one_line(tmp_path, capsys, what, mess
     assert main(["data", "check", "--root", str(tmp_path), "--dataset", "d"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("szsl: error: ") and message in err and "\n" not in err
+
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"classes": 5}', "dataset.json: 'classes' is 5, expected a path (non-empty string)"),
+        ('{"features": ["a"]}', "dataset.json: 'features' is [\"a\"], expected a path (non-empty string)"),
+        ('{"image_dir": 5}', "dataset.json: 'image_dir' is 5, expected a path (non-empty string)"),
+        ('{"batch_size": "abc"}', "dataset.json: 'batch_size' is \"abc\", expected a positive integer"),
+        ('{"batch_size": true}', "dataset.json: 'batch_size' is true, expected a positive integer"),
+        ('{"random_init": "no"}', "dataset.json: 'random_init' is \"no\", expected true or false"),
+        ('{"name": {"a": 1}}', "dataset.json: 'name' is {\"a\": 1}, expected a string"),
+        ("[" * 100000 + "]" * 100000, "dataset.json: JSON nested too deeply"),
+        ('{"name": ' + "[" * 100000 + "]" * 100000 + "}", "dataset.json: JSON nested too deeply"),
+    ],
+    ids=["classes", "features", "image_dir", "batch_size", "batch_size_bool", "random_init", "name", "deep", "deep_value"],
+)
+def test_wrong_json_types_and_deep_nesting_in_dataset_json_are_one_line(tmp_path, capsys, content, message):
+    d = tmp_path / "d"
+    small_dataset(d)
+    (d / "dataset.json").write_text(content)
+    assert main(["data", "check", "--dataset", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("szsl: error: ") and message in err and "\n" not in err, err
 
 
 def test_unknown_names_still_fail_and_missing_paths_are_reported(tmp_path):

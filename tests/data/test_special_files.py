@@ -101,3 +101,39 @@ def test_fifo_in_an_xlsa17_folder(awa2, cache_dir, name):
     os.mkfifo(awa2 / name)
     with deadline(), pytest.raises(SZSLError, match=rf"{name}: .*FIFO.*expected a regular file"):
         load_xlsa17(awa2.parent, "AWA2")
+
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A PNG that declares width x height pixels (signature + IHDR + empty IDAT + IEND): a few dozen bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+def test_decompression_bomb_image_is_one_line_and_leaves_nothing(tmp_path, capsys):
+    """A PNG declaring 30000x30000 pixels: pillow's DecompressionBombError becomes one line, exit 2."""
+    pytest.importorskip("torchvision")
+    from PIL import Image
+
+    from szsl.cli import main
+
+    ds = tmp_path / "ds"
+    (ds / "images").mkdir(parents=True)
+    write_csv(ds / "classes.csv", ["name", "split", "x", "y"], [["a", "seen", 1, 0], ["b", "unseen", 0, 1]])
+    Image.new("RGB", (16, 16), (10, 20, 30)).save(ds / "images" / "ok.png")
+    _png_header_only(ds / "images" / "bomb.png", 30000, 30000)
+    write_csv(ds / "images.csv", ["file", "class"], [["ok.png", "a"], ["bomb.png", "a"], ["ok.png", "b"]])
+    (ds / "dataset.json").write_text(json.dumps({"random_init": True, "device": "cpu"}))
+    before = sorted(p.name for p in ds.iterdir())
+    with deadline(120):
+        assert main(["data", "check", "--dataset", str(ds)]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("szsl: error: ")]
+    assert len(errors) == 1 and "bomb.png" in errors[0] and "too large" in errors[0] and "900000000 pixels" in errors[0], err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in ds.iterdir()) == before  # no .features.npy.parts/, no features.npy

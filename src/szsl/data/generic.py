@@ -57,6 +57,19 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 RESERVED_CLASS_COLUMNS = ("name", "split", "fold", "description")
 SEMANTICS = ("auto", "attributes", "text")
 _MANIFEST_KEYS = ("name", "classes", "images", "features", "image_dir", "semantics", "weights", "random_init", "batch_size", "device")
+_PATH = "a path (non-empty string)"
+_MANIFEST_TYPES = {
+    "name": "a string",
+    "classes": _PATH,
+    "images": _PATH,
+    "features": _PATH,
+    "image_dir": _PATH,
+    "semantics": "a string",
+    "weights": _PATH,
+    "random_init": "true or false",
+    "batch_size": "a positive integer",
+    "device": "a string",
+}
 
 
 # ------------------------------------------------------------------------------ discovery
@@ -93,11 +106,23 @@ def _manifest(spec: Path) -> tuple[Path, dict]:
             manifest = json.loads(fh.read())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SZSLError(f"{manifest_path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise SZSLError(f"{manifest_path}: JSON nested too deeply; expected a flat object of {', '.join(_MANIFEST_KEYS)}") from None
     if not isinstance(manifest, dict):
         raise SZSLError(f"{manifest_path}: expected a JSON object with keys among {', '.join(_MANIFEST_KEYS)}")
     unknown = sorted(set(manifest) - set(_MANIFEST_KEYS))
     if unknown:
         raise SZSLError(f"{manifest_path}: unknown key(s) {', '.join(unknown)}: expected some of {', '.join(_MANIFEST_KEYS)}")
+    for key, value in manifest.items():
+        expected = _MANIFEST_TYPES[key]
+        ok = {
+            "a string": isinstance(value, str),
+            "a path (non-empty string)": isinstance(value, str) and value != "",
+            "true or false": isinstance(value, bool),
+            "a positive integer": isinstance(value, int) and not isinstance(value, bool) and value > 0,
+        }[expected]
+        if not ok:
+            raise SZSLError(f"{manifest_path}: '{key}' is {json.dumps(value)[:60]}, expected {expected}")
     if manifest.get("semantics", "auto") not in SEMANTICS:
         raise SZSLError(f"{manifest_path}: 'semantics' is {manifest['semantics']!r}, expected one of {', '.join(SEMANTICS)}")
     return folder, manifest
@@ -245,11 +270,12 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     else:
         for i, c in enumerate(images.column("label")):
             try:
-                labels[i] = int(c)
+                value = int(c)
             except ValueError:
                 raise SZSLError(f"{images.where(i, 'label')}: {c!r} is not an integer class index") from None
-            if not 0 <= labels[i] < len(class_names):
+            if not 0 <= value < len(class_names):  # checked before storing: a huge value does not fit int64
                 raise SZSLError(f"{images.where(i, 'label')}: class index {c} outside 0..{len(class_names) - 1} (rows of {classes.path})")
+            labels[i] = value
 
     # ---- features
     features_path = _find_features(folder, manifest) or folder / "features.npy"
@@ -343,11 +369,12 @@ def _feature_rows(images: Table, files: list[str] | None, features_path: Path, n
         rows = np.empty(n, dtype=np.int64)
         for i, r in enumerate(images.column("row")):
             try:
-                rows[i] = int(r)
+                value = int(r)
             except ValueError:
                 raise SZSLError(f"{images.where(i, 'row')}: {r!r} is not an integer row index") from None
-            if not 0 <= rows[i] < n_rows:
+            if not 0 <= value < n_rows:  # checked before storing: a huge value does not fit int64
                 raise SZSLError(f"{images.where(i, 'row')}: row {r} outside 0..{n_rows - 1} ({features_path} has {n_rows} rows)")
+            rows[i] = value
         return rows
     listed = read_files_list(features_path) if files is not None else None
     if listed is not None:
