@@ -159,7 +159,10 @@ def test_reproduce_xlsa17_table_has_the_papers_h(synthetic_apy, tmp_path, small_
 
 def test_paper_table_holds_only_what_the_paper_reports():
     assert {k: v["H"] for k, v in PAPER_SZSL.items()} == {"AWA1": 65.2, "AWA2": 64.7, "CUB": 49.6, "SUN": 38.6, "APY": 48.7}
-    assert all(v["U"] is None and v["S"] is None for v in PAPER_SZSL.values())
+    # the paper reports U and S too (table2.csv's SZSL row): shown, not '-'
+    assert {k: (v["U"], v["S"]) for k, v in PAPER_SZSL.items()} == {
+        "AWA1": (57.2, 75.8), "AWA2": (55.1, 78.6), "CUB": (47.1, 52.5), "SUN": (47.2, 32.6), "APY": (42.7, 57.2),
+    }
 
 
 def test_killed_reproduce_loses_no_finished_trial(tmp_path):
@@ -271,3 +274,12 @@ def test_reproduce_accepts_own_data_folders_like_train_and_tune(tmp_path, capsys
     results = json.loads((out / "results.json").read_text())
     assert list(results["datasets"]) == ["mydigits"] and (out / "mydigits" / "final.json").is_file()
     assert 0 <= results["datasets"]["mydigits"]["final"]["mean"]["H"] <= 100
+
+
+def test_the_paper_row_is_table2_csvs_szsl_row():
+    from szsl.experiments.published import as_float, published_rows
+
+    (row,) = [r for r in published_rows("table2") if r["method"] == "SZSL"]
+    assert PAPER_SZSL["APY"] == {"U": 42.7, "S": 57.2, "H": 48.7}
+    for ds, values in PAPER_SZSL.items():
+        assert values == {m: as_float(row[f"{ds}_{m}"]) for m in ("U", "S", "H")}

@@ -1,24 +1,25 @@
 """Numbers reported in the paper (Table 2, the SZSL row), for side-by-side comparison.
 
-Only the harmonic means H are recorded here. The paper's per-dataset U and S of the SZSL row
-are not transcribed in this repository, so they are shown as missing rather than guessed.
-Accuracies in percent.
+One source: the SZSL row of the shipped ``paper_data/table2.csv`` (``published.published_rows``), the
+same row ``szsl compare``'s Table 2 prints. Accuracies in percent.
 """
 
 from __future__ import annotations
 
-# dataset key (xlsa17 folder name) -> {"U": None, "S": None, "H": value}
+from szsl.experiments.published import as_float, published_rows
+
+_DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
+_ROW = next(r for r in published_rows("table2") if r["method"] == "SZSL")
+# dataset key (xlsa17 folder name) -> {"U": value, "S": value, "H": value}
 PAPER_SZSL: dict[str, dict[str, float | None]] = {
-    "AWA1": {"U": None, "S": None, "H": 65.2},
-    "AWA2": {"U": None, "S": None, "H": 64.7},
-    "CUB": {"U": None, "S": None, "H": 49.6},
-    "SUN": {"U": None, "S": None, "H": 38.6},
-    "APY": {"U": None, "S": None, "H": 48.7},
+    ds: {m: as_float(_ROW[f"{ds}_{m}"]) for m in ("U", "S", "H")} for ds in _DATASETS
 }
 
 DISPLAY_NAMES = {"AWA1": "AwA1", "AWA2": "AwA2", "CUB": "CUB", "SUN": "SUN", "APY": "aPY", "digits": "digits"}
 
-PAPER_NOTE = "Paper row: only the H values of Table 2 are recorded here; its U and S are shown as '-'."
+PAPER_NOTE = (
+    "Paper row: the SZSL row of the paper's Table 2 (U, S, H as published, on the real xlsa17 features; never compare it with a twin)."
+)
 
 
 def display_name(dataset: str) -> str:
