@@ -125,29 +125,30 @@ class SearchSpace:
         TrainConfig network, or one that searches its epochs) or already gives that many steps."""
         from szsl.budget import scaled_epochs
 
-        by_name = {p.name: p for p in self.params}
-        epochs, batch = by_name.get("epochs"), by_name.get("batch_size")
+        epochs, batch = self._param("epochs"), self._param("batch_size")
         if not min_steps or epochs is None or batch is None or epochs.kind != "fixed":
             return self
         sizes = [batch.value] if batch.kind == "fixed" else list(batch.choices) if batch.kind == "categorical" else [batch.high]
-        need = scaled_epochs(int(epochs.value), n_images, int(max(sizes)), min_steps)
-        if need == epochs.value:
-            return self
-        params = tuple(Param("epochs", "fixed", value=need) if p.name == "epochs" else p for p in self.params)
-        return SearchSpace(params, search_mass=self.search_mass, method=self.method)
+        return self._with_fixed("epochs", scaled_epochs(int(epochs.value), n_images, int(max(sizes)), min_steps))
 
     def with_epoch_steps(self, n_images: int, epoch_steps: int) -> "SearchSpace":
         """The space whose fixed batch size is halved (``budget.scaled_batch``) until an epoch of ``n_images`` images
         has ``epoch_steps`` optimizer steps; unchanged when the batch size is searched or already small enough."""
         from szsl.budget import scaled_batch
 
-        batch = next((p for p in self.params if p.name == "batch_size"), None)
+        batch = self._param("batch_size")
         if not epoch_steps or batch is None or batch.kind != "fixed":
             return self
-        b = scaled_batch(int(batch.value), n_images, epoch_steps)
-        if b == batch.value:
+        return self._with_fixed("batch_size", scaled_batch(int(batch.value), n_images, epoch_steps))
+
+    def _param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def _with_fixed(self, name: str, value: Any) -> "SearchSpace":
+        """This space with the fixed parameter ``name`` set to ``value`` (itself when it already is: the same fingerprint)."""
+        if self._param(name).value == value:
             return self
-        params = tuple(Param("batch_size", "fixed", value=b) if p.name == "batch_size" else p for p in self.params)
+        params = tuple(Param(name, "fixed", value=value) if p.name == name else p for p in self.params)
         return SearchSpace(params, search_mass=self.search_mass, method=self.method)
 
     def grid_size(self) -> int:
