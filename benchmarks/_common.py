@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
@@ -138,3 +139,15 @@ def spread(xs):
     """(min, max) / median - 1: how noisy the repeats were."""
     m = median(xs)
     return f"{min(xs) / m - 1:+.0%}..{max(xs) / m - 1:+.0%}"
+
+
+def parse_assignments(pairs) -> dict:
+    """NAME=VALUE pairs (a benchmark's --set) as a dict: VALUE read as JSON, else kept as text."""
+    out = {}
+    for pair in pairs or ():
+        name, _, value = pair.partition("=")
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name] = value
+    return out

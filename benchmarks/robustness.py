@@ -43,7 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-from szsl.atomic import write_json
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import parse_assignments  # noqa: E402
+from szsl.atomic import write_json  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 TWIN = HERE.parent.parent / "shared" / "twins" / "twin.py"
@@ -179,15 +182,7 @@ def materialise(name: str, data: Path) -> tuple[str | None, str]:
 
 
 # ----------------------------------------------------------------------------------------------- runs
-def _parse_set(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+
 
 
 def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, overrides: dict) -> dict:
@@ -236,7 +231,7 @@ def cmd_make(args) -> None:
 
 def cmd_run(args) -> None:
     out = Path(args.out)
-    overrides = _parse_set(args.set)
+    overrides = parse_assignments(args.set)
     families = args.families or list(TIERS[args.tier])
     for protocol in args.protocols:
         tag = args.tag if protocol == "default" else protocol

@@ -30,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from szsl.atomic import write_json
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import parse_assignments  # noqa: E402
+from szsl.atomic import write_json  # noqa: E402
 from szsl.config import TrainConfig
 from szsl.data import load_benchmark
 from szsl.evaluation import evaluate
@@ -69,7 +72,7 @@ def run(args) -> None:
     for name in args.datasets:
         path = out / f"{name}_{args.tag}_{args.space}.json"
         state = json.loads(path.read_text()) if path.exists() else {}
-        configs = draw_configs(args.space, args.configs, args.draw_seed, args.epochs, _fixed(args.set))
+        configs = draw_configs(args.space, args.configs, args.draw_seed, args.epochs, parse_assignments(args.set))
         cfg_dicts = [c.to_dict() for c in configs]
         if state.get("configs") != cfg_dicts:
             state = {"dataset": name, "tag": args.tag, "space": args.space, "epochs": args.epochs, "configs": cfg_dicts}
@@ -93,17 +96,6 @@ def run(args) -> None:
             write_json(path, state)
             print(f"{name} {args.tag} {args.space} test: {state['seconds']['test']:.0f} s", flush=True)
 
-
-def _fixed(pairs) -> dict:
-    """--set NAME=VALUE pairs as fixed values of the space (JSON values, else strings)."""
-    out = {}
-    for pair in pairs or ():
-        name, _, value = pair.partition("=")
-        try:
-            out[name] = json.loads(value)
-        except json.JSONDecodeError:
-            out[name] = value
-    return out
 
 
 # ----------------------------------------------------------------------------- report
