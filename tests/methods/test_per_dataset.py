@@ -5,7 +5,6 @@ import dataclasses
 import json
 import types
 
-import numpy as np
 import pytest
 
 from szsl.cli import main
@@ -14,6 +13,7 @@ from szsl.errors import SZSLError
 from szsl.experiments.compare import compare, method_space
 from szsl.methods import f_clswgan, from_module, get_method, register, tf_vaegan, unregister
 from szsl.search_space import load_space, make_space
+from tests.helpers.methods import ridge_module
 from tests.helpers.xlsa17 import make_dataset
 
 
@@ -50,29 +50,9 @@ def test_per_dataset_is_checked_when_the_module_registers():
 
 # A closed-form method with a published value on CUB for a parameter its space searches (ridge) and
 # for one it does not (shift).
-class _Fit:
-    def __init__(self, W, attributes):
-        self.W, self.attributes = W, np.asarray(attributes, dtype=np.float64)
-
-    def scores(self, X):
-        return (np.asarray(X, dtype=np.float64) @ self.W @ self.attributes.T).astype(np.float32)
-
-
-def _fit(X, y, attributes, params, *, seed=0, device="auto"):
-    X = np.asarray(X, dtype=np.float64)
-    T = np.asarray(attributes, dtype=np.float64)[y]
-    return _Fit(np.linalg.solve(X.T @ X + params["ridge"] * np.eye(X.shape[1]), X.T @ T), attributes)
-
-
 @pytest.fixture
 def pd_ridge():
-    mod = types.ModuleType("pd_ridge")
-    mod.NAME = "pd-ridge"
-    mod.DEFAULTS = {"ridge": 1.0, "shift": 0.0}
-    mod.SPACE = {"ridge": {"low": 0.1, "high": 100.0, "log": True}}
-    mod.PER_DATASET = {"CUB": {"ridge": 5.0, "shift": 2.0}}
-    mod.fit = _fit
-    name = register(mod)
+    name = register(ridge_module("pd-ridge", {"ridge": 1.0, "shift": 0.0}, PER_DATASET={"CUB": {"ridge": 5.0, "shift": 2.0}}))
     yield name
     unregister(name)
 

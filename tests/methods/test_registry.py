@@ -2,38 +2,16 @@
 and then runs through the one harness and the one study loop: szsl train / tune / compare."""
 
 import json
-import types
 
-import numpy as np
 import pytest
 
 from szsl.cli import main
 from szsl.methods import get_method, method_names, register, unregister
-
-
-class _RidgeFit:
-    def __init__(self, W, attributes):
-        self.W, self.attributes = W, np.asarray(attributes, dtype=np.float64)
-
-    def scores(self, X):
-        return (np.asarray(X, dtype=np.float64) @ self.W @ self.attributes.T).astype(np.float32)
-
-
-def _fit(X, y, attributes, params, *, seed=0, device="auto"):
-    """Ridge regression from features to the attributes of each image's class."""
-    X = np.asarray(X, dtype=np.float64)
-    T = np.asarray(attributes, dtype=np.float64)[y]
-    W = np.linalg.solve(X.T @ X + params["ridge"] * np.eye(X.shape[1]), X.T @ T)
-    return _RidgeFit(W, attributes)
+from tests.helpers.methods import ridge_module
 
 
 def _dummy_module():
-    module = types.ModuleType("dummy_ridge")
-    module.NAME = "ridge"
-    module.DEFAULTS = {"ridge": 1.0}
-    module.SPACE = {"ridge": {"low": 0.1, "high": 100.0, "log": True}}
-    module.fit = _fit
-    return module
+    return ridge_module("ridge", {"ridge": 1.0})
 
 
 @pytest.fixture
