@@ -187,7 +187,7 @@ def materialise(name: str, data: Path) -> tuple[str | None, str]:
 
 def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, overrides: dict) -> dict:
     from szsl.data import load_benchmark
-    from szsl.evaluation import evaluate, summarize
+    from szsl.evaluation import evaluate
     from szsl.protocol import final_split, split_data
 
     if protocol in ("default", "v01"):
@@ -218,7 +218,6 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
     else:
         raise SystemExit(f"unknown protocol {protocol!r}")
     rows = [r.metrics for r in runs if r.metrics]
-    mean, _ = summarize(rows, ["H"]) if rows else ({"H": 0.0}, {})
     return {"H": [r["H"] for r in rows], "U": [r["U"] for r in rows], "S": [r["S"] for r in rows], "diverged": len(runs) - len(rows)}
 
 

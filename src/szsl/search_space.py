@@ -118,6 +118,11 @@ class SearchSpace:
     def grid(self) -> dict[str, list]:
         return {p.name: p.grid_values() for p in self.searched}
 
+    def with_budget(self, n_images: int, epoch_steps: int, min_steps: int) -> "SearchSpace":
+        """The small-data budget rules (``szsl.budget``) for ``n_images`` training images: the batch size first
+        (``with_epoch_steps``), then the epochs at that batch size (``with_min_steps``)."""
+        return self.with_epoch_steps(n_images, epoch_steps).with_min_steps(n_images, min_steps)
+
     def with_min_steps(self, n_images: int, min_steps: int) -> "SearchSpace":
         """The space whose fixed epoch budget gives every trial at least ``min_steps`` optimizer steps on
         ``n_images`` training images (``budget.scaled_epochs``; the largest batch size the space allows

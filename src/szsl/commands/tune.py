@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_benchmark(args.dataset, args.root)
     # again with the method's published values for this dataset (PER_DATASET) as fixed values of what it does not search
     space = load_space(args.space, epochs=args.epochs, search_mass=args.search_mass, method=args.method, dataset=benchmark.name)
-    space = space.with_epoch_steps(len(benchmark.trainval), args.epoch_steps).with_min_steps(len(benchmark.trainval), args.min_steps)
+    space = space.with_budget(len(benchmark.trainval), args.epoch_steps, args.min_steps)
     out, storage = default_paths(benchmark, args.out, args.storage)
     check_output_path(out, "--out")
     result = tune(

@@ -113,8 +113,7 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         bar.update(1)
         return result
 
-    space = space.with_epoch_steps(len(bench().trainval), opts.epoch_steps)
-    space = space.with_min_steps(len(bench().trainval), opts.min_steps)
+    space = space.with_budget(len(bench().trainval), opts.epoch_steps, opts.min_steps)
     study = default_study_name(bench(), space, opts.seed, opts.sampler, opts.fold_classes, opts.prune)
     tune_key = {"study": study, "storage": redact(storage), "trials": opts.trials}
 
