@@ -16,8 +16,11 @@ Protocols:
   default  ``szsl reproduce --no-sweeps`` with today's defaults (``--set NAME=VALUE`` runs a variant
            under another ``--tag``: a ReproduceOptions field, e.g. epoch_steps=0 min_steps=400);
   v01      szsl 0.1's protocol: ``--space paper --fold-classes trainval --trials 30 --prune none
-           --ensemble 1 --calibrate none --epoch-steps 0``;
-  fixed    the untuned fixed setting q 0.5, tau 0.2, alpha 1, hidden 1500, 20 epochs, constant lr 1e-3, batch 256;
+           --ensemble 1 --calibrate none --epoch-steps 0``, features as given (0.1 had no input scaling);
+  fixed    the untuned fixed setting q 0.5, tau 0.2, alpha 1, hidden 1500, 20 epochs, constant lr 1e-3, batch 256,
+           features as given (the issue's independent implementation);
+  untuned  what ``szsl train`` does with no hyperparameters: ``TrainConfig()`` with today's budget rules
+           (input scaling, the epoch-step batch rule);
   cn       Class Normalization (``szsl.methods.cn``) at its defaults, no tuning.
 
 THIS SCRIPT READS THE TEST SPLIT: it studies the protocol (which default to ship), it is not a
@@ -72,9 +75,11 @@ TIERS = {
         "knobs": [f"knob-{ds}-1-{k}={v}" for ds in ("APY", "CUB", "AWA2") for k, vs in KNOB_MOVES.items() for v in vs],
     },
 }
-PROTOCOLS = ("default", "v01", "fixed", "cn")
-FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant")
-V01 = dict(space="paper", fold_classes="trainval", trials=30, prune="none", ensemble=1, calibrate="none", epoch_steps=0)
+PROTOCOLS = ("default", "v01", "fixed", "untuned", "cn")
+FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant", input_scaling="none")
+SPACES = Path(__file__).resolve().parent / "spaces"
+V01 = dict(space=str(SPACES / "paper_as_given.json"), fold_classes="trainval", trials=30, prune="none", ensemble=1, calibrate="none",
+           epoch_steps=0)
 SEEDS = (0, 1, 2)
 
 
@@ -210,6 +215,13 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
     data = split_data(bench, final_split(bench))
     if protocol == "fixed":
         runs = evaluate("szsl", data, [dict(FIXED, seed=s) for s in seeds], with_t1=False)
+    elif protocol == "untuned":  # szsl train with no hyperparameters (commands/train.py applies the same budget rules)
+        from szsl.budget import EPOCH_STEPS, scaled_batch
+        from szsl.config import TrainConfig
+
+        config = TrainConfig()
+        config = config.replace(batch_size=scaled_batch(config.batch_size, len(bench.trainval), EPOCH_STEPS))
+        runs = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], with_t1=False)
     elif protocol == "cn":  # its defaults with the authors' published values for the dataset (cn: seen_scale 1.0 on CUB)
         from szsl.methods import get_method
 
