@@ -35,6 +35,7 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "sje": ("SJE", "embedding"),
     "devise": ("DeViSE", "embedding"),
     "conse": ("ConSE", "embedding"),
+    "sync": ("SYNC", "embedding"),
     "eszsl": (None, "embedding"),  # not in the paper's Table 2
     "sae": (None, "embedding"),  # not in the paper's Table 2
     "dcn": ("DCN", "generative"),  # Table 2 lists DCN with the generative methods
