@@ -36,6 +36,7 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "devise": ("DeViSE", "embedding"),
     "conse": ("ConSE", "embedding"),
     "sync": ("SYNC", "embedding"),
+    "cmt": ("CMT", "embedding"),
     "eszsl": (None, "embedding"),  # not in the paper's Table 2
     "sae": (None, "embedding"),  # not in the paper's Table 2
     "dcn": ("DCN", "generative"),  # Table 2 lists DCN with the generative methods
