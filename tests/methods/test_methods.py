@@ -246,6 +246,7 @@ PEER_BUDGETS = {
     "tf-vaegan": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1},
     "sync": {"iters": 50},
     "cmt": {"epochs": 2, "hidden": 16},
+    "zskl": {"landmarks": 100},
 }
 
 

@@ -239,5 +239,6 @@ register("szsl.methods.f_clswgan")
 register("szsl.methods.tf_vaegan")
 register("szsl.methods.sync")
 register("szsl.methods.cmt")
+register("szsl.methods.zskl")
 
 __all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]
