@@ -70,9 +70,10 @@ SPACE = {
 
 def class_gaussians(Z: torch.Tensor, col: torch.Tensor, n_seen: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Maximum-likelihood isotropic Gaussians of the mapped points Z (n, A) per class ``col``: mu (C_s, A), var (C_s,)."""
-    count = torch.bincount(col, minlength=n_seen).to(Z.dtype).clamp_min(1.0)
-    mu = torch.zeros((n_seen, Z.shape[1]), dtype=Z.dtype, device=Z.device).index_add_(0, col, Z) / count[:, None]
-    sq = torch.zeros(n_seen, dtype=Z.dtype, device=Z.device).index_add_(0, col, (Z - mu[col]).pow(2).sum(1))
+    onehot = F.one_hot(col, n_seen).to(Z.dtype).T  # (C_s, n): sums by matrix products, deterministic on CUDA too
+    count = onehot.sum(1).clamp_min(1.0)
+    mu = onehot @ Z / count[:, None]
+    sq = onehot @ (Z - mu[col]).pow(2).sum(1)
     return mu, (sq / (count * Z.shape[1])).clamp_min(1e-8)
 
 
