@@ -35,7 +35,8 @@ def test_the_mapping_names_real_published_rows_with_their_family():
             assert families[pub] == family, name
     assert set(method_names()) <= set(table2.METHODS)  # no built-in method falls into "other"
     mapped = {pub for pub, _ in table2.METHODS.values() if pub}
-    assert mapped == {"ALE", "SJE", "DeViSE", "ConSE", "DCN", "f-CLSWGAN", "CN (class normalization)", "tf-VAEGAN", "SZSL"}
+    assert mapped == {"ALE", "SJE", "DeViSE", "ConSE", "DCN", "f-CLSWGAN", "CN (class normalization)", "tf-VAEGAN", "SZSL",
+                      "SYNC", "CMT", "ZSKL"}
 
 
 @pytest.mark.parametrize("name, prefix", [("CUB", "CUB"), ("cub", "CUB"), ("aPY", "APY"), ("AWA1", "AWA1"), ("AwA2", "AWA2"),
@@ -69,9 +70,11 @@ def test_cub_rows_place_published_and_honest_numbers():
     assert by["f-CLSWGAN"]["family"] == "generative" and by["f-CLSWGAN"]["published_H"] == 49.7
     assert by["DCN"]["registry"] == "dcn" and by["DCN"]["published_H"] == 38.7
 
-    sync = by["SYNC"]  # published, not in the registry: numbers, empty honest part
-    assert (sync["published_U"], sync["published_S"], sync["published_H"]) == (11.5, 70.9, 19.8)
-    assert sync["registry"] == "" and sync["H"] is None and sync["seeds"] is None
+    spaen = by["SP-AEN"]  # published, not in the registry: numbers, empty honest part
+    assert (spaen["published_U"], spaen["published_S"], spaen["published_H"]) == (34.7, 70.6, 46.6)
+    assert spaen["registry"] == "" and spaen["H"] is None and spaen["seeds"] is None
+    sync = by["SYNC"]  # published and in the registry
+    assert (sync["published_H"], sync["registry"], sync["H"]) == (19.8, "sync", H["sync"])
 
     eszsl = by["eszsl"]  # in the registry, no published row
     assert eszsl["family"] == "embedding" and eszsl["published_H"] is None and eszsl["H"] == H["eszsl"]
@@ -102,8 +105,8 @@ def test_markdown_states_budget_and_protocols_and_shows_both_parts():
     cells = [c.strip() for c in ale.strip("|").split("|")]
     assert cells[2:6] == ["Akata et al. 2013", "23.7", "62.8", "34.4"]
     assert cells[8] == f"{H['ale']:.1f} ± 0.5" and cells[11] == "5" and cells[12] == "1.25"
-    sync = next(line for line in lines if line.startswith("| embedding | SYNC |"))
-    assert [c.strip() for c in sync.strip("|").split("|")][3:] == ["11.5", "70.9", "19.8"] + [""] * 7
+    spaen = next(line for line in lines if line.startswith("| generative | SP-AEN |"))
+    assert [c.strip() for c in spaen.strip("|").split("|")][3:] == ["34.7", "70.6", "46.6"] + [""] * 7
     eszsl = next(line for line in lines if line.startswith("| embedding | eszsl |"))
     assert [c.strip() for c in eszsl.strip("|").split("|")][3:6] == ["-", "-", "-"]
     tf = next(line for line in lines if line.startswith("| later | tf-VAEGAN (`tf-vaegan`) ["))
@@ -116,7 +119,7 @@ def test_csv_has_every_row_with_empty_cells_for_none():
     by = {r["method"]: r for r in rows}
     assert list(rows[0]) == list(table2.COLUMNS)
     assert by["ALE"]["published_H"] == "34.4" and float(by["ALE"]["H"]) == H["ale"]
-    assert by["SYNC"]["H"] == "" and by["eszsl"]["published_H"] == ""
+    assert by["SP-AEN"]["H"] == "" and by["eszsl"]["published_H"] == ""
 
 
 def test_other_datasets_have_an_empty_published_part():

@@ -244,6 +244,9 @@ PEER_BUDGETS = {
     "cn-soft": {"epochs": 2, "hidden": 32},
     "f-clswgan": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
     "tf-vaegan": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1},
+    "sync": {"iters": 50},
+    "cmt": {"epochs": 2, "hidden": 16},
+    "zskl": {"landmarks": 100},
 }
 
 

@@ -35,10 +35,13 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "sje": ("SJE", "embedding"),
     "devise": ("DeViSE", "embedding"),
     "conse": ("ConSE", "embedding"),
+    "sync": ("SYNC", "embedding"),
+    "cmt": ("CMT", "embedding"),
     "eszsl": (None, "embedding"),  # not in the paper's Table 2
     "sae": (None, "embedding"),  # not in the paper's Table 2
     "dcn": ("DCN", "generative"),  # Table 2 lists DCN with the generative methods
     "f-clswgan": ("f-CLSWGAN", "generative"),
+    "zskl": ("ZSKL", "generative"),  # Table 2 lists ZSKL with the generative methods
     "cn": ("CN (class normalization)", "later"),
     "tf-vaegan": ("tf-VAEGAN", "later"),
     "szsl": ("SZSL", "ours"),

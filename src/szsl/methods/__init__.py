@@ -237,5 +237,8 @@ register("szsl.methods.cn")
 register("szsl.methods.cn_soft")
 register("szsl.methods.f_clswgan")
 register("szsl.methods.tf_vaegan")
+register("szsl.methods.sync")
+register("szsl.methods.cmt")
+register("szsl.methods.zskl")
 
 __all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]

@@ -1,0 +1,148 @@
+"""CMT: cross-modal transfer (Socher, Ganjoo, Manning & Ng, NeurIPS 2013), Gaussian novelty variant.
+
+1. A two-layer tanh network f(x) = W2 tanh(W1 x) (no biases, as in the paper's objective) maps
+   image features to the semantic space, trained on the seen images by
+   mean ||a_y - f(x)||^2 + l2 (||W1||^2 + ||W2||^2)   (Adam, seeded minibatches).
+2. Novelty detection: per seen class y an isotropic Gaussian N(mu_y, sigma_y^2 I) is fitted (maximum
+   likelihood) to the mapped training points of y; an image is "unseen" when its log-likelihood under
+   every seen class, L(x) = max_y log N(f(x) | mu_y, sigma_y^2 I), is below a threshold T. T is the
+   ``quantile`` of L over the training points themselves (the paper sets it by the fraction of
+   outliers it accepts among seen images: that fraction is ``quantile``).
+3. Seen-routed images: a softmax classifier over the seen classes (linear, on the features);
+   unseen-routed images: an isotropic Gaussian around each unseen class's attribute vector in the
+   semantic space, log p_u(c | x) = log softmax_c(-||f(x) - a_c||^2 / (2 sigma_u^2)).
+
+GZSL scores (every class, every image) with a soft gate, g(x) = (L(x) - T) / ``temperature``:
+
+    seen c:    log p_s(c | x) + log sigmoid(g(x))      unseen c:  log p_u(c | x) + log sigmoid(-g(x))
+
+so the argmax is the paper's hard routing as the temperature goes to 0 (and already at 1 whenever
+|L - T| is many nats; calibrated stacking then moves T).
+
+Published: the model, its loss, the Gaussian novelty detector, the isotropic Gaussian unseen
+classifier, 100 hidden units. szsl's choices: attributes L2-normalised (the paper uses word
+vectors), features standardised with the training statistics, the optimiser (Adam lr 1e-3, 30 epochs,
+batch 256, l2 1e-4; the paper gives none for these features), the quantile 0.05, the soft gate and its
+temperature 1, sigma_u^2 = the mean of the seen classes' sigma_y^2, the seen softmax trained like
+conse's (weight decay 1e-4). Left out: the LoOP novelty detector (optional in the paper).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from szsl.methods._peer_common import begin_fit, l2_rows, linear_init, train_epochs
+
+NAME = "cmt"
+DESCRIPTION = "CMT (Socher et al. 2013) cross-modal transfer, Gaussian novelty detector, soft gate"
+
+DEFAULTS = {
+    "hidden": 100,
+    "quantile": 0.05,
+    "temperature": 1.0,
+    "l2": 1e-4,
+    "lr": 1e-3,
+    "epochs": 30,
+    "batch_size": 256,
+    "cls_weight_decay": 1e-4,
+}
+
+SPECS = {
+    "hidden": ("int", 1, None),
+    "quantile": ("float", 0.0, 1.0, False, False),
+    "temperature": ("float", 0.0, None, False, False),
+    "l2": ("float", 0.0, None, True, False),
+    "lr": ("float", 0.0, None, False, False),
+    "epochs": ("int", 1, 100000),
+    "batch_size": ("int", 1, None),
+    "cls_weight_decay": ("float", 0.0, None, True, False),
+}
+
+SPACE = {
+    "quantile": {"low": 0.01, "high": 0.5, "log": True},
+    "l2": {"low": 1e-6, "high": 1e-1, "log": True},
+}
+
+
+def class_gaussians(Z: torch.Tensor, col: torch.Tensor, n_seen: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Maximum-likelihood isotropic Gaussians of the mapped points Z (n, A) per class ``col``: mu (C_s, A), var (C_s,)."""
+    onehot = F.one_hot(col, n_seen).to(Z.dtype).T  # (C_s, n): sums by matrix products, deterministic on CUDA too
+    count = onehot.sum(1).clamp_min(1.0)
+    mu = onehot @ Z / count[:, None]
+    sq = onehot @ (Z - mu[col]).pow(2).sum(1)
+    return mu, (sq / (count * Z.shape[1])).clamp_min(1e-8)
+
+
+def log_likelihoods(Z: torch.Tensor, mu: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+    """(n, C_s): log N(z | mu_y, var_y I) for every point and class."""
+    d2 = torch.cdist(Z, mu).pow(2)
+    return -d2 / (2 * var) - 0.5 * Z.shape[1] * torch.log(2 * math.pi * var)
+
+
+def gzsl_scores(log_ps: torch.Tensor, log_pu: torch.Tensor, gate: torch.Tensor, seen: torch.Tensor,
+                unseen: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """(n, C): seen columns log p_s + log sigmoid(gate), unseen columns log p_u + log sigmoid(-gate)."""
+    out = torch.empty((log_ps.shape[0], n_classes), dtype=log_ps.dtype, device=log_ps.device)
+    out[:, seen] = log_ps + F.logsigmoid(gate)[:, None]
+    if unseen.numel():
+        out[:, unseen] = log_pu + F.logsigmoid(-gate)[:, None]
+    return out
+
+
+def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    p, seen, unseen, g, dev = run.p, run.seen, run.unseen, run.g, run.dev
+    Xt = torch.as_tensor(run.X, device=dev)
+    mu_x, sd_x = Xt.mean(dim=0), Xt.std(dim=0).clamp_min(1e-6)
+    Xs = (Xt - mu_x) / sd_x
+    A = l2_rows(torch.as_tensor(run.A, device=dev))
+    seen_t, unseen_t = torch.as_tensor(seen, device=dev), torch.as_tensor(unseen, device=dev)
+    col = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
+    targets = A[torch.as_tensor(run.y, device=dev)]
+    n, D, H = Xs.shape[0], Xs.shape[1], p["hidden"]
+    W1 = linear_init(D, H, g)[0].to(dev).requires_grad_(True)
+    W2 = linear_init(H, A.shape[1], g)[0].to(dev).requires_grad_(True)
+
+    def embed(xs: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(xs @ w1.T) @ w2.T
+
+    def map_loss(idx: torch.Tensor) -> torch.Tensor:
+        fit_term = (targets[idx] - embed(Xs[idx], W1, W2)).pow(2).sum(1).mean()
+        return fit_term + p["l2"] * (W1.pow(2).sum() + W2.pow(2).sum())
+
+    opt = torch.optim.Adam([W1, W2], lr=p["lr"])
+    common = dict(n=n, epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
+    history = train_epochs(map_loss, opt, **common)
+
+    Wc, bc = linear_init(D, seen.size, g)
+    Wc, bc = Wc.to(dev).requires_grad_(True), bc.to(dev).requires_grad_(True)
+    cls_opt = torch.optim.Adam([Wc, bc], lr=p["lr"], weight_decay=p["cls_weight_decay"])
+    cls_history = train_epochs(lambda idx: F.cross_entropy(F.linear(Xs[idx], Wc, bc), col[idx]), cls_opt, **common)
+
+    w1, w2, wc, bc_ = W1.detach(), W2.detach(), Wc.detach(), bc.detach()
+    with torch.no_grad():
+        Z = torch.cat([embed(Xs[i : i + 8192], w1, w2) for i in range(0, n, 8192)])
+        mu, var = class_gaussians(Z.double(), col, seen.size)
+        own = log_likelihoods(Z.double(), mu, var).max(dim=1).values
+    threshold = float(np.quantile(own.cpu().numpy(), p["quantile"]))
+    var_u = float(var.mean())
+    protos = A[unseen_t].double()
+    temperature = p["temperature"]
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        xs = (xb - mu_x) / sd_x
+        z = embed(xs, w1, w2).double()
+        gate = (log_likelihoods(z, mu, var).max(dim=1).values - threshold) / temperature
+        log_ps = torch.log_softmax(F.linear(xs, wc, bc_).double(), dim=1)
+        log_pu = torch.log_softmax(-torch.cdist(z, protos).pow(2) / (2 * var_u), dim=1) if unseen.size else None
+        return gzsl_scores(log_ps, log_pu, gate, seen_t, unseen_t, run.A.shape[0])
+
+    fitted = run.fitted(score, history)
+    fitted.cls_history_ = cls_history
+    fitted.threshold_, fitted.mu_, fitted.var_ = threshold, mu.cpu().numpy(), var.cpu().numpy()
+    fitted.train_outlier_fraction_ = float((own < threshold).double().mean())
+    return fitted
