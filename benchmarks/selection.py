@@ -38,7 +38,7 @@ from szsl.config import TrainConfig
 from szsl.data import load_benchmark
 from szsl.evaluation import evaluate
 from szsl.protocol import FOLD_CLASSES, final_split, split_data, validation_splits
-from szsl.tune import make_space
+from szsl.search_space import make_space
 
 # The fixed reference setting of the issue "Honest tuning that transfers".
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, activation="relu", batch_size=256, lr=1e-3, l2=0.0, l1=0.0)

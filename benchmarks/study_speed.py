@@ -4,7 +4,7 @@ On one dataset of a twin root (``../shared/twins/twin.py``), in ONE run, one aft
   1. one training of the fixed reference setting (hidden 1500, 20 epochs) on trainval: the unit of cost;
   2. the default study of ``szsl reproduce`` (20 TPE trials, 20 epochs, the default folds) with
      ``--prune none`` and with ``--prune halving``, each then evaluated like ``reproduce`` does
-     (the final model - the ensemble of the best <= 3 trials, ``tune.TuneResult.ensemble`` - retrained
+     (the final model - the ensemble of the best <= 3 trials, ``tune_result.TuneResult.ensemble`` - retrained
      with 5 seeds on trainval, scored on test).
 Reports wall time in seconds and in units of (1), trials pruned, the chosen trial and its test H.
 
@@ -32,7 +32,9 @@ from szsl.evaluation import evaluate  # noqa: E402
 from szsl.experiments.final import final_evaluation  # noqa: E402
 from szsl.experiments.reproduce import REPRODUCE_EPOCHS, REPRODUCE_TRIALS  # noqa: E402
 from szsl.protocol import final_split, split_data  # noqa: E402
-from szsl.tune import load_space, sqlite_url, tune  # noqa: E402
+from szsl.search_space import load_space  # noqa: E402
+from szsl.study_storage import sqlite_url  # noqa: E402
+from szsl.tune import tune  # noqa: E402
 
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, activation="relu", batch_size=256, lr=1e-3, epochs=20, seed=0)
 

@@ -4,8 +4,8 @@ import pytest
 
 from szsl.budget import MIN_STEPS, scaled_epochs
 from szsl.errors import SZSLError
+from szsl.pruning import prune_rungs
 from szsl.search_space import load_space, make_space
-from szsl.tune import prune_rungs
 
 
 def test_large_data_keeps_its_epochs():

@@ -113,7 +113,7 @@ def test_seed_replaces_the_recorded_seed_and_a_bad_setting_names_its_member():
 
 
 def test_a_tune_result_gives_the_same_members_as_its_record():
-    from szsl.tune import TuneResult
+    from szsl.tune_result import TuneResult
 
     record = _record()
     best = TrainConfig.from_dict(record["best_config"])

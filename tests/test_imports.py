@@ -89,3 +89,13 @@ def test_module_imports_first_in_a_fresh_interpreter(module):
     code = f"import importlib, sys; m = importlib.import_module({module!r}); assert m.__file__.startswith({str(SRC)!r}), m.__file__"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_the_library_never_imports_the_cli():
+    """Only the command layer (``szsl.cli``, ``szsl.__main__``, ``szsl.commands``) may import ``szsl.cli``:
+    the library's loops get their signal state from ``szsl.signals``."""
+    graph = _import_graph()
+    assert "szsl.signals" in graph["szsl.tune"]
+    command_layer = ("szsl.cli", "szsl.__main__", "szsl.commands")
+    offenders = sorted(m for m, targets in graph.items() if "szsl.cli" in targets and not m.startswith(command_layer))
+    assert offenders == []

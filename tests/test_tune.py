@@ -19,7 +19,9 @@ from szsl.cli import main
 from szsl.config import TrainConfig
 from szsl.data import load_benchmark
 from szsl.errors import SZSLError
-from szsl.tune import PAPER_SPACE, load_space, make_space, sqlite_url, tune
+from szsl.search_space import PAPER_SPACE, load_space, make_space
+from szsl.study_storage import sqlite_url
+from szsl.tune import tune
 
 # Small and fast: every member trains in a few ms on digits.
 SMALL = {"hidden": {"choices": [16, 32]}, "batch_size": {"choices": [128, 256]}, "epochs": 2}
@@ -399,7 +401,7 @@ def test_workers_argument_runs_extra_processes_and_forwards_sigterm(tmp_path):
 
 
 def test_prune_rungs_double_from_five_below_the_budget():
-    from szsl.tune import prune_rungs
+    from szsl.pruning import prune_rungs
 
     assert prune_rungs(20, "halving") == [5, 10]
     assert prune_rungs(30, "halving") == [5, 10, 20]
@@ -457,7 +459,7 @@ def test_every_complete_trial_records_the_calibration_gamma_of_its_folds(tmp_pat
 
 
 def test_the_top_trials_and_the_ensemble_rule(tmp_path, digits):
-    from szsl.tune import TOP_KEPT
+    from szsl.final_model import TOP_KEPT
 
     space = make_space(SMALL)
     storage = sqlite_url(tmp_path / "top.db")

@@ -243,7 +243,7 @@ def is_lost(frozen) -> bool:
     """A trial failed because its worker died (same host: dead pid; other hosts: no heartbeat), not because of
     its parameters: its re-queued copy (or, without all its parameters, the next fresh trial) takes its place.
     Lost trials are left out of everything a proposal or a pruning decision is derived from, so a resumed
-    study goes on exactly as the uninterrupted one (``szsl.tune._slot``)."""
+    study goes on exactly as the uninterrupted one (``szsl.trial_batch.slot``)."""
     from optuna.trial import TrialState
 
     return frozen.state == TrialState.FAIL and not frozen.user_attrs.get("diverged") and not frozen.user_attrs.get("surplus")
@@ -252,7 +252,7 @@ def is_lost(frozen) -> bool:
 def _requeue(study, frozen, names=None) -> None:
     """Enqueue the parameters of a trial that died while RUNNING, so exactly they are re-run. Only a trial that
     holds all its parameters (``names``; None: any); one killed half-way through its suggestions is proposed
-    afresh, from the same sampler seed and history (``szsl.tune._ask_batch``), which gives the same parameters."""
+    afresh, from the same sampler seed and history (``szsl.trial_batch.ask_batch``), which gives the same parameters."""
     if frozen.params and not frozen.user_attrs.get("surplus") and (names is None or set(names) <= set(frozen.params)):
         study.enqueue_trial(frozen.params, user_attrs={"retry_of": frozen.number}, skip_if_exists=False)
 

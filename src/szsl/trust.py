@@ -1,6 +1,6 @@
 """When a selection on the validation folds cannot be trusted: one line each, with what to try.
 
-``selection_warnings`` reads a finished study's result (``tune.TuneResult``) and the space it searched:
+``selection_warnings`` reads a finished study's result (``tune_result.TuneResult``) and the space it searched:
   - every trial scored (near) zero on the folds: the folds could not tell the settings apart;
   - the best trial sits at an end of a searched range: the best setting may lie outside the space;
   - the best trial's folds disagree strongly: its mean hides a fold where it fails.

@@ -388,7 +388,7 @@ _SPACE = st.one_of(st.dictionaries(st.sampled_from(_FIELDS + ["nope", ""]), _PAR
 
 
 def test_fuzz_space_json(tmp_path, outcomes):
-    from szsl.tune import load_space
+    from szsl.search_space import load_space
 
     path = tmp_path / "space.json"
     valid = json.dumps({"hidden": {"choices": [16, 32]}, "tau": {"low": 0.1, "high": 1, "log": True}, "l1": 0, "epochs": 2}).encode()
@@ -592,7 +592,7 @@ def test_absurd_hidden_size_is_one_line_not_a_traceback(capsys):
     ],
 )
 def test_space_files_found_by_fuzzing(content, tmp_path):
-    from szsl.tune import load_space
+    from szsl.search_space import load_space
 
     (tmp_path / "s.json").write_bytes(content)
     with pytest.raises(SZSLError) as exc:

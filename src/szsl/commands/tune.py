@@ -56,7 +56,9 @@ def add_budget_args(parser: argparse.ArgumentParser) -> None:
 def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> None:
     """Options shared by ``tune`` and ``reproduce``."""
     from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
-    from szsl.tune import DEFAULT_BATCH, DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS, SAMPLERS
+    from szsl.pruning import DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS
+    from szsl.trial_batch import SAMPLERS
+    from szsl.tune import DEFAULT_BATCH
 
     parser.add_argument(
         "--trials",
@@ -126,7 +128,9 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from szsl.atomic import write_json
     from szsl.data import load_benchmark
-    from szsl.tune import default_paths, load_space, redact, tune
+    from szsl.search_space import load_space
+    from szsl.study_storage import redact
+    from szsl.tune import default_paths, tune
 
     space = load_space(args.space, epochs=args.epochs, search_mass=args.search_mass, method=args.method)  # checked before the data load
     benchmark = load_benchmark(args.dataset, args.root)

@@ -415,7 +415,7 @@ def compare(
         db = Path(out) / "studies.db" if out is not None else Path(tmp) / "studies.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         from szsl.progress import progress_bar
-        from szsl.tune import sqlite_url
+        from szsl.study_storage import sqlite_url
 
         bar = progress_bar(len(names), f"compare {benchmark.name}", "method", enabled=progress)
         for name in names:

@@ -40,7 +40,7 @@ class ReproduceOptions:
     space: str | None = None  # a JSON space file
     search_mass: bool = False
     fold_classes: str = "ratio"  # protocol.validation_splits: "ratio", "matched", "all" or "trainval" (the paper's folds)
-    prune: str = "halving"  # tune.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
+    prune: str = "halving"  # pruning.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
     ensemble: int = DEFAULT_ENSEMBLE  # the final model: the best <= ensemble trials within ensemble_margin of the best, averaged
     ensemble_margin: float = ENSEMBLE_MARGIN  # points of mean validation H (1 trial: the best alone)
     calibrate: str = DEFAULT_CALIBRATE  # final_model.CALIBRATIONS: the members' calibration before the average (plain is reported too)
@@ -65,7 +65,8 @@ def reproduce(
     """Run every stage for every dataset (skipping finished ones) and write the results files."""
     from szsl.lock import folder_lock
     from szsl.progress import progress_bar
-    from szsl.tune import load_space, sqlite_url
+    from szsl.search_space import load_space
+    from szsl.study_storage import sqlite_url
 
     opts = options or ReproduceOptions()
     out = Path(out)
@@ -91,7 +92,8 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
     from szsl.experiments.figures import soft_label_panel_data
     from szsl.experiments.final import final_evaluation
     from szsl.experiments.sweep import run_sweep
-    from szsl.tune import default_study_name, redact, tune
+    from szsl.study_storage import redact
+    from szsl.tune import default_study_name, tune
 
     folder = out / Path(name).stem  # an own-data path names its folder by its last part
     cache: dict[str, Any] = {}
