@@ -72,6 +72,7 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
             "config": as_dict(space.config(t.params, seed)),
             # the calibrated-stacking gamma chosen on the trial's folds (None: a study from before szsl 0.3)
             "gamma": t.user_attrs.get("gamma"),
+            "H_cs": t.user_attrs.get("H_cs"),  # the trial's mean validation H with that gamma
         }
         for t in ranked[:TOP_KEPT]
     ]

@@ -156,7 +156,7 @@ def test_bad_values_give_one_line_and_exit_2(extra, message, tmp_path, capsys):
 
 
 def test_the_compare_summary_says_1_seed_and_1_trial():
-    from szsl.experiments.compare import CompareResult
+    from szsl.experiments.compare_report import CompareResult
 
     settings = dict(methods=[], trials=1, seeds=[0], seed=0, epochs=2, hidden=8, params={}, device="cpu", protocol="paper")
     md = CompareResult("digits", settings).markdown()

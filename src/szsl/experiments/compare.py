@@ -7,8 +7,8 @@ Per method:
    trials, each scored by the mean H over the class folds. Every method (network or closed form)
    goes through the one study loop ``szsl.tune.tune`` (Optuna, sampler "random", stored and
    resumable) over its own space ``tune.make_space(method=name)``.
-2. Calibration: the selected model is trained once more per fold; the calibrated-stacking gamma
-   that maximises the mean validation H over the folds is chosen exactly (``methods.calibration``).
+2. Calibration: the calibrated-stacking gamma that maximises the selected trial's mean validation H over
+   the folds, chosen exactly by the study on that trial's fold scores (``trial_batch.fold_gamma``).
 3. Final: one model per seed of ``seeds`` (one population) trained on trainval and scored on test_seen /
    test_unseen (``protocol.final_split``): U, S, H, T1, AUSUC, and U, S, H with the chosen gamma.
 
@@ -30,29 +30,22 @@ published next to honest numbers: ``szsl.experiments.table2``) in ``out``; Optun
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
-import math
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from szsl.atomic import write_json, write_text
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
-from szsl.evaluation import evaluate, summarize
-from szsl.experiments import table2
+from szsl.evaluation import evaluate
+from szsl.experiments.compare_report import CompareResult, MethodResult, Selection
 from szsl.methods import ABLATIONS, get_method, method_names
-from szsl.methods.calibration import choose_gamma
 
 ALL = "all"  # every registered method except the ablations
 
-METRICS = ("U", "S", "H", "T1", "AUSUC", "U_cs", "S_cs", "H_cs")
 # The selection protocol of every method: "default" is szsl tune's (ratio folds, szsl's default space,
 # successive-halving pruning of network methods); "paper" is the paper's (trainval-class folds, szsl's
 # paper space, every trial to its full budget), szsl 0.1's compare.
@@ -60,37 +53,6 @@ PROTOCOLS = {
     "default": {"fold_classes": "ratio", "base": "default", "prune": "halving"},
     "paper": {"fold_classes": "trainval", "base": "paper", "prune": "none"},
 }
-
-
-@dataclass
-class Selection:
-    method: str
-    params: dict[str, Any]  # TrainConfig values (network) or {"gamma", "lambda"} (eszsl)
-    cv_h: float  # mean validation H of the selected params (uncalibrated)
-    gamma: float  # calibrated-stacking gamma chosen on the validation folds
-    cv_h_cs: float  # mean validation H with that gamma
-    n_trials: int
-    seconds: float
-
-
-@dataclass
-class MethodResult:
-    selection: Selection
-    per_seed: list[dict[str, float]]
-    seconds_per_model: float
-    curve: Any = None  # SeenUnseenCurve of the first seed on the test split
-    deterministic: bool = False
-
-    def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.selection.method}
-        mean, std = summarize(self.per_seed, METRICS)
-        for k in METRICS:
-            out[k], out[k + "_std"] = mean[k], std[k]
-        out.update(
-            gamma=self.selection.gamma, cv_H=self.selection.cv_h, cv_H_cs=self.selection.cv_h_cs,
-            seconds_per_model=self.seconds_per_model, tune_seconds=self.selection.seconds, seeds=len(self.per_seed),
-        )
-        return out
 
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
@@ -111,11 +73,6 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
     if repeated is not None:
         raise SZSLError(f"seeds: {repeated} is listed twice")
     return [int(s) for s in seeds]
-
-
-def _n_seeds(settings: Mapping[str, Any]) -> int:
-    seeds = settings["seeds"]
-    return seeds if isinstance(seeds, int) else len(seeds)  # an int: a count, as settings written before seeds were a list
 
 
 def _budget(epochs: int | None, hidden: int | None) -> dict[str, Any]:
@@ -200,14 +157,12 @@ def select_method(
     ``epochs`` / ``hidden`` fix those of a network method; ``params`` overrides entries of the method's space
     (a fixed value, ``{"choices": [...]}`` or ``{"low": a, "high": b}``), on top of them.
     """
-    from szsl.protocol import split_data, validation_splits
     from szsl.tune import tune
 
     m = get_method(method)
     _check_int("trials", trials, 1)
     start = time.perf_counter()
     proto = _protocol(protocol)
-    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes=proto["fold_classes"])]
     space = method_space(m.name, epochs=epochs, hidden=hidden, params=params, protocol=protocol, dataset=benchmark.name)
     # The paper protocol keeps szsl 0.2's study names; the default one names its fold classes (a changed default starts anew).
     suffix = "" if protocol == "paper" else f"-{protocol}-{proto['fold_classes']}"
@@ -217,12 +172,9 @@ def select_method(
         prune=proto["prune"],
     )
     params = result.best_config.to_dict() if m.is_network else dict(result.best_config)
-    # Calibration: the selected model once more on each fold, gamma maximising mean H over the folds.
-    runs = [evaluate(m, data, [params], seed=seed, device=device, keep_scores=True)[0] for data in folds]
-    bad = next((r for r in runs if r.diverged), None)
-    if bad is not None:
-        raise SZSLError(f"{m.name}: the selected configuration diverged on a validation fold: {bad.message}")
-    gamma, cv_h_cs = choose_gamma([r.curve() for r in runs])
+    # Calibration: the gamma the study chose on the best trial's own fold scores (``trial_batch.fold_gamma``).
+    best = result.top[0]
+    gamma, cv_h_cs = best["gamma"], best["H_cs"]
     return Selection(m.name, params, float(result.best_value), gamma, cv_h_cs, trials, time.perf_counter() - start)
 
 
@@ -257,108 +209,6 @@ def evaluate_final(
         row.update(U_cs=cs["U"], S_cs=cs["S"], H_cs=cs["H"])
         per_seed.append(row)
     return MethodResult(selection, per_seed, per_model, curve, deterministic=m.deterministic)
-
-
-@dataclass
-class CompareResult:
-    dataset: str
-    settings: dict[str, Any]
-    results: list[MethodResult] = field(default_factory=list)
-
-    def rows(self) -> list[dict[str, Any]]:
-        return [r.summary() for r in self.results]
-
-    def table2_rows(self) -> list[dict[str, Any]]:
-        """The paper's Table 2 layout (``szsl.experiments.table2``): published rows next to these results."""
-        summaries = [{**r.summary(), "epochs": r.selection.params.get("epochs")} for r in self.results]
-        return table2.table2_rows(self.dataset, summaries)
-
-    def table2_markdown(self) -> str:
-        return table2.table2_markdown(self.dataset, self.table2_rows(), {**self.settings, "seeds": _n_seeds(self.settings)})
-
-    def table2_csv(self) -> str:
-        return table2.table2_csv(self.table2_rows())
-
-    def markdown(self) -> str:
-        s = self.settings
-        lines = [
-            f"Dataset **{self.dataset}**; {table2.plural(s['trials'], 'random-search trial')} per method on the validation folds "
-            f"(mean H), {table2.plural(_n_seeds(s), 'seed')} on the test split (mean ± std); "
-            f"epochs {s['epochs'] or 'searched/default'}, hidden "
-            f"{s['hidden'] or 'searched'}{table2.params_text(s.get('params'))}; device {s['device']}.",
-            "U, S, H, T1 in %; AUSUC in [0, 1]; CS = calibrated stacking with the gamma chosen on the validation folds.",
-            "",
-            "| method | U | S | H | T1 | AUSUC | U (CS) | S (CS) | H (CS) | gamma | s / model | tune s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for r, res in zip(self.rows(), self.results):
-            pm = lambda k, d=1: f"{r[k]:.{d}f} ± {r[k + '_std']:.{d}f}"  # noqa: E731
-            name = r["method"] + (" (deterministic)" if res.deterministic else "")
-            lines.append(
-                f"| {name} | {pm('U')} | {pm('S')} | {pm('H')} | {pm('T1')} | {pm('AUSUC', 3)} | {pm('U_cs')} | {pm('S_cs')} | "
-                f"{pm('H_cs')} "
-                f"| {r['gamma']:.3g} | {r['seconds_per_model']:.2f} | {r['tune_seconds']:.0f} |"
-            )
-        return "\n".join(lines) + "\n"
-
-    def csv(self) -> str:
-        rows = self.rows()
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["method"], lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-        return buf.getvalue()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "settings": self.settings,
-            "summary": self.rows(),
-            "table2": self.table2_rows(),
-            "methods": [
-                {
-                    "method": r.selection.method,
-                    "selected_params": r.selection.params,
-                    "cv_H": r.selection.cv_h,
-                    "gamma": r.selection.gamma,
-                    "cv_H_cs": r.selection.cv_h_cs,
-                    "per_seed": r.per_seed,
-                    "curve_seed0": r.curve.to_dict() if r.curve is not None else None,
-                }
-                for r in self.results
-            ],
-        }
-
-    def write(self, out: str | Path) -> dict[str, Path]:
-        from szsl.curves import plot_curves
-
-        out = Path(out)
-        paths = {k: out / f"compare.{k}" for k in ("md", "csv", "json", "png")}
-        paths.update(table2_md=out / "compare_table2.md", table2_csv=out / "compare_table2.csv")
-        write_text(paths["md"], f"# szsl compare: {self.dataset}\n\n" + self.markdown())
-        write_text(paths["csv"], self.csv())
-        write_text(paths["table2_md"], f"# szsl compare: {self.dataset}, Table 2 layout\n\n" + self.table2_markdown())
-        write_text(paths["table2_csv"], self.table2_csv())
-        write_json(paths["json"], _finite(self.to_dict()))
-        plot_curves(
-            {r.selection.method: r.curve for r in self.results},
-            paths["png"],
-            title=f"{self.dataset}: seen-unseen curves (test split, seed {self.settings['seed']})",
-            chosen={r.selection.method: r.selection.gamma for r in self.results},
-        )
-        return paths
-
-
-def _finite(obj):
-    """JSON has no NaN/inf: write them as null."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def compare(
