@@ -76,6 +76,7 @@ def test_tune_cli_with_a_pipe_for_stderr_prints_plain_lines(tmp_path):
     lines = [line for line in _lines(proc.stderr) if line.startswith("tune digits: ")]
     assert lines[0].startswith("tune digits: 0/2 trials, "), proc.stderr  # the start line
     assert any("(training trials 1-2 on 3 folds)" in line for line in lines), proc.stderr
+    assert any("(trials 1-2: fold 3/3" in line for line in lines), proc.stderr  # within a batch: which fold trains
     assert lines[-1].startswith("tune digits: 2/2 trials, "), proc.stderr
     assert len(lines) == len(set(line.rsplit(", ", 1)[0] for line in lines)), proc.stderr  # at most one line per event
 

@@ -146,6 +146,7 @@ def evaluate_rungs(
     seed: int = 0,
     device="auto",
     keep_curves: bool = False,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[list[list[Run]], list[int]]:
     """Multi-fidelity ``evaluate`` of a network method on several splits at once (a study's folds).
 
@@ -154,7 +155,8 @@ def evaluate_rungs(
     per_fold_runs)`` returns the indices (into ``params``) to stop there; the others go on to their
     full budget. Returns the runs per fold (a stopped setting's as of the epoch it stopped at) and,
     per setting, the epoch it was stopped at (0: it ran its full budget). ``keep_curves``: the returned
-    runs keep what ``Run.curve()`` needs; the runs given to ``on_rung`` never do.
+    runs keep what ``Run.curve()`` needs; the runs given to ``on_rung`` never do. ``note``: told where training
+    is ("fold 2/3, epoch 10/30") before each stretch, for a progress display.
     """
     from szsl.methods import get_method
     from szsl.methods.szsl import NetworkFit
@@ -175,9 +177,15 @@ def evaluate_rungs(
         return out
 
     budget = max(c.epochs for c in settings) if settings else 0
-    for epoch in sorted({int(r) for r in rungs if 0 < int(r) < budget}):
-        for pop in pops:
+
+    def train_all_to(epoch: int) -> None:
+        for k, pop in enumerate(pops, start=1):
+            if note is not None:
+                note(f"fold {k}/{len(pops)} to epoch {epoch}/{budget}")
             pop.train_to(epoch)
+
+    for epoch in sorted({int(r) for r in rungs if 0 < int(r) < budget}):
+        train_all_to(epoch)
         running = sorted(set.intersection(*(set(pop.running()) for pop in pops))) if pops else []
         if not running:
             break
@@ -186,8 +194,7 @@ def evaluate_rungs(
             pop.stop(stop)
         for i in stop:
             stopped_at[i] = epoch
-    for pop in pops:
-        pop.train_to(budget)
+    train_all_to(budget)
     return runs_now(keep_curves), stopped_at
 
 

@@ -84,7 +84,11 @@ def ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: di
     return asked
 
 
-def run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart: Heartbeat, prune: str = "none") -> None:
+def run_batch(
+    study, batch, space: SearchSpace, seed: int, folds, device, heart: Heartbeat, prune: str = "none", note=None
+) -> None:
+    """Train the batch's settings as one population per fold, tell each trial its mean fold H (or PRUNED / FAIL).
+    ``note``: told which fold (and epoch) is training, for the progress display."""
     from optuna.trial import TrialState
 
     from szsl.evaluation import evaluate, evaluate_rungs
@@ -95,10 +99,14 @@ def run_batch(study, batch, space: SearchSpace, seed: int, folds, device, heart:
     if rungs:  # one population per fold, scored at the rungs; the losers stop there
         per_fold, stopped_at = evaluate_rungs(
             space.method, folds, configs, rungs, lambda epoch, running, runs: halving(study, batch, epoch, running, runs), seed=seed,
-            device=device, keep_curves=True,
+            device=device, keep_curves=True, note=note,
         )
     else:  # one population per fold, through the one harness
-        per_fold = [evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False, keep_curves=True) for data in folds]
+        per_fold = []
+        for k, data in enumerate(folds, start=1):
+            if note is not None:
+                note(f"fold {k}/{len(folds)}")
+            per_fold.append(evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False, keep_curves=True))
     for i, (trial, _values) in enumerate(batch):
         results = [fold[i] for fold in per_fold]
         bad = next((r for r in results if r.diverged), None)

@@ -271,8 +271,10 @@ def _tune(
                     keep.append((trial, values))
             if keep:
                 first, last = keep[0][0].number + 1, keep[-1][0].number + 1  # a batch trains as one population: say so at its start
-                bar.set_postfix_str(f"training trial{f's {first}-{last}' if last > first else f' {first}'} on {len(folds)} folds")
-                run_batch(study, keep, space, seed, folds, device, heart, prune)
+                which = f"trial{f's {first}-{last}' if last > first else f' {first}'}"
+                bar.set_postfix_str(f"training {which} on {len(folds)} folds")
+                where = lambda at: bar.set_postfix_str(f"{which}: {at}")  # noqa: E731 - which fold (and epoch) trains now
+                run_batch(study, keep, space, seed, folds, device, heart, prune, note=where)
                 bar.set_postfix_str("", refresh=False)
                 bar.n = min(sum(s in finished for s in states()), n_trials)
                 bar.refresh()
