@@ -12,7 +12,7 @@ best few trials (``ReproduceOptions.ensemble``, chosen by validation H in ``tune
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -56,7 +56,6 @@ class ReproduceOptions:
     tau_values: Sequence[float] = DEFAULT_VALUES["tau"]
     sweeps: bool = True
     progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def reproduce(
