@@ -21,7 +21,8 @@ Protocols:
            features as given (the issue's independent implementation);
   untuned  what ``szsl train`` does with no hyperparameters: ``TrainConfig()`` with today's budget rules
            (input scaling, the epoch-step batch rule);
-  cn       Class Normalization (``szsl.methods.cn``) at its defaults, no tuning.
+  cn       Class Normalization (``szsl.methods.cn``) at its defaults, no tuning; any other registered method
+           by its name likewise (e.g. ``cn-soft``).
 
 THIS SCRIPT READS THE TEST SPLIT: it studies the protocol (which default to ship), it is not a
 tuner. Each (data set, protocol) cell is saved atomically as soon as it is done; a rerun skips the
@@ -190,6 +191,13 @@ def materialise(name: str, data: Path) -> tuple[str | None, str]:
 
 
 
+def _peers() -> list[str]:
+    """Registered methods other than szsl and its ablations: each is a protocol of its own, at its defaults, untuned."""
+    from szsl.methods import ABLATIONS, method_names
+
+    return [n for n in method_names() if n != "szsl" and n not in ABLATIONS]
+
+
 def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, overrides: dict) -> dict:
     from szsl.data import load_benchmark
     from szsl.evaluation import evaluate
@@ -222,11 +230,11 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
         config = TrainConfig()
         config = config.replace(batch_size=scaled_batch(config.batch_size, len(bench.trainval), EPOCH_STEPS))
         runs = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], with_t1=False)
-    elif protocol == "cn":  # its defaults with the authors' published values for the dataset (cn: seen_scale 1.0 on CUB)
+    elif protocol in _peers():  # its defaults with the authors' published values for the dataset (cn: seen_scale 1.0 on CUB)
         from szsl.methods import get_method
 
-        published = get_method("cn").params({}, dataset=bench.name)
-        runs = evaluate("cn", data, [dict(published, seed=s) for s in seeds], with_t1=False)
+        published = get_method(protocol).params({}, dataset=bench.name)
+        runs = evaluate(protocol, data, [dict(published, seed=s) for s in seeds], with_t1=False)
     else:
         raise SystemExit(f"unknown protocol {protocol!r}")
     rows = [r.metrics for r in runs if r.metrics]
