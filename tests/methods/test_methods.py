@@ -247,6 +247,7 @@ PEER_BUDGETS = {
     "sync": {"iters": 50},
     "cmt": {"epochs": 2, "hidden": 16},
     "zskl": {"landmarks": 100},
+    "crnet": {"epochs": 1, "hidden": 16},
 }
 
 

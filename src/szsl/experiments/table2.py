@@ -42,6 +42,7 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "dcn": ("DCN", "generative"),  # Table 2 lists DCN with the generative methods
     "f-clswgan": ("f-CLSWGAN", "generative"),
     "zskl": ("ZSKL", "generative"),  # Table 2 lists ZSKL with the generative methods
+    "crnet": ("CRnet", "generative"),  # Table 2 lists CRnet with the generative methods
     "cn": ("CN (class normalization)", "later"),
     "tf-vaegan": ("tf-VAEGAN", "later"),
     "szsl": ("SZSL", "ours"),
