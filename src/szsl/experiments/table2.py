@@ -43,6 +43,7 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "f-clswgan": ("f-CLSWGAN", "generative"),
     "zskl": ("ZSKL", "generative"),  # Table 2 lists ZSKL with the generative methods
     "crnet": ("CRnet", "generative"),  # Table 2 lists CRnet with the generative methods
+    "cycle-wgan": ("cycle-UWGAN", "generative"),  # Table 2's cycle-(U)WGAN: unseen_cycle on (the default)
     "cn": ("CN (class normalization)", "later"),
     "tf-vaegan": ("tf-VAEGAN", "later"),
     "szsl": ("SZSL", "ours"),
