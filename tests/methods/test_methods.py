@@ -249,6 +249,7 @@ PEER_BUDGETS = {
     "zskl": {"landmarks": 100},
     "crnet": {"epochs": 1, "hidden": 16},
     "cycle-wgan": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
+    "se-gzsl": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
 }
 
 

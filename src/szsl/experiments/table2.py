@@ -44,6 +44,7 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "zskl": ("ZSKL", "generative"),  # Table 2 lists ZSKL with the generative methods
     "crnet": ("CRnet", "generative"),  # Table 2 lists CRnet with the generative methods
     "cycle-wgan": ("cycle-UWGAN", "generative"),  # Table 2's cycle-(U)WGAN: unseen_cycle on (the default)
+    "se-gzsl": ("SE-GZSL", "generative"),
     "cn": ("CN (class normalization)", "later"),
     "tf-vaegan": ("tf-VAEGAN", "later"),
     "szsl": ("SZSL", "ours"),

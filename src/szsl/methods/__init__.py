@@ -242,5 +242,6 @@ register("szsl.methods.cmt")
 register("szsl.methods.zskl")
 register("szsl.methods.crnet")
 register("szsl.methods.cycle_wgan")
+register("szsl.methods.se_gzsl")
 
 __all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]
