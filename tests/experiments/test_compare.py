@@ -14,7 +14,8 @@ from szsl.errors import SZSLError
 from szsl.experiments.compare import compare, parse_method_params, resolve_methods
 from szsl.methods import method_names
 
-ALL = ["szsl", "dcn", "eszsl", "sae", "devise", "ale", "sje", "conse", "cn", "cn-soft", "f-clswgan", "tf-vaegan", "sync", "cmt", "zskl"]
+ALL = ["szsl", "dcn", "eszsl", "sae", "devise", "ale", "sje", "conse", "cn", "cn-soft", "f-clswgan", "tf-vaegan", "sync", "cmt", "zskl",
+       "crnet", "cycle-wgan", "se-gzsl"]
 # The smallest budget each method's parameters allow that still trains something: one epoch, 16 hidden units,
 # a few synthetic features (network methods: epochs=1, hidden=16 of compare itself).
 TINY = {
@@ -26,6 +27,9 @@ TINY = {
     "sync": {"iters": 20},
     "cmt": {"epochs": 1, "hidden": 16},
     "zskl": {"landmarks": 100},
+    "crnet": {"epochs": 1, "hidden": 16},
+    "cycle-wgan": {"epochs": 1, "hidden": 16, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
+    "se-gzsl": {"epochs": 1, "hidden": 16, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
 }
 
 
@@ -71,7 +75,8 @@ def test_the_whole_compare_run_of_all_methods_never_reads_test_data():
     assert any(ra.per_seed != rg.per_seed for ra, rg in zip(a.results, g.results))  # the garbage did reach the test split
     assert all(r.seconds_per_model > 0 for r in a.results)  # timed by the harness where a method reports no time (cn)
     assert [r["registry"] for r in a.table2_rows()] == ["eszsl", "sae", "devise", "ale", "sje", "conse", "sync", "cmt",
-                                                       "dcn", "f-clswgan", "zskl", "cn",
+                                                       "dcn", "f-clswgan", "zskl", "crnet", "cycle-wgan",
+                                                       "se-gzsl", "cn",
                                                        "tf-vaegan", "szsl", "cn-soft"]  # digits: no published row, by family
 
 

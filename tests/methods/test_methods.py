@@ -247,6 +247,9 @@ PEER_BUDGETS = {
     "sync": {"iters": 50},
     "cmt": {"epochs": 2, "hidden": 16},
     "zskl": {"landmarks": 100},
+    "crnet": {"epochs": 1, "hidden": 16},
+    "cycle-wgan": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
+    "se-gzsl": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
 }
 
 

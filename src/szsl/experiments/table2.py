@@ -42,6 +42,9 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "dcn": ("DCN", "generative"),  # Table 2 lists DCN with the generative methods
     "f-clswgan": ("f-CLSWGAN", "generative"),
     "zskl": ("ZSKL", "generative"),  # Table 2 lists ZSKL with the generative methods
+    "crnet": ("CRnet", "generative"),  # Table 2 lists CRnet with the generative methods
+    "cycle-wgan": ("cycle-UWGAN", "generative"),  # Table 2's cycle-(U)WGAN: unseen_cycle on (the default)
+    "se-gzsl": ("SE-GZSL", "generative"),
     "cn": ("CN (class normalization)", "later"),
     "tf-vaegan": ("tf-VAEGAN", "later"),
     "szsl": ("SZSL", "ours"),

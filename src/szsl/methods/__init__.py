@@ -240,5 +240,8 @@ register("szsl.methods.tf_vaegan")
 register("szsl.methods.sync")
 register("szsl.methods.cmt")
 register("szsl.methods.zskl")
+register("szsl.methods.crnet")
+register("szsl.methods.cycle_wgan")
+register("szsl.methods.se_gzsl")
 
 __all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]

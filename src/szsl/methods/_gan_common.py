@@ -1,6 +1,6 @@
-"""Pieces shared by the generative peers (f-clswgan, tf-vaegan): plain-tensor MLPs, the WGAN-GP
-gradient penalty, min-max feature scaling, the softmax classifiers they train, and the start
-(``gan_inputs``) and end (``final_classifier``) of their fits.
+"""Pieces shared by the generative peers (f-clswgan, cycle-wgan, tf-vaegan): plain-tensor MLPs, the WGAN-GP
+gradient penalty, f-clswgan's conditional WGAN-GP loop (``train_cwgan``), min-max feature scaling, the
+softmax classifiers they train, and the start (``gan_inputs``) and end (``final_classifier``) of their fits.
 
 Everything random is drawn on the CPU from the caller's ``torch.Generator`` and then moved to the
 device, so a run is a function of its seed (CPU and CUDA runs start from the same draws).
@@ -71,6 +71,61 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, a: torch.Te
     out = critic(x_hat, a)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     return ((grad.norm(2, dim=1) - 1) ** 2).mean()
+
+
+def train_cwgan(G_params: list, D_params: list, generate, Xs: torch.Tensor, A_t: torch.Tensor, y_t: torch.Tensor, *,
+                p: dict, nz: int, g: torch.Generator, device, betas, extra=None) -> dict[str, list[float]]:
+    """f-clswgan's conditional WGAN-GP training of ``G_params`` (``generate(G_params, z, a)``) against the critic
+    ``D_params`` (``critic_forward``), Adam (``p["lr"]``, ``betas``) for both. Per generator step, ``p["critic_iters"]``
+    critic steps, each on a fresh random minibatch of ``p["batch_size"]`` real (x, a) pairs: D(G(z, a)) - D(x, a) +
+    ``p["gp_lambda"]`` GP; then one generator step on the last of them: -D(G(z, a)) + the term of
+    ``extra(fake, a, idx)`` -> (scalar term, {name: scalar to record}) (None: no term). An epoch is ceil(n / batch)
+    generator steps, ``p["epochs"]`` of them. Returns the per-epoch means: critic (-W + lambda GP), wasserstein,
+    generator and each of ``extra``'s names."""
+    optG = torch.optim.Adam(G_params, lr=p["lr"], betas=betas)
+    optD = torch.optim.Adam(D_params, lr=p["lr"], betas=betas)
+
+    def critic(x, a):
+        return critic_forward(D_params, x, a)
+
+    n, bs, lam = Xs.shape[0], p["batch_size"], p["gp_lambda"]
+    hist: dict[str, list[float]] = {"critic": [], "wasserstein": [], "generator": []}
+    for _epoch in range(p["epochs"]):
+        sums: dict[str, float] = {}
+        steps = 0
+        for _ in range(0, n, bs):
+            for _c in range(p["critic_iters"]):
+                idx = random_batch(n, bs, g, device)
+                real, a = Xs[idx], A_t[y_t[idx]]
+                with torch.no_grad():
+                    fake = generate(G_params, randn((idx.numel(), nz), g, device), a)
+                d_real, d_fake = critic(real, a).mean(), critic(fake, a).mean()
+                gp = gradient_penalty(critic, real, fake, a, g)
+                loss_d = d_fake - d_real + lam * gp
+                optD.zero_grad(set_to_none=True)
+                loss_d.backward()
+                optD.step()
+            for t in D_params:
+                t.requires_grad_(False)
+            # the generator step reuses the last critic minibatch's classes (as the authors' loop does)
+            fake = generate(G_params, randn((idx.numel(), nz), g, device), a)
+            loss_g = -critic(fake, a).mean()
+            record = {}
+            if extra is not None:
+                term, record = extra(fake, a, idx)
+                loss_g = loss_g + term
+            optG.zero_grad(set_to_none=True)
+            loss_g.backward()
+            optG.step()
+            for t in D_params:
+                t.requires_grad_(True)
+            values = {"critic": loss_d, "wasserstein": d_real - d_fake, "generator": loss_g, **record}
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach())
+            steps += 1
+        for k, v in sums.items():
+            hist.setdefault(k, []).append(v / steps)
+    return hist
 
 
 def train_softmax(X: torch.Tensor, y: torch.Tensor, n_classes: int, *, lr: float, betas, epochs: int, batch_size: int,

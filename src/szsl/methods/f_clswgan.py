@@ -34,14 +34,12 @@ import torch.nn.functional as F
 
 from szsl.methods._gan_common import (
     CLASSIFIER_SPECS,
-    critic_forward,
     final_classifier,
     gan_inputs,
-    gradient_penalty,
     normal_linear,
     randn,
-    random_batch,
     seen_index,
+    train_cwgan,
     train_softmax,
 )
 from szsl.methods._peer_common import Fitted, begin_fit
@@ -137,7 +135,7 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     p, seen, g, dev = run.p, run.seen, run.g, run.dev
     scaler, Xs, A_t, y_t = gan_inputs(run)
     y_seen = seen_index(seen, run.y, dev)
-    n, D, Adim = run.X.shape[0], run.X.shape[1], run.A.shape[1]
+    D, Adim = run.X.shape[1], run.A.shape[1]
     nz = p["noise_dim"] or Adim
     betas = (p["beta1"], 0.999)
 
@@ -149,47 +147,13 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     H = p["hidden"]
     G_params = normal_linear(nz + Adim, H, g, dev) + normal_linear(H, D, g, dev)
     D_params = normal_linear(D + Adim, H, g, dev) + normal_linear(H, 1, g, dev)
-    optG = torch.optim.Adam(G_params, lr=p["lr"], betas=betas)
-    optD = torch.optim.Adam(D_params, lr=p["lr"], betas=betas)
 
-    def critic(x, a):
-        return critic_forward(D_params, x, a)
+    def cls_term(fake, a, idx):
+        cls_loss = F.cross_entropy(F.linear(fake, preW, preb), y_seen[idx])
+        return p["cls_weight"] * cls_loss, {"gen_cls": cls_loss}
 
-    bs, lam, beta = p["batch_size"], p["gp_lambda"], p["cls_weight"]
-    hist = {"critic": [], "wasserstein": [], "generator": [], "gen_cls": []}
-    for _epoch in range(p["epochs"]):
-        sums = dict.fromkeys(hist, 0.0)
-        steps = 0
-        for _ in range(0, n, bs):
-            for _c in range(p["critic_iters"]):
-                idx = random_batch(n, bs, g, dev)
-                real, a = Xs[idx], A_t[y_t[idx]]
-                with torch.no_grad():
-                    fake = generator_forward(G_params, randn((idx.numel(), nz), g, dev), a)
-                d_real, d_fake = critic(real, a).mean(), critic(fake, a).mean()
-                gp = gradient_penalty(critic, real, fake, a, g)
-                loss_d = d_fake - d_real + lam * gp
-                optD.zero_grad(set_to_none=True)
-                loss_d.backward()
-                optD.step()
-            for t in D_params:
-                t.requires_grad_(False)
-            # the generator step reuses the last critic minibatch's classes (as the authors' loop does)
-            fake = generator_forward(G_params, randn((idx.numel(), nz), g, dev), a)
-            cls_loss = F.cross_entropy(F.linear(fake, preW, preb), y_seen[idx])
-            loss_g = -critic(fake, a).mean() + beta * cls_loss
-            optG.zero_grad(set_to_none=True)
-            loss_g.backward()
-            optG.step()
-            for t in D_params:
-                t.requires_grad_(True)
-            sums["critic"] += float(loss_d.detach())
-            sums["wasserstein"] += float((d_real - d_fake).detach())
-            sums["generator"] += float(loss_g.detach())
-            sums["gen_cls"] += float(cls_loss.detach())
-            steps += 1
-        for k, values in hist.items():
-            values.append(sums[k] / steps)
+    hist = train_cwgan(G_params, D_params, generator_forward, Xs, A_t, y_t, p=p, nz=nz, g=g, device=dev, betas=betas,
+                       extra=cls_term)
 
     # 3. synthetic unseen features + real seen ones -> a softmax classifier over all classes
     G_final = [t.detach() for t in G_params]

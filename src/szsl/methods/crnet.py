@@ -1,0 +1,176 @@
+"""CRnet: Co-Representation Network for generalized zero-shot learning (Zhang & Shi, ICML 2019).
+
+(The paper's title; Table 2 row "CRnet".) Two modules trained end to end:
+
+* **cooperation module**: K experts, expert k = ReLU(W_k a + b_k) mapping a class's attribute vector a
+  (A) to the visual feature space (D). A class's representation is the weighted sum of its experts'
+  outputs, r_c = sum_k w_ck ReLU(W_k a_c + b_k), with w_c the class's assignment to K cluster centres of
+  the attribute space: k-means over the seen classes' attribute vectors (k-means++ start from the fit's
+  seed, Lloyd iterations, float64), then ``assignment`` "soft" (default): w_ck = softmax_k(-||a_c - mu_k||^2
+  / (temperature * s)), s the mean squared class-centre distance over the seen classes (scale-free), or
+  "hard": the one-hot nearest centre (the k-means assignment itself for seen classes). Unseen classes get
+  their weights by the same rule, from their attribute vectors; the centres and weights stay fixed while
+  the experts train.
+* **relation module** (as Sung et al.'s relation network): rel(x, c) = sigmoid(w2^T ReLU(W1 [x, r_c] + b1) + b2),
+  hidden ``hidden`` units; trained with the mean squared error against 1 for the image's class and 0 for
+  every other seen class (all seen classes per image), Adam with weight decay, seeded minibatches.
+
+GZSL scores: for every image and every class (seen and unseen) the relation logit w2^T ReLU(...) + b2;
+the sigmoid is monotone, so the argmax is the paper's (logits keep the ranking of saturated scores
+distinct for calibrated stacking and the seen / unseen curve). W1 [x, r] = W1x x + W1r r is computed
+once per image and once per class, then broadcast: the same numbers as the concatenation, cheaper.
+
+Published: the model (experts mapping attributes to features, combined by the attribute clustering; the
+relation module on the concatenation; MSE to 0/1 targets), relation hidden 1200 -> 1, Adam lr 1e-4.
+szsl's choices (not sure of / not given in the paper): K = 5 experts, one linear + ReLU layer per expert,
+the soft assignment and its temperature 0.1, k-means over the seen classes only, weight decay 1e-5 (Sung
+et al.'s code), 30 epochs of minibatch 32 (the paper trains episodes on a GPU), features min-max scaled
+per dimension with the training statistics (``_gan_common.MinMax``: nonnegative, as the ReLU experts'
+outputs), PyTorch's default Linear init. ``SPACE``: lr, weight decay (log) and K.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from szsl.methods._gan_common import MinMax
+from szsl.methods._peer_common import begin_fit, linear_init, train_epochs
+
+NAME = "crnet"
+DESCRIPTION = "CRnet (Zhang & Shi 2019) co-representation network: K attribute-cluster experts + relation module"
+
+DEFAULTS = {
+    "experts": 5,  # K (szsl's choice)
+    "assignment": "soft",
+    "temperature": 0.1,  # of the soft assignment, relative to the mean squared class-centre distance
+    "hidden": 1200,  # relation module (published)
+    "lr": 1e-4,  # Adam (published)
+    "weight_decay": 1e-5,
+    "epochs": 30,
+    "batch_size": 32,
+    "minmax": True,
+}
+
+SPECS = {
+    "experts": ("int", 1, 1000),
+    "assignment": ("choice", ("soft", "hard")),
+    "temperature": ("float", 0.0, None, False, False),
+    "hidden": ("int", 1, None),
+    "lr": ("float", 0.0, None, False, False),
+    "weight_decay": ("float", 0.0, None, True, False),
+    "epochs": ("int", 1, 100000),
+    "batch_size": ("int", 1, None),
+    "minmax": ("bool",),
+}
+
+SPACE = {
+    "lr": {"low": 1e-5, "high": 1e-3, "log": True},
+    "weight_decay": {"low": 1e-7, "high": 1e-3, "log": True},
+    "experts": {"choices": [1, 3, 5, 10]},
+}
+
+_KMEANS_ITERS = 100
+_SCORE_CELLS = 1 << 24  # images x classes x hidden per scoring chunk
+
+
+def kmeans(points: np.ndarray, k: int, g: torch.Generator, iters: int = _KMEANS_ITERS) -> np.ndarray:
+    """(k, A) centres of ``points`` (n, A) by k-means (k-means++ start drawn from ``g``, Lloyd iterations), float64."""
+    P = np.asarray(points, dtype=np.float64)
+    k = min(k, P.shape[0])
+    centres = [P[int(torch.randint(P.shape[0], (1,), generator=g))]]
+    for _ in range(1, k):
+        d2 = ((P[:, None] - np.asarray(centres)[None]) ** 2).sum(-1).min(1)
+        if d2.sum() <= 0:  # fewer distinct points than k: repeat one
+            centres.append(P[0])
+            continue
+        cum = np.cumsum(d2 / d2.sum())
+        u = float(torch.rand((), generator=g, dtype=torch.float64))
+        centres.append(P[min(int(np.searchsorted(cum, u)), P.shape[0] - 1)])
+    C = np.asarray(centres)
+    for _ in range(iters):
+        label = ((P[:, None] - C[None]) ** 2).sum(-1).argmin(1)
+        new = np.array([P[label == j].mean(0) if (label == j).any() else C[j] for j in range(k)])
+        if np.array_equal(new, C):
+            break
+        C = new
+    return C
+
+
+def assignments(A: np.ndarray, centres: np.ndarray, *, kind: str, temperature: float, scale: float) -> np.ndarray:
+    """(C, K) weights of each class over the centres: softmax(-d^2 / (temperature * scale)) or the one-hot nearest."""
+    d2 = ((np.asarray(A, dtype=np.float64)[:, None] - centres[None]) ** 2).sum(-1)
+    if kind == "hard":
+        return np.eye(centres.shape[0])[d2.argmin(1)]
+    logits = -d2 / (temperature * max(scale, 1e-12))
+    logits -= logits.max(1, keepdims=True)
+    w = np.exp(logits)
+    return w / w.sum(1, keepdims=True)
+
+
+def class_representations(A: torch.Tensor, w: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(C, D): r_c = sum_k w_ck ReLU(W_k a_c + b_k), W (K, D, A), b (K, D)."""
+    experts = F.relu(torch.einsum("ca,kda->ckd", A, W) + b[None])
+    return torch.einsum("ck,ckd->cd", w, experts)
+
+
+def relation_logits(x_part: torch.Tensor, r_part: torch.Tensor, w2: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
+    """(n, C): w2^T ReLU(W1x x + W1r r_c + b1) + b2 from x_part (n, H) = W1x x + b1 and r_part (C, H) = W1r r_c."""
+    return F.relu(x_part[:, None, :] + r_part[None]) @ w2 + b2
+
+
+def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
+    """Train CRnet on (X, y); classes of ``attributes`` without training images are the unseen ones."""
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    p, seen, g, dev = run.p, run.seen, run.g, run.dev
+    Xt = torch.as_tensor(run.X, device=dev)
+    scaler = MinMax(Xt) if p["minmax"] else None
+    Xs = scaler(Xt) if scaler else Xt
+    D, Adim = Xs.shape[1], run.A.shape[1]
+
+    centres = kmeans(run.A[seen], p["experts"], g)
+    K = centres.shape[0]
+    scale = float((((run.A[seen].astype(np.float64)[:, None] - centres[None]) ** 2).sum(-1)).mean())
+    w_all = assignments(run.A, centres, kind=p["assignment"], temperature=p["temperature"], scale=scale)
+    A_t = torch.as_tensor(run.A, device=dev)
+    w_t = torch.as_tensor(w_all, dtype=torch.float32, device=dev)
+    seen_t = torch.as_tensor(seen, device=dev)
+    col = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
+
+    experts = [linear_init(Adim, D, g) for _ in range(K)]
+    W = torch.stack([e[0] for e in experts]).to(dev).requires_grad_(True)
+    b = torch.stack([e[1] for e in experts]).to(dev).requires_grad_(True)
+    W1, b1 = linear_init(2 * D, p["hidden"], g)
+    W1x = W1[:, :D].contiguous().to(dev).requires_grad_(True)
+    W1r = W1[:, D:].contiguous().to(dev).requires_grad_(True)
+    b1 = b1.to(dev).requires_grad_(True)
+    W2, b2 = linear_init(p["hidden"], 1, g)
+    w2, b2 = W2[0].to(dev).requires_grad_(True), b2[0].to(dev).requires_grad_(True)
+    params_ = [W, b, W1x, W1r, b1, w2, b2]
+    opt = torch.optim.Adam(params_, lr=p["lr"], weight_decay=p["weight_decay"])
+    A_seen, w_seen = A_t[seen_t], w_t[seen_t]
+
+    def step_loss(idx: torch.Tensor) -> torch.Tensor:
+        r = class_representations(A_seen, w_seen, W, b)
+        logits = relation_logits(F.linear(Xs[idx], W1x, b1), r @ W1r.T, w2, b2)
+        target = F.one_hot(col[idx], seen.size).to(logits.dtype)
+        return (torch.sigmoid(logits) - target).pow(2).mean()
+
+    history = train_epochs(step_loss, opt, n=Xs.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
+
+    with torch.no_grad():
+        Wd, bd, W1x_, W1r_, b1_, w2_, b2_ = (t.detach() for t in params_)
+        R = class_representations(A_t, w_t, Wd, bd)
+        r_part = R @ W1r_.T
+    chunk = max(1, _SCORE_CELLS // (r_part.shape[0] * r_part.shape[1]))
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        xb = scaler(xb) if scaler else xb
+        x_part = F.linear(xb, W1x_, b1_)
+        return torch.cat([relation_logits(x_part[i : i + chunk], r_part, w2_, b2_) for i in range(0, xb.shape[0], chunk)])
+
+    fitted = run.fitted(score, history)
+    fitted.centres_, fitted.assignments_ = centres, w_all
+    fitted.representations_ = R.cpu().numpy()
+    return fitted

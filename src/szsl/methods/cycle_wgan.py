@@ -1,0 +1,165 @@
+"""cycle-WGAN: multi-modal cycle-consistent generalized zero-shot learning (Felix, Kumar, Reid & Carneiro, ECCV 2018).
+
+f-clswgan's conditional WGAN-GP (``_gan_common.train_cwgan`` with f-clswgan's generator, critic and
+init; features min-max scaled per dimension, attributes as given) plus a **regressor** R from features
+to attributes, R(x) = W x + b, pre-trained on the real seen features by the squared error to their
+class attributes (Adam, then frozen). Its reconstruction error on generated features is the
+cycle-consistency term of the generator loss:
+
+    L_G = -D(G(z, a), a) + lambda_cycle ||R(G(z, a)) - a||^2   (+ beta CE(P(y | G(z, a))) when cls_weight > 0)
+
+(squared norm summed over attributes, mean over the minibatch). With ``unseen_cycle`` (default) every
+generator step adds the same term for a minibatch of the *unseen* classes' attribute vectors (classes
+drawn uniformly): the "(U)" of Table 2's row "cycle-UWGAN" -- the generator is trained on the seen and
+unseen classes' semantic features and the seen classes' images only (no unseen image is used). Then, as
+f-clswgan, ``n_synth`` features per unseen class and a linear softmax over ALL classes on real seen +
+synthetic unseen features; ``scores`` are its logits.
+
+Published: the model (f-clswgan's WGAN plus the regressor's cycle-consistency loss on generated
+features, the unseen classes' semantic samples in cycle-(U)WGAN). szsl's choices: lambda_cycle 0.01; the
+regressor one linear layer, pre-trained like f-clswgan's classifier (Adam lr 1e-3, 50 epochs, batch
+100); every other value f-clswgan's CUB defaults (lr 1e-4, 56 epochs, 4096 hidden, 300 synthetic
+features per class, final classifier 25 epochs); the classification term off (cls_weight 0: the plain
+cycle-WGAN; > 0 pre-trains f-clswgan's seen-class softmax too). A GPU-budget method like f-clswgan: on a
+CPU run it at a stated budget (fewer epochs / hidden units). The authors' fine-tuned classifier variants
+and per-dataset settings are left out.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from szsl.methods._gan_common import (
+    CLASSIFIER_SPECS,
+    final_classifier,
+    gan_inputs,
+    normal_linear,
+    randn,
+    seen_index,
+    train_cwgan,
+    train_softmax,
+)
+from szsl.methods._peer_common import Fitted, begin_fit, train_epochs
+from szsl.methods.f_clswgan import generator_forward, synthesize
+
+NAME = "cycle-wgan"
+DESCRIPTION = ("cycle-WGAN (Felix et al. 2018) f-clswgan's WGAN-GP + frozen feature->attribute regressor's cycle loss; "
+               "GPU-budget method: run at a stated CPU budget")
+
+DEFAULTS = {
+    "lr": 1e-4,  # Adam, generator and critic (f-clswgan's)
+    "beta1": 0.5,
+    "epochs": 56,
+    "batch_size": 64,
+    "critic_iters": 5,
+    "gp_lambda": 10.0,
+    "cycle_weight": 0.01,  # lambda_cycle (szsl's choice)
+    "unseen_cycle": True,  # the cycle term on the unseen classes' attributes too (cycle-(U)WGAN)
+    "cls_weight": 0.0,  # f-clswgan's classification term (0: off)
+    "hidden": 4096,
+    "noise_dim": 0,  # 0: the attribute dimension
+    "n_synth": 300,
+    "cls_lr": 1e-3,
+    "cls_epochs": 25,
+    "cls_batch_size": 0,  # 0: n_synth
+    "pre_lr": 1e-3,  # the regressor's (and, when cls_weight > 0, the seen classifier's) pre-training
+    "pre_epochs": 50,
+    "pre_batch_size": 100,
+    "minmax": True,
+}
+
+SPECS = {
+    "lr": ("float", 0.0, None, False, False),
+    "beta1": ("float", 0.0, 1.0, True, False),
+    "epochs": ("int", 0, 100000),
+    "batch_size": ("int", 1, None),
+    "critic_iters": ("int", 1, 1000),
+    "gp_lambda": ("float", 0.0, None, True, False),
+    "cycle_weight": ("float", 0.0, None, True, False),
+    "unseen_cycle": ("bool",),
+    "cls_weight": ("float", 0.0, None, True, False),
+    "hidden": ("int", 1, None),
+    "noise_dim": ("int", 0, None),
+    **CLASSIFIER_SPECS,  # n_synth, cls_lr, cls_epochs, cls_batch_size
+    "pre_lr": ("float", 0.0, None, False, False),
+    "pre_epochs": ("int", 1, 100000),
+    "pre_batch_size": ("int", 1, None),
+    "minmax": ("bool",),
+}
+
+SPACE = {
+    "lr": {"low": 1e-5, "high": 3e-4, "log": True},
+    "cycle_weight": {"low": 1e-3, "high": 1.0, "log": True},
+    "n_synth": {"choices": [50, 100, 300, 600]},
+    "epochs": {"choices": [20, 40, 56]},
+}
+
+
+def train_regressor(Xs: torch.Tensor, targets: torch.Tensor, *, lr: float, betas, epochs: int, batch_size: int,
+                    g: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+    """R(x) = W x + b fitted by mean ||R(x) - a||^2 with Adam; init N(0, 0.02), bias 0. Returns (W, b, per-epoch loss)."""
+    W, b = normal_linear(Xs.shape[1], targets.shape[1], g, device)
+    opt = torch.optim.Adam([W, b], lr=lr, betas=betas)
+
+    def step_loss(idx: torch.Tensor) -> torch.Tensor:
+        return (F.linear(Xs[idx], W, b) - targets[idx]).pow(2).sum(1).mean()
+
+    history = train_epochs(step_loss, opt, n=Xs.shape[0], epochs=epochs, batch_size=batch_size, g=g, device=device)
+    return W.detach(), b.detach(), history
+
+
+def cycle_loss(fake: torch.Tensor, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """mean ||R(fake) - a||^2 (summed over attributes)."""
+    return (F.linear(fake, W, b) - a).pow(2).sum(1).mean()
+
+
+def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
+    """Train cycle-WGAN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    p, seen, g, dev = run.p, run.seen, run.g, run.dev
+    scaler, Xs, A_t, y_t = gan_inputs(run)
+    D, Adim = run.X.shape[1], run.A.shape[1]
+    nz = p["noise_dim"] or Adim
+    betas = (p["beta1"], 0.999)
+    pre = dict(lr=p["pre_lr"], betas=betas, epochs=p["pre_epochs"], batch_size=p["pre_batch_size"], g=g, device=dev)
+
+    # 1. the regressor features -> attributes on the real seen features (frozen afterwards)
+    Wr, br, reg_hist = train_regressor(Xs, A_t[y_t], **pre)
+    beta = p["cls_weight"]
+    if beta > 0:  # f-clswgan's seen-class softmax, for its classification term
+        y_seen = seen_index(seen, run.y, dev)
+        preW, preb, _ = train_softmax(Xs, y_seen, seen.size, **pre)
+
+    # 2. the conditional WGAN-GP with the cycle-consistency term
+    H = p["hidden"]
+    G_params = normal_linear(nz + Adim, H, g, dev) + normal_linear(H, D, g, dev)
+    D_params = normal_linear(D + Adim, H, g, dev) + normal_linear(H, 1, g, dev)
+    unseen_t = torch.as_tensor(run.unseen)
+    lam = p["cycle_weight"]
+
+    def cycle_term(fake, a, idx):
+        cyc = cycle_loss(fake, a, Wr, br)
+        term, record = lam * cyc, {"cycle": cyc}
+        if beta > 0:
+            cls_loss = F.cross_entropy(F.linear(fake, preW, preb), y_seen[idx])
+            term, record["gen_cls"] = term + beta * cls_loss, cls_loss
+        if p["unseen_cycle"] and unseen_t.numel():
+            lab = unseen_t[torch.randint(unseen_t.numel(), (idx.numel(),), generator=g)].to(dev)
+            a_u = A_t[lab]
+            cyc_u = cycle_loss(generator_forward(G_params, randn((lab.numel(), nz), g, dev), a_u), a_u, Wr, br)
+            term, record["cycle_unseen"] = term + lam * cyc_u, cyc_u
+        return term, record
+
+    hist = train_cwgan(G_params, D_params, generator_forward, Xs, A_t, y_t, p=p, nz=nz, g=g, device=dev, betas=betas,
+                       extra=cycle_term)
+
+    # 3. synthetic unseen features + real seen ones -> a softmax classifier over all classes
+    G_final = [t.detach() for t in G_params]
+    syn_X, syn_y = synthesize(G_final, A_t, run.unseen, p["n_synth"], nz, g, dev)
+    # loss_history_: the final classifier's per-epoch loss; the GAN's per-epoch means are in critic_history_,
+    # wasserstein_history_, generator_history_, cycle_history_ (and cycle_unseen_history_, gen_cls_history_).
+    fitted = final_classifier(run, torch.cat([Xs, syn_X]), torch.cat([y_t, syn_y]), betas=betas, scaler=scaler, hist=hist)
+    fitted.regressor_history_ = reg_hist
+    fitted.generator_params_ = [t.cpu().numpy() for t in G_final]
+    return fitted

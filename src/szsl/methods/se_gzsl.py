@@ -1,0 +1,156 @@
+"""SE-GZSL: generalized zero-shot learning via synthesized examples (Kumar Verma, Arora, Mishra & Rai, CVPR 2018).
+
+A conditional VAE plus an attribute regressor, trained on the seen classes (features min-max scaled per
+dimension with the training statistics, attributes as given; LeakyReLU 0.2; Linear weights N(0, 0.02),
+biases 0 as ``_gan_common``):
+
+* encoder E(x, a) -> (mu, log var): Linear([x, a], H)-LReLU, then two Linear(H, nz) heads; decoder
+  G(z, a) = Sigmoid(Linear(LReLU(Linear([z, a], H)), D)); nz = dim(a) unless ``latent_dim``;
+* regressor R(x) = W x + b (features -> attributes), pre-trained on the real seen features (squared error
+  to their class attributes), then trained on, per minibatch, the real features and the generated ones:
+  ||R(x) - a||^2 + ``reg_gen_weight`` ||R(G(z, a)) - a||^2, z ~ N(0, I), G frozen for this step;
+* per minibatch (after R's step), one step of E and G on: the VAE loss (tf-vaegan's: BCE summed over
+  dimensions + KL, per image), + ``sem_weight`` ||R(G(z, a)) - a||^2 (R frozen: the regressor's
+  "discriminator" feedback that makes generated features carry their class attributes) + ``feedback_weight``
+  ||mu_E(G(z, a), a) - z||^2 (E frozen: the encoder must recover the code the decoder was given);
+* then ``n_synth`` features per unseen class from G(z ~ N(0, I), a) and a linear softmax over ALL classes
+  on real seen + synthetic unseen features (``_gan_common.final_classifier``); ``scores`` are its logits.
+
+Published: the model (conditional VAE, regressor trained on real and synthesized examples, its loss on
+synthesized examples and the latent / KL feedback on the decoder; synthesize unseen, classify all).
+szsl's choices (the paper's values were not at hand): hidden 512, the loss weights (sem 1, reg_gen 0.1,
+feedback 0.1), Adam lr 1e-3 (betas 0.9, 0.999), 50 epochs of minibatch 64, the linear regressor and its
+pre-training (f-clswgan's: lr 1e-3, 50 epochs, batch 100), the final classifier's values (f-clswgan's: 300
+features per unseen class, Adam lr 1e-3, 25 epochs, batch n_synth). Left out: the paper's KL annealing
+and its separate warm-up of the VAE, and any per-dataset settings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from szsl.methods._gan_common import CLASSIFIER_SPECS, final_classifier, gan_inputs, normal_linear, randn
+from szsl.methods._peer_common import Fitted, batches, begin_fit
+from szsl.methods.cycle_wgan import cycle_loss, train_regressor
+from szsl.methods.tf_vaegan import vae_loss
+
+NAME = "se-gzsl"
+DESCRIPTION = "SE-GZSL (Kumar Verma et al. 2018) conditional VAE + attribute regressor feedback, synthesized unseen features"
+
+DEFAULTS = {
+    "lr": 1e-3,  # Adam, encoder / decoder / regressor
+    "epochs": 50,
+    "batch_size": 64,
+    "hidden": 512,
+    "latent_dim": 0,  # 0: the attribute dimension
+    "sem_weight": 1.0,  # the regressor's loss on generated features, in the decoder's loss
+    "reg_gen_weight": 0.1,  # generated features in the regressor's loss
+    "feedback_weight": 0.1,  # ||mu_E(G(z, a), a) - z||^2 in the decoder's loss
+    "n_synth": 300,
+    "cls_lr": 1e-3,
+    "cls_epochs": 25,
+    "cls_batch_size": 0,  # 0: n_synth
+    "pre_lr": 1e-3,  # the regressor's pre-training
+    "pre_epochs": 50,
+    "pre_batch_size": 100,
+    "minmax": True,
+}
+
+SPECS = {
+    "lr": ("float", 0.0, None, False, False),
+    "epochs": ("int", 0, 100000),
+    "batch_size": ("int", 1, None),
+    "hidden": ("int", 1, None),
+    "latent_dim": ("int", 0, None),
+    "sem_weight": ("float", 0.0, None, True, False),
+    "reg_gen_weight": ("float", 0.0, None, True, False),
+    "feedback_weight": ("float", 0.0, None, True, False),
+    **CLASSIFIER_SPECS,  # n_synth, cls_lr, cls_epochs, cls_batch_size
+    "pre_lr": ("float", 0.0, None, False, False),
+    "pre_epochs": ("int", 1, 100000),
+    "pre_batch_size": ("int", 1, None),
+    "minmax": ("bool",),
+}
+
+SPACE = {
+    "lr": {"low": 1e-4, "high": 3e-3, "log": True},
+    "sem_weight": {"low": 1e-2, "high": 10.0, "log": True},
+    "n_synth": {"choices": [50, 100, 300, 600]},
+    "epochs": {"choices": [20, 50, 100]},
+}
+
+
+def encode(E, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    W1, b1, Wm, bm, Wv, bv = E
+    h = F.leaky_relu(F.linear(torch.cat([x, a], 1), W1, b1), 0.2)
+    return F.linear(h, Wm, bm), F.linear(h, Wv, bv)
+
+
+def decode(G, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    W1, b1, W2, b2 = G
+    return torch.sigmoid(F.linear(F.leaky_relu(F.linear(torch.cat([z, a], 1), W1, b1), 0.2), W2, b2))
+
+
+def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
+    """Train SE-GZSL on (X, y); classes of ``attributes`` without training images are the unseen ones."""
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    p, g, dev = run.p, run.g, run.dev
+    scaler, Xs, A_t, y_t = gan_inputs(run)
+    n, D, Adim = run.X.shape[0], run.X.shape[1], run.A.shape[1]
+    nz, H = p["latent_dim"] or Adim, p["hidden"]
+    betas = (0.9, 0.999)
+
+    # the regressor, pre-trained on the real seen features
+    Wr, br, reg_hist = train_regressor(Xs, A_t[y_t], lr=p["pre_lr"], betas=betas, epochs=p["pre_epochs"],
+                                       batch_size=p["pre_batch_size"], g=g, device=dev)
+    R = [Wr.requires_grad_(True), br.requires_grad_(True)]
+    E = normal_linear(D + Adim, H, g, dev) + normal_linear(H, nz, g, dev) + normal_linear(H, nz, g, dev)
+    G = normal_linear(nz + Adim, H, g, dev) + normal_linear(H, D, g, dev)
+    optR = torch.optim.Adam(R, lr=p["lr"], betas=betas)
+    optEG = torch.optim.Adam(E + G, lr=p["lr"], betas=betas)
+
+    hist = {"regressor": [], "vae": [], "sem": [], "feedback": []}
+    for _epoch in range(p["epochs"]):
+        sums, steps = dict.fromkeys(hist, 0.0), 0
+        for idx in batches(n, p["batch_size"], g):
+            idx = idx.to(dev)
+            x, a = Xs[idx], A_t[y_t[idx]]
+            # 1. the regressor on real and generated features
+            with torch.no_grad():
+                x_gen = decode(G, randn((idx.numel(), nz), g, dev), a)
+            loss_r = cycle_loss(x, a, *R) + p["reg_gen_weight"] * cycle_loss(x_gen, a, *R)
+            optR.zero_grad(set_to_none=True)
+            loss_r.backward()
+            optR.step()
+            # 2. encoder and decoder: VAE + the regressor's and the encoder's feedback on generated features
+            mu, logvar = encode(E, x, a)
+            recon = decode(G, mu + randn(mu.shape, g, dev) * torch.exp(0.5 * logvar), a)
+            loss_vae = vae_loss(recon, x, mu, logvar)
+            z = randn((idx.numel(), nz), g, dev)
+            x_gen = decode(G, z, a)
+            loss_sem = cycle_loss(x_gen, a, *(t.detach() for t in R))
+            loss_fb = (encode([t.detach() for t in E], x_gen, a)[0] - z).pow(2).sum(1).mean()
+            loss = loss_vae + p["sem_weight"] * loss_sem + p["feedback_weight"] * loss_fb
+            optEG.zero_grad(set_to_none=True)
+            loss.backward()
+            optEG.step()
+            for k, v in (("regressor", loss_r), ("vae", loss_vae), ("sem", loss_sem), ("feedback", loss_fb)):
+                sums[k] += float(v.detach())
+            steps += 1
+        for k, values in hist.items():
+            values.append(sums[k] / steps)
+
+    # synthetic unseen features + real seen ones -> a softmax classifier over all classes
+    G_final = [t.detach() for t in G]
+    with torch.no_grad():
+        labels = torch.as_tensor(np.repeat(run.unseen, p["n_synth"]), device=dev)
+        syn = [decode(G_final, randn((lab.numel(), nz), g, dev), A_t[lab]) for lab in labels.split(4096)]
+        syn_X = torch.cat(syn) if syn else torch.zeros((0, D), device=dev)
+    # loss_history_: the final classifier's per-epoch loss; the generative model's per-epoch means are in
+    # regressor_history_, vae_history_, sem_history_ and feedback_history_.
+    fitted = final_classifier(run, torch.cat([Xs, syn_X]), torch.cat([y_t, labels]), betas=(0.5, 0.999), scaler=scaler,
+                              hist=hist)
+    fitted.pretrain_history_ = reg_hist
+    return fitted
