@@ -124,24 +124,23 @@ def _read_features(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     return features, labels
 
 
-def _cached_features(path: Path, dataset: str, n_classes: int, cache_dir: Path) -> tuple[np.ndarray, np.ndarray, Path | None]:
-    """(features, labels, the cache entry holding them or None)."""
+def _cached_features(path: Path, dataset: str, n_classes: int, cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     entry, marker = _cache_entry(path, cache_dir, dataset)
     cached = _open_cache(entry, marker)
     if cached is not None:
-        return (*cached, entry)
+        return cached
     if entry.is_dir():  # a build that was SIGKILLed left its temporary file: nobody will finish it
         remove_stale_temps(entry)
     features, labels = _read_features(path, n_classes)
     try:
-        return _write_cache(entry, marker, features, labels), labels, entry
+        return _write_cache(entry, marker, features, labels), labels
     except OSError as exc:  # a read-only or full cache only costs speed
         warnings.warn(
             f"could not write the feature cache {entry} ({exc}); set SZSL_CACHE_DIR to a writable folder to load {path} faster next time",
             stacklevel=3,
         )
         features.setflags(write=False)
-        return features, labels, None
+        return features, labels
 
 
 # ------------------------------------------------------------------------------- loader
@@ -275,9 +274,8 @@ def load_xlsa17(root: str | os.PathLike, dataset: str, *, cache_dir: str | os.Pa
     meta = read_metadata(root, dataset)
     splits, lists, name = meta.splits, meta.class_lists, meta.name
     index = splits["class_names"]
-    features, labels, entry = _cached_features(
-        features_path, name, len(index), Path(cache_dir) if cache_dir is not None else feature_cache_dir()
-    )
+    cache_dir = Path(cache_dir) if cache_dir is not None else feature_cache_dir()
+    features, labels = _cached_features(features_path, name, len(index), cache_dir)
     benchmark = Benchmark(
         name=name,
         features=features,
@@ -310,9 +308,8 @@ def load_xlsa17(root: str | os.PathLike, dataset: str, *, cache_dir: str | os.Pa
         names[f"folds[{k}].val_classes"] = f"valclasses{k + 1}.txt"
     try:
         validate_benchmark(benchmark, where=str(folder), names=names, index_base=1)
-    except SZSLError:
-        if entry is not None:  # a dataset that fails validation leaves nothing behind in the cache
-            shutil.rmtree(entry, ignore_errors=True)
+    except SZSLError:  # a dataset that fails validation leaves nothing behind in the cache
+        shutil.rmtree(_cache_entry(features_path, cache_dir, name)[0], ignore_errors=True)
         raise
     return benchmark
 
