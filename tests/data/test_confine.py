@@ -145,3 +145,18 @@ def test_every_command_that_reads_own_data_has_the_one_option(command):
     parser = build_parser()
     args = parser.parse_args([*command.split(), *(["q"] if command == "sweep" else []), "--allow-outside-paths"])
     assert args.allow_outside_paths is True
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_a_nul_character_in_a_named_path_is_one_line_not_a_valueerror(tmp_path, allow):
+    ds = tmp_path / "ds"
+    small_dataset(ds)
+    for key in ("features", "weights"):
+        (ds / "dataset.json").write_text(json.dumps({key: "a\u0000b"}))
+        with pytest.raises(SZSLError, match=f"dataset.json: '{key}' is .*a path with a NUL character"):
+            load_generic(ds, progress=False, allow_outside_paths=allow)
+    (ds / "dataset.json").unlink()
+    (ds / "features.npy").unlink()
+    write_csv(ds / "images.csv", ["file", "class"], [["o\x00k.png", "cat"], ["ok.png", "zebra"]])
+    with pytest.raises(SZSLError, match=r"image of .*images.csv line 2 column 'file' is not a usable path"):
+        load_generic(ds, progress=False, allow_outside_paths=allow)

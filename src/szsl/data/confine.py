@@ -38,11 +38,13 @@ def outside_allowed(allow: bool | None = None) -> bool:
     return _allowed.get() if allow is None else bool(allow)
 
 
-def _resolve(path: Path) -> Path:
+def _resolve(path: Path, what: str) -> Path:
     try:
         return path.resolve()  # not strict: a missing file resolves too, and its reader says it is missing
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
-        raise SZSLError(f"{path}: cannot be resolved ({exc})") from None
+        raise SZSLError(f"{path}: {what} cannot be resolved ({exc})") from None
+    except ValueError as exc:  # a NUL character: no file has such a name
+        raise SZSLError(f"{str(path)!r}: {what} is not a usable path ({exc})") from None
 
 
 class Confinement:
@@ -51,14 +53,16 @@ class Confinement:
     def __init__(self, folder: str | os.PathLike, allow: bool | None = None):
         self.folder = Path(folder)
         self.allow = outside_allowed(allow)
-        self.base = _resolve(self.folder)
+        self.base = _resolve(self.folder, "dataset folder")
 
     def check(self, path: str | os.PathLike, what: str) -> Path:
         """``path`` unchanged when it resolves inside the folder (or outside files are allowed), else an SZSLError."""
         path = Path(path)
+        if "\0" in str(path):
+            _resolve(path, what)  # the one-line refusal of a NUL character, allowed outside or not
         if self.allow:
             return path
-        target = _resolve(path)
+        target = _resolve(path, what)
         if target != self.base and self.base not in target.parents:
             how = "is a symlink to" if path.is_symlink() else "resolves to"
             raise SZSLError(

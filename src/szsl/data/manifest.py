@@ -69,6 +69,9 @@ def read_manifest(spec: Path, confinement: Confinement | None = None) -> tuple[P
         }[expected]
         if not ok:
             raise SZSLError(f"{manifest_path}: '{key}' is {json.dumps(value)[:60]}, expected {expected}")
+    for key in PATH_KEYS:
+        if "\0" in manifest.get(key, ""):
+            raise SZSLError(f"{manifest_path}: '{key}' is {json.dumps(manifest[key])[:60]}, a path with a NUL character (no file has one)")
     if manifest.get("semantics", "auto") not in SEMANTICS:
         raise SZSLError(f"{manifest_path}: 'semantics' is {manifest['semantics']!r}, expected one of {', '.join(SEMANTICS)}")
     if confinement is not None:
