@@ -167,6 +167,18 @@ def test_a_diverging_member_is_reported_failed_without_harming_the_others():
     torch.testing.assert_close(good.state["W1"], alone.state["W1"], rtol=1e-5, atol=1e-6)
 
 
+def test_a_tau_too_small_for_float32_is_named_not_the_learning_rate():
+    """tau=1e-300 is 0 in float32: the soft labels are NaN at once. The message says tau is too small (and the
+    smallest usable one), not that lr may be too large; a member with a sound tau in the same group is unharmed."""
+    X, y, A = toy_problem()
+    configs = [TrainConfig(hidden=16, epochs=2, tau=1e-300), TrainConfig(hidden=16, epochs=2)]
+    tiny, good, fast = train_population(X, y, A, configs + [TrainConfig(hidden=16, epochs=2, lr=1e6, optimizer="sgd")], device="cpu")
+    assert tiny.diverged and "tau=1e-300 is too small" in tiny.message and "overflows float32" in tiny.message, tiny.message
+    assert "lr=" not in tiny.message and "use tau >= 1.2e-38" in tiny.message
+    assert not good.diverged
+    assert fast.diverged and "lr=1e+06 may be too large" in fast.message and "tau" not in fast.message  # the lr, when it is the lr
+
+
 @pytest.mark.parametrize(
     "edge", [dict(tau=1e-3), dict(tau=100.0), dict(q=0.0), dict(q=1.0), dict(alpha=0.0), dict(alpha=1.0), dict(batch_size=10_000)]
 )

@@ -540,3 +540,14 @@ def test_bad_lock_timeout_is_one_line(tmp_path, capsys, monkeypatch, value):
     code = main(["tune", "--dataset", "digits", "--trials", "1", "--storage", url, "--out", str(tmp_path / "b.json")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("szsl: error: SZSL_LOCK_TIMEOUT=") and "\n" not in err, err
+
+
+def test_a_sqlite_storage_url_with_a_query_string_is_refused_in_one_line(tmp_path, capsys):
+    """SQLAlchemy would drop '?foo=bar' (pysqlite knows no such option) and szsl's own lock probe made it part of a file
+    name: refused, naming the query, before any file is created."""
+    url = f"sqlite:///{tmp_path}/study.db?foo=bar"
+    code = main(["tune", "--storage", url, "--trials", "1", "--out", str(tmp_path / "o.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("szsl: error: --storage ")
+    assert "query string '?foo=bar' is not supported for a SQLite study database" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ destination is left as it was.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import re
@@ -33,6 +34,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent, path.name)  # what a killed earlier writer of this file left: it will never finish it
     # The writer's pid is part of the name, so a later run can tell a dead writer's file (remove_stale_temps).
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp" + suffix, dir=path.parent)
     # mkstemp creates 0600; give the result the permissions a plain open() would (0666 & ~umask).
@@ -100,13 +102,16 @@ def pid_alive(pid: int) -> bool:
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp")
 
 
-def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+def remove_stale_temps(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
     """Remove the temporary files ``atomic_path`` left in ``folder`` when its writer died (SIGKILL); returns them.
 
-    A writer on this machine that is still alive keeps its file (another process may be writing it now).
+    ``name``: only those of that file (``atomic_path`` calls this for the file it writes, so every
+    command that writes a result also clears what a killed run left of it). A writer on this machine
+    that is still alive keeps its file (another process may be writing it now).
     """
     removed = []
-    for p in Path(folder).glob(".*.tmp*"):
+    pattern = f".{glob.escape(name)}.*.tmp*" if name is not None else ".*.tmp*"
+    for p in Path(folder).glob(pattern):
         m = _TEMP_NAME.match(p.name)
         if m and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1))):
             with contextlib.suppress(FileNotFoundError):

@@ -106,7 +106,10 @@ def _main(argv: list[str] | None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        result = args.func(args)
+        from szsl.data.confine import outside_paths_allowed
+
+        with outside_paths_allowed(getattr(args, "allow_outside_paths", False)):  # --allow-outside-paths, for the whole run
+            result = args.func(args)
         raise_if_terminated()  # a signal whose Terminated a finalizer swallowed: report it, do not exit 0
     except SZSLError as exc:
         print(f"szsl: error: {exc}", file=sys.stderr)

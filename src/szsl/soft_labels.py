@@ -36,6 +36,21 @@ def unseen_distribution(
     raise SZSLError(f"soft_label variant {variant!r}: expected one of {', '.join(SOFT_LABEL_VARIANTS)}")
 
 
+def smallest_usable_tau(attributes: torch.Tensor, unseen) -> float:
+    """The smallest tau for which ``<a_i, a_k> / tau`` stays finite in float32 (training's precision).
+
+    Below it the similarity softmax overflows and every soft label is NaN: training diverges at its
+    first epoch, whatever the learning rate (``szsl.train`` names tau then).
+    """
+    A = torch.as_tensor(attributes, dtype=torch.float64)
+    similarity = float((A @ A[torch.as_tensor(unseen, dtype=torch.long)].T).abs().max()) if len(unseen) else 0.0
+    return max(similarity / (_FLOAT32_MAX / 2), _FLOAT32_TINY)
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
 def soft_labels(
     attributes: np.ndarray, seen, unseen, q: float, tau: float, variant: str = "similarity"
 ) -> np.ndarray:

@@ -108,7 +108,14 @@ def open_storage(url: str):
     _silence_optuna_notes()
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        db = url.split("///", 1)[-1]
+        db, query = url.split("///", 1)[-1], ""
+        if "?" in db:  # SQLAlchemy would drop (with a warning) what pysqlite does not know, and '?...' became part of the file name
+            db, query = db.split("?", 1)
+        if query:
+            raise SZSLError(
+                f"--storage {redact(url)}: query string '?{query}' is not supported for a SQLite study database (szsl sets the SQLite "
+                f"options itself; {LOCK_ENV} bounds the lock wait); remove it"
+            )
         if db and db != ":memory:":
             try:
                 Path(db).parent.mkdir(parents=True, exist_ok=True)

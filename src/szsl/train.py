@@ -34,6 +34,7 @@ from szsl.losses import MemberSettings, batch_loss
 from szsl.model import PARAM_NAMES, init_member, resolve_device, stack_members, unstack_members
 from szsl.optim import PopulationOptimizer
 from szsl.progress import progress_bar
+from szsl.soft_labels import smallest_usable_tau
 from szsl.training_data import TrainingRows, as_training_data, input_scale
 
 # A member whose epoch loss is NaN/inf or above this multiple of its loss at the initial weights
@@ -267,15 +268,23 @@ class _Group:
         out = []
         for j, i in enumerate(self.index):
             cfg, ok = self.all_configs[i], bool(alive_cpu[j])
-            message = (
-                ""
-                if ok
-                else f"training diverged at epoch {died_cpu[j]} (loss NaN/inf or over {DIVERGENCE_FACTOR:g}x its start; lr={cfg.lr:g} may "
-                "be too large)"
-            )
+            message = "" if ok else self._divergence(cfg, int(died_cpu[j]))
             loss = float(mean_loss[j]) if ok and self.epoch > 0 else float("nan")
             out.append(TrainedMember(cfg, states[j], not ok, message, self.seconds, loss, self.epoch if ok else int(died_cpu[j])))
         return out
+
+    def _divergence(self, cfg: TrainConfig, epoch: int) -> str:
+        """Why a member diverged: a tau too small for float32 soft labels, else (most likely) the learning rate."""
+        if cfg.method == "szsl" and cfg.soft_label == "similarity":
+            floor = smallest_usable_tau(self.A.detach().cpu(), self.unseen.cpu())
+            if cfg.tau < floor:
+                return (
+                    f"training diverged at epoch {epoch}: tau={cfg.tau:g} is too small, <a_i, a_k>/tau overflows float32 in the soft "
+                    f"labels (use tau >= {floor:.2g})"
+                )
+        return (
+            f"training diverged at epoch {epoch} (loss NaN/inf or over {DIVERGENCE_FACTOR:g}x its start; lr={cfg.lr:g} may be too large)"
+        )
 
     def members(self) -> dict[int, TrainedMember]:
         out = dict(self.done)

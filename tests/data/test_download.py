@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import re
 import socket
 import threading
 import time
@@ -306,3 +307,27 @@ def test_a_local_copy_by_file_url_or_path(tmp_path, capsys):
     ]:
         with pytest.raises(SZSLError, match=expected):
             download_xlsa17(tmp_path / "r4", "CUB", url=url, progress=False)
+
+
+def test_the_release_digest_is_checked_by_default_and_no_verify_skips_it(tmp_path, monkeypatch, capsys):
+    """A known release digest (download.XLSA17_SHA256) is checked without --sha256; --no-verify skips it (a mirror that
+    repackages); --sha256 and --no-verify together are refused. While the digest is unknown only --sha256 is checked."""
+    from szsl.data import download
+
+    data = build_zip(["CUB"])
+    assert download.XLSA17_SHA256 is None or re.fullmatch(r"[0-9a-f]{64}", download.XLSA17_SHA256)
+    monkeypatch.setattr(download, "XLSA17_SHA256", "0" * 64)  # the release's digest; this archive is a repackaged one
+    with Server(data) as srv:
+        with pytest.raises(SZSLError, match=f"sha256 {hashlib.sha256(data).hexdigest()} does not match the expected {'0' * 64}"):
+            download_xlsa17(tmp_path / "a", "CUB", url=srv.url, timeout=10, progress=False)
+        assert not (tmp_path / "a" / "CUB").exists() and not list((tmp_path / "a").glob(".xlsa17*"))
+        args = ["data", "download", "--root", str(tmp_path / "b"), "--dataset", "CUB", "--url", srv.url, "--quiet"]
+        assert main(args) == 2
+        assert "does not match" in capsys.readouterr().err
+        assert main(args + ["--no-verify"]) == 0
+        _check_unpacked(tmp_path / "b", ["CUB"])
+        assert main(args + ["--no-verify", "--sha256", "0" * 64]) == 2
+        assert capsys.readouterr().err.endswith("szsl: error: --sha256 and --no-verify contradict each other: give one of them\n")
+        # an explicit --sha256 is the one checked
+        download_xlsa17(tmp_path / "c", "CUB", url=srv.url, sha256=hashlib.sha256(data).hexdigest(), timeout=10, progress=False)
+        _check_unpacked(tmp_path / "c", ["CUB"])

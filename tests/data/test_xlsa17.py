@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 
 import h5py
@@ -226,13 +227,28 @@ def test_explicit_cache_dir_argument(awa2, tmp_path):
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_message(awa2, case):
+def test_bad_input_message(awa2, cache_dir, case):
     expected = BAD_INPUTS[case](awa2)
-    with pytest.raises(SZSLError) as exc:
-        load_xlsa17(awa2.parent, "AWA2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the one line is all: no RuntimeWarning of a cast, no ComplexWarning
+        with pytest.raises(SZSLError) as exc:
+            load_xlsa17(awa2.parent, "AWA2")
     message = str(exc.value)
     assert "\n" not in message
+    # a dataset that fails leaves no feature cache entry (built, then refused by validation)
+    assert not (cache_dir / "xlsa17").is_dir() or list((cache_dir / "xlsa17").iterdir()) == []
     if isinstance(expected, re.Pattern):
         assert expected.fullmatch(message), message
     else:
         assert message == expected
+
+
+def test_a_bom_in_a_class_list_is_accepted_as_in_a_csv_table(awa2):
+    """Editors on Windows save UTF-8 with a byte-order mark; the CSV tables accept it, so do the class lists."""
+    plain = load_xlsa17(awa2.parent, "AWA2")
+    for name in ("trainvalclasses.txt", "valclasses1.txt"):
+        path = awa2 / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    with_bom = load_xlsa17(awa2.parent, "AWA2")
+    np.testing.assert_array_equal(with_bom.seen, plain.seen)
+    np.testing.assert_array_equal(with_bom.folds[0].val_classes, plain.folds[0].val_classes)

@@ -471,3 +471,91 @@ def absurd_declared_size_v73(d):
     size = path.stat().st_size
     return (f"{path}: 'features' declares shape (1000000, 1000000) ({8 * 10**12:,} bytes), more than a {size:,}-byte file can hold; the "
             "file is corrupt")
+
+
+def _v73_res101(d: Path, make_features) -> Path:
+    """Rewrite ``d/res101.mat`` as v7.3 with real labels and 'features' made by ``make_features(h5file, shape)``."""
+    path = d / "res101.mat"
+    labels = read_mat(path)["labels"].astype(np.float64)
+    path.unlink()
+    with h5py.File(path, "w", userblock_size=512) as f:
+        ds = make_features(f, (labels.size, DIM))  # h5py's axes are MATLAB's reversed
+        ds.attrs["MATLAB_class"] = np.bytes_("single")
+        lab = f.create_dataset("labels", data=labels.T)
+        lab.attrs["MATLAB_class"] = np.bytes_("double")
+    return path
+
+
+@bad_input
+def features_in_hdf5_external_storage(d):
+    """An HDF5 dataset may read its bytes from any file (here one beside it): refused, never read."""
+    other = d.parent / "elsewhere.bin"
+    np.ones((37322, DIM), np.float32).tofile(other)
+    path = _v73_res101(
+        d, lambda f, shape: f.create_dataset("features", shape=shape, dtype="f4", external=[(str(other), 0, h5py.h5f.UNLIMITED)])
+    )
+    return (f"{path}: 'features' uses HDF5 external storage (its data would be read from {other}); expected data stored in the MAT "
+            "file itself")
+
+
+@bad_input
+def features_in_hdf5_virtual_dataset(d):
+    other = d.parent / "elsewhere.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = np.ones((37322, DIM), np.float32)
+
+    def virtual(f, shape):
+        layout = h5py.VirtualLayout(shape, "f4")
+        layout[:] = h5py.VirtualSource(str(other), "x", shape)
+        return f.create_virtual_dataset("features", layout)
+
+    path = _v73_res101(d, virtual)
+    return f"{path}: 'features' is an HDF5 virtual dataset whose data live in {other}; expected data stored in the MAT file itself"
+
+
+@bad_input
+def hdf5_chunks_far_larger_than_the_data(d):
+    """A small v7.3 file declaring gzip chunks of 120 MB for 1.2 MB of features: refused before a chunk is inflated."""
+    path = _v73_res101(
+        d,
+        lambda f, shape: f.create_dataset(
+            "features", shape=shape, maxshape=(None, None), chunks=(shape[0] * 10, shape[1] * 10), dtype="f4", compression="gzip"
+        ),
+    )
+    return (f"{path}: 'features' declares HDF5 chunks of {373220 * DIM * 10 * 4:,} bytes for {37322 * DIM * 4:,} bytes of data (shape "
+            f"({DIM}, 37322)); the file is corrupt")
+
+
+@bad_input
+def complex_features(d):
+    features = read_mat(d / "res101.mat")["features"]
+    rewrite_mat(d / "res101.mat", features=features + 1j * features)
+    return f"{d}/res101.mat: 'features' holds complex numbers; expected real numbers (MATLAB: save real(x))"
+
+
+@bad_input
+def complex_attributes(d):
+    att = read_mat(d / "att_splits.mat")["att"]
+    rewrite_mat(d / "att_splits.mat", att=att + 0.5j)
+    return f"{d}/att_splits.mat: 'att' holds complex numbers; expected real numbers (MATLAB: save real(x))"
+
+
+@bad_input
+def label_beyond_any_integer(d):
+    """1e30 is an integer-valued float no int64 holds: the message gives it exactly (no wrapped-around number, no warning)."""
+    labels = read_mat(d / "res101.mat")["labels"]
+    labels[2, 0] = 1e30
+    rewrite_mat(d / "res101.mat", labels=labels)
+    return f"{d}/res101.mat: 'labels' must hold integer class numbers 1..50, found 1e+30 at position 3"
+
+
+@bad_input
+def class_name_listed_twice(d):
+    """A repeated allclasses_names entry is blamed on allclasses_names, not on the class list that names the lost class."""
+    mat = read_mat(d / "att_splits.mat")
+    names = mat["allclasses_names"]
+    first, lost = str(names[0, 0][0]), str(names[1, 0][0])
+    names[1, 0] = names[0, 0]
+    assert lost != first
+    rewrite_mat(d / "att_splits.mat", allclasses_names=names)
+    return f"{d}/att_splits.mat: 'allclasses_names' lists class {first!r} twice (entries 1 and 2); expected C distinct class names"

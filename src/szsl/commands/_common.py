@@ -17,6 +17,18 @@ def add_quiet_arg(parser: argparse.ArgumentParser, *, no_progress_alias: bool = 
         parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)
 
 
+def add_outside_paths_arg(parser: argparse.ArgumentParser) -> None:
+    """``--allow-outside-paths``: the one switch, on every command that reads own data, that lets a dataset folder name files
+    outside itself (``szsl.data.confine``; ``szsl.cli`` applies it to the whole run)."""
+    from szsl.data.confine import OPTION
+
+    parser.add_argument(
+        OPTION, dest="allow_outside_paths", action="store_true",
+        help="let an own-data folder (docs/own-data.md) name files outside itself: paths with '..', absolute paths, symlinks "
+        "that leave the folder (refused by default)",
+    )
+
+
 def add_dataset_args(parser: argparse.ArgumentParser, *, required_root: bool = False) -> None:
     parser.add_argument("--root", default=None, help="folder holding <DS>/res101.mat and <DS>/att_splits.mat (xlsa17 layout)")
     parser.add_argument(
@@ -26,3 +38,4 @@ def add_dataset_args(parser: argparse.ArgumentParser, *, required_root: bool = F
         help="AWA1, AWA2, CUB, SUN, APY (case-insensitive; needs --root), 'digits' (the embedded benchmark, default), or a folder / "
              "dataset.json in the own-data format (docs/own-data.md)",
     )
+    add_outside_paths_arg(parser)

@@ -11,7 +11,14 @@ def add_parser(data_sub) -> None:
     p.add_argument("--root", required=True, help="folder to unpack into: <ROOT>/<DS>/res101.mat, att_splits.mat, class lists")
     p.add_argument("--dataset", default=None, help="AWA1, AWA2, CUB, SUN or APY (case-insensitive); default: all five")
     p.add_argument("--url", default=None, help=f"archive URL (default ${URL_ENV} or {DEFAULT_URL})")
-    p.add_argument("--sha256", default=None, help="expected sha256 of the archive (checked before unpacking)")
+    p.add_argument(
+        "--sha256", default=None,
+        help="expected sha256 of the archive (checked before unpacking; default: the official release's, when szsl knows it)",
+    )
+    p.add_argument(
+        "--no-verify", dest="verify", action="store_false",
+        help="skip the sha256 check of the archive (a mirror that repackages it); the zip's own CRCs are still checked",
+    )
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait on any network operation (default 60)")
     p.add_argument("--retries", type=int, default=3, help="resume attempts after a dropped connection (default 3)")
     p.add_argument("--keep-archive", action="store_true", help="keep <ROOT>/.xlsa17.zip after unpacking")
@@ -27,6 +34,7 @@ def run(args) -> int:
         args.dataset,
         args.url,
         sha256=args.sha256,
+        verify=args.verify,
         timeout=args.timeout,
         retries=args.retries,
         progress=not args.quiet,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from szsl.commands._common import add_quiet_arg
+from szsl.commands._common import add_outside_paths_arg, add_quiet_arg
 from szsl.commands.tune import add_search_args, nonneg_int
 from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN
 
@@ -23,6 +23,7 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--out", default="results", help="output folder (default results/): results.md/.json/.csv, figures, the study DB, stage caches"
     )
+    add_outside_paths_arg(parser)
     add_search_args(parser, trials_default=REPRODUCE_TRIALS)
     parser.set_defaults(epochs=REPRODUCE_EPOCHS)
     parser.add_argument(

@@ -11,10 +11,12 @@ from szsl.errors import SZSLError
 XLSA17_DATASETS = ("AWA1", "AWA2", "CUB", "SUN", "APY")
 
 
-def load_benchmark(dataset: str = "digits", root: str | None = None) -> Benchmark:
+def load_benchmark(dataset: str = "digits", root: str | None = None, *, allow_outside_paths: bool | None = None) -> Benchmark:
     """Load a benchmark by name: 'digits' (embedded, no download), an xlsa17 dataset under ``root``,
     or your own dataset: a folder (``root/dataset`` or ``dataset``) holding classes.csv, or a
-    dataset.json (see ``szsl.data.generic`` and docs/own-data.md)."""
+    dataset.json (see ``szsl.data.generic`` and docs/own-data.md). ``allow_outside_paths``: let your
+    own dataset name files outside its folder (``szsl.data.confine``; None: as the CLI's
+    ``--allow-outside-paths`` says, default refused)."""
     name = str(dataset).strip()
     if name.lower() == "digits":
         from szsl.data.digits import load_digits_benchmark
@@ -32,7 +34,7 @@ def load_benchmark(dataset: str = "digits", root: str | None = None) -> Benchmar
 
     generic = looks_like_generic(name, root)
     if generic is not None:
-        return load_generic(generic)
+        return load_generic(generic, allow_outside_paths=allow_outside_paths)
     # (The message stays as before: tests and users match it. Paths to your own data are routed above.)
     raise SZSLError(f"unknown dataset {dataset!r}: expected one of digits, {', '.join(XLSA17_DATASETS)}")
 

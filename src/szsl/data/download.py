@@ -3,7 +3,8 @@
 ``download_xlsa17(root)`` downloads ``xlsa17.zip`` into ``<root>/.xlsa17.zip.part``, resuming
 an interrupted transfer with an HTTP Range request (a server that ignores Range answers 200
 and the download restarts from zero), renames it to ``<root>/.xlsa17.zip`` when complete,
-checks it (optional sha256, ``zipfile.testzip``, expected members), and unpacks
+checks it (sha256: ``--sha256`` or the release's ``XLSA17_SHA256``, by default; ``zipfile.testzip``;
+expected members), and unpacks
 ``xlsa17/data/<DS>/*`` into ``<root>/<DS>/``: a new dataset folder is built in a temporary
 folder and renamed into place, so a half-written dataset never exists. Datasets already
 present (``<DS>/res101.mat`` and ``<DS>/att_splits.mat``) are skipped. The archive is removed
@@ -28,6 +29,12 @@ from szsl.atomic import atomic_directory, atomic_path
 from szsl.errors import SZSLError
 
 DEFAULT_URL = "http://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip"
+# The SHA-256 of the official xlsa17.zip, checked by default (whatever the URL: a faithful mirror serves
+# the same bytes; --no-verify for one that repackages). It must be filled in from the release itself
+# (its published digest, or one computed from a copy known to be the original): none was available when
+# this was written, and an invented one would refuse every genuine download. While it is None, only an
+# explicit --sha256 is checked.
+XLSA17_SHA256: str | None = None
 URL_ENV = "SZSL_XLSA17_URL"
 ARCHIVE_NAME = ".xlsa17.zip"
 PART_NAME = ".xlsa17.zip.part"
@@ -304,6 +311,7 @@ def download_xlsa17(
     url: str | None = None,
     *,
     sha256: str | None = None,
+    verify: bool = True,
     timeout: float = 60.0,
     retries: int = 3,
     progress: bool = True,
@@ -314,7 +322,9 @@ def download_xlsa17(
     ``dataset``: one name, a list, or None for all five. ``url``: default ``$SZSL_XLSA17_URL``
     or DEFAULT_URL; a ``file://`` URL or a plain path names a local copy of the archive, which is
     copied and verified the same way. ``timeout`` bounds every network operation (seconds); an interrupted
-    transfer is resumed up to ``retries`` times, and on the next call.
+    transfer is resumed up to ``retries`` times, and on the next call. The archive's SHA-256 must be
+    ``sha256`` if given, else the release's ``XLSA17_SHA256`` when known, unless ``verify=False``
+    (a mirror that repackages the archive).
     """
     datasets = _datasets(dataset)
     url = url or os.environ.get(URL_ENV) or DEFAULT_URL
@@ -323,6 +333,9 @@ def download_xlsa17(
     local_source(url)  # a malformed URL fails before anything is created
     if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256.strip()):
         raise SZSLError(f"--sha256 must be 64 hexadecimal digits, got {sha256!r}")
+    if sha256 is not None and not verify:
+        raise SZSLError("--sha256 and --no-verify contradict each other: give one of them")
+    expected = sha256 if sha256 is not None else (XLSA17_SHA256 if verify else None)
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise SZSLError(f"timeout must be a positive number of seconds, got {timeout!r}")
     root = Path(root)
@@ -333,7 +346,7 @@ def download_xlsa17(
     todo = [ds for ds in datasets if not is_present(root, ds)]
     if todo:
         archive = fetch_archive(url, root, timeout=float(timeout), retries=retries, progress=progress)
-        found = _verify(archive, todo, sha256)
+        found = _verify(archive, todo, expected)
         for ds in todo:
             _unpack(archive, root, ds, found[ds][1])
         if not keep_archive:
@@ -341,4 +354,4 @@ def download_xlsa17(
     return [root / ds for ds in datasets]
 
 
-__all__ = ["download_xlsa17", "fetch_archive", "is_present", "DEFAULT_URL", "URL_ENV"]
+__all__ = ["download_xlsa17", "fetch_archive", "is_present", "DEFAULT_URL", "URL_ENV", "XLSA17_SHA256"]

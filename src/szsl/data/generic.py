@@ -27,7 +27,6 @@ Layout (docs/own-data.md)::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -35,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from szsl.data.benchmark import Benchmark, validate_benchmark
+from szsl.data.confine import Confinement
+from szsl.data.manifest import CLASSES_FILE, MANIFEST_FILE, read_manifest
 from szsl.data.splits import class_folds, image_splits
 from szsl.data.tables import (  # noqa: F401 - re-exported
     FEATURE_SUFFIXES,
@@ -49,27 +50,10 @@ from szsl.data.tables import (  # noqa: F401 - re-exported
 )
 from szsl.errors import SZSLError
 
-CLASSES_FILE = "classes.csv"
 IMAGES_FILE = "images.csv"
-MANIFEST_FILE = "dataset.json"
 IMAGE_DIR = "images"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 RESERVED_CLASS_COLUMNS = ("name", "split", "fold", "description")
-SEMANTICS = ("auto", "attributes", "text")
-_MANIFEST_KEYS = ("name", "classes", "images", "features", "image_dir", "semantics", "weights", "random_init", "batch_size", "device")
-_PATH = "a path (non-empty string)"
-_MANIFEST_TYPES = {
-    "name": "a string",
-    "classes": _PATH,
-    "images": _PATH,
-    "features": _PATH,
-    "image_dir": _PATH,
-    "semantics": "a string",
-    "weights": _PATH,
-    "random_init": "true or false",
-    "batch_size": "a positive integer",
-    "device": "a string",
-}
 
 
 # ------------------------------------------------------------------------------ discovery
@@ -90,42 +74,6 @@ def looks_like_generic(spec: str, root: str | os.PathLike | None = None) -> Path
 
 
 # ------------------------------------------------------------------------------ the loader
-
-
-def _manifest(spec: Path) -> tuple[Path, dict]:
-    if spec.is_dir():
-        folder, manifest_path = spec, spec / MANIFEST_FILE
-        if not is_present(manifest_path):
-            return folder, {}
-    else:
-        folder, manifest_path = spec.parent, spec
-        if not is_present(spec):
-            raise SZSLError(f"{spec}: dataset not found (expected a folder with {CLASSES_FILE} or a {MANIFEST_FILE}; see docs/own-data.md)")
-    try:
-        with open_regular(manifest_path, encoding="utf-8", what="dataset manifest") as fh:
-            manifest = json.loads(fh.read())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SZSLError(f"{manifest_path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise SZSLError(f"{manifest_path}: JSON nested too deeply; expected a flat object of {', '.join(_MANIFEST_KEYS)}") from None
-    if not isinstance(manifest, dict):
-        raise SZSLError(f"{manifest_path}: expected a JSON object with keys among {', '.join(_MANIFEST_KEYS)}")
-    unknown = sorted(set(manifest) - set(_MANIFEST_KEYS))
-    if unknown:
-        raise SZSLError(f"{manifest_path}: unknown key(s) {', '.join(unknown)}: expected some of {', '.join(_MANIFEST_KEYS)}")
-    for key, value in manifest.items():
-        expected = _MANIFEST_TYPES[key]
-        ok = {
-            "a string": isinstance(value, str),
-            "a path (non-empty string)": isinstance(value, str) and value != "",
-            "true or false": isinstance(value, bool),
-            "a positive integer": isinstance(value, int) and not isinstance(value, bool) and value > 0,
-        }[expected]
-        if not ok:
-            raise SZSLError(f"{manifest_path}: '{key}' is {json.dumps(value)[:60]}, expected {expected}")
-    if manifest.get("semantics", "auto") not in SEMANTICS:
-        raise SZSLError(f"{manifest_path}: 'semantics' is {manifest['semantics']!r}, expected one of {', '.join(SEMANTICS)}")
-    return folder, manifest
 
 
 def _find_features(folder: Path, manifest: dict) -> Path | None:
@@ -206,10 +154,10 @@ def _class_semantics(classes: Table, mode: str, cache_dir: Path | None) -> tuple
     return emb, emb.copy(), "text"
 
 
-def _image_table(folder: Path, manifest: dict, image_dir: Path) -> Table:
+def _image_table(folder: Path, manifest: dict, image_dir: Path, confinement: Confinement) -> Table:
     path = folder / manifest.get("images", IMAGES_FILE)
     if is_present(path) or manifest.get("images"):
-        table = read_table(path)
+        table = read_table(confinement.check(path, "image table"))
         if not (table.has("class") or table.has("label")):
             raise SZSLError(f"{path}: missing column 'class' (class name per image) or 'label' (0-based row of {CLASSES_FILE})")
         return table
@@ -224,20 +172,27 @@ def _image_table(folder: Path, manifest: dict, image_dir: Path) -> Table:
     raise SZSLError(f"{path}: file not found (and no {image_dir}/<class name>/ image folders)")
 
 
-def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bool = True) -> Benchmark:
-    """Load a dataset folder (or its dataset.json) in the generic layout as a 0-based Benchmark."""
+def load_generic(
+    spec: str | os.PathLike, *, validate: bool = True, progress: bool = True, allow_outside_paths: bool | None = None
+) -> Benchmark:
+    """Load a dataset folder (or its dataset.json) in the generic layout as a 0-based Benchmark.
+
+    Every file the folder names must resolve inside it (``szsl.data.confine``) unless
+    ``allow_outside_paths`` (None: as the enclosing ``outside_paths_allowed`` block says; default refused).
+    """
     spec = Path(spec)
     if not spec.exists():
         raise SZSLError(
             f"{spec}: dataset not found (expected a folder with {CLASSES_FILE} and {IMAGES_FILE}, or a {MANIFEST_FILE}; see "
             "docs/own-data.md)"
         )
-    folder, manifest = _manifest(spec)
+    confinement = Confinement(spec if spec.is_dir() else spec.parent, allow_outside_paths)
+    folder, manifest = read_manifest(spec, confinement)
     name = str(manifest.get("name") or folder.resolve().name)
     image_dir = folder / manifest.get("image_dir", IMAGE_DIR)
 
     # ---- classes
-    classes = read_table(folder / manifest.get("classes", CLASSES_FILE), required=("name", "split"))
+    classes = read_table(confinement.check(folder / manifest.get("classes", CLASSES_FILE), "class table"), required=("name", "split"))
     class_names = classes.column("name")
     index: dict[str, int] = {}
     for i, n in enumerate(class_names):
@@ -260,7 +215,7 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
     original, attributes, semantics = _class_semantics(classes, manifest.get("semantics", "auto"), folder / ".szsl-cache")
 
     # ---- images and labels
-    images = _image_table(folder, manifest, image_dir)
+    images = _image_table(folder, manifest, image_dir, confinement)
     labels = np.empty(len(images.rows), dtype=np.int64)
     if images.has("class"):
         for i, c in enumerate(images.column("class")):
@@ -278,7 +233,7 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
             labels[i] = value
 
     # ---- features
-    features_path = _find_features(folder, manifest) or folder / "features.npy"
+    features_path = confinement.check(_find_features(folder, manifest) or folder / "features.npy", "features file")
     files = images.column("file") if images.has("file") else None
     if not is_present(features_path):
         if files is None:
@@ -288,8 +243,15 @@ def load_generic(spec: str | os.PathLike, *, validate: bool = True, progress: bo
             )
         if features_path.suffix.lower() != ".npy":
             raise SZSLError(f"{features_path}: features file not found; features extracted from images are written as .npy")
+        confinement.check(image_dir, "image folder")
+        for i, f in enumerate(files):  # every image is read: each must be inside the folder
+            confinement.check(image_dir / f, f"image of {images.where(i, 'file')}")
+        if manifest.get("weights"):
+            confinement.check(features_path.parent / manifest["weights"], "weights file")
         _extract(image_dir, files, features_path, manifest, progress)
     features = read_features(features_path)
+    if files is not None and is_present(files_list_path(features_path)):
+        confinement.check(files_list_path(features_path), "list of feature rows")
     rows = _feature_rows(images, files, features_path, features.shape[0])
     if not np.array_equal(rows, np.arange(features.shape[0])):
         features = np.ascontiguousarray(features[rows], dtype=np.float32)

@@ -20,6 +20,8 @@ _NUMERIC = {
 # zlib cannot compress by more than about 1032:1, so a compressed variable that declares
 # more than this many bytes per byte of file is corrupt; refuse it before allocating.
 _MAX_COMPRESSION = 1100
+# An HDF5 chunk may exceed the data it holds by at most this (MATLAB's chunks never do).
+_MAX_SPARE_CHUNK = 1 << 24
 
 
 # ---------------------------------------------------------------------------- MAT files
@@ -52,7 +54,9 @@ def _mat_variables(path: Path) -> dict[str, tuple[tuple[int, ...], str, bool]]:
                     cls = cls.decode() if isinstance(cls, bytes) else str(cls)
                     if not isinstance(obj, h5py.Dataset):  # structs, sparse matrices
                         out[name] = ((), cls or "struct", False)
-                    elif obj.attrs.get("MATLAB_empty", 0):  # stored as its dimensions, not data
+                        continue
+                    _h5_check_layout(path, name, obj)
+                    if obj.attrs.get("MATLAB_empty", 0):  # stored as its dimensions, not data
                         out[name] = ((0, 0), cls, False)
                     else:
                         # h5py sees MATLAB's column-major arrays with the axes reversed.
@@ -109,7 +113,7 @@ def _mat_read(path: Path, names: list[str]) -> dict[str, np.ndarray]:
             import h5py
 
             with h5py.File(path, "r") as f:
-                return {name: _h5_value(f, f[name]) for name in names}
+                return {name: _h5_value(f, f[name], path) for name in names}
         import scipy.io
 
         data = scipy.io.loadmat(path, variable_names=names)
@@ -117,13 +121,47 @@ def _mat_read(path: Path, names: list[str]) -> dict[str, np.ndarray]:
         if missing:  # the header listed it, the body did not deliver it: truncated
             raise EOFError(f"variable {missing[0]!r} could not be read")
         return {name: data[name] for name in names}
+    except SZSLError:
+        raise
     except Exception as exc:
         raise _unreadable(path, exc) from exc
 
 
-def _h5_value(f, ds) -> np.ndarray:
+def _h5_check_layout(path: Path, name: str, ds) -> None:
+    """An SZSLError unless the data of HDF5 dataset ``ds`` are stored in the file itself, in chunks no larger than needed.
+
+    HDF5 lets a dataset keep its bytes in other files (external storage: any file on the machine,
+    read as raw numbers; a virtual dataset: slices of other HDF5 files). A MAT file never does.
+    A chunk is decompressed whole: a tiny file declaring chunks far larger than its data would take
+    GBs of memory to read a few numbers.
+    """
+    if ds.chunks is not None:
+        itemsize = ds.dtype.itemsize
+        chunk_bytes = int(np.prod(ds.chunks, dtype=np.float64)) * itemsize
+        data_bytes = int(np.prod(ds.shape, dtype=np.float64)) * itemsize
+        if chunk_bytes > max(data_bytes, _MAX_SPARE_CHUNK):
+            raise SZSLError(
+                f"{path}: '{name}' declares HDF5 chunks of {chunk_bytes:,} bytes for {data_bytes:,} bytes of data (shape "
+                f"{tuple(ds.shape[::-1])}); the file is corrupt"
+            )
+    if ds.is_virtual:
+        sources = sorted({vds.file_name for vds in ds.virtual_sources()})
+        raise SZSLError(
+            f"{path}: '{name}' is an HDF5 virtual dataset whose data live in {', '.join(sources)[:200]}; expected data stored in the MAT "
+            "file itself"
+        )
+    if ds.external:
+        files = sorted({str(entry[0]) for entry in ds.external})
+        raise SZSLError(
+            f"{path}: '{name}' uses HDF5 external storage (its data would be read from {', '.join(files)[:200]}); expected data stored "
+            "in the MAT file itself"
+        )
+
+
+def _h5_value(f, ds, path: Path) -> np.ndarray:
     import h5py
 
+    _h5_check_layout(path, ds.name.lstrip("/"), ds)
     cls = ds.attrs.get("MATLAB_class", b"")
     is_char = cls in (b"char", "char")
     if ds.attrs.get("MATLAB_empty", 0):  # the data are the dimensions, not values
@@ -132,7 +170,7 @@ def _h5_value(f, ds) -> np.ndarray:
         refs = ds[()].T
         out = np.empty(refs.shape, dtype=object)
         for i, ref in np.ndenumerate(refs):
-            out[i] = _h5_value(f, f[ref])
+            out[i] = _h5_value(f, f[ref], path)
         return out
     if is_char:  # UTF-16 code units, one column per character
         return np.array(ds[()].astype("<u2").tobytes().decode("utf-16-le"))
@@ -169,10 +207,23 @@ def _vector_length(path: Path, variables: dict, key: str, expected: str) -> int:
     return int(np.prod(shape))
 
 
+def real(path: Path, key: str, values: np.ndarray) -> np.ndarray:
+    """``values`` if they are real numbers; complex ones are refused, never cut to their real part."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "c" or (arr.dtype.names is not None and {"real", "imag"} <= set(arr.dtype.names)):  # v7.3: a compound
+        raise SZSLError(f"{path}: '{key}' holds complex numbers; expected real numbers (MATLAB: save real(x))")
+    return arr
+
+
+# Integers beyond this are no image index or class number; checking before the cast keeps the value exact
+# (a float of 1e30 cast to int64 is a different number, with a RuntimeWarning).
+_MAX_INTEGER = 2.0**53
+
+
 def _integers(path: Path, key: str, values: np.ndarray, what: str) -> np.ndarray:
-    flat = np.asarray(values).ravel()
+    flat = real(path, key, values).ravel()
     if flat.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)))
+        bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)) | (np.abs(flat) > _MAX_INTEGER))
         if bad.size:
             raise SZSLError(f"{path}: '{key}' must hold integer {what}, found {flat[bad[0]].item()!r} at position {int(bad[0]) + 1}")
     return flat.astype(np.int64)

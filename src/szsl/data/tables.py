@@ -237,7 +237,7 @@ def read_files_list(features_path: str | os.PathLike) -> list[str] | None:
     if not is_present(path):
         return None
     try:
-        with open_regular(path, encoding="utf-8") as fh:
+        with open_regular(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except UnicodeDecodeError as exc:
         raise SZSLError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None

@@ -41,6 +41,7 @@ from szsl.data.matfile import (  # the MAT readers this loader uses
     _need,
     _strings,
     _vector_length,
+    real,
 )
 from szsl.data.tables import is_present, regular_file
 from szsl.errors import SZSLError
@@ -119,7 +120,7 @@ def _read_features(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
         )
     data = _mat_read(path, ["features", "labels"])
     labels = _integers(path, "labels", data["labels"], f"class numbers 1..{n_classes}")
-    features = np.ascontiguousarray(np.asarray(data["features"]).T, dtype=np.float32)
+    features = np.ascontiguousarray(real(path, "features", data["features"]).T, dtype=np.float32)
     return features, labels
 
 
@@ -192,10 +193,18 @@ def _read_splits(path: Path) -> dict:
         _vector_length(path, variables, key, "n x 1 (1-based image indices)")
     data = _mat_read(path, list(keys))
     out = {
-        "attributes": np.ascontiguousarray(np.asarray(data["att"]).T, dtype=np.float32),
-        "original_attributes": np.ascontiguousarray(np.asarray(data["original_att"]).T, dtype=np.float32),
+        "attributes": np.ascontiguousarray(real(path, "att", data["att"]).T, dtype=np.float32),
+        "original_attributes": np.ascontiguousarray(real(path, "original_att", data["original_att"]).T, dtype=np.float32),
         "class_names": _strings(path, "allclasses_names", data["allclasses_names"]),
     }
+    first: dict[str, int] = {}
+    for i, class_name in enumerate(out["class_names"], start=1):
+        if class_name in first:
+            raise SZSLError(
+                f"{path}: 'allclasses_names' lists class {class_name!r} twice (entries {first[class_name]} and {i}); expected C distinct "
+                "class names"
+            )
+        first[class_name] = i
     for key in SPLIT_KEYS:
         out[key] = _integers(path, key, data[key], "image indices") - 1
     return out
@@ -203,7 +212,7 @@ def _read_splits(path: Path) -> dict:
 
 def _read_class_list(path: Path, index: dict[str, int], splits_path: Path) -> np.ndarray:
     try:
-        lines = _require_file(path).read_text(encoding="utf-8").splitlines()
+        lines = _require_file(path).read_text(encoding="utf-8-sig").splitlines()  # a BOM is accepted, as in the CSV tables
     except UnicodeDecodeError as exc:
         raise SZSLError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from exc
     seen_at: dict[str, int] = {}
@@ -265,7 +274,8 @@ def load_xlsa17(root: str | os.PathLike, dataset: str, *, cache_dir: str | os.Pa
     meta = read_metadata(root, dataset)
     splits, lists, name = meta.splits, meta.class_lists, meta.name
     index = splits["class_names"]
-    features, labels = _cached_features(features_path, name, len(index), Path(cache_dir) if cache_dir is not None else feature_cache_dir())
+    cache_dir = Path(cache_dir) if cache_dir is not None else feature_cache_dir()
+    features, labels = _cached_features(features_path, name, len(index), cache_dir)
     benchmark = Benchmark(
         name=name,
         features=features,
@@ -296,7 +306,11 @@ def load_xlsa17(root: str | os.PathLike, dataset: str, *, cache_dir: str | os.Pa
     for k in range(N_FOLDS):
         names[f"folds[{k}].train_classes"] = f"trainclasses{k + 1}.txt"
         names[f"folds[{k}].val_classes"] = f"valclasses{k + 1}.txt"
-    validate_benchmark(benchmark, where=str(folder), names=names, index_base=1)
+    try:
+        validate_benchmark(benchmark, where=str(folder), names=names, index_base=1)
+    except SZSLError:  # a dataset that fails validation leaves nothing behind in the cache
+        shutil.rmtree(_cache_entry(features_path, cache_dir, name)[0], ignore_errors=True)
+        raise
     return benchmark
 
 
