@@ -125,7 +125,7 @@ def test_bad_peer_values_are_one_line_naming_the_parameter(module_name):
     module = importlib.import_module(f"szsl.methods.{module_name}")
     m = get_method(module.NAME)
     assert m.defaults == module.DEFAULTS and m.space == module.SPACE and hp.check(module.NAME, module.PARAMS, None) == module.DEFAULTS
-    for p in module.PARAMS:
+    for p in (p for p in module.PARAMS if p.constraint is not None):  # eszsl's gamma, lambda: checked by its solver
         for value in _bad_values(p):
             for call in (lambda: hp.check(module.NAME, module.PARAMS, {p.name: value}), lambda: m.params({p.name: value})):
                 with pytest.raises(SZSLError) as info:
