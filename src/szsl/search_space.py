@@ -1,8 +1,9 @@
 """Search spaces: per-parameter ranges, choices or fixed values over one method's hyperparameters.
 
-Each method declares its space in the JSON format of ``szsl tune --space`` (``methods.<name>.SPACE``;
-the paper's for szsl, ``PAPER_SPACE``); ``make_space`` applies a space file's overrides to it and
-validates every fixed value and every end of every range against the method.
+Each method's space is in the JSON format of ``szsl tune --space`` (``methods.<name>.SPACE``, derived from the
+``search`` entries of its hyperparameters' declarations, ``szsl.params``; the paper's for szsl, ``PAPER_SPACE``);
+``make_space`` applies a space file's overrides to it and validates every fixed value, choice and end of every range
+against the parameter's declared constraint (one line naming it), then as a setting of the method.
 
 With ``dataset`` (a ``Benchmark.name``), a method's published values for that dataset (its module's
 ``PER_DATASET``, e.g. cn's seen_scale 1.0 on CUB) become fixed values of the space for every parameter
@@ -200,6 +201,11 @@ def make_space(
             spec[name] = value  # the published value replaces the default (or the method space's fixed value)
     ints = {k for k, v in m.defaults.items() if isinstance(v, int) and not isinstance(v, bool)}
     params = tuple(_parse_param(name, value, where, name in ints) for name, value in spec.items())
+    declared = {d.name: d for d in m.hyperparameters}
+    for p in params:  # every value the space can give, against the parameter's declared constraint
+        if p.name in declared:
+            for v in (p.value,) if p.kind == "fixed" else p.choices if p.kind == "categorical" else (p.low, p.high):
+                declared[p.name].check(v, strict=m.is_network, where=where)
     space = SearchSpace(params, search_mass=search_mass, method=m.name)
     # Every fixed value and every end of every range must make a valid setting of the method.
     probe = {p.name: (p.value if p.kind == "fixed" else p.choices[0] if p.kind == "categorical" else p.low) for p in params}

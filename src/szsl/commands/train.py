@@ -4,56 +4,32 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import fields
 
 from szsl.atomic import check_output_path, write_json
 from szsl.budget import scaled_batch, scaled_epochs
 from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.commands.tune import add_budget_args
-from szsl.config import ACTIVATIONS, INPUT_SCALINGS, LR_SCHEDULES, OPTIMIZERS, SOFT_LABEL_VARIANTS, TrainConfig
+from szsl.config import PARAMS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, final_members
 from szsl.methods import method_names
-
-_TYPES = {"hidden": int, "batch_size": int, "epochs": int, "seed": int}
-# --method takes any name of the szsl.methods registry (ablations and baselines included).
-_CHOICES = {
-    "activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "soft_label": SOFT_LABEL_VARIANTS,
-    "input_scaling": INPUT_SCALINGS,
-}
-_HELP = {
-    "q": "soft-label mass moved to the unseen classes, in [0, 1]",
-    "lr_schedule": "learning rate over the run: constant (the paper's) or cosine (annealed to ~0; the default space's)",
-    "tau": "similarity temperature (> 0); small = nearest unseen class, large = uniform",
-    "alpha": "weight of the soft-label loss, in [0, 1]",
-    "l2": "lambda: coefficient of ||W||_F^2 (weights only)",
-    "l1": "gamma: coefficient of ||W||_1 (weights only)",
-    "dcn_temperature": "dcn: softmax temperature over the seen classes (> 0)",
-    "dcn_entropy": "dcn: weight of the entropy over the unseen classes (>= 0)",
-    "input_scaling": "auto (default): features far from a ResNet feature's scale (mean L2 norm outside [10, 160]) are scaled to "
-    "norm 40 for training, the model still takes them as given; none: as given",
-}
+from szsl.params import add_options
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """One option per TrainConfig field, defaulting to TrainConfig's defaults."""
-    for f in fields(TrainConfig):
-        parser.add_argument(
-            "--" + f.name.replace("_", "-"),
-            dest=f.name,
-            type=_TYPES.get(f.name, str if f.name in _CHOICES or f.name == "method" else float),
-            choices=method_names() if f.name == "method" else _CHOICES.get(f.name),  # read when the parser is built
-            default=f.default,
-            help=f"one of {', '.join(method_names())} (default szsl; the registry szsl.methods, docs/compare.md)"
-            if f.name == "method"
-            else _HELP.get(f.name, f"default {f.default}"),
-        )
+    """One option per TrainConfig hyperparameter (type, choices, default, help from its declaration, ``config.PARAMS``);
+    --method takes any name of the szsl.methods registry (ablations and baselines included)."""
+    method = {
+        "choices": method_names(),  # read when the parser is built
+        "help": f"one of {', '.join(method_names())} (default szsl; the registry szsl.methods, docs/compare.md)",
+    }
+    add_options(parser, PARAMS, method=method)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     from szsl.methods import get_method
 
-    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "method"}
+    values = {p.name: getattr(args, p.name) for p in PARAMS if p.name != "method"}
     return get_method(getattr(args, "method", "szsl")).config(values)  # the method's fixed values win
 
 

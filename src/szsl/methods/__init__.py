@@ -4,13 +4,19 @@ The contract of a method module (what ``register`` reads)::
 
     # src/szsl/methods/<name>.py
     NAME = "sae"
-    DEFAULTS: dict          # hyperparameter -> default value (the authors' values)
-    SPACE: dict             # search space, the JSON format of ``szsl tune --space``:
-                            #   {"p": {"low": a, "high": b, "log": true}} | {"choices": [...]} | a fixed value
+    PARAMS = (              # each hyperparameter declared once (szsl.params, docs/architecture.md):
+        Param("lambda", 0.2, POSITIVE, {"low": 1e-2, "high": 1e6, "log": True}, "help text"),
+    )                       #   name, default (the authors'), constraint, search entry, help
+    DEFAULTS = defaults(PARAMS)  # optional, derived (for other code to read): hyperparameter -> default
+    SPACE = space(PARAMS)        # optional, derived: the search space, the JSON format of ``szsl tune --space``:
+                                 #   {"p": {"low": a, "high": b, "log": true}} | {"choices": [...]} | a fixed value
     def fit(X, y, attributes, params: dict, *, seed: int = 0, device: str = "auto"):
         '''X (N, D) float32 train features, y (N,) int labels in 0..C-1 (model space), attributes
         (C, A); classes without any training image are the unseen ones. Returns a fitted object
         with .scores(X) -> np.ndarray (N, C) (higher = more likely) over the same C classes.'''
+
+A module of the older form declares ``DEFAULTS`` and ``SPACE`` by hand (and optionally ``SPECS``, the value tuples of
+``params.from_specs``); the registry adapts it to the same declarations.
 
 Optional module attributes: ``DESCRIPTION`` (one line for ``--help``), ``PER_DATASET`` (the
 published per-dataset values, ``{"CUB": {"seen_scale": 1.0}}``: keys are ``Benchmark.name``s in upper
@@ -52,6 +58,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable, Mapping
 
+from szsl import params as _params
 from szsl.errors import SZSLError
 
 
@@ -70,6 +77,8 @@ class Method:
     fixed: Mapping[str, Any] = field(default_factory=dict)  # network: TrainConfig values the method fixes
     # the published per-dataset values (module PER_DATASET): upper-case dataset name -> {hyperparameter: value}
     per_dataset: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # each hyperparameter's declaration (szsl.params.Param: default, constraint, search entry, help); network: TrainConfig's
+    hyperparameters: tuple = ()
 
     @property
     def is_network(self) -> bool:
@@ -104,7 +113,10 @@ class Method:
             raise SZSLError(
                 f"{self.name}: unknown hyperparameter(s) {', '.join(unknown)}: expected some of {', '.join(sorted(self.defaults))}"
             )
-        return {**self.defaults, **self.published(dataset), **values, **self.fixed}
+        merged = {**self.defaults, **self.published(dataset), **values, **self.fixed}
+        for p in self.hyperparameters:  # checked against the declarations, returned as given (the fit coerces)
+            p.check(merged[p.name], where=self.name)
+        return merged
 
 
 def _fit_each(fit: Callable) -> Callable:
@@ -133,28 +145,36 @@ def from_module(module: ModuleType, name: str | None = None) -> Method:
         if name not in variants:
             raise SZSLError(f"module {module.__name__} has no method {name!r}: expected one of {', '.join(variants)}")
         return variants[name]
-    missing = [a for a in ("NAME", "DEFAULTS", "SPACE") if not hasattr(module, a)]
+    declared = getattr(module, "PARAMS", None)
+    missing = [a for a in ("NAME", "DEFAULTS", "SPACE") if not hasattr(module, a) and (a == "NAME" or declared is None)]
     if missing or not (hasattr(module, "fit") or hasattr(module, "fit_population")):
         raise SZSLError(f"module {module.__name__} is not a method: it lacks {', '.join(missing or ['fit'])}")
     if name is not None and name != module.NAME.lower():
         raise SZSLError(f"module {module.__name__} declares NAME={module.NAME!r}, registered as {name!r}")
-    per_dataset = _per_dataset(module)
+    network = bool(getattr(module, "NETWORK", False))
+    if network:
+        from szsl.config import PARAMS as declared
+    elif declared is None:  # the older form: the declarations adapted from DEFAULTS, SPECS and SPACE
+        declared = _params.from_specs(module.DEFAULTS, getattr(module, "SPECS", None), module.SPACE)
+    declared = tuple(declared)
+    per_dataset = _per_dataset(module, _params.defaults(declared))
     return Method(
         name=module.NAME.lower(),
         description=getattr(module, "DESCRIPTION", (module.__doc__ or module.NAME).strip().splitlines()[0]),
-        defaults=dict(module.DEFAULTS),
-        space=dict(module.SPACE),
+        defaults=dict(module.DEFAULTS) if network else _params.defaults(declared),
+        space=dict(module.SPACE) if network else _params.space(declared),
         fit_population=getattr(module, "fit_population", None) or _fit_each(module.fit),
         scorer=getattr(module, "scorer", None),
         deterministic=bool(getattr(module, "DETERMINISTIC", False)),
-        network=bool(getattr(module, "NETWORK", False)),
+        network=network,
         fixed=dict(getattr(module, "FIXED", {})),
         per_dataset=per_dataset,
+        hyperparameters=declared,
     )
 
 
-def _per_dataset(module: ModuleType) -> dict[str, dict[str, Any]]:
-    """A module's ``PER_DATASET``, checked: upper-case dataset names -> values of hyperparameters of ``DEFAULTS``."""
+def _per_dataset(module: ModuleType, defaults: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A module's ``PER_DATASET``, checked: upper-case dataset names -> values of hyperparameters of ``defaults``."""
     table = getattr(module, "PER_DATASET", None) or {}
     if table and getattr(module, "NETWORK", False):
         # Every TrainConfig field has a CLI default, so "given explicitly" cannot be told from "left at its default".
@@ -163,7 +183,7 @@ def _per_dataset(module: ModuleType) -> dict[str, dict[str, Any]]:
     for ds, values in table.items():
         if not isinstance(ds, str) or ds != ds.upper() or not isinstance(values, Mapping):
             raise SZSLError(f"module {module.__name__}: PER_DATASET[{ds!r}]: expected an upper-case dataset name -> dict")
-        unknown = sorted(set(values) - set(module.DEFAULTS))
+        unknown = sorted(set(values) - set(defaults))
         if unknown:
             raise SZSLError(f"module {module.__name__}: PER_DATASET[{ds!r}]: unknown hyperparameter(s) {', '.join(unknown)}")
         out[ds] = dict(values)

@@ -16,36 +16,21 @@ import numpy as np
 import torch
 
 from szsl.methods._peer_common import Fitted, begin_fit, l2_rows, train_epochs
+from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Options, Param
 
-COMMON_DEFAULTS = {
-    "lr": 1e-3,
-    "optimizer": "adam",
-    "momentum": 0.9,  # SGD only
-    "weight_decay": 0.0,
-    "epochs": 30,
-    "batch_size": 64,
-    "normalize_features": True,
-}
-
-COMMON_SPECS = {
-    "lr": ("float", 0.0, None, False, False),
-    "optimizer": ("choice", ("adam", "sgd")),
-    "momentum": ("float", 0.0, 1.0, True, False),
-    "weight_decay": ("float", 0.0, None, True, False),
-    "epochs": ("int", 1, 100000),
-    "batch_size": ("int", 1, None),
-    "normalize_features": ("bool",),
-}
-
-COMMON_SPACE = {
-    "lr": {"low": 1e-4, "high": 1e-2, "log": True},
-    "weight_decay": {"low": 1e-7, "high": 1e-3, "log": True},
-    "epochs": {"choices": [10, 30, 60]},
-}
+# The settings devise, ale and sje share, declared once (szsl.params): default, constraint, search entry, help.
+COMMON_PARAMS: tuple[Param, ...] = (
+    Param("lr", 1e-3, POSITIVE, {"low": 1e-4, "high": 1e-2, "log": True}, "learning rate"),
+    Param("optimizer", "adam", Options(("adam", "sgd")), None, "adam or sgd"),
+    Param("momentum", 0.9, Interval(float, 0.0, 1.0, "left"), None, "SGD momentum (SGD only)"),
+    Param("weight_decay", 0.0, NON_NEGATIVE, {"low": 1e-7, "high": 1e-3, "log": True}, "L2 weight decay of W"),
+    Param("epochs", 30, Interval(int, 1, 100000), {"choices": [10, 30, 60]}, "passes over the training images"),
+    Param("batch_size", 64, Interval(int, 1, None), None, "images per minibatch"),
+    Param("normalize_features", True, BOOLEAN, None, "L2-normalise each image's features"),
+)
 
 # ale and sje: the common settings plus ``delta``, the margin of the 0/1 loss Delta(y, j)
-DELTA_DEFAULTS = {**COMMON_DEFAULTS, "delta": 1.0}
-DELTA_SPECS = {**COMMON_SPECS, "delta": ("float", 0.0, None, False, False)}
+DELTA_PARAMS: tuple[Param, ...] = (*COMMON_PARAMS, Param("delta", 1.0, POSITIVE, None, "margin of the 0/1 loss Delta(y, j)"))
 
 
 def train_bilinear(name: str, X, y, attributes, p: dict, loss_fn, *, seed: int, device, cosine_scores: bool = False) -> Fitted:

@@ -13,14 +13,15 @@ import torch
 import torch.nn.functional as F
 
 from szsl.methods._peer_common import FitRun, Fitted, train_epochs
+from szsl.params import POSITIVE, Interval, Param
 
-# The hyperparameters ``final_classifier`` reads, as the generative peers' SPECS hold them.
-CLASSIFIER_SPECS = {
-    "n_synth": ("int", 1, None),
-    "cls_lr": ("float", 0.0, None, False, False),
-    "cls_epochs": ("int", 1, 100000),
-    "cls_batch_size": ("int", 0, None),
-}
+# The hyperparameters ``final_classifier`` reads, declared once for the generative peers (each sets n_synth's search).
+CLASSIFIER_PARAMS: tuple[Param, ...] = (
+    Param("n_synth", 300, Interval(int, 1, None), None, "synthetic features per unseen class"),
+    Param("cls_lr", 1e-3, POSITIVE, None, "Adam learning rate of the final classifier"),
+    Param("cls_epochs", 25, Interval(int, 1, 100000), None, "epochs of the final classifier"),
+    Param("cls_batch_size", 0, Interval(int, 0, None), None, "minibatch of the final classifier (0: n_synth, the authors')"),
+)
 
 
 def normal_linear(in_dim: int, out_dim: int, g: torch.Generator, device, std: float = 0.02) -> list[torch.Tensor]:

@@ -1,8 +1,8 @@
 """Shared plumbing of the peer methods (cn, sae, devise, ale, sje, conse, cn-soft).
 
-Each peer module exposes ``NAME``, ``DEFAULTS``, ``SPACE`` and ``fit(X, y, attributes, params,
-*, seed, device)``. This module holds what they all need and nothing method-specific:
-parameter checking (unknown key / bad value -> one-line ``SZSLError``), input checking, the
+Each peer module declares ``NAME``, ``PARAMS`` (its hyperparameters, ``szsl.params``; ``DEFAULTS`` and ``SPACE``
+derive from them) and ``fit(X, y, attributes, params, *, seed, device)``. This module holds what they all need and
+nothing method-specific: parameter checking (``check_params`` for old-style ``DEFAULTS``/``SPECS`` modules), input checking, the
 seen/unseen split implied by ``y``, seeded initialisation and shuffling, the preamble every fit
 starts with (``begin_fit``), the minibatch training loop (``train_epochs``), and the ``Fitted``
 result type with ``.scores(X)``.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,59 +21,13 @@ import torch
 
 from szsl.errors import SZSLError
 from szsl.model import resolve_device
-
-# A value spec: ("float", low, high, low_inclusive, high_inclusive) / ("int", low, high) / ("choice", (...)) / ("bool",)
-Spec = tuple
+from szsl.params import Param, check, from_specs
 
 
-def check_params(name: str, defaults: Mapping[str, Any], specs: Mapping[str, Spec], params: Mapping[str, Any] | None) -> dict:
-    """DEFAULTS updated by ``params``; raise SZSLError on an unknown key or a value outside its spec."""
-    params = {} if params is None else params
-    if not isinstance(params, Mapping):
-        raise SZSLError(f"{name}: params must be a mapping of hyperparameter -> value, got {type(params).__name__}")
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise SZSLError(f"{name}: unknown hyperparameter {unknown[0]!r}; expected one of {', '.join(sorted(defaults))}")
-    out = dict(defaults)
-    out.update(params)
-    for key, spec in specs.items():
-        out[key] = _check_value(name, key, out[key], spec)
-    return out
-
-
-def _check_value(name: str, key: str, value, spec: Spec):
-    kind = spec[0]
-    where = f"{name}: {key}={value!r}"
-    if kind == "bool":
-        if not isinstance(value, (bool, np.bool_)):
-            raise SZSLError(f"{where}: expected true or false")
-        return bool(value)
-    if kind == "choice":
-        if value not in spec[1]:
-            raise SZSLError(f"{where}: expected one of {', '.join(map(str, spec[1]))}")
-        return value
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise SZSLError(f"{where}: expected a number")
-    if kind == "int":
-        if not math.isfinite(float(value)) or float(value) != int(value):
-            raise SZSLError(f"{where}: expected an integer")
-        value = int(value)
-        low, high = spec[1], spec[2]
-        if value < low or (high is not None and value > high):
-            raise SZSLError(f"{where}: expected an integer in [{low}, {'inf' if high is None else high}]")
-        return value
-    if kind == "float":
-        value = float(value)
-        low, high, lo_inc, hi_inc = spec[1], spec[2], spec[3], spec[4]
-        ok = math.isfinite(value)
-        ok = ok and (value >= low if lo_inc else value > low)
-        if high is not None:
-            ok = ok and (value <= high if hi_inc else value < high)
-        if not ok:
-            lb, rb = ("[" if lo_inc else "("), ("]" if hi_inc else ")")
-            raise SZSLError(f"{where}: expected a finite number in {lb}{low}, {'inf' if high is None else high}{rb}")
-        return value
-    raise AssertionError(f"bad spec {spec!r}")  # pragma: no cover
+def check_params(name: str, defaults: Mapping[str, Any], specs: Mapping[str, tuple] | None, params: Mapping[str, Any] | None) -> dict:
+    """``params.check`` for an old-style module (``DEFAULTS`` and ``SPECS`` value tuples, see ``params.from_specs``):
+    DEFAULTS updated by ``params``; SZSLError on an unknown key or a value outside its spec."""
+    return check(name, from_specs(defaults, specs), params)
 
 
 def check_inputs(name: str, X, y, attributes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -181,14 +135,17 @@ class FitRun:
 
 
 def begin_fit(name: str, X, y, attributes, *, seed, device, params: Mapping[str, Any] | None = None,
-              defaults: Mapping[str, Any] | None = None, specs: Mapping[str, Spec] | None = None,
-              seeded: bool = True) -> FitRun:
+              declared: Sequence[Param] | None = None, defaults: Mapping[str, Any] | None = None,
+              specs: Mapping[str, tuple] | None = None, seeded: bool = True) -> FitRun:
     """The preamble of a peer fit, in this order (which decides which error a bad call reports): start the clock;
-    ``check_params(name, defaults, specs, params)`` when ``defaults`` is given (else ``params`` is taken as already
-    checked); ``check_inputs``; the seeded ``generator`` (skipped when ``seeded`` is false: a closed-form fit
-    accepts any seed); ``resolve_device``."""
+    ``params.check(name, declared, params)`` when ``declared`` is given (old-style modules: ``check_params(name,
+    defaults, specs, params)`` when ``defaults`` is; else ``params`` is taken as already checked); ``check_inputs``;
+    the seeded ``generator`` (skipped when ``seeded`` is false: a closed-form fit accepts any seed); ``resolve_device``."""
     t0 = time.perf_counter()
-    p = params if defaults is None else check_params(name, defaults, specs, params)
+    if declared is not None:
+        p = check(name, declared, params)
+    else:
+        p = params if defaults is None else check_params(name, defaults, specs, params)
     X, y, A, seen, unseen = check_inputs(name, X, y, attributes)
     g = generator(seed) if seeded else None
     dev = resolve_device(device)

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import torch
 
-from szsl.methods._compat import COMMON_SPACE, DELTA_DEFAULTS, DELTA_SPECS, margins, train_bilinear
-from szsl.methods._peer_common import check_params
+from szsl.methods._compat import DELTA_PARAMS, margins, train_bilinear
+from szsl.params import check, defaults, space
 
 NAME = "ale"
 
-DEFAULTS = dict(DELTA_DEFAULTS)
-SPECS = dict(DELTA_SPECS)
-SPACE = dict(COMMON_SPACE)
+PARAMS = DELTA_PARAMS
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def rank_weights(r: torch.Tensor, max_rank: int) -> torch.Tensor:
@@ -44,5 +44,5 @@ def warp_loss(s, target, p):
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
-    p = check_params(NAME, DEFAULTS, SPECS, params)
+    p = check(NAME, PARAMS, params)
     return train_bilinear(NAME, X, y, attributes, p, warp_loss, seed=seed, device=device)

@@ -38,53 +38,37 @@ from szsl.methods._peer_common import (
     batches,
     begin_fit,
     check_inputs,
-    check_params,
     generator,
     linear_init,
     train_epochs,
     uniform_,
 )
 from szsl.model import resolve_device
+from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Param, check, defaults, space
 
 NAME = "cn"
 
-DEFAULTS = {
-    "lr": 5e-4,
-    "weight_decay": 1e-4,
-    "epochs": 50,
-    "batch_size": 256,
-    "lr_step": 25,  # StepLR step_size (epochs)
-    "lr_gamma": 0.1,
-    "hidden": 1024,
-    "scale": 5.0,  # s in <s x/|x|, s P/|P|>
-    "cs_momentum": 0.1,
-    "cs_eps": 1e-5,
-    "seen_scale": 0.95,  # test-time factor on seen-class scores (authors: 1.0 on CUB, PER_DATASET)
-}
+# Declared once (szsl.params); SPACE is szsl's, for its class-fold validation (the searched ones first: the order
+# the sampler draws them in).
+PARAMS = (
+    Param("lr", 5e-4, POSITIVE, {"low": 1e-4, "high": 2e-3, "log": True}, "Adam learning rate"),
+    Param("weight_decay", 1e-4, NON_NEGATIVE, {"low": 1e-6, "high": 1e-3, "log": True}, "Adam weight decay"),
+    Param("seen_scale", 0.95, POSITIVE, {"low": 0.8, "high": 1.0},
+          "test-time factor on seen-class scores (authors: 1.0 on CUB, PER_DATASET)"),
+    Param("epochs", 50, Interval(int, 1, 100000), {"choices": [25, 50]}, "passes over the training images"),
+    Param("batch_size", 256, Interval(int, 1, None), None, "images per minibatch"),
+    Param("lr_step", 25, Interval(int, 1, None), None, "StepLR step_size (epochs)"),
+    Param("lr_gamma", 0.1, Interval(float, 0.0, 1.0, "right"), None, "StepLR factor"),
+    Param("hidden", 1024, Interval(int, 1, None), None, "hidden units of the prototype network"),
+    Param("scale", 5.0, POSITIVE, None, "s in <s x/|x|, s P/|P|>"),
+    Param("cs_momentum", 0.1, Interval(float, 0.0, 1.0, "right"), None, "momentum of class standardization's statistics"),
+    Param("cs_eps", 1e-5, POSITIVE, None, "epsilon of class standardization"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 # The authors' per-dataset values (szsl.methods.Method.params applies them; the user's values win).
 PER_DATASET = {"CUB": {"seen_scale": 1.0}}
-
-SPACE = {
-    "lr": {"low": 1e-4, "high": 2e-3, "log": True},
-    "weight_decay": {"low": 1e-6, "high": 1e-3, "log": True},
-    "seen_scale": {"low": 0.8, "high": 1.0},
-    "epochs": {"choices": [25, 50]},
-}
-
-SPECS = {
-    "lr": ("float", 0.0, None, False, False),
-    "weight_decay": ("float", 0.0, None, True, False),
-    "epochs": ("int", 1, 100000),
-    "batch_size": ("int", 1, None),
-    "lr_step": ("int", 1, None),
-    "lr_gamma": ("float", 0.0, 1.0, False, True),
-    "hidden": ("int", 1, None),
-    "scale": ("float", 0.0, None, False, False),
-    "cs_momentum": ("float", 0.0, 1.0, False, True),
-    "cs_eps": ("float", 0.0, None, False, False),
-    "seen_scale": ("float", 0.0, None, False, False),
-}
 
 
 def cn_attributes(A: np.ndarray) -> np.ndarray:
@@ -179,7 +163,7 @@ def train_cn(X, y, attributes, p: dict, *, seed: int, device, name: str, target_
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Train CN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
-    p = check_params(NAME, DEFAULTS, SPECS, params)
+    p = check(NAME, PARAMS, params)
     return train_cn(X, y, attributes, p, seed=seed, device=device, name=NAME)
 
 
@@ -209,7 +193,7 @@ def fit_population(X, y, attributes, params_list, *, seeds, device: str = "auto"
         params_list = [params_list] * K
     if len(params_list) != K:
         raise SZSLError(f"{NAME}: fit_population got {len(params_list)} parameter sets for {K} seeds")
-    ps = [check_params(NAME, DEFAULTS, SPECS, p) for p in params_list]
+    ps = [check(NAME, PARAMS, p) for p in params_list]
     # Members that differ in more than PER_MEMBER (e.g. epochs, searched by SPACE) train as separate populations.
     groups: dict[tuple, list[int]] = {}
     for k, p in enumerate(ps):

@@ -23,15 +23,20 @@ import numpy as np
 import torch
 
 from szsl.methods import cn
-from szsl.methods._peer_common import check_inputs, check_params, l2_rows
+from szsl.methods._peer_common import check_inputs, l2_rows
 from szsl.model import resolve_device
+from szsl.params import POSITIVE, Interval, Param, check, defaults, space
 
 NAME = "cn-soft"
 
-DEFAULTS = {**cn.DEFAULTS, "q": 0.3, "tau": 0.2}
+PARAMS = (
+    *cn.PARAMS,
+    Param("q", 0.3, Interval(float, 0.0, 1.0), {"low": 0.0, "high": 0.9}, "soft-label mass moved to the unseen classes"),
+    Param("tau", 0.2, POSITIVE, {"low": 0.02, "high": 1.0, "log": True}, "similarity temperature"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 PER_DATASET = {ds: dict(values) for ds, values in cn.PER_DATASET.items()}  # CN's authors' seen_scale 1.0 on CUB
-SPECS = {**cn.SPECS, "q": ("float", 0.0, 1.0, True, True), "tau": ("float", 0.0, None, False, False)}
-SPACE = {**cn.SPACE, "q": {"low": 0.0, "high": 0.9}, "tau": {"low": 0.02, "high": 1.0, "log": True}}
 
 
 def soft_targets(attributes: np.ndarray, seen: np.ndarray, unseen: np.ndarray, q: float, tau: float) -> np.ndarray:
@@ -51,7 +56,7 @@ def soft_targets(attributes: np.ndarray, seen: np.ndarray, unseen: np.ndarray, q
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
-    p = check_params(NAME, DEFAULTS, SPECS, params)
+    p = check(NAME, PARAMS, params)
     _, _, A, seen, unseen = check_inputs(NAME, X, y, attributes)
     dev = resolve_device(device)
     T = torch.as_tensor(soft_targets(A, seen, unseen, p["q"], p["tau"]), device=dev)

@@ -19,32 +19,20 @@ import torch
 import torch.nn.functional as F
 
 from szsl.methods._peer_common import Fitted, begin_fit, l2_rows, linear_init, train_epochs
+from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Param, defaults, space
 
 NAME = "conse"
 
-DEFAULTS = {
-    "T": 10,
-    "lr": 1e-3,
-    "weight_decay": 1e-4,
-    "epochs": 30,
-    "batch_size": 256,
-    "normalize_features": False,
-}
-
-SPECS = {
-    "T": ("int", 1, None),
-    "lr": ("float", 0.0, None, False, False),
-    "weight_decay": ("float", 0.0, None, True, False),
-    "epochs": ("int", 1, 100000),
-    "batch_size": ("int", 1, None),
-    "normalize_features": ("bool",),
-}
-
-SPACE = {
-    "T": {"choices": [1, 3, 5, 10, 20]},
-    "lr": {"low": 1e-4, "high": 1e-2, "log": True},
-    "weight_decay": {"low": 1e-6, "high": 1e-2, "log": True},
-}
+PARAMS = (
+    Param("T", 10, Interval(int, 1, None), {"choices": [1, 3, 5, 10, 20]}, "seen classes combined per image"),
+    Param("lr", 1e-3, POSITIVE, {"low": 1e-4, "high": 1e-2, "log": True}, "learning rate of the seen-class classifier"),
+    Param("weight_decay", 1e-4, NON_NEGATIVE, {"low": 1e-6, "high": 1e-2, "log": True}, "its L2 weight decay"),
+    Param("epochs", 30, Interval(int, 1, 100000), None, "its passes over the training images"),
+    Param("batch_size", 256, Interval(int, 1, None), None, "its images per minibatch"),
+    Param("normalize_features", False, BOOLEAN, None, "L2-normalise each image's features"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def conse_embedding(probs: torch.Tensor, seen_attributes: torch.Tensor, T: int) -> torch.Tensor:
@@ -56,7 +44,7 @@ def conse_embedding(probs: torch.Tensor, seen_attributes: torch.Tensor, T: int) 
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, X, seen, g, dev = run.p, run.X, run.seen, run.g, run.dev
     normalize = p["normalize_features"]
     Xt = torch.as_tensor(l2_rows(X).astype(np.float32) if normalize else X, device=dev)

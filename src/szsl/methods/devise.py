@@ -15,20 +15,14 @@ searches it with the margin.
 
 from __future__ import annotations
 
-from szsl.methods._compat import (
-    COMMON_DEFAULTS,
-    COMMON_SPACE,
-    COMMON_SPECS,
-    margins,
-    train_bilinear,
-)
-from szsl.methods._peer_common import check_params
+from szsl.methods._compat import COMMON_PARAMS, margins, train_bilinear
+from szsl.params import POSITIVE, Param, check, defaults, space
 
 NAME = "devise"
 
-DEFAULTS = {**COMMON_DEFAULTS, "margin": 0.1}
-SPECS = {**COMMON_SPECS, "margin": ("float", 0.0, None, False, False)}
-SPACE = {**COMMON_SPACE, "margin": {"low": 0.01, "high": 1.0, "log": True}}
+PARAMS = (*COMMON_PARAMS, Param("margin", 0.1, POSITIVE, {"low": 0.01, "high": 1.0, "log": True}, "margin of the hinge rank loss"))
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def hinge_rank_loss(s, target, p):
@@ -37,5 +31,5 @@ def hinge_rank_loss(s, target, p):
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
-    p = check_params(NAME, DEFAULTS, SPECS, params)
+    p = check(NAME, PARAMS, params)
     return train_bilinear(NAME, X, y, attributes, p, hinge_rank_loss, seed=seed, device=device, cosine_scores=True)

@@ -24,20 +24,22 @@ import torch
 
 from szsl.errors import SZSLError
 from szsl.model import resolve_device
+from szsl.params import Options, Param, defaults, space
 
 NAME = "eszsl"
 DESCRIPTION = "ESZSL (Romera-Paredes & Torr 2015) closed form"
 DETERMINISTIC = True  # no seed: every seed gives the same model
-DEFAULTS = {"gamma": 1.0, "lambda": 1.0, "targets": "pm1"}
-ESZSL_SPACE = {
-    "gamma": {"low": 1e-3, "high": 1e3, "log": True},
-    "lambda": {"low": 1e-3, "high": 1e3, "log": True},
+TARGETS = ("pm1", "01")
+# gamma and lambda carry no constraint here: the solver checks them (> 0) when it solves (ESZSLSolver.V).
+PARAMS = (
+    Param("gamma", 1.0, None, {"low": 1e-3, "high": 1e3, "log": True}, "regulariser of the feature side (> 0)"),
+    Param("lambda", 1.0, None, {"low": 1e-3, "high": 1e3, "log": True}, "regulariser of the attribute side (> 0)"),
     # {-1, 1} is the paper's; with uncentred non-negative (ReLU) features its constant -1 part
     # adds a class offset shared by every image, and {0, 1} can do much better: search both.
-    "targets": {"choices": ["pm1", "01"]},
-}
-SPACE = ESZSL_SPACE
-TARGETS = ("pm1", "01")
+    Param("targets", "pm1", Options(TARGETS), {"choices": ["pm1", "01"]}, "Y in {-1, 1} (pm1, the paper's) or {0, 1}"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 _CHUNK_ROWS = 8192
 
 

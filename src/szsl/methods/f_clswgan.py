@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from szsl.methods._gan_common import (
-    CLASSIFIER_SPECS,
+    CLASSIFIER_PARAMS,
     final_classifier,
     gan_inputs,
     normal_linear,
@@ -43,28 +43,30 @@ from szsl.methods._gan_common import (
     train_softmax,
 )
 from szsl.methods._peer_common import Fitted, begin_fit
+from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Param, defaults, searched, space
 
 NAME = "f-clswgan"
 
-DEFAULTS = {
-    "lr": 1e-4,  # Adam, generator and critic
-    "beta1": 0.5,
-    "epochs": 56,
-    "batch_size": 64,
-    "critic_iters": 5,
-    "gp_lambda": 10.0,
-    "cls_weight": 0.01,  # beta: weight of the pre-trained classifier's loss in the generator loss
-    "hidden": 4096,  # hidden units of G and D
-    "noise_dim": 0,  # 0: the attribute dimension (the authors' nz = attSize)
-    "n_synth": 300,  # synthetic features per unseen class
-    "cls_lr": 1e-3,
-    "cls_epochs": 25,
-    "cls_batch_size": 0,  # 0: n_synth (the authors' batch size for the final classifier)
-    "pre_lr": 1e-3,
-    "pre_epochs": 50,
-    "pre_batch_size": 100,
-    "minmax": True,
-}
+# Declared once (szsl.params): the authors' CUB values as defaults; the searched ones in the order the sampler draws them.
+PARAMS = (
+    Param("lr", 1e-4, POSITIVE, {"low": 1e-5, "high": 3e-4, "log": True}, "Adam learning rate of generator and critic"),
+    Param("beta1", 0.5, Interval(float, 0.0, 1.0, "left"), None, "Adam beta1"),
+    Param("batch_size", 64, Interval(int, 1, None), None, "real (x, a) pairs per critic step"),
+    Param("critic_iters", 5, Interval(int, 1, 1000), None, "critic steps per generator step"),
+    Param("gp_lambda", 10.0, NON_NEGATIVE, None, "weight of the gradient penalty"),
+    Param("cls_weight", 0.01, NON_NEGATIVE, {"low": 1e-3, "high": 1.0, "log": True},
+          "beta: weight of the pre-trained classifier's loss in the generator loss"),
+    Param("hidden", 4096, Interval(int, 1, None), None, "hidden units of G and D"),
+    Param("noise_dim", 0, Interval(int, 0, None), None, "0: the attribute dimension (the authors' nz = attSize)"),
+    *searched(CLASSIFIER_PARAMS, n_synth={"choices": [50, 100, 300, 600]}),
+    Param("epochs", 56, Interval(int, 0, 100000), {"choices": [20, 40, 56]}, "GAN epochs (N/64 generator steps each)"),
+    Param("pre_lr", 1e-3, POSITIVE, None, "learning rate of the pre-trained seen-class classifier"),
+    Param("pre_epochs", 50, Interval(int, 1, 100000), None, "its epochs"),
+    Param("pre_batch_size", 100, Interval(int, 1, None), None, "its minibatch"),
+    Param("minmax", True, BOOLEAN, None, "min-max scale the features (the authors' --preprocessing)"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 # The authors' per-dataset values (their released run scripts); anything not listed is DEFAULTS'.
 AUTHORS = {
@@ -79,30 +81,6 @@ AUTHORS = {
 # values of a tuning space, szsl compare); the user's values win. SPACE searches lr, epochs, n_synth and cls_weight, so
 # under tuning / compare the search sets those, not these.
 PER_DATASET = AUTHORS
-
-SPACE = {
-    "lr": {"low": 1e-5, "high": 3e-4, "log": True},
-    "cls_weight": {"low": 1e-3, "high": 1.0, "log": True},
-    "n_synth": {"choices": [50, 100, 300, 600]},
-    "epochs": {"choices": [20, 40, 56]},
-}
-
-SPECS = {
-    "lr": ("float", 0.0, None, False, False),
-    "beta1": ("float", 0.0, 1.0, True, False),
-    "epochs": ("int", 0, 100000),
-    "batch_size": ("int", 1, None),
-    "critic_iters": ("int", 1, 1000),
-    "gp_lambda": ("float", 0.0, None, True, False),
-    "cls_weight": ("float", 0.0, None, True, False),
-    "hidden": ("int", 1, None),
-    "noise_dim": ("int", 0, None),
-    **CLASSIFIER_SPECS,  # n_synth, cls_lr, cls_epochs, cls_batch_size
-    "pre_lr": ("float", 0.0, None, False, False),
-    "pre_epochs": ("int", 1, 100000),
-    "pre_batch_size": ("int", 1, None),
-    "minmax": ("bool",),
-}
 
 
 def authors_params(dataset: str) -> dict:
@@ -131,7 +109,7 @@ def synthesize(G_params, A_t: torch.Tensor, classes: np.ndarray, n_per_class: in
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Train f-CLSWGAN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, seen, g, dev = run.p, run.seen, run.g, run.dev
     scaler, Xs, A_t, y_t = gan_inputs(run)
     y_seen = seen_index(seen, run.y, dev)

@@ -29,25 +29,18 @@ import scipy.linalg
 import torch
 
 from szsl.methods._peer_common import Fitted, begin_fit, l2_rows
+from szsl.params import BOOLEAN, POSITIVE, Options, Param, defaults, space
 
 NAME = "sae"
 
-DEFAULTS = {
-    "lambda": 0.2,
-    "direction": "F->S",
-    "normalize_features": True,
-}
-
-SPACE = {
-    "lambda": {"low": 1e-2, "high": 1e6, "log": True},
-    "direction": {"choices": ["F->S", "S->F"]},
-}
-
-SPECS = {
-    "lambda": ("float", 0.0, None, False, False),
-    "direction": ("choice", ("F->S", "S->F")),
-    "normalize_features": ("bool",),
-}
+PARAMS = (
+    Param("lambda", 0.2, POSITIVE, {"low": 1e-2, "high": 1e6, "log": True}, "weight of the encoder's reconstruction term"),
+    Param("direction", "F->S", Options(("F->S", "S->F")), {"choices": ["F->S", "S->F"]},
+          "F->S: score in the attribute space; S->F: in the feature space"),
+    Param("normalize_features", True, BOOLEAN, None, "L2-normalise each image's features"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def solve_sae(X: np.ndarray, S: np.ndarray, lam: float) -> np.ndarray:
@@ -61,8 +54,7 @@ def objective(W: np.ndarray, X: np.ndarray, S: np.ndarray, lam: float) -> float:
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Closed form (deterministic; ``seed`` is accepted for the common signature and unused)."""
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS,
-                    seeded=False)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS, seeded=False)
     p, X, y, A, dev = run.p, run.X, run.y, run.A, run.dev
     Xn = l2_rows(X) if p["normalize_features"] else X.astype(np.float64)
     Xc = Xn.T  # (D, n)

@@ -12,14 +12,14 @@ and epochs chosen on validation classes and no other regulariser; szsl's default
 
 from __future__ import annotations
 
-from szsl.methods._compat import COMMON_SPACE, DELTA_DEFAULTS, DELTA_SPECS, train_bilinear
-from szsl.methods._peer_common import check_params
+from szsl.methods._compat import DELTA_PARAMS, train_bilinear
+from szsl.params import check, defaults, space
 
 NAME = "sje"
 
-DEFAULTS = dict(DELTA_DEFAULTS)
-SPECS = dict(DELTA_SPECS)
-SPACE = dict(COMMON_SPACE)
+PARAMS = DELTA_PARAMS
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def structured_hinge(s, target, p):
@@ -34,5 +34,5 @@ def torch_full_delta(s, target, delta: float):
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
-    p = check_params(NAME, DEFAULTS, SPECS, params)
+    p = check(NAME, PARAMS, params)
     return train_bilinear(NAME, X, y, attributes, p, structured_hinge, seed=seed, device=device)

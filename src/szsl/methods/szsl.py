@@ -9,20 +9,19 @@ fitted members are scored in batches that share a network shape. The loss is
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any, Mapping, Sequence
 
-from szsl.config import TrainConfig
+from szsl.config import DEFAULT_EPOCHS, PARAMS, TrainConfig
+from szsl.params import defaults, space
 
 NAME = "szsl"
 DESCRIPTION = "semantic-similarity soft labels (the method)"
 NETWORK = True
 FIXED: dict[str, Any] = {}
-DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}
+DEFAULTS: dict[str, Any] = defaults(PARAMS)  # TrainConfig's, declared once in szsl.config.PARAMS
 
 BATCH_SIZES = (64, 128, 256, 512, 1024)
 HIDDEN_SIZES = (128, 256, 512, 1024, 1500)
-DEFAULT_EPOCHS = 30
 # The paper's space, plus lr, l2 (lambda), l1 (gamma) and a fixed epoch budget.
 PAPER_SPACE: dict[str, Any] = {
     "tau": {"low": 1e-2, "high": 10.0, "log": True},
@@ -36,24 +35,9 @@ PAPER_SPACE: dict[str, Any] = {
     "l1": {"low": 1e-7, "high": 1e-2, "log": True},
     "epochs": DEFAULT_EPOCHS,
 }
-# The default space (docs/tuning.md has the study behind it): the soft-label mass m = alpha * q searched
-# directly (alpha fixed to 1, so q is m), the temperature and the learning rate; the network shape,
-# batch size and regularisation fixed, so a batch of trials is one population and no l2/l1 work is paid; the lr
-# annealed by a cosine schedule (the constant lr's last-step noise was several H points, docs/tuning.md).
+# The default space: each TrainConfig hyperparameter's ``search`` entry (szsl.config.PARAMS, which says why);
 # ``--space paper`` (``make_space(base="paper")``) is the paper's space above.
-DEFAULT_SPACE: dict[str, Any] = {
-    "q": {"low": 0.05, "high": 1.0},
-    "alpha": 1.0,
-    "tau": {"low": 0.02, "high": 2.0, "log": True},
-    "lr": {"low": 3e-4, "high": 3e-3, "log": True},
-    "l2": 0.0,
-    "l1": 0.0,
-    "hidden": 512,
-    "activation": "relu",
-    "batch_size": 256,
-    "lr_schedule": "cosine",
-    "epochs": DEFAULT_EPOCHS,
-}
+DEFAULT_SPACE: dict[str, Any] = space(PARAMS)
 SPACE = DEFAULT_SPACE
 
 
@@ -125,4 +109,5 @@ def network_method(name: str, description: str, fixed: Mapping[str, Any], space:
         scorer=scorer,
         network=True,
         fixed=dict(fixed),
+        hyperparameters=PARAMS,
     )

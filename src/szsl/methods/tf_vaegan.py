@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from szsl.methods._gan_common import (
-    CLASSIFIER_SPECS,
+    CLASSIFIER_PARAMS,
     critic_forward,
     final_classifier,
     gan_inputs,
@@ -52,36 +52,37 @@ from szsl.methods._gan_common import (
     random_batch,
 )
 from szsl.methods._peer_common import Fitted, begin_fit
+from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Param, defaults, searched, space
 
 NAME = "tf-vaegan"
 
-DEFAULTS = {
-    "lr": 1e-4,  # E, G, D
-    "beta1": 0.5,  # G, D, F, Dec (E: Adam's default 0.9)
-    "feed_lr": 1e-5,
-    "dec_lr": 1e-4,
-    "epochs": 300,
-    "batch_size": 64,
-    "critic_iters": 5,
-    "gp_lambda": 10.0,
-    "adaptive_gp": True,
-    "gamma_d": 10.0,
-    "gamma_g": 10.0,
-    "recons_weight": 0.01,
-    "feedback_train": 1.0,  # a1
-    "feedback_eval": 1.0,  # a2
-    "feedback_loops": 2,
-    "freeze_dec": False,
-    "encoded_noise": True,
-    "hidden": 4096,
-    "latent_dim": 0,  # 0: the attribute dimension
-    "n_synth": 300,
-    "cls_lr": 1e-3,
-    "cls_epochs": 25,
-    "cls_batch_size": 0,  # 0: n_synth
-    "transform_features": True,  # classifier input [x, Dec(x), hidden(x)]
-    "minmax": True,
-}
+# Declared once (szsl.params): the authors' CUB script's values as defaults.
+PARAMS = (
+    Param("lr", 1e-4, POSITIVE, {"low": 1e-5, "high": 1e-3, "log": True}, "Adam learning rate of E, G and D"),
+    Param("beta1", 0.5, Interval(float, 0.0, 1.0, "left"), None, "Adam beta1 of G, D, F, Dec (E: Adam's default 0.9)"),
+    Param("feed_lr", 1e-5, POSITIVE, None, "learning rate of the feedback module F"),
+    Param("dec_lr", 1e-4, POSITIVE, None, "learning rate of the decoder Dec"),
+    Param("epochs", 300, Interval(int, 0, 100000), None, "epochs (each feedback_loops passes over the data)"),
+    Param("batch_size", 64, Interval(int, 1, None), None, "minibatch"),
+    Param("critic_iters", 5, Interval(int, 1, 1000), None, "critic steps per generator step"),
+    Param("gp_lambda", 10.0, NON_NEGATIVE, None, "weight of the gradient penalty"),
+    Param("adaptive_gp", True, BOOLEAN, None, "adapt gp_lambda as the authors' code does"),
+    Param("gamma_d", 10.0, POSITIVE, None, "gamma_D: weight of the critic loss"),
+    Param("gamma_g", 10.0, NON_NEGATIVE, None, "gamma_G: weight of the critic term in the generator loss"),
+    Param("recons_weight", 0.01, NON_NEGATIVE, {"low": 1e-3, "high": 1.0, "log": True}, "weight of the decoder's L1 loss"),
+    Param("feedback_train", 1.0, NON_NEGATIVE, None, "a1: feedback weight in training"),
+    Param("feedback_eval", 1.0, NON_NEGATIVE, {"choices": [0.01, 0.1, 1.0]}, "a2: feedback weight at synthesis"),
+    Param("feedback_loops", 2, Interval(int, 1, 100), None, "passes per epoch (the first without feedback)"),
+    Param("freeze_dec", False, BOOLEAN, None, "do not train Dec in the generator step"),
+    Param("encoded_noise", True, BOOLEAN, None, "z from the encoder (else N(0, I))"),
+    Param("hidden", 4096, Interval(int, 1, None), None, "hidden units"),
+    Param("latent_dim", 0, Interval(int, 0, None), None, "0: the attribute dimension"),
+    *searched(CLASSIFIER_PARAMS, n_synth={"choices": [100, 300, 600]}),
+    Param("transform_features", True, BOOLEAN, None, "classifier input [x, Dec(x), hidden(x)]"),
+    Param("minmax", True, BOOLEAN, None, "min-max scale the features"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 AUTHORS = {
     "CUB": {},
@@ -96,39 +97,6 @@ AUTHORS["AWA1"] = dict(AUTHORS["AWA2"])  # their AWA script (dataset AWA2)
 # values of a tuning space, szsl compare); the user's values win. SPACE searches lr, recons_weight, feedback_eval and n_synth, so
 # under tuning / compare the search sets those, not these.
 PER_DATASET = AUTHORS
-
-SPACE = {
-    "lr": {"low": 1e-5, "high": 1e-3, "log": True},
-    "recons_weight": {"low": 1e-3, "high": 1.0, "log": True},
-    "feedback_eval": {"choices": [0.01, 0.1, 1.0]},
-    "n_synth": {"choices": [100, 300, 600]},
-}
-
-SPECS = {
-    "lr": ("float", 0.0, None, False, False),
-    "beta1": ("float", 0.0, 1.0, True, False),
-    "feed_lr": ("float", 0.0, None, False, False),
-    "dec_lr": ("float", 0.0, None, False, False),
-    "epochs": ("int", 0, 100000),
-    "batch_size": ("int", 1, None),
-    "critic_iters": ("int", 1, 1000),
-    "gp_lambda": ("float", 0.0, None, True, False),
-    "adaptive_gp": ("bool",),
-    "gamma_d": ("float", 0.0, None, False, False),
-    "gamma_g": ("float", 0.0, None, True, False),
-    "recons_weight": ("float", 0.0, None, True, False),
-    "feedback_train": ("float", 0.0, None, True, False),
-    "feedback_eval": ("float", 0.0, None, True, False),
-    "feedback_loops": ("int", 1, 100),
-    "freeze_dec": ("bool",),
-    "encoded_noise": ("bool",),
-    "hidden": ("int", 1, None),
-    "latent_dim": ("int", 0, None),
-    **CLASSIFIER_SPECS,  # n_synth, cls_lr, cls_epochs, cls_batch_size
-    "transform_features": ("bool",),
-    "minmax": ("bool",),
-}
-
 
 def authors_params(dataset: str) -> dict:
     """DEFAULTS with the authors' values for ``dataset`` (AWA1/AWA2, CUB, SUN; others: DEFAULTS)."""
@@ -209,7 +177,7 @@ def _set_grad(params, flag: bool):
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Train tf-VAEGAN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, g, dev = run.p, run.g, run.dev
     scaler, Xs, A_t, y_t = gan_inputs(run)
     n, D, Adim = run.X.shape[0], run.X.shape[1], run.A.shape[1]
