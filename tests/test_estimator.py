@@ -307,3 +307,14 @@ def test_a_malformed_ensemble_file_is_one_line(fitted, tmp_path, change, message
     torch.save(ens, tmp_path / "e.pt")
     with pytest.raises(SZSLError, match=r"e.pt: not a valid szsl model file \(" + message):
         load_model(tmp_path / "e.pt")
+
+
+def test_estimator_hyperparameters_are_keyword_only():
+    """scikit-learn's convention: hyperparameters by name only (a positional 0.3 cannot silently land on q)."""
+    from szsl.estimator import SZSLClassifier, SZSLEnsemble
+
+    with pytest.raises(TypeError):
+        SZSLClassifier(0.3)
+    with pytest.raises(TypeError):
+        SZSLEnsemble([{"q": 0.3}])
+    assert SZSLClassifier(q=0.3).q == 0.3

@@ -101,6 +101,7 @@ class NotFittedError(SZSLError, _SklearnNotFittedError):
 class SZSLClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
+        *,
         q: float = 0.5,
         tau: float = 0.2,
         alpha: float = 1.0,
@@ -305,7 +306,7 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
     seeds are replaced by ``seed``. ``estimators_``: the fitted members, each an ``SZSLClassifier``.
     """
 
-    def __init__(self, members=(), gammas=None, seed: int = 0, device: str = "auto", verbose: bool = False):
+    def __init__(self, *, members=(), gammas=None, seed: int = 0, device: str = "auto", verbose: bool = False):
         self.members = members
         self.gammas = gammas
         self.seed = seed
