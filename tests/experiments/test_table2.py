@@ -37,7 +37,7 @@ def test_the_mapping_names_real_published_rows_with_their_family():
     mapped = {pub for pub, _ in table2.METHODS.values() if pub}
     assert mapped == {"ALE", "SJE", "DeViSE", "ConSE", "DCN", "f-CLSWGAN", "CN (class normalization)", "tf-VAEGAN", "SZSL",
                       "SYNC", "CMT", "ZSKL", "CRnet",
-                      "cycle-UWGAN", "SE-GZSL"}
+                      "cycle-UWGAN", "SE-GZSL", "COSMO"}
 
 
 @pytest.mark.parametrize("name, prefix", [("CUB", "CUB"), ("cub", "CUB"), ("aPY", "APY"), ("AWA1", "AWA1"), ("AwA2", "AWA2"),
