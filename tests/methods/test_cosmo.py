@@ -92,3 +92,11 @@ def test_cli_train_on_digits(tmp_path, capsys):
     res = json.loads(out.read_text())
     assert res["method"] == "cosmo" and res["params"]["epochs"] == 1 and 0 <= res["H"] <= 100
     assert "digits: U=" in capsys.readouterr().out
+
+
+def test_without_unseen_classes_the_scores_are_the_seen_experts(checks):
+    keep = checks.y < 8
+    fitted = cosmo.fit(checks.X[keep], checks.y[keep], checks.A[:8], {**FAST, "epochs": 2}, seed=0, device="cpu")
+    s = fitted.scores(checks.X_test)
+    assert s.shape == (checks.X_test.shape[0], 8) and np.isfinite(s).all() and fitted.gate_w_ is None
+    np.testing.assert_allclose(np.exp(s).sum(1), 1.0)
