@@ -15,7 +15,7 @@ from szsl.experiments.compare import compare, parse_method_params, resolve_metho
 from szsl.methods import method_names
 
 ALL = ["szsl", "dcn", "eszsl", "sae", "devise", "ale", "sje", "conse", "cn", "cn-soft", "f-clswgan", "tf-vaegan", "sync", "cmt", "zskl",
-       "crnet", "cycle-wgan", "se-gzsl"]
+       "crnet", "cycle-wgan", "se-gzsl", "cosmo", "sp-aen"]
 # The smallest budget each method's parameters allow that still trains something: one epoch, 16 hidden units,
 # a few synthetic features (network methods: epochs=1, hidden=16 of compare itself).
 TINY = {
@@ -30,6 +30,8 @@ TINY = {
     "crnet": {"epochs": 1, "hidden": 16},
     "cycle-wgan": {"epochs": 1, "hidden": 16, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
     "se-gzsl": {"epochs": 1, "hidden": 16, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
+    "cosmo": {"epochs": 1, "zs_method": "eszsl"},
+    "sp-aen": {"epochs": 1, "hidden": 16},
 }
 
 
@@ -76,7 +78,7 @@ def test_the_whole_compare_run_of_all_methods_never_reads_test_data():
     assert all(r.seconds_per_model > 0 for r in a.results)  # timed by the harness where a method reports no time (cn)
     assert [r["registry"] for r in a.table2_rows()] == ["eszsl", "sae", "devise", "ale", "sje", "conse", "sync", "cmt",
                                                        "dcn", "f-clswgan", "zskl", "crnet", "cycle-wgan",
-                                                       "se-gzsl", "cn",
+                                                       "se-gzsl", "cosmo", "sp-aen", "cn",
                                                        "tf-vaegan", "szsl", "cn-soft"]  # digits: no published row, by family
 
 

@@ -250,6 +250,8 @@ PEER_BUDGETS = {
     "crnet": {"epochs": 1, "hidden": 16},
     "cycle-wgan": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
     "se-gzsl": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
+    "cosmo": {"epochs": 1, "zs_params": {"hidden": 16, "epochs": 1}},
+    "sp-aen": {"epochs": 1, "hidden": 16},
 }
 
 

@@ -45,6 +45,8 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "crnet": ("CRnet", "generative"),  # Table 2 lists CRnet with the generative methods
     "cycle-wgan": ("cycle-UWGAN", "generative"),  # Table 2's cycle-(U)WGAN: unseen_cycle on (the default)
     "se-gzsl": ("SE-GZSL", "generative"),
+    "sp-aen": ("SP-AEN", "generative"),  # the feature-level variant (docs/peers.md); Table 2 lists SP-AEN with the generative methods
+    "cosmo": ("COSMO", "generative"),  # Table 2 lists COSMO with the generative methods
     "cn": ("CN (class normalization)", "later"),
     "tf-vaegan": ("tf-VAEGAN", "later"),
     "szsl": ("SZSL", "ours"),

@@ -263,5 +263,7 @@ register("szsl.methods.zskl")
 register("szsl.methods.crnet")
 register("szsl.methods.cycle_wgan")
 register("szsl.methods.se_gzsl")
+register("szsl.methods.cosmo")
+register("szsl.methods.sp_aen")
 
 __all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]

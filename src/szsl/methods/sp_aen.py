@@ -1,0 +1,137 @@
+"""SP-AEN, feature-level variant: semantics-preserving adversarial embedding (Chen et al., CVPR 2018).
+
+(Table 2 row "SP-AEN".) The paper trains end to end on raw images: a classifier embedding E, a
+reconstructive embedding F, and an image generator (pre-trained) that reconstructs the image; an
+adversarial loss makes what E keeps reconstruct like what F keeps, so E does not discard the visual
+information the unseen classes need. szsl has fixed CNN features, not images, so this is the
+**feature-level variant** (szsl's own construction from the paper's description), on features x
+standardised with the training statistics:
+
+* **classifier**: E(x) = MLP(x) in R^``embed_dim``; class embedding phi(c) = W_a a_c (linear in the class's
+  attribute vector); compatibility s(x, c) = ``scale`` * cos(E(x), phi(c)); cross-entropy over the seen classes;
+* **reconstructor**: a second embedding F(x) = MLP(x) in R^``embed_dim`` and a decoder D(F(x)) = MLP(F(x)) in
+  R^D, loss ||D(F(x)) - x||^2 (mean over the feature dimensions) weighted ``rec_weight``;
+* **adversarial alignment**: a discriminator Dis(z) = MLP(z) -> logit tells F(x) ("real") from E(x) ("fake")
+  (binary cross-entropy, its own Adam, betas (0.5, 0.999), both embeddings detached); E is trained to fool it,
+  ``adv_weight`` * BCE(Dis(E(x)), real), so E's embedding keeps the distribution of the reconstructive one.
+
+Per minibatch: one discriminator step, then one step of E, W_a, F and D on CE + rec_weight * rec + adv_weight
+* adv (Adam, ``lr``, ``weight_decay``). Every MLP: one hidden layer of ``hidden`` units, LeakyReLU 0.2,
+PyTorch's default Linear init drawn from the fit's seed. GZSL scores: s(x, c) for every class.
+``loss_history_``: the per-epoch mean of the main (non-discriminator) loss.
+
+szsl's choices (the paper's numbers are for its image pipeline): embed_dim 256, hidden 512, Adam lr 1e-4,
+30 epochs, batch 64, adv_weight 0.1, rec_weight 1, cosine scale 10, no weight decay, the discriminator in
+the embedding space and the decoder in the feature space (the paper: a pre-trained image generator and an
+image-level discriminator). ``SPACE``: lr and adv_weight (log).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from szsl.methods._peer_common import begin_fit, l2_rows, linear_init, train_epochs
+
+NAME = "sp-aen"
+DESCRIPTION = ("SP-AEN (Chen et al. 2018), feature-level variant: cosine classifier embedding + reconstructive embedding, "
+               "adversarially aligned")
+
+DEFAULTS = {
+    "embed_dim": 256,
+    "hidden": 512,
+    "lr": 1e-4,
+    "epochs": 30,
+    "batch_size": 64,
+    "adv_weight": 0.1,
+    "rec_weight": 1.0,
+    "scale": 10.0,  # of the cosine compatibility
+    "weight_decay": 0.0,
+}
+
+SPECS = {
+    "embed_dim": ("int", 1, None),
+    "hidden": ("int", 1, None),
+    "lr": ("float", 0.0, None, False, False),
+    "epochs": ("int", 1, 100000),
+    "batch_size": ("int", 1, None),
+    "adv_weight": ("float", 0.0, None, True, False),
+    "rec_weight": ("float", 0.0, None, True, False),
+    "scale": ("float", 0.0, None, False, False),
+    "weight_decay": ("float", 0.0, None, True, False),
+}
+
+SPACE = {
+    "lr": {"low": 1e-5, "high": 1e-3, "log": True},
+    "adv_weight": {"low": 1e-3, "high": 1.0, "log": True},
+}
+
+
+def mlp_params(in_dim: int, hidden: int, out_dim: int, g: torch.Generator, device) -> list[torch.Tensor]:
+    """[W1, b1, W2, b2] of in -> hidden -> out (PyTorch's default Linear init from ``g``), leaf tensors on ``device``."""
+    return [t.to(device).requires_grad_(True) for t in (*linear_init(in_dim, hidden, g), *linear_init(hidden, out_dim, g))]
+
+
+def mlp(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    W1, b1, W2, b2 = params
+    return F.linear(F.leaky_relu(F.linear(x, W1, b1), 0.2), W2, b2)
+
+
+def cosine_scores(e: torch.Tensor, phi: torch.Tensor, scale: float) -> torch.Tensor:
+    """(n, C): scale * cos(e_i, phi_c)."""
+    return scale * l2_rows(e) @ l2_rows(phi).T
+
+
+def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
+    """Train the feature-level SP-AEN on (X, y); classes of ``attributes`` without training images are unseen."""
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    p, seen, g, dev = run.p, run.seen, run.g, run.dev
+    Xt = torch.as_tensor(run.X, device=dev)
+    mu, sd = Xt.mean(dim=0), Xt.std(dim=0).clamp_min(1e-6)
+    Xs = (Xt - mu) / sd
+    A_t = torch.as_tensor(run.A, device=dev)
+    A_seen = A_t[torch.as_tensor(seen, device=dev)]
+    col = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
+    D, H, Z = Xs.shape[1], p["hidden"], p["embed_dim"]
+
+    E = mlp_params(D, H, Z, g, dev)
+    Wa = linear_init(run.A.shape[1], Z, g)[0].to(dev).requires_grad_(True)
+    Fr = mlp_params(D, H, Z, g, dev)
+    Dec = mlp_params(Z, H, D, g, dev)
+    Dis = mlp_params(Z, H, 1, g, dev)
+    opt = torch.optim.Adam([*E, Wa, *Fr, *Dec], lr=p["lr"], weight_decay=p["weight_decay"])
+    dis_opt = torch.optim.Adam(Dis, lr=p["lr"], betas=(0.5, 0.999))
+    parts: dict[str, list[float]] = {"ce": [], "rec": [], "adv": [], "dis": []}
+
+    def step_loss(idx: torch.Tensor) -> torch.Tensor:
+        x = Xs[idx]
+        e, f = mlp(E, x), mlp(Fr, x)
+        real, fake = mlp(Dis, f.detach()).squeeze(1), mlp(Dis, e.detach()).squeeze(1)
+        dis_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + \
+            F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+        dis_opt.zero_grad(set_to_none=True)
+        dis_loss.backward()
+        dis_opt.step()
+        ce = F.cross_entropy(cosine_scores(e, A_seen @ Wa.T, p["scale"]), col[idx])
+        rec = (mlp(Dec, f) - x).pow(2).mean()
+        fooled = mlp(Dis, e).squeeze(1)
+        adv = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+        for k, v in (("ce", ce), ("rec", rec), ("adv", adv), ("dis", dis_loss)):
+            parts[k].append(float(v.detach()))
+        return ce + p["rec_weight"] * rec + p["adv_weight"] * adv
+
+    history = train_epochs(step_loss, opt, n=Xs.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
+    for t in (*E, Wa, *Fr, *Dec, *Dis):
+        t.requires_grad_(False)
+    phi = A_t @ Wa.T
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        return cosine_scores(mlp(E, (xb - mu) / sd), phi, p["scale"])
+
+    fitted = run.fitted(score, history)
+    steps = max(1, len(parts["ce"]) // p["epochs"])
+    fitted.parts_history_ = {k: [float(np.mean(v[i : i + steps])) for i in range(0, len(v), steps)] for k, v in parts.items()}
+    fitted.reconstruct_ = lambda Xq: (mlp(Dec, mlp(Fr, (torch.as_tensor(np.asarray(Xq, np.float32), device=dev) - mu) / sd))
+                                      * sd + mu).cpu().numpy()
+    return fitted
