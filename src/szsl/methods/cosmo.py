@@ -47,40 +47,27 @@ import torch.nn.functional as F
 
 from szsl.errors import SZSLError
 from szsl.methods._peer_common import begin_fit, linear_init, train_epochs
+from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Param, defaults, space
 
 NAME = "cosmo"
 DESCRIPTION = "COSMO (Atzmon & Chechik 2019) adaptive confidence smoothing: seen expert + any zero-shot method, gated"
 
-DEFAULTS = {
-    "zs_method": "szsl",  # any registered method name
-    "zs_params": None,  # None: the zero-shot method's defaults (network methods: ZS_NETWORK_BUDGET)
-    "l2": 1e-4,  # seen expert
-    "lr": 1e-3,
-    "epochs": 30,
-    "batch_size": 64,
-    "top_k": 3,  # the paper's K
-    "smoothing": 1.0,  # beta, the smoothing temperature
-    "holdout_classes": 0.25,
-    "holdout_images": 0.2,
-    "gate_l2": 1e-3,
-}
-
-SPECS = {
-    "l2": ("float", 0.0, None, True, False),
-    "lr": ("float", 0.0, None, False, False),
-    "epochs": ("int", 1, 100000),
-    "batch_size": ("int", 1, None),
-    "top_k": ("int", 1, 1000),
-    "smoothing": ("float", 0.0, None, True, False),
-    "holdout_classes": ("float", 0.0, 1.0, False, False),
-    "holdout_images": ("float", 0.0, 1.0, False, False),
-    "gate_l2": ("float", 0.0, None, True, False),
-}
-
-SPACE = {
-    "l2": {"low": 1e-6, "high": 1e-1, "log": True},
-    "smoothing": {"low": 0.1, "high": 10.0, "log": True},
-}
+# Declared once (szsl.params); the searched ones in the order the sampler draws them.
+PARAMS = (
+    Param("zs_method", "szsl", None, None, "the zero-shot expert: any other registered method"),
+    Param("zs_params", None, None, None, "its hyperparameters (None: its defaults; network methods: ZS_NETWORK_BUDGET)"),
+    Param("l2", 1e-4, NON_NEGATIVE, {"low": 1e-6, "high": 1e-1, "log": True}, "L2 of the seen expert"),
+    Param("lr", 1e-3, POSITIVE, None, "Adam learning rate of the seen expert"),
+    Param("epochs", 30, Interval(int, 1, 100000), None, "epochs of the seen expert"),
+    Param("batch_size", 64, Interval(int, 1, None), None, "its minibatch"),
+    Param("top_k", 3, Interval(int, 1, 1000), None, "sorted top-K probabilities of each expert fed to the gate (the paper's K)"),
+    Param("smoothing", 1.0, NON_NEGATIVE, {"low": 0.1, "high": 10.0, "log": True}, "beta, the smoothing temperature"),
+    Param("holdout_classes", 0.25, Interval(float, 0.0, 1.0, "neither"), None, "seen classes held out as unseen to train the gate"),
+    Param("holdout_images", 0.2, Interval(float, 0.0, 1.0, "neither"), None, "images of the other seen classes held out for it"),
+    Param("gate_l2", 1e-3, NON_NEGATIVE, None, "L2 of the gate's logistic regression"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 ZS_NETWORK_BUDGET = {"hidden": 256, "epochs": 10}  # zs_params None and a network zero-shot method (szsl, dcn, ...)
 
@@ -193,7 +180,7 @@ def _seen_expert(X: torch.Tensor, col: torch.Tensor, n_cls: int, p: dict, g: tor
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
     """Fit COSMO's two experts and its gate on (X, y); classes of ``attributes`` without training images are unseen."""
     params = {} if params is None else params
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, seen, unseen, g, dev = run.p, run.seen, run.unseen, run.g, run.dev
     zs, zs_setting = _zs_setting(p, seed)
     Xt = torch.as_tensor(run.X, device=dev)

@@ -33,39 +33,26 @@ import torch
 import torch.nn.functional as F
 
 from szsl.methods._peer_common import begin_fit, l2_rows, linear_init, train_epochs
+from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Param, defaults, space
 
 NAME = "sp-aen"
 DESCRIPTION = ("SP-AEN (Chen et al. 2018), feature-level variant: cosine classifier embedding + reconstructive embedding, "
                "adversarially aligned")
 
-DEFAULTS = {
-    "embed_dim": 256,
-    "hidden": 512,
-    "lr": 1e-4,
-    "epochs": 30,
-    "batch_size": 64,
-    "adv_weight": 0.1,
-    "rec_weight": 1.0,
-    "scale": 10.0,  # of the cosine compatibility
-    "weight_decay": 0.0,
-}
-
-SPECS = {
-    "embed_dim": ("int", 1, None),
-    "hidden": ("int", 1, None),
-    "lr": ("float", 0.0, None, False, False),
-    "epochs": ("int", 1, 100000),
-    "batch_size": ("int", 1, None),
-    "adv_weight": ("float", 0.0, None, True, False),
-    "rec_weight": ("float", 0.0, None, True, False),
-    "scale": ("float", 0.0, None, False, False),
-    "weight_decay": ("float", 0.0, None, True, False),
-}
-
-SPACE = {
-    "lr": {"low": 1e-5, "high": 1e-3, "log": True},
-    "adv_weight": {"low": 1e-3, "high": 1.0, "log": True},
-}
+# Declared once (szsl.params); the searched ones in the order the sampler draws them.
+PARAMS = (
+    Param("embed_dim", 256, Interval(int, 1, None), None, "dimension of the two embeddings E(x), F(x)"),
+    Param("hidden", 512, Interval(int, 1, None), None, "hidden units of the embeddings, decoder and discriminator"),
+    Param("lr", 1e-4, POSITIVE, {"low": 1e-5, "high": 1e-3, "log": True}, "Adam learning rate"),
+    Param("epochs", 30, Interval(int, 1, 100000), None, "epochs"),
+    Param("batch_size", 64, Interval(int, 1, None), None, "minibatch"),
+    Param("adv_weight", 0.1, NON_NEGATIVE, {"low": 1e-3, "high": 1.0, "log": True}, "weight of the adversarial alignment of E to F"),
+    Param("rec_weight", 1.0, NON_NEGATIVE, None, "weight of the reconstruction ||D(F(x)) - x||^2"),
+    Param("scale", 10.0, POSITIVE, None, "scale of the cosine compatibility"),
+    Param("weight_decay", 0.0, NON_NEGATIVE, None, "Adam weight decay"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def mlp_params(in_dim: int, hidden: int, out_dim: int, g: torch.Generator, device) -> list[torch.Tensor]:
@@ -85,7 +72,7 @@ def cosine_scores(e: torch.Tensor, phi: torch.Tensor, scale: float) -> torch.Ten
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
     """Train the feature-level SP-AEN on (X, y); classes of ``attributes`` without training images are unseen."""
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, seen, g, dev = run.p, run.seen, run.g, run.dev
     Xt = torch.as_tensor(run.X, device=dev)
     mu, sd = Xt.mean(dim=0), Xt.std(dim=0).clamp_min(1e-6)
