@@ -36,36 +36,25 @@ import torch
 import torch.nn.functional as F
 
 from szsl.methods._peer_common import begin_fit, l2_rows, linear_init, train_epochs
+from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Param, defaults, space
 
 NAME = "cmt"
 DESCRIPTION = "CMT (Socher et al. 2013) cross-modal transfer, Gaussian novelty detector, soft gate"
 
-DEFAULTS = {
-    "hidden": 100,
-    "quantile": 0.05,
-    "temperature": 1.0,
-    "l2": 1e-4,
-    "lr": 1e-3,
-    "epochs": 30,
-    "batch_size": 256,
-    "cls_weight_decay": 1e-4,
-}
-
-SPECS = {
-    "hidden": ("int", 1, None),
-    "quantile": ("float", 0.0, 1.0, False, False),
-    "temperature": ("float", 0.0, None, False, False),
-    "l2": ("float", 0.0, None, True, False),
-    "lr": ("float", 0.0, None, False, False),
-    "epochs": ("int", 1, 100000),
-    "batch_size": ("int", 1, None),
-    "cls_weight_decay": ("float", 0.0, None, True, False),
-}
-
-SPACE = {
-    "quantile": {"low": 0.01, "high": 0.5, "log": True},
-    "l2": {"low": 1e-6, "high": 1e-1, "log": True},
-}
+# Declared once (szsl.params): the paper's hidden units and szsl's choices as defaults.
+PARAMS = (
+    Param("hidden", 100, Interval(int, 1, None), None, "hidden tanh units of the mapping f (the paper's 100)"),
+    Param("quantile", 0.05, Interval(float, 0.0, 1.0, "neither"), {"low": 0.01, "high": 0.5, "log": True},
+          "fraction of the seen training images the novelty detector calls unseen (sets the threshold T)"),
+    Param("temperature", 1.0, POSITIVE, None, "temperature of the soft seen / unseen gate (-> 0: hard routing)"),
+    Param("l2", 1e-4, NON_NEGATIVE, {"low": 1e-6, "high": 1e-1, "log": True}, "weight of the mapping's squared weights"),
+    Param("lr", 1e-3, POSITIVE, None, "Adam learning rate of the mapping"),
+    Param("epochs", 30, Interval(int, 1, 100000), None, "epochs of the mapping"),
+    Param("batch_size", 256, Interval(int, 1, None), None, "minibatch of the mapping"),
+    Param("cls_weight_decay", 1e-4, NON_NEGATIVE, None, "weight decay of the seen-class softmax"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def class_gaussians(Z: torch.Tensor, col: torch.Tensor, n_seen: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,7 +83,7 @@ def gzsl_scores(log_ps: torch.Tensor, log_pu: torch.Tensor, gate: torch.Tensor, 
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, seen, unseen, g, dev = run.p, run.seen, run.unseen, run.g, run.dev
     Xt = torch.as_tensor(run.X, device=dev)
     mu_x, sd_x = Xt.mean(dim=0), Xt.std(dim=0).clamp_min(1e-6)

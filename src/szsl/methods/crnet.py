@@ -37,39 +37,28 @@ import torch.nn.functional as F
 
 from szsl.methods._gan_common import MinMax
 from szsl.methods._peer_common import begin_fit, linear_init, train_epochs
+from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Options, Param, defaults, space
 
 NAME = "crnet"
 DESCRIPTION = "CRnet (Zhang & Shi 2019) co-representation network: K attribute-cluster experts + relation module"
 
-DEFAULTS = {
-    "experts": 5,  # K (szsl's choice)
-    "assignment": "soft",
-    "temperature": 0.1,  # of the soft assignment, relative to the mean squared class-centre distance
-    "hidden": 1200,  # relation module (published)
-    "lr": 1e-4,  # Adam (published)
-    "weight_decay": 1e-5,
-    "epochs": 30,
-    "batch_size": 32,
-    "minmax": True,
-}
-
-SPECS = {
-    "experts": ("int", 1, 1000),
-    "assignment": ("choice", ("soft", "hard")),
-    "temperature": ("float", 0.0, None, False, False),
-    "hidden": ("int", 1, None),
-    "lr": ("float", 0.0, None, False, False),
-    "weight_decay": ("float", 0.0, None, True, False),
-    "epochs": ("int", 1, 100000),
-    "batch_size": ("int", 1, None),
-    "minmax": ("bool",),
-}
-
-SPACE = {
-    "lr": {"low": 1e-5, "high": 1e-3, "log": True},
-    "weight_decay": {"low": 1e-7, "high": 1e-3, "log": True},
-    "experts": {"choices": [1, 3, 5, 10]},
-}
+# Declared once (szsl.params): the published relation module and szsl's choices as defaults; the searched ones
+# first, in the order the sampler draws them.
+PARAMS = (
+    Param("lr", 1e-4, POSITIVE, {"low": 1e-5, "high": 1e-3, "log": True}, "Adam learning rate (published)"),
+    Param("weight_decay", 1e-5, NON_NEGATIVE, {"low": 1e-7, "high": 1e-3, "log": True}, "Adam weight decay"),
+    Param("experts", 5, Interval(int, 1, 1000), {"choices": [1, 3, 5, 10]}, "K: experts (attribute clusters)"),
+    Param("assignment", "soft", Options(("soft", "hard")), None,
+          "a class's weights over the experts: soft (softmax of centre distances) or hard (nearest centre)"),
+    Param("temperature", 0.1, POSITIVE, None,
+          "temperature of the soft assignment, relative to the mean squared class-centre distance"),
+    Param("hidden", 1200, Interval(int, 1, None), None, "hidden units of the relation module (published)"),
+    Param("epochs", 30, Interval(int, 1, 100000), None, "epochs"),
+    Param("batch_size", 32, Interval(int, 1, None), None, "minibatch"),
+    Param("minmax", True, BOOLEAN, None, "min-max scale the features"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 _KMEANS_ITERS = 100
 _SCORE_CELLS = 1 << 24  # images x classes x hidden per scoring chunk
@@ -122,7 +111,7 @@ def relation_logits(x_part: torch.Tensor, r_part: torch.Tensor, w2: torch.Tensor
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
     """Train CRnet on (X, y); classes of ``attributes`` without training images are the unseen ones."""
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, seen, g, dev = run.p, run.seen, run.g, run.dev
     Xt = torch.as_tensor(run.X, device=dev)
     scaler = MinMax(Xt) if p["minmax"] else None

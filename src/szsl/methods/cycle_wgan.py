@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from szsl.methods._gan_common import (
-    CLASSIFIER_SPECS,
+    CLASSIFIER_PARAMS,
     final_classifier,
     gan_inputs,
     normal_linear,
@@ -42,58 +42,36 @@ from szsl.methods._gan_common import (
 )
 from szsl.methods._peer_common import Fitted, begin_fit, train_epochs
 from szsl.methods.f_clswgan import generator_forward, synthesize
+from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Param, defaults, searched, space
 
 NAME = "cycle-wgan"
 DESCRIPTION = ("cycle-WGAN (Felix et al. 2018) f-clswgan's WGAN-GP + frozen feature->attribute regressor's cycle loss; "
                "GPU-budget method: run at a stated CPU budget")
 
-DEFAULTS = {
-    "lr": 1e-4,  # Adam, generator and critic (f-clswgan's)
-    "beta1": 0.5,
-    "epochs": 56,
-    "batch_size": 64,
-    "critic_iters": 5,
-    "gp_lambda": 10.0,
-    "cycle_weight": 0.01,  # lambda_cycle (szsl's choice)
-    "unseen_cycle": True,  # the cycle term on the unseen classes' attributes too (cycle-(U)WGAN)
-    "cls_weight": 0.0,  # f-clswgan's classification term (0: off)
-    "hidden": 4096,
-    "noise_dim": 0,  # 0: the attribute dimension
-    "n_synth": 300,
-    "cls_lr": 1e-3,
-    "cls_epochs": 25,
-    "cls_batch_size": 0,  # 0: n_synth
-    "pre_lr": 1e-3,  # the regressor's (and, when cls_weight > 0, the seen classifier's) pre-training
-    "pre_epochs": 50,
-    "pre_batch_size": 100,
-    "minmax": True,
-}
-
-SPECS = {
-    "lr": ("float", 0.0, None, False, False),
-    "beta1": ("float", 0.0, 1.0, True, False),
-    "epochs": ("int", 0, 100000),
-    "batch_size": ("int", 1, None),
-    "critic_iters": ("int", 1, 1000),
-    "gp_lambda": ("float", 0.0, None, True, False),
-    "cycle_weight": ("float", 0.0, None, True, False),
-    "unseen_cycle": ("bool",),
-    "cls_weight": ("float", 0.0, None, True, False),
-    "hidden": ("int", 1, None),
-    "noise_dim": ("int", 0, None),
-    **CLASSIFIER_SPECS,  # n_synth, cls_lr, cls_epochs, cls_batch_size
-    "pre_lr": ("float", 0.0, None, False, False),
-    "pre_epochs": ("int", 1, 100000),
-    "pre_batch_size": ("int", 1, None),
-    "minmax": ("bool",),
-}
-
-SPACE = {
-    "lr": {"low": 1e-5, "high": 3e-4, "log": True},
-    "cycle_weight": {"low": 1e-3, "high": 1.0, "log": True},
-    "n_synth": {"choices": [50, 100, 300, 600]},
-    "epochs": {"choices": [20, 40, 56]},
-}
+# Declared once (szsl.params): f-clswgan's CUB values and szsl's choices as defaults; the searched ones in the order
+# the sampler draws them.
+PARAMS = (
+    Param("lr", 1e-4, POSITIVE, {"low": 1e-5, "high": 3e-4, "log": True}, "Adam learning rate of generator and critic"),
+    Param("beta1", 0.5, Interval(float, 0.0, 1.0, "left"), None, "Adam beta1"),
+    Param("batch_size", 64, Interval(int, 1, None), None, "real (x, a) pairs per critic step"),
+    Param("critic_iters", 5, Interval(int, 1, 1000), None, "critic steps per generator step"),
+    Param("gp_lambda", 10.0, NON_NEGATIVE, None, "weight of the gradient penalty"),
+    Param("cycle_weight", 0.01, NON_NEGATIVE, {"low": 1e-3, "high": 1.0, "log": True},
+          "lambda_cycle: weight of the regressor's cycle-consistency loss in the generator loss"),
+    Param("unseen_cycle", True, BOOLEAN, None, "the cycle term on the unseen classes' attributes too (cycle-(U)WGAN)"),
+    Param("cls_weight", 0.0, NON_NEGATIVE, None, "beta: weight of f-clswgan's classification term (0: off)"),
+    Param("hidden", 4096, Interval(int, 1, None), None, "hidden units of G and D"),
+    Param("noise_dim", 0, Interval(int, 0, None), None, "0: the attribute dimension"),
+    *searched(CLASSIFIER_PARAMS, n_synth={"choices": [50, 100, 300, 600]}),
+    Param("epochs", 56, Interval(int, 0, 100000), {"choices": [20, 40, 56]}, "GAN epochs (ceil(N / batch_size) generator steps each)"),
+    Param("pre_lr", 1e-3, POSITIVE, None,
+          "learning rate of the regressor's (and, when cls_weight > 0, the seen classifier's) pre-training"),
+    Param("pre_epochs", 50, Interval(int, 1, 100000), None, "its epochs"),
+    Param("pre_batch_size", 100, Interval(int, 1, None), None, "its minibatch"),
+    Param("minmax", True, BOOLEAN, None, "min-max scale the features"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def train_regressor(Xs: torch.Tensor, targets: torch.Tensor, *, lr: float, betas, epochs: int, batch_size: int,
@@ -116,7 +94,7 @@ def cycle_loss(fake: torch.Tensor, a: torch.Tensor, W: torch.Tensor, b: torch.Te
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Train cycle-WGAN on (X, y); classes of ``attributes`` without training images are the unseen ones."""
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, seen, g, dev = run.p, run.seen, run.g, run.dev
     scaler, Xs, A_t, y_t = gan_inputs(run)
     D, Adim = run.X.shape[1], run.A.shape[1]

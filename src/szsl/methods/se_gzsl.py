@@ -31,55 +31,34 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from szsl.methods._gan_common import CLASSIFIER_SPECS, final_classifier, gan_inputs, normal_linear, randn
+from szsl.methods._gan_common import CLASSIFIER_PARAMS, final_classifier, gan_inputs, normal_linear, randn
 from szsl.methods._peer_common import Fitted, batches, begin_fit
 from szsl.methods.cycle_wgan import cycle_loss, train_regressor
 from szsl.methods.tf_vaegan import vae_loss
+from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Param, defaults, searched, space
 
 NAME = "se-gzsl"
 DESCRIPTION = "SE-GZSL (Kumar Verma et al. 2018) conditional VAE + attribute regressor feedback, synthesized unseen features"
 
-DEFAULTS = {
-    "lr": 1e-3,  # Adam, encoder / decoder / regressor
-    "epochs": 50,
-    "batch_size": 64,
-    "hidden": 512,
-    "latent_dim": 0,  # 0: the attribute dimension
-    "sem_weight": 1.0,  # the regressor's loss on generated features, in the decoder's loss
-    "reg_gen_weight": 0.1,  # generated features in the regressor's loss
-    "feedback_weight": 0.1,  # ||mu_E(G(z, a), a) - z||^2 in the decoder's loss
-    "n_synth": 300,
-    "cls_lr": 1e-3,
-    "cls_epochs": 25,
-    "cls_batch_size": 0,  # 0: n_synth
-    "pre_lr": 1e-3,  # the regressor's pre-training
-    "pre_epochs": 50,
-    "pre_batch_size": 100,
-    "minmax": True,
-}
-
-SPECS = {
-    "lr": ("float", 0.0, None, False, False),
-    "epochs": ("int", 0, 100000),
-    "batch_size": ("int", 1, None),
-    "hidden": ("int", 1, None),
-    "latent_dim": ("int", 0, None),
-    "sem_weight": ("float", 0.0, None, True, False),
-    "reg_gen_weight": ("float", 0.0, None, True, False),
-    "feedback_weight": ("float", 0.0, None, True, False),
-    **CLASSIFIER_SPECS,  # n_synth, cls_lr, cls_epochs, cls_batch_size
-    "pre_lr": ("float", 0.0, None, False, False),
-    "pre_epochs": ("int", 1, 100000),
-    "pre_batch_size": ("int", 1, None),
-    "minmax": ("bool",),
-}
-
-SPACE = {
-    "lr": {"low": 1e-4, "high": 3e-3, "log": True},
-    "sem_weight": {"low": 1e-2, "high": 10.0, "log": True},
-    "n_synth": {"choices": [50, 100, 300, 600]},
-    "epochs": {"choices": [20, 50, 100]},
-}
+# Declared once (szsl.params): szsl's choices as defaults; the searched ones in the order the sampler draws them.
+PARAMS = (
+    Param("lr", 1e-3, POSITIVE, {"low": 1e-4, "high": 3e-3, "log": True}, "Adam learning rate of encoder, decoder and regressor"),
+    Param("batch_size", 64, Interval(int, 1, None), None, "minibatch"),
+    Param("hidden", 512, Interval(int, 1, None), None, "hidden units of encoder and decoder"),
+    Param("latent_dim", 0, Interval(int, 0, None), None, "0: the attribute dimension"),
+    Param("sem_weight", 1.0, NON_NEGATIVE, {"low": 1e-2, "high": 10.0, "log": True},
+          "weight of the regressor's loss on generated features in the decoder's loss"),
+    Param("reg_gen_weight", 0.1, NON_NEGATIVE, None, "weight of the generated features in the regressor's loss"),
+    Param("feedback_weight", 0.1, NON_NEGATIVE, None, "weight of ||mu_E(G(z, a), a) - z||^2 in the decoder's loss"),
+    *searched(CLASSIFIER_PARAMS, n_synth={"choices": [50, 100, 300, 600]}),
+    Param("epochs", 50, Interval(int, 0, 100000), {"choices": [20, 50, 100]}, "epochs"),
+    Param("pre_lr", 1e-3, POSITIVE, None, "learning rate of the regressor's pre-training"),
+    Param("pre_epochs", 50, Interval(int, 1, 100000), None, "its epochs"),
+    Param("pre_batch_size", 100, Interval(int, 1, None), None, "its minibatch"),
+    Param("minmax", True, BOOLEAN, None, "min-max scale the features"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 
 def encode(E, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,7 +74,7 @@ def decode(G, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
     """Train SE-GZSL on (X, y); classes of ``attributes`` without training images are the unseen ones."""
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, g, dev = run.p, run.g, run.dev
     scaler, Xs, A_t, y_t = gan_inputs(run)
     n, D, Adim = run.X.shape[0], run.X.shape[1], run.A.shape[1]

@@ -31,29 +31,23 @@ import numpy as np
 import torch
 
 from szsl.methods._peer_common import begin_fit, l2_rows
+from szsl.params import BOOLEAN, POSITIVE, Interval, Param, defaults, space
 
 NAME = "sync"
 DESCRIPTION = "SYNC (Changpinyo et al. 2016) synthesized classifiers, one-versus-other squared hinge"
 DETERMINISTIC = True  # zero start, full-batch L-BFGS: the seed is not used
 
-DEFAULTS = {
-    "sigma2": 1.0,
-    "lambda": 2.0**-10,
-    "iters": 500,
-    "normalize_features": True,
-}
-
-SPECS = {
-    "sigma2": ("float", 0.0, None, False, False),
-    "lambda": ("float", 0.0, None, False, False),
-    "iters": ("int", 1, 100000),
-    "normalize_features": ("bool",),
-}
-
-SPACE = {
-    "sigma2": {"low": 2.0**-5, "high": 2.0**5, "log": True},
-    "lambda": {"low": 2.0**-24, "high": 2.0**-4, "log": True},
-}
+# Declared once (szsl.params): szsl's choices (the central values of the paper's grids) as defaults.
+PARAMS = (
+    Param("sigma2", 1.0, POSITIVE, {"low": 2.0**-5, "high": 2.0**5, "log": True},
+          "sigma^2: width of the Gaussian similarity between class and phantom attributes"),
+    Param("lambda", 2.0**-10, POSITIVE, {"low": 2.0**-24, "high": 2.0**-4, "log": True},
+          "weight of the seen classifiers' squared norm"),
+    Param("iters", 500, Interval(int, 1, 100000), None, "L-BFGS iterations"),
+    Param("normalize_features", True, BOOLEAN, None, "L2-normalise each image's features"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 _BLOCK = 25  # L-BFGS iterations between two entries of loss_history_
 
@@ -95,8 +89,7 @@ def solve_seen(X: torch.Tensor, Y: torch.Tensor, lam: float, iters: int) -> tupl
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
     """Deterministic (``seed`` is accepted for the common signature and unused)."""
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS,
-                    seeded=False)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS, seeded=False)
     p, seen, dev = run.p, run.seen, run.dev
     normalize = p["normalize_features"]
     Xt = torch.as_tensor(run.X, dtype=torch.float64, device=dev)

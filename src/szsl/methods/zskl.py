@@ -30,32 +30,23 @@ import torch
 
 from szsl.methods._peer_common import begin_fit, l2_rows
 from szsl.methods.eszsl import ESZSLSolver
+from szsl.params import POSITIVE, Interval, Options, Param, defaults, space
 
 NAME = "zskl"
 DESCRIPTION = "ZSKL (Zhang & Koniusz 2018) RBF kernel on features, regularised closed-form projection"
 
-DEFAULTS = {
-    "sigma": 1.0,
-    "gamma": 1.0,
-    "lambda": 1.0,
-    "targets": "pm1",
-    "landmarks": 2000,
-}
-
-SPECS = {
-    "sigma": ("float", 0.0, None, False, False),
-    "gamma": ("float", 0.0, None, False, False),
-    "lambda": ("float", 0.0, None, False, False),
-    "targets": ("choice", ("pm1", "01")),
-    "landmarks": ("int", 2, None),
-}
-
-SPACE = {
-    "sigma": {"low": 0.1, "high": 10.0, "log": True},
-    "gamma": {"low": 1e-3, "high": 1e3, "log": True},
-    "lambda": {"low": 1e-3, "high": 1e3, "log": True},
-    "targets": {"choices": ["pm1", "01"]},
-}
+# Declared once (szsl.params): szsl's choices as defaults (the paper selects sigma, gamma, lambda on class folds).
+PARAMS = (
+    Param("sigma", 1.0, POSITIVE, {"low": 0.1, "high": 10.0, "log": True}, "width of the RBF kernel on features"),
+    Param("gamma", 1.0, POSITIVE, {"low": 1e-3, "high": 1e3, "log": True}, "regulariser of the kernel-space side"),
+    Param("lambda", 1.0, POSITIVE, {"low": 1e-3, "high": 1e3, "log": True}, "regulariser of the attribute side"),
+    Param("targets", "pm1", Options(("pm1", "01")), {"choices": ["pm1", "01"]},
+          "image-class targets: pm1 ESZSL's {-1, +1}, 01 one-hot"),
+    Param("landmarks", 2000, Interval(int, 2, None), None,
+          "most kernel landmarks (more training images: a seeded random subset of this size)"),
+)
+DEFAULTS = defaults(PARAMS)
+SPACE = space(PARAMS)
 
 _CHUNK = 4096
 
@@ -74,7 +65,7 @@ def objective(V: torch.Tensor, Phi: torch.Tensor, Y: torch.Tensor, S: torch.Tens
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
-    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, defaults=DEFAULTS, specs=SPECS)
+    run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
     p, seen, g, dev = run.p, run.seen, run.g, run.dev
     Xt = torch.as_tensor(run.X, dtype=torch.float64, device=dev)
     mu = Xt.mean(dim=0)
