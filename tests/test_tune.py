@@ -551,3 +551,22 @@ def test_a_sqlite_storage_url_with_a_query_string_is_refused_in_one_line(tmp_pat
     assert code == 2 and err.count("\n") == 1 and err.startswith("szsl: error: --storage ")
     assert "query string '?foo=bar' is not supported for a SQLite study database" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_study_spec_is_built_and_checked_once_and_passed_whole(tmp_path, digits):
+    """tune(benchmark, spec) runs the study the spec describes; the keyword form builds the same spec; bad values are
+    one line before any training; a spec and loose options together are refused."""
+    from szsl.errors import SZSLError
+    from szsl.study_spec import StudySpec
+
+    space = make_space({"epochs": 2, "hidden": 16, "q": {"low": 0.1, "high": 0.9}})
+    url = sqlite_url(tmp_path / "spec.db")
+    spec = StudySpec.build(digits, n_trials=2, storage=url, space=space, batch=2)
+    assert spec == StudySpec.build(digits, n_trials=2, storage=url, space=space, batch=2)  # same options, same study
+    assert spec.study_name.startswith("digits-tpe-s0-") and spec.study_name.endswith("-ratio")
+    result = tune(digits, spec, device="cpu", progress=False)
+    assert result.study_name == spec.study_name and result.n_complete + result.n_pruned == 2
+    with pytest.raises(SZSLError, match=r"^trials=0: expected an integer >= 1$"):
+        StudySpec.build(digits, n_trials=0, storage=url, space=space)
+    with pytest.raises(SZSLError, match="not both"):
+        tune(digits, spec, n_trials=3)

@@ -40,8 +40,7 @@ from pathlib import Path
 
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
-from szsl.pruning import DEFAULT_PRUNE, PRUNERS, prunable
-from szsl.search_space import MAX_GRID_SIZE, SearchSpace, make_space
+from szsl.study_spec import StudySpec
 from szsl.study_storage import (
     Heartbeat,
     _silence_optuna_notes,
@@ -50,22 +49,11 @@ from szsl.study_storage import (
     open_storage,
     sqlite_url,
 )
-from szsl.trial_batch import SAMPLERS, ask_batch, open_batch, run_batch, slot
+from szsl.trial_batch import ask_batch, open_batch, run_batch, slot
 from szsl.tune_result import TuneResult, best_result
 
 FINISHED = ("COMPLETE", "PRUNED")  # trial states that count toward n_trials
-DEFAULT_BATCH = 8
 POLL_SECONDS = 1.0
-
-
-def default_study_name(
-    benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "ratio", prune: str = DEFAULT_PRUNE
-) -> str:
-    """Same benchmark, method, space, seed, sampler, fold classes and pruner -> same name, so a re-run continues the study."""
-    method = "" if space.method == "szsl" else f"{space.method}-"
-    folds = f"-{fold_classes}"  # always: szsl 0.2's default ("matched") named no suffix, so no new study continues one of those
-    pruned = "" if prune == DEFAULT_PRUNE or not prunable(space) else f"-prune-{prune}"
-    return f"{benchmark.name}-{method}{sampler}-s{seed}-{space.fingerprint()}{folds}{pruned}"
 
 
 def default_paths(benchmark: Benchmark, out: str | os.PathLike | None = None, storage: str | None = None) -> tuple[Path, str]:
@@ -76,62 +64,40 @@ def default_paths(benchmark: Benchmark, out: str | os.PathLike | None = None, st
 
 def tune(
     benchmark: Benchmark,
+    spec: StudySpec | None = None,
     *,
-    n_trials: int,
-    storage: str,
-    study_name: str | None = None,
-    space: SearchSpace | None = None,
-    sampler: str = "tpe",
-    seed: int = 0,
-    batch: int = DEFAULT_BATCH,
-    timeout: float | None = None,
     device: str = "auto",
     progress: bool = True,
-    worker: int = 0,
     workers: int = 1,
-    method: str | None = None,
-    fold_classes: str = "ratio",
-    prune: str = DEFAULT_PRUNE,
+    worker: int = 0,
+    **study,
 ) -> TuneResult:
     """Run (or continue) the study until it holds ``n_trials`` finished (COMPLETE or PRUNED) trials; return the best.
 
-    ``method``: a method of the registry (default: the space's, szsl); ``space`` defaults to its
-    space. ``seed`` fixes the 80/20 image split of the folds, the members' initial weights and
-    the sampler. ``timeout`` (seconds) stops asking for new trials after that long. Safe to run
-    from many processes at once against one ``storage`` URL; ``workers=K`` starts K - 1 more
-    worker processes on this machine (SIGTERM / Ctrl-C reach them too) and returns the best of
-    the whole study once all are done. ``fold_classes``: which classes a fold model knows
-    ("ratio", the default: as many classes without images as give the final problem's unseen :
-    seen class ratio, test-unseen classes joining by their attributes only when pseudo-unseen ones
-    are too few; "matched": as many as the final problem's unseen count; "all": every test-unseen
-    class; "trainval": the paper's folds; see ``protocol.validation_splits``). ``prune``: "halving"
-    (the default; network methods) stops a trial at an early epoch when its mean validation H there
-    is not in the top half of the study's trials at that epoch (successive halving, rungs
-    ``prune_rungs``); a stopped trial is PRUNED, stays in the study with its intermediate values,
-    and counts toward ``n_trials``. "none": every trial trains to its full budget.
+    The study is ``spec`` (``study_spec.StudySpec``), or the one ``StudySpec.build(benchmark, **study)`` makes of
+    keyword options (``n_trials``, ``storage``, ``space``, ``method``, ``study_name``, ``sampler``, ``seed``, ``batch``,
+    ``timeout``, ``fold_classes``, ``prune``; see there). ``method``: a method of the registry (default: the space's,
+    szsl); ``space`` defaults to its space. ``seed`` fixes the 80/20 image split of the folds, the members' initial
+    weights and the sampler. ``timeout`` (seconds) stops asking for new trials after that long. Safe to run from many
+    processes at once against one ``storage`` URL; ``workers=K`` starts K - 1 more worker processes on this machine
+    (SIGTERM / Ctrl-C reach them too) and returns the best of the whole study once all are done. ``fold_classes``:
+    which classes a fold model knows ("ratio", the default; "matched", "all", "trainval": see
+    ``protocol.validation_splits``). ``prune``: "halving" (the default; network methods) stops a trial at an early
+    epoch when its mean validation H there is not in the top half of the study's trials at that epoch (rungs
+    ``prune_rungs``); a stopped trial is PRUNED, stays in the study and counts toward ``n_trials``. "none": every
+    trial trains to its full budget.
     """
-    from szsl.protocol import FOLD_CLASSES
-
-    if fold_classes not in FOLD_CLASSES:
-        raise SZSLError(f"fold_classes={fold_classes!r}: expected one of {', '.join(FOLD_CLASSES)}")
-    if prune not in PRUNERS:
-        raise SZSLError(f"prune={prune!r}: expected one of {', '.join(PRUNERS)}")
+    if spec is None:
+        spec = StudySpec.build(benchmark, **study)
+    elif study:
+        raise SZSLError(f"tune: give a StudySpec or its options, not both ({', '.join(sorted(study))})")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SZSLError(f"workers={workers!r}: expected an integer >= 1")
-    if space is None:
-        space = make_space(method=method or "szsl", dataset=benchmark.name)
-    elif method is not None and space.method != method.strip().lower():
-        raise SZSLError(f"method {method!r}: the search space is {space.method!r}'s")
-    study_name = study_name or default_study_name(benchmark, space, seed, sampler, fold_classes, prune)
-    kwargs = dict(
-        n_trials=n_trials, storage=storage, study_name=study_name, space=space, sampler=sampler, seed=seed, batch=batch, timeout=timeout,
-        device=device, fold_classes=fold_classes, prune=prune,
-    )
-    children = _start_workers(benchmark, kwargs, workers)
+    children = _start_workers(benchmark, spec, device, workers)
     try:
         with warnings.catch_warnings():
             _silence_optuna_notes()
-            result = _tune(benchmark, progress=progress, worker=worker, **kwargs)
+            result = _tune(benchmark, spec, device=device, progress=progress, worker=worker)
     except BaseException:
         for c in children:  # SIGTERM (or Ctrl-C) of this process: pass it on, then wait
             c.terminate()
@@ -147,24 +113,25 @@ def tune(
         return result
     # Re-read: the other workers may have finished trials after ours.
     st = load_or_create_study(
-        open_storage(storage), study_name, space=space, seed=seed, sampler=sampler, benchmark=benchmark, fold_classes=fold_classes
+        open_storage(spec.storage), spec.study_name, space=spec.space, seed=spec.seed, sampler=spec.sampler, benchmark=benchmark,
+        fold_classes=spec.fold_classes,
     )
-    return best_result(st, space, seed)
+    return best_result(st, spec.space, spec.seed)
 
 
-def _start_workers(benchmark: Benchmark, kwargs: dict, workers: int) -> list:
+def _start_workers(benchmark: Benchmark, spec: StudySpec, device: str, workers: int) -> list:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold torch threads
     children = []
     for i in range(1, workers):
-        child = ctx.Process(target=_worker_main, args=(benchmark, {**kwargs, "worker": i}), name=f"szsl-tune-worker-{i}")
+        child = ctx.Process(target=_worker_main, args=(benchmark, spec, device, i), name=f"szsl-tune-worker-{i}")
         child.start()
         children.append(child)
     return children
 
 
-def _worker_main(benchmark: Benchmark, kwargs: dict) -> None:
+def _worker_main(benchmark: Benchmark, spec: StudySpec, device: str, worker: int) -> None:
     """An extra worker: the same study, no progress bar; SIGTERM unwinds it like Ctrl-C."""
     import sys
 
@@ -172,40 +139,25 @@ def _worker_main(benchmark: Benchmark, kwargs: dict) -> None:
 
     install_signal_handlers()
     try:
-        tune(benchmark, progress=False, **kwargs)
+        tune(benchmark, spec, device=device, progress=False, worker=worker)
     except Terminated as exc:
         sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
         sys.exit(130)
     except SZSLError as exc:
-        print(f"szsl: error: worker {kwargs.get('worker')}: {exc}", file=sys.stderr)
+        print(f"szsl: error: worker {worker}: {exc}", file=sys.stderr)
         sys.exit(2)
 
 
-def _tune(
-    benchmark, *, n_trials, storage, study_name, space, sampler, seed, batch, timeout, device, progress, worker, fold_classes, prune
-) -> TuneResult:
+def _tune(benchmark: Benchmark, spec: StudySpec, *, device: str, progress: bool, worker: int) -> TuneResult:
     from optuna.trial import TrialState
 
     from szsl.progress import progress_bar
     from szsl.protocol import split_data, validation_splits
 
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise SZSLError(f"trials={n_trials!r}: expected an integer >= 1")
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise SZSLError(f"batch={batch!r}: expected an integer >= 1")
-    if sampler not in SAMPLERS:
-        raise SZSLError(f"sampler {sampler!r}: expected one of {', '.join(SAMPLERS)}")
-    if timeout is not None and not (timeout > 0):
-        raise SZSLError(f"timeout={timeout!r}: expected a number of seconds > 0")
-    if sampler == "grid" and space.grid_size() > MAX_GRID_SIZE:
-        raise SZSLError(
-            f"the grid has {space.grid_size():,} points, more than {MAX_GRID_SIZE:,} (every point is listed in memory); use fewer grid "
-            "points or --sampler tpe/random"
-        )
-    if sampler == "grid" and space.grid_size() < n_trials:
-        raise SZSLError(f"the grid has only {space.grid_size()} points, fewer than trials={n_trials}; lower --trials or add grid points")
-    rdb = open_storage(storage)
+    n_trials, space, seed, study_name = spec.n_trials, spec.space, spec.seed, spec.study_name
+    sampler, batch, timeout, fold_classes, prune = spec.sampler, spec.batch, spec.timeout, spec.fold_classes, spec.prune
+    rdb = open_storage(spec.storage)
     study = load_or_create_study(rdb, study_name, space=space, seed=seed, sampler=sampler, benchmark=benchmark, fold_classes=fold_classes)
 
     # The fold data, once per run (never per trial). Reads trainval images only.

@@ -57,8 +57,8 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     """Options shared by ``tune`` and ``reproduce``."""
     from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
     from szsl.pruning import DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS
+    from szsl.study_spec import DEFAULT_BATCH
     from szsl.trial_batch import SAMPLERS
-    from szsl.tune import DEFAULT_BATCH
 
     parser.add_argument(
         "--trials",
@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from szsl.atomic import write_json
     from szsl.data import load_benchmark
     from szsl.search_space import load_space
+    from szsl.study_spec import StudySpec
     from szsl.study_storage import redact
     from szsl.tune import default_paths, tune
 
@@ -139,11 +140,11 @@ def run(args: argparse.Namespace) -> int:
     space = space.with_budget(len(benchmark.trainval), args.epoch_steps, args.min_steps)
     out, storage = default_paths(benchmark, args.out, args.storage)
     check_output_path(out, "--out")
-    result = tune(
+    spec = StudySpec.build(
         benchmark, n_trials=args.trials, storage=storage, study_name=args.study, space=space, sampler=args.sampler, seed=args.seed,
-        batch=args.batch, timeout=args.timeout, device=args.device, progress=not args.quiet, workers=args.workers,
-        fold_classes=args.fold_classes, prune=args.prune,
+        batch=args.batch, timeout=args.timeout, fold_classes=args.fold_classes, prune=args.prune,
     )
+    result = tune(benchmark, spec, device=args.device, progress=not args.quiet, workers=args.workers)
     write_json(out, {"dataset": benchmark.name, "storage": redact(storage), **result.to_dict()})
     print(
         f"{benchmark.name}: best mean validation H = {result.best_value:.1f} (trial {result.best_trial}, {result.n_complete} complete "

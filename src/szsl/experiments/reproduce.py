@@ -91,8 +91,9 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
     from szsl.experiments.figures import soft_label_panel_data
     from szsl.experiments.final import final_evaluation
     from szsl.experiments.sweep import run_sweep
+    from szsl.study_spec import StudySpec
     from szsl.study_storage import redact
-    from szsl.tune import default_study_name, tune
+    from szsl.tune import tune
 
     folder = out / Path(name).stem  # an own-data path names its folder by its last part
     cache: dict[str, Any] = {}
@@ -115,15 +116,14 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         return result
 
     space = space.with_budget(len(bench().trainval), opts.epoch_steps, opts.min_steps)
-    study = default_study_name(bench(), space, opts.seed, opts.sampler, opts.fold_classes, opts.prune)
-    tune_key = {"study": study, "storage": redact(storage), "trials": opts.trials}
+    spec = StudySpec.build(
+        bench(), n_trials=opts.trials, storage=storage, space=space, sampler=opts.sampler, seed=opts.seed, batch=opts.batch,
+        timeout=opts.timeout, fold_classes=opts.fold_classes, prune=opts.prune,
+    )
+    tune_key = {"study": spec.study_name, "storage": redact(storage), "trials": opts.trials}
 
     def do_tune():
-        r = tune(
-            bench(), n_trials=opts.trials, storage=storage, study_name=study, space=space, sampler=opts.sampler,
-            seed=opts.seed, batch=opts.batch, timeout=opts.timeout, device=opts.device, progress=opts.progress,
-            fold_classes=opts.fold_classes, prune=opts.prune,
-        )
+        r = tune(bench(), spec, device=opts.device, progress=opts.progress)
         if r.n_complete + r.n_pruned < opts.trials:
             # A timeout stopped the search early: report it, but do not cache it as finished.
             raise _Incomplete(r)
