@@ -18,6 +18,17 @@ def test_train_on_embedded_digits_prints_and_writes_json(tmp_path, capsys):
     assert SZSLClassifier.load(tmp_path / "m.pt").hidden == 64
 
 
+def test_the_untuned_reference_setting_says_so_and_a_chosen_one_does_not(capsys, monkeypatch):
+    from szsl.commands import train as train_cmd
+    from szsl.config import TrainConfig
+
+    monkeypatch.setattr(train_cmd, "TrainConfig", lambda: TrainConfig(hidden=16, epochs=1))  # the reference, made tiny
+    assert main(["train", "--hidden", "16", "--epochs", "1", "--device", "cpu"]) == 0
+    assert "untuned reference setting" in capsys.readouterr().err
+    assert main(["train", "--hidden", "16", "--epochs", "1", "--q", "0.3", "--device", "cpu"]) == 0
+    assert "untuned" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
