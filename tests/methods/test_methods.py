@@ -273,10 +273,11 @@ def test_registry_and_search_spaces():
         get_method("eszsl").config()
     assert get_method("DCN").config().method == "dcn"
     assert search_space("hard")["q"] == 0.0 and search_space("eszsl").keys() == {"gamma", "lambda", "targets"}
-    tune = pytest.importorskip("szsl.tune")
+    from szsl.search_space import make_space
+
     for name in ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"):
         if get_method(name).is_network:
-            space = tune.make_space(search_space(name), epochs=1)
+            space = make_space(search_space(name), epochs=1)
             cfg = space.config({}, seed=0)
             for k, v in get_method(name).fixed.items():
                 assert getattr(cfg, k) == v

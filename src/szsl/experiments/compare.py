@@ -6,7 +6,7 @@ Per method:
    ``protocol``: "default" = szsl tune's ratio folds, "paper" = trainval-class folds): ``trials`` random-search
    trials, each scored by the mean H over the class folds. Every method (network or closed form)
    goes through the one study loop ``szsl.tune.tune`` (Optuna, sampler "random", stored and
-   resumable) over its own space ``tune.make_space(method=name)``.
+   resumable) over its own space ``search_space.make_space(method=name)``.
 2. Calibration: the calibrated-stacking gamma that maximises the selected trial's mean validation H over
    the folds, chosen exactly by the study on that trial's fold scores (``trial_batch.fold_gamma``).
 3. Final: one model per seed of ``seeds`` (one population) trained on trainval and scored on test_seen /

@@ -233,7 +233,7 @@ def get_method(name: str | Method) -> Method:
 
 
 def search_space(name: str) -> dict[str, Any]:
-    """The method's whole search space in ``szsl.tune`` format (``tune.make_space(method=name)`` reads it)."""
+    """The method's whole search space in ``szsl.tune`` format (``search_space.make_space(method=name)`` reads it)."""
     return dict(get_method(name).space)
 
 
