@@ -80,8 +80,19 @@ def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower())
 
 
+def _quiet_secondary_database_errors() -> None:
+    """SQLAlchemy logs "Error closing cursor" with a traceback when a Ctrl-C lands inside a database read (the cursor's
+    database is closed by then); the interrupt itself is reported in one line, so that echo is not printed."""
+    import logging
+
+    pool = logging.getLogger("sqlalchemy.pool")
+    if not any(isinstance(h, logging.NullHandler) for h in pool.handlers):
+        pool.addHandler(logging.NullHandler())
+
+
 def main(argv: list[str] | None = None) -> int:
     forget_signals()
+    _quiet_secondary_database_errors()
     previous = install_signal_handlers()
     try:
         return _main(argv)

@@ -67,3 +67,20 @@ def test_ctrl_c_message_promises_a_resume_only_for_commands_that_resume(monkeypa
     assert main(argv) == 130
     err = capsys.readouterr().err.strip()
     assert err == message or (err.startswith(message) and "\n" not in err), err
+
+
+def test_a_closing_cursor_error_of_an_interrupted_read_prints_no_traceback(capsys):
+    """SQLAlchemy logs "Error closing cursor" (with a traceback) through its pool logger when Ctrl-C lands inside a
+    database read; a command reports the interrupt in one line and nothing else."""
+    import logging
+
+    from szsl.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--version"])  # any command: main sets the logging up first
+    capsys.readouterr()
+    try:
+        raise RuntimeError("Cannot operate on a closed database.")
+    except RuntimeError:
+        logging.getLogger("sqlalchemy.pool.impl.QueuePool").error("Error closing cursor", exc_info=True)
+    assert "Traceback" not in capsys.readouterr().err
