@@ -311,7 +311,8 @@ def test_a_malformed_ensemble_file_is_one_line(fitted, tmp_path, change, message
 
 def test_estimator_hyperparameters_are_keyword_only():
     """scikit-learn's convention: hyperparameters by name only (a positional 0.3 cannot silently land on q)."""
-    from szsl.estimator import SZSLClassifier, SZSLEnsemble
+    from szsl.ensemble import SZSLEnsemble
+    from szsl.estimator import SZSLClassifier
 
     with pytest.raises(TypeError):
         SZSLClassifier(0.3)

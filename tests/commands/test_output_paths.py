@@ -17,7 +17,7 @@ COMMANDS = {
     "train --json": (["train", "--epochs", "1", "--hidden", "8", "--device", "cpu"], "--json", False, "szsl.evaluation.evaluate"),
     "train --save": (["train", "--epochs", "1", "--hidden", "8", "--device", "cpu"], "--save", False, "szsl.evaluation.evaluate"),
     "tune --out": (["tune", "--trials", "1", "--epochs", "1", "--device", "cpu"], "--out", False, "szsl.tune.tune"),
-    "predict --out": (["predict", "--model", "MODEL", "--features", "FEATS"], "--out", False, "szsl.estimator.load_model"),
+    "predict --out": (["predict", "--model", "MODEL", "--features", "FEATS"], "--out", False, "szsl.model_file.load_model"),
     "reproduce --out": (["reproduce", "--trials", "1", "--device", "cpu"], "--out", True, "szsl.experiments.reproduce.reproduce"),
     "compare --out": (["compare", "--trials", "1", "--device", "cpu"], "--out", True, "szsl.experiments.compare.compare"),
 }

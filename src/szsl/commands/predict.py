@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     from szsl.atomic import atomic_open
     from szsl.data.tables import read_features, read_files_list
-    from szsl.estimator import load_model
+    from szsl.model_file import load_model
 
     check_output_path(args.out, "--out")
     check_output_path(args.features_out, "--features-out")

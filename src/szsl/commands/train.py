@@ -150,7 +150,7 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from szsl.data import load_benchmark
-    from szsl.estimator import SZSLEnsemble
+    from szsl.ensemble import SZSLEnsemble
     from szsl.evaluation import evaluate_ensembles
     from szsl.protocol import final_split, split_data
 

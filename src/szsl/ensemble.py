@@ -1,0 +1,119 @@
+"""SZSLEnsemble: the final model of ``szsl reproduce`` as a scikit-learn estimator (several settings trained on the
+same data, their class probabilities averaged, each member calibrated by its fold-chosen gamma)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from szsl.atomic import atomic_path
+from szsl.config import TrainConfig
+from szsl.errors import SZSLError
+from szsl.estimator import ENSEMBLE_FORMAT, NotFittedError, SZSLClassifier, _column_or_1d, _per_class_score, _top1
+from szsl.final_model import check_gammas, final_members
+from szsl.train import TrainedMember, train_population
+
+
+class SZSLEnsemble(ClassifierMixin, BaseEstimator):
+    """The final model of ``szsl reproduce``: several settings (e.g. a study's best trials, ``TuneResult.ensemble``)
+    trained on the same data with one seed, their class probabilities averaged; with ``gammas`` (one per member,
+    chosen on the validation folds: ``TuneResult.top[i]["gamma"]``) each member's seen-class logits are lowered
+    by its gamma first (calibrated stacking). ``members``: TrainConfig values (dicts) or TrainConfigs; their own
+    seeds are replaced by ``seed``. ``estimators_``: the fitted members, each an ``SZSLClassifier``.
+    """
+
+    def __init__(self, *, members=(), gammas=None, seed: int = 0, device: str = "auto", verbose: bool = False):
+        self.members = members
+        self.gammas = gammas
+        self.seed = seed
+        self.device = device
+        self.verbose = verbose
+
+    @classmethod
+    def from_tune(cls, tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, **kwargs) -> "SZSLEnsemble":
+        """The final model of ``szsl reproduce`` on a ``TuneResult`` or its JSON (``szsl tune``'s output file, as a
+        dict): the members and gammas of ``final_model.final_members`` (None: its defaults, calibrate
+        ``final_model.DEFAULT_CALIBRATE``)."""
+        final = final_members(tuned, k, margin, calibrate)
+        return cls(members=[dict(t["config"]) for t in final.trials], gammas=final.gammas, **kwargs)
+
+    def _configs(self) -> list[TrainConfig]:
+        if isinstance(self.members, (str, bytes)) or len(self.members) == 0:
+            raise SZSLError(f"members={self.members!r}: expected one or more settings (TrainConfig values)")
+        configs = []
+        for i, m in enumerate(self.members):
+            values = m.to_dict() if hasattr(m, "to_dict") else dict(m)
+            try:
+                configs.append(TrainConfig.from_dict({**values, "seed": int(self.seed)}))
+            except (TypeError, ValueError) as exc:
+                raise SZSLError(f"members[{i}]: {exc}") from None
+        if self.gammas is not None:
+            check_gammas(self.gammas, len(configs))
+        return configs
+
+    def fit(self, X, y, class_attributes, class_names=None) -> "SZSLEnsemble":
+        """Train every member on (X, y) as one population (``train_population``); see ``SZSLClassifier.fit``."""
+        y = _column_or_1d(y)
+        configs = self._configs()
+        trained = train_population(X, y, class_attributes, configs, device=self.device, progress=self.verbose)
+        bad = next((t for t in trained if t.diverged), None)
+        if bad is not None:
+            raise SZSLError(f"a member diverged: {bad.message}")
+        seen = np.unique(np.asarray(y))
+        self.estimators_ = [SZSLClassifier.from_member(t, class_attributes, seen, class_names, device=self.device) for t in trained]
+        return self._set_fitted()
+
+    @classmethod
+    def from_members(
+        cls, members: list[TrainedMember], class_attributes, seen, class_names=None, gammas=None, device: str = "auto"
+    ) -> "SZSLEnsemble":
+        """A fitted ensemble from members that ``train_population`` already trained (with one seed)."""
+        ens = cls(members=[t.config.to_dict() for t in members], gammas=gammas, seed=members[0].config.seed, device=device)
+        ens._configs()
+        ens.estimators_ = [SZSLClassifier.from_member(t, class_attributes, seen, class_names, device=device) for t in members]
+        return ens._set_fitted()
+
+    def _set_fitted(self) -> "SZSLEnsemble":
+        first = self.estimators_[0]
+        for name in ("classes_", "seen_", "unseen_", "class_names_", "n_features_in_", "class_attributes_"):
+            setattr(self, name, getattr(first, name))
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "estimators_"):
+            raise NotFittedError("this SZSLEnsemble is not fitted yet: call fit(X, y, class_attributes) first")
+
+    def decision_function(self, X) -> np.ndarray:
+        """log of the ensemble's class probabilities, (n, C)."""
+        from szsl.evaluation import ensemble_log_proba
+
+        self._check()
+        blocks = [e.decision_function(X) for e in self.estimators_]
+        return ensemble_log_proba(blocks, self.seen_, None if self.gammas is None else [float(g) for g in self.gammas])
+
+    def predict_proba(self, X) -> np.ndarray:
+        return np.exp(self.decision_function(X))
+
+    def predict(self, X, among=None) -> np.ndarray:
+        """Top-1 class over all classes, or over the class indices in ``among``."""
+        return _top1(self.decision_function(X), among)
+
+    def score(self, X, y) -> float:
+        """Per-class mean top-1 accuracy of ``predict(X)`` over the classes present in ``y``, in [0, 1]; see
+        ``SZSLClassifier.score``."""
+        return _per_class_score(self, X, y)
+
+    def save(self, path: str | os.PathLike) -> None:
+        self._check()
+        payload = {
+            "format": ENSEMBLE_FORMAT,
+            "gammas": json.dumps(None if self.gammas is None else [float(g) for g in self.gammas]),
+            "seed": int(self.seed),
+            "members": [e._payload() for e in self.estimators_],
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
