@@ -170,3 +170,17 @@ def test_the_compare_summary_says_1_seed_and_1_trial():
     assert "1 random-search trial per method" in md and "1 seed on the test split" in md and "1 seeds" not in md
     md = CompareResult("digits", {**settings, "trials": 4, "seeds": [3, 4]}).markdown()
     assert "4 random-search trials per method" in md and "2 seeds on the test split" in md
+
+
+@pytest.mark.parametrize("method, params", [("eszsl", None), ("szsl", {"epochs": 2, "hidden": 16})])
+def test_the_study_recorded_gamma_is_the_one_a_retraining_on_the_folds_chooses(tmp_path, method, params):
+    """compare takes the calibration gamma the study recorded for its best trial; a study without one (older than
+    szsl 0.3) has it chosen again by retraining on the folds, which gives the same gamma."""
+    from szsl.experiments.compare import _fold_gamma_again, select_method
+    from szsl.methods import get_method
+    from szsl.study_storage import sqlite_url
+
+    bench = load_benchmark("digits")
+    sel = select_method(bench, method, trials=2, storage=sqlite_url(tmp_path / "s.db"), params=params, device="cpu")
+    again = _fold_gamma_again(bench, get_method(method), sel.params, seed=0, device="cpu", fold_classes="ratio")
+    assert again == pytest.approx((sel.gamma, sel.cv_h_cs), abs=1e-3)

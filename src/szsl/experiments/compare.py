@@ -172,10 +172,26 @@ def select_method(
         prune=proto["prune"],
     )
     params = result.best_config.to_dict() if m.is_network else dict(result.best_config)
-    # Calibration: the gamma the study chose on the best trial's own fold scores (``trial_batch.fold_gamma``).
+    # Calibration: the gamma the study chose on the best trial's own fold scores (``trial_batch.fold_gamma``); a trial
+    # of a study from before szsl 0.3 recorded none: its model is trained once more per fold to choose it.
     best = result.top[0]
     gamma, cv_h_cs = best["gamma"], best["H_cs"]
+    if gamma is None or cv_h_cs is None:
+        gamma, cv_h_cs = _fold_gamma_again(benchmark, m, params, seed=seed, device=device, fold_classes=proto["fold_classes"])
     return Selection(m.name, params, float(result.best_value), gamma, cv_h_cs, trials, time.perf_counter() - start)
+
+
+def _fold_gamma_again(benchmark: Benchmark, m, params: dict, *, seed: int, device, fold_classes: str) -> tuple[float, float]:
+    """(gamma, mean validation H with it) of ``params`` trained once more on each validation fold."""
+    from szsl.methods.calibration import choose_gamma
+    from szsl.protocol import split_data, validation_splits
+
+    folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes=fold_classes)]
+    runs = [evaluate(m, data, [params], seed=seed, device=device, keep_scores=True)[0] for data in folds]
+    bad = next((r for r in runs if r.diverged), None)
+    if bad is not None:
+        raise SZSLError(f"{m.name}: the selected configuration diverged on a validation fold: {bad.message}")
+    return choose_gamma([r.curve() for r in runs])
 
 
 def evaluate_final(
