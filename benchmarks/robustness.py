@@ -224,11 +224,10 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
     if protocol == "fixed":
         runs = evaluate("szsl", data, [dict(FIXED, seed=s) for s in seeds], with_t1=False)
     elif protocol == "untuned":  # szsl train with no hyperparameters (commands/train.py applies the same budget rules)
-        from szsl.budget import EPOCH_STEPS, scaled_batch
+        from szsl.budget import budget_config
         from szsl.config import TrainConfig
 
-        config = TrainConfig()
-        config = config.replace(batch_size=scaled_batch(config.batch_size, len(bench.trainval), EPOCH_STEPS))
+        config = budget_config(TrainConfig(), len(bench.trainval))
         runs = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], with_t1=False)
     elif protocol in _peers():  # its defaults with the authors' published values for the dataset (cn: seen_scale 1.0 on CUB)
         from szsl.methods import get_method

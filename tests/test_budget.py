@@ -71,3 +71,14 @@ def test_space_batch_follows_the_data():
     assert space.with_epoch_steps(5932, 8) is space  # every xlsa17 benchmark: the same space, the same study name
     paper = load_space("paper", epochs=20)
     assert paper.with_epoch_steps(1006, 8) is paper  # a searched batch size is left alone
+
+
+def test_budget_config_applies_the_batch_rule_then_the_step_floor():
+    from szsl.budget import budget_config, scaled_batch, scaled_epochs
+    from szsl.config import TrainConfig
+
+    config = TrainConfig(batch_size=256, epochs=20)
+    assert budget_config(config, 1000) == config.replace(batch_size=scaled_batch(256, 1000, 8))  # no floor: epochs as given
+    got = budget_config(config, 1000, 8, 400)
+    assert got.batch_size == 128 and got.epochs == scaled_epochs(20, 1000, 128, 400) == 50
+    assert budget_config(config, 100_000) == config  # xlsa17 scale: unchanged

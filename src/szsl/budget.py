@@ -46,3 +46,11 @@ def scaled_batch(batch_size: int, n_images: int, epoch_steps: int) -> int:
     while b > MIN_BATCH and math.ceil(n_images / b) < epoch_steps:
         b = max(MIN_BATCH, b // 2)
     return b
+
+
+def budget_config(config, n_images: int, epoch_steps: int = EPOCH_STEPS, min_steps: int = 0):
+    """A network method's setting (``TrainConfig``) on ``n_images`` training images under both rules, in their order:
+    the batch size first (``scaled_batch``), then the epochs (``scaled_epochs``; ``min_steps`` 0: unchanged).
+    ``szsl train`` applies it; ``SearchSpace.with_budget`` is the same for a space's fixed values."""
+    config = config.replace(batch_size=scaled_batch(config.batch_size, n_images, epoch_steps))
+    return config.replace(epochs=scaled_epochs(config.epochs, n_images, config.batch_size, min_steps))

@@ -7,7 +7,7 @@ import json
 import sys
 
 from szsl.atomic import check_output_path, write_json
-from szsl.budget import scaled_batch, scaled_epochs
+from szsl.budget import budget_config
 from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.commands.tune import add_budget_args
 from szsl.config import PARAMS, TrainConfig
@@ -122,9 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if not m.is_network:
         params = m.params(values, dataset=benchmark.name)  # the method's published values on this dataset, then the user's
     if m.is_network:
-        n = len(benchmark.trainval)
-        params = params.replace(batch_size=scaled_batch(params.batch_size, n, args.epoch_steps))
-        params = params.replace(epochs=scaled_epochs(params.epochs, n, params.batch_size, args.min_steps))
+        params = budget_config(params, len(benchmark.trainval), args.epoch_steps, args.min_steps)
     data = split_data(benchmark, final_split(benchmark))
     (result,) = evaluate(m, data, [params], seed=args.seed, device=args.device, progress=not args.quiet, keep_models=args.save is not None)
     if result.diverged:
