@@ -47,17 +47,28 @@ def test_recipe_pieces():
     An = cn.cn_attributes(A)
     np.testing.assert_allclose(np.linalg.norm(An, axis=1), math.sqrt(7), rtol=1e-5)
     g = torch.Generator().manual_seed(0)
-    net = cn.ProtoMLP(7, 16, 32, g, torch.device("cpu"), momentum=0.1, eps=1e-5)
+    net = cn.ProtoNet(7, 16, 32, [g], momentum=0.1, eps=1e-5, stacked=False)
     bound = math.sqrt(3 / (16 * 32))
-    assert net.params[4].shape == (32, 16) and float(net.params[4].detach().abs().max()) <= bound
+    W3 = net.members[0].W3
+    assert W3.shape == (32, 16) and float(W3.detach().abs().max()) <= bound
+    assert [n for n, _ in net.named_parameters()] == [f"members.0.{n}" for n in ("W1", "b1", "W2", "b2", "W3", "b3")]
     h = torch.randn(6, 16) * 3 + 1
-    out = net._cs(h, "cs1", training=True)
+    out = net._cs(h, "cs1")
     # divides by the variance + eps (not the std)
     torch.testing.assert_close(out, (h - h.mean(0)) / (h.var(0) + 1e-5))
-    torch.testing.assert_close(net.running["cs1_mean"], 0.1 * h.mean(0))
-    torch.testing.assert_close(net.running["cs1_var"], 0.9 + 0.1 * h.var(0))
-    ev = net._cs(h, "cs1", training=False)
-    torch.testing.assert_close(ev, (h - net.running["cs1_mean"]) / (net.running["cs1_var"] + 1e-5))
+    torch.testing.assert_close(net.cs1_mean[0], 0.1 * h.mean(0))
+    torch.testing.assert_close(net.cs1_var[0], 0.9 + 0.1 * h.var(0))
+    net.eval()
+    ev = net._cs(h, "cs1")
+    torch.testing.assert_close(ev, (h - net.cs1_mean[0]) / (net.cs1_var[0] + 1e-5))
+    # stacked: the same standardisation per member, over each member's classes
+    stacked = cn.ProtoNet(7, 16, 32, [torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)],
+                          momentum=0.1, eps=1e-5)
+    hk = torch.stack([h, 2 * h + 1])
+    out = stacked._cs(hk, "cs1")
+    for k in range(2):
+        torch.testing.assert_close(out[k], (hk[k] - hk[k].mean(0)) / (hk[k].var(0) + 1e-5))
+    torch.testing.assert_close(stacked.members[0].W1, net.members[0].W1)  # a member's draws do not depend on K
 
 
 def test_population_matches_single_fits(checks):

@@ -31,6 +31,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from szsl.errors import SZSLError
 from szsl.methods._peer_common import (
@@ -40,7 +41,6 @@ from szsl.methods._peer_common import (
     check_inputs,
     generator,
     linear_init,
-    train_epochs,
     uniform_,
 )
 from szsl.model import resolve_device
@@ -78,86 +78,158 @@ def cn_attributes(A: np.ndarray) -> np.ndarray:
     return (A / norms * math.sqrt(A.shape[1])).astype(np.float32)
 
 
-class ProtoMLP:
-    """The CN prototype network as plain tensors (so it is small, explicit and device-agnostic)."""
+class ProtoMember(nn.Module):
+    """The parameters of one CN prototype MLP, drawn from ``g`` in the order of the authors' nn.Linear layers
+    (layer 3's default weight is drawn and discarded before its uniform +-sqrt(3 / (hidden * D)) one)."""
 
-    def __init__(self, attr_dim: int, hidden: int, proto_dim: int, g: torch.Generator, device, *, momentum: float, eps: float):
+    def __init__(self, attr_dim: int, hidden: int, proto_dim: int, g: torch.Generator):
+        super().__init__()
         W1, b1 = linear_init(attr_dim, hidden, g)
         W2, b2 = linear_init(hidden, hidden, g)
         _, b3 = linear_init(hidden, proto_dim, g)
         W3 = uniform_((proto_dim, hidden), math.sqrt(3.0 / (hidden * proto_dim)), g)
-        self.params = [t.to(device).requires_grad_(True) for t in (W1, b1, W2, b2, W3, b3)]
-        self.running = {k: torch.zeros(hidden, device=device) if k.endswith("mean") else torch.ones(hidden, device=device)
-                        for k in ("cs1_mean", "cs1_var", "cs2_mean", "cs2_var")}
-        self.momentum, self.eps = momentum, eps
+        for name, t in (("W1", W1), ("b1", b1), ("W2", W2), ("b2", b2), ("W3", W3), ("b3", b3)):
+            setattr(self, name, nn.Parameter(t))
 
-    def _cs(self, h: torch.Tensor, which: str, training: bool) -> torch.Tensor:
-        if training:
-            mean = h.mean(dim=0)
-            var = h.var(dim=0) if h.shape[0] > 1 else torch.zeros_like(mean)
+
+def _linear(h: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """h W^T + b for one member (W 2-D) or K stacked ones (W (K, out, in); h (n, in) shared or (K, n, in))."""
+    if W.dim() == 2:
+        return F.linear(h, W, b)
+    if h.dim() == 2:
+        return torch.matmul(h, W.transpose(1, 2)) + b.unsqueeze(1)
+    return torch.baddbmm(b.unsqueeze(1), h, W.transpose(1, 2))
+
+
+class ProtoNet(nn.Module):
+    """K CN prototype networks (``ProtoMember``s, each with its own parameters, so torch's Adam and StepLR with one
+    parameter group per member do for each what they do for a single network) and their class-standardisation
+    statistics, buffers of shape (K, hidden).
+
+    ``stacked``: the forward pass stacks the members' parameters along a leading K dimension (batched matmuls;
+    prototypes (K, C, D)); otherwise the one member runs the plain 2-D kernels (prototypes (C, D)). The two give
+    the same values up to float rounding, which this recipe amplifies (see ``fit_population``): ``fit`` runs one
+    unstacked member, ``fit_population`` a stacked population, so each gives the numbers it always gave."""
+
+    def __init__(self, attr_dim: int, hidden: int, proto_dim: int, gens: list[torch.Generator], *, momentum: float,
+                 eps: float, stacked: bool = True):
+        super().__init__()
+        if not stacked and len(gens) != 1:
+            raise ValueError("an unstacked ProtoNet has exactly one member")
+        self.members = nn.ModuleList(ProtoMember(attr_dim, hidden, proto_dim, g) for g in gens)
+        self.stacked, self.momentum, self.eps = stacked, momentum, eps
+        for which in ("cs1", "cs2"):
+            self.register_buffer(f"{which}_mean", torch.zeros(len(gens), hidden))
+            self.register_buffer(f"{which}_var", torch.ones(len(gens), hidden))
+
+    def _cs(self, h: torch.Tensor, which: str) -> torch.Tensor:
+        """Class standardisation: each unit over the classes (dim -2) divided by (variance + eps)."""
+        run_mean, run_var = getattr(self, f"{which}_mean"), getattr(self, f"{which}_var")
+        if not self.stacked:
+            run_mean, run_var = run_mean[0], run_var[0]
+        if self.training:
+            mean = h.mean(dim=-2)
+            var = h.var(dim=-2) if h.shape[-2] > 1 else torch.zeros_like(mean)
             m = self.momentum
             with torch.no_grad():
-                self.running[f"{which}_mean"].mul_(1 - m).add_(m * mean.detach())
-                self.running[f"{which}_var"].mul_(1 - m).add_(m * var.detach())
+                run_mean.mul_(1 - m).add_(m * mean.detach())
+                run_var.mul_(1 - m).add_(m * var.detach())
         else:
-            mean, var = self.running[f"{which}_mean"], self.running[f"{which}_var"]
+            mean, var = run_mean, run_var
+        if self.stacked:
+            mean, var = mean.unsqueeze(1), var.unsqueeze(1)
         return (h - mean) / (var + self.eps)
 
-    def __call__(self, a: torch.Tensor, *, training: bool) -> torch.Tensor:
-        W1, b1, W2, b2, W3, b3 = self.params
-        h = F.relu(F.linear(a, W1, b1))
-        h = F.linear(h, W2, b2)
-        h = self._cs(h, "cs1", training)
-        h = F.relu(h)
-        h = self._cs(h, "cs2", training)
-        return F.relu(F.linear(h, W3, b3))
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        """Prototypes of the classes with (CN-scaled) attributes ``a``: (C, D), or (K, C, D) when stacked."""
+        if self.stacked:
+            W1, b1, W2, b2, W3, b3 = (torch.stack(ts) for ts in zip(*(m.parameters() for m in self.members)))
+        else:
+            W1, b1, W2, b2, W3, b3 = self.members[0].parameters()
+        h = F.relu(_linear(a, W1, b1))
+        h = self._cs(_linear(h, W2, b2), "cs1")
+        h = self._cs(F.relu(h), "cs2")
+        return F.relu(_linear(h, W3, b3))
 
 
 def cosine_logits(x: torch.Tensor, protos: torch.Tensor, scale: float) -> torch.Tensor:
-    xn = scale * x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    pn = scale * protos / protos.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return xn @ pn.T
+    """<s x/|x|, s P/|P|>: x (b, D) and protos (C, D), or both with a leading member dimension K."""
+    xn = scale * x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    pn = scale * protos / protos.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    return torch.bmm(xn, pn.transpose(1, 2)) if x.dim() == 3 else xn @ pn.T
+
+
+def _member_losses(logits: torch.Tensor, target: torch.Tensor, target_fn) -> torch.Tensor:
+    """Each member's mean loss over its minibatch: a scalar for (b, C) logits, (K,) for (K, b, C)."""
+    if target_fn is not None:
+        return -(target_fn(target) * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean(dim=-1)
+    if logits.dim() == 2:
+        return F.cross_entropy(logits, target)
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[2]), target.reshape(-1), reduction="none")
+    return ce.view(logits.shape[0], -1).mean(dim=1)
+
+
+def train_members(X: np.ndarray, y: np.ndarray, A: np.ndarray, seen: np.ndarray, ps: list[dict], gens: list, dev, *,
+                  stacked: bool, target_fn=None, train_classes: str = "seen") -> tuple[torch.Tensor, list[list[float]]]:
+    """Train K = len(gens) CN members (member k: hyperparameters ``ps[k]``, which agree outside ``PER_MEMBER``, and
+    generator ``gens[k]``, which draws its initialisation, then each epoch's shuffle). ``train_classes``: "seen"
+    (CE over the seen prototypes) or "all" (prototypes of every class, CS over all of them, with
+    ``target_fn(y_batch) -> (..., C)`` soft targets). Returns the prototypes of all classes, (K, C, D), and each
+    member's per-epoch mean loss (minibatches weighted by size)."""
+    p0, K = ps[0], len(gens)
+    net = ProtoNet(A.shape[1], p0["hidden"], X.shape[1], gens, momentum=p0["cs_momentum"], eps=p0["cs_eps"],
+                   stacked=stacked).to(dev)
+    opt = torch.optim.Adam([{"params": list(m.parameters()), "lr": p["lr"], "weight_decay": p["weight_decay"]}
+                            for m, p in zip(net.members, ps)])
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p0["lr_step"], gamma=p0["lr_gamma"])
+    A_t = torch.as_tensor(cn_attributes(A), device=dev)
+    X_t = torch.as_tensor(X, device=dev)
+    if train_classes == "seen":
+        train_attr = A_t[torch.as_tensor(seen, device=dev)]
+        target = torch.as_tensor(np.searchsorted(seen, y), device=dev)  # labels in the seen-only space
+    else:
+        train_attr, target = A_t, torch.as_tensor(y, device=dev)
+    n, histories = X.shape[0], [[] for _ in range(K)]
+    for _epoch in range(p0["epochs"]):
+        totals, count = torch.zeros(K, dtype=torch.float64), 0
+        for idx_list in zip(*[batches(n, p0["batch_size"], g) for g in gens]):
+            idx = torch.stack(idx_list).to(dev)  # (K, b)
+            xb, tb = X_t[idx], target[idx]
+            if not stacked:
+                xb, tb = xb[0], tb[0]
+            losses = _member_losses(cosine_logits(xb, net(train_attr), p0["scale"]), tb, target_fn)
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            opt.step()
+            totals += losses.detach().double().cpu().reshape(K) * idx.shape[1]
+            count += idx.shape[1]
+        sched.step()
+        for k in range(K):
+            histories[k].append(float(totals[k]) / count)
+    net.eval()
+    with torch.no_grad():
+        protos = net(A_t)
+    return (protos if stacked else protos.unsqueeze(0)), histories
+
+
+def _scorer(protos: torch.Tensor, seen: np.ndarray, seen_scale: float, scale: float):
+    """score(x) = cosine logits against all classes' prototypes, the seen columns multiplied by ``seen_scale``."""
+    factor = torch.ones(protos.shape[0], device=protos.device)
+    factor[torch.as_tensor(seen, device=protos.device)] = seen_scale
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        return cosine_logits(xb, protos, scale) * factor
+
+    return score
 
 
 def train_cn(X, y, attributes, p: dict, *, seed: int, device, name: str, target_fn=None, train_classes: str = "seen"):
-    """Shared by ``cn`` and ``cn-soft``. ``train_classes``: "seen" (CE over seen prototypes) or
-    "all" (prototypes of every class, CS over all of them, with ``target_fn(y_batch) -> (b, C)``
-    soft targets)."""
+    """One CN model (``train_members`` with one unstacked member); shared by ``cn`` and ``cn-soft``."""
     run = begin_fit(name, X, y, attributes, seed=seed, device=device, params=p)
-    X, A, seen, g, dev = run.X, run.A, run.seen, run.g, run.dev
-    A_t = torch.as_tensor(cn_attributes(A), device=dev)
-    X_t = torch.as_tensor(X, device=dev)
-    net = ProtoMLP(A.shape[1], p["hidden"], X.shape[1], g, dev, momentum=p["cs_momentum"], eps=p["cs_eps"])
-    opt = torch.optim.Adam(net.params, lr=p["lr"], weight_decay=p["weight_decay"])
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p["lr_step"], gamma=p["lr_gamma"])
-    if train_classes == "seen":
-        train_attr = A_t[torch.as_tensor(seen, device=dev)]
-        target = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)  # labels in the seen-only space
-    else:
-        train_attr = A_t
-        target = torch.as_tensor(run.y, device=dev)
-
-    def step_loss(idx: torch.Tensor) -> torch.Tensor:
-        protos = net(train_attr, training=True)
-        logits = cosine_logits(X_t[idx], protos, p["scale"])
-        if target_fn is None:
-            return F.cross_entropy(logits, target[idx])
-        return -(target_fn(target[idx]) * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
-
-    history = train_epochs(step_loss, opt, n=X.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev,
-                           end_epoch=sched.step)
-
-    with torch.no_grad():
-        protos_all = net(A_t, training=False)
-    factor = torch.ones(A.shape[0], device=dev)
-    factor[torch.as_tensor(seen, device=dev)] = p["seen_scale"]
-    scale = p["scale"]
-
-    def score(xb: torch.Tensor) -> torch.Tensor:
-        return cosine_logits(xb, protos_all, scale) * factor
-
-    fitted = run.fitted(score, history)
-    fitted.prototypes_ = protos_all.cpu().numpy()
+    protos, (history,) = train_members(run.X, run.y, run.A, run.seen, [p], [run.g], run.dev, stacked=False,
+                                       target_fn=target_fn, train_classes=train_classes)
+    fitted = run.fitted(_scorer(protos[0], run.seen, p["seen_scale"], p["scale"]), history)
+    fitted.prototypes_ = protos[0].cpu().numpy()
     return fitted
 
 
@@ -168,7 +240,8 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
 
 
 # ---------------------------------------------------------------------------------------------
-# Population training: K members stacked along a leading dimension, trained in one pass.
+# Population training: K members stacked along a leading dimension (ProtoNet(stacked=True)), trained
+# in one pass by the same train_members as a single fit.
 # ---------------------------------------------------------------------------------------------
 
 # Hyperparameters that may differ between the members of one population; all others must agree.
@@ -205,79 +278,14 @@ def fit_population(X, y, attributes, params_list, *, seeds, device: str = "auto"
                                                      device=device, progress=progress)):
                 out[k] = fitted
         return out
-    p0 = ps[0]
     X, y, A, seen, unseen = check_inputs(NAME, X, y, attributes)
     dev = resolve_device(device)
-    gens = [generator(s) for s in seeds]
-    nets = [ProtoMLP(A.shape[1], p0["hidden"], X.shape[1], g, torch.device("cpu"), momentum=p0["cs_momentum"], eps=p0["cs_eps"])
-            for g in gens]
-    # Each member keeps its own leaf tensors (so torch's Adam and StepLR, with one param group per
-    # member, do exactly what they do in ``fit``); the forward pass stacks them.
-    member_params = [[t.detach().to(dev).requires_grad_(True) for t in n.params] for n in nets]
-    H = p0["hidden"]
-    running = {k: (torch.zeros if k.endswith("mean") else torch.ones)((K, H), device=dev)
-               for k in ("cs1_mean", "cs1_var", "cs2_mean", "cs2_var")}
-    opt = torch.optim.Adam([{"params": mp, "lr": p["lr"], "weight_decay": p["weight_decay"]} for mp, p in zip(member_params, ps)])
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p0["lr_step"], gamma=p0["lr_gamma"])
-    A_t = torch.as_tensor(cn_attributes(A), device=dev)
-    A_seen = A_t[torch.as_tensor(seen, device=dev)]
-    X_t = torch.as_tensor(X, device=dev)
-    target = torch.as_tensor(np.searchsorted(seen, y), device=dev)
-    mom, eps, scale = p0["cs_momentum"], p0["cs_eps"], p0["scale"]
-
-    def cs(h, which, training):
-        if training:
-            mean, var = h.mean(dim=1), (h.var(dim=1) if h.shape[1] > 1 else torch.zeros_like(h[:, 0]))
-            with torch.no_grad():
-                running[f"{which}_mean"].mul_(1 - mom).add_(mom * mean.detach())
-                running[f"{which}_var"].mul_(1 - mom).add_(mom * var.detach())
-        else:
-            mean, var = running[f"{which}_mean"], running[f"{which}_var"]
-        return (h - mean.unsqueeze(1)) / (var.unsqueeze(1) + eps)
-
-    def protos_of(a, training):
-        W1, b1, W2, b2, W3, b3 = (torch.stack([mp[i] for mp in member_params]) for i in range(6))
-        h = F.relu(torch.matmul(a, W1.transpose(1, 2)) + b1.unsqueeze(1))
-        h = torch.baddbmm(b2.unsqueeze(1), h, W2.transpose(1, 2))
-        h = cs(F.relu(cs(h, "cs1", training)), "cs2", training)
-        return F.relu(torch.baddbmm(b3.unsqueeze(1), h, W3.transpose(1, 2)))  # (K, C, D)
-
-    def logits_of(xb, protos):  # xb (K, b, D)
-        xn = scale * xb / xb.norm(dim=2, keepdim=True).clamp_min(1e-12)
-        pn = scale * protos / protos.norm(dim=2, keepdim=True).clamp_min(1e-12)
-        return torch.bmm(xn, pn.transpose(1, 2))
-
-    n, histories = X.shape[0], [[] for _ in range(K)]
-    for _epoch in range(p0["epochs"]):
-        totals, count = torch.zeros(K, dtype=torch.float64), 0
-        for idx_list in zip(*[batches(n, p0["batch_size"], g) for g in gens]):
-            idx = torch.stack(idx_list).to(dev)  # (K, b)
-            logits = logits_of(X_t[idx], protos_of(A_seen, True))
-            ce = F.cross_entropy(logits.reshape(-1, logits.shape[2]), target[idx].reshape(-1), reduction="none")
-            per_member = ce.view(K, -1).mean(dim=1)
-            opt.zero_grad(set_to_none=True)
-            per_member.sum().backward()
-            opt.step()
-            totals += per_member.detach().double().cpu() * idx.shape[1]
-            count += idx.shape[1]
-        sched.step()
-        for k in range(K):
-            histories[k].append(float(totals[k]) / count)
-
-    with torch.no_grad():
-        protos_all = protos_of(A_t, False)  # (K, C, D)
+    protos, histories = train_members(X, y, A, seen, ps, [generator(s) for s in seeds], dev, stacked=True)
     seconds = time.perf_counter() - t0
     out = []
     for k in range(K):
-        factor = torch.ones(A.shape[0], device=dev)
-        factor[torch.as_tensor(seen, device=dev)] = ps[k]["seen_scale"]
-        pk = protos_all[k]
-
-        def score(xb, pk=pk, factor=factor):
-            return cosine_logits(xb, pk, scale) * factor
-
-        f = Fitted(NAME, score, device=dev, seen=seen, unseen=unseen, n_classes=A.shape[0], params=ps[k],
-                   loss_history=histories[k], seconds=seconds / K)
-        f.prototypes_ = pk.cpu().numpy()
+        f = Fitted(NAME, _scorer(protos[k], seen, ps[k]["seen_scale"], ps[0]["scale"]), device=dev, seen=seen,
+                   unseen=unseen, n_classes=A.shape[0], params=ps[k], loss_history=histories[k], seconds=seconds / K)
+        f.prototypes_ = protos[k].cpu().numpy()
         out.append(f)
     return out
