@@ -5,7 +5,6 @@ import torch
 
 from szsl.cli import main
 from szsl.methods import get_method, method_names, se_gzsl
-from szsl.methods._gan_common import normal_linear
 
 FAST = {"epochs": 20, "hidden": 64, "lr": 3e-3, "batch_size": 32, "n_synth": 20, "pre_lr": 1e-2, "pre_epochs": 20,
         "cls_lr": 1e-2, "cls_epochs": 15}
@@ -27,10 +26,10 @@ def test_space(checks):
 
 def test_decoder_and_encoder_shapes():
     g = torch.Generator().manual_seed(0)
-    E = normal_linear(7, 16, g, "cpu") + normal_linear(16, 3, g, "cpu") + normal_linear(16, 3, g, "cpu")
-    G = normal_linear(5, 16, g, "cpu") + normal_linear(16, 5, g, "cpu")
-    mu, logvar = se_gzsl.encode(E, torch.rand(4, 5), torch.rand(4, 2))
-    x = se_gzsl.decode(G, torch.randn(4, 3), torch.rand(4, 2))
+    E = se_gzsl.Encoder(5, 2, 16, 3, g)
+    G = se_gzsl.Decoder(3, 2, 16, 5, g)
+    mu, logvar = E(torch.rand(4, 5), torch.rand(4, 2))
+    x = G(torch.randn(4, 3), torch.rand(4, 2))
     assert mu.shape == logvar.shape == (4, 3) and x.shape == (4, 5) and ((x > 0) & (x < 1)).all()
 
 

@@ -1,6 +1,7 @@
-"""Pieces shared by the generative peers (f-clswgan, cycle-wgan, tf-vaegan): plain-tensor MLPs, the WGAN-GP
-gradient penalty, f-clswgan's conditional WGAN-GP loop (``train_cwgan``), min-max feature scaling, the
-softmax classifiers they train, and the start (``gan_inputs``) and end (``final_classifier``) of their fits.
+"""Pieces shared by the generative peers (f-clswgan, cycle-wgan, tf-vaegan, se-gzsl): their seeded ``nn.Linear``
+layers (``normal_linear``), the conditional critic (``Critic``), the WGAN-GP gradient penalty, f-clswgan's
+conditional WGAN-GP loop (``train_cwgan``), min-max feature scaling, the softmax classifiers they train, and the
+start (``gan_inputs``) and end (``final_classifier``) of their fits.
 
 Everything random is drawn on the CPU from the caller's ``torch.Generator`` and then moved to the
 device, so a run is a function of its seed (CPU and CUDA runs start from the same draws).
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from szsl.methods._peer_common import FitRun, Fitted, train_epochs
 from szsl.params import POSITIVE, Interval, Param
@@ -24,11 +26,32 @@ CLASSIFIER_PARAMS: tuple[Param, ...] = (
 )
 
 
-def normal_linear(in_dim: int, out_dim: int, g: torch.Generator, device, std: float = 0.02) -> list[torch.Tensor]:
-    """[weight (out, in) ~ N(0, std^2), bias 0] as leaf tensors: the init of Xian et al.'s code (weights_init)."""
-    W = (torch.randn((out_dim, in_dim), generator=g) * std).to(device).requires_grad_(True)
-    b = torch.zeros(out_dim, device=device, requires_grad=True)
-    return [W, b]
+def normal_linear(in_dim: int, out_dim: int, g: torch.Generator, std: float = 0.02) -> nn.Linear:
+    """nn.Linear(in_dim, out_dim) with weight ~ N(0, std^2) drawn from ``g`` on the CPU and bias 0: the init of Xian et
+    al.'s code (weights_init). Built without torch's default init, so nothing is drawn from torch's global generator."""
+    layer = nn.utils.skip_init(nn.Linear, in_dim, out_dim)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn((out_dim, in_dim), generator=g) * std)
+        layer.bias.zero_()
+    return layer
+
+
+def frozen(module: nn.Module):
+    """``module``'s forward pass with its parameters detached: no gradient reaches them (its inputs still get theirs)."""
+    params = {name: t.detach() for name, t in module.named_parameters()}
+    return lambda *args: torch.func.functional_call(module, params, args)
+
+
+class Critic(nn.Module):
+    """D(x, a) = Linear(LeakyReLU_0.2(Linear([x, a], hidden)), 1) -> (b,); layers ``normal_linear``, drawn in order."""
+
+    def __init__(self, x_dim: int, a_dim: int, hidden: int, g: torch.Generator):
+        super().__init__()
+        self.fc1 = normal_linear(x_dim + a_dim, hidden, g)
+        self.fc2 = normal_linear(hidden, 1, g)
+
+    def forward(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.leaky_relu(self.fc1(torch.cat([x, a], dim=1)), 0.2)).squeeze(1)
 
 
 def randn(shape, g: torch.Generator, device) -> torch.Tensor:
@@ -57,13 +80,6 @@ class MinMax:
         return (X - self.low) * self.scale
 
 
-def critic_forward(params, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    """D(x, a) = Linear(LeakyReLU_0.2(Linear([x, a]))) -> (b,)."""
-    W1, b1, W2, b2 = params
-    h = F.leaky_relu(F.linear(torch.cat([x, a], dim=1), W1, b1), 0.2)
-    return F.linear(h, W2, b2).squeeze(1)
-
-
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, a: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """mean((||grad_x D(x_hat, a)||_2 - 1)^2), x_hat = alpha real + (1 - alpha) fake, alpha ~ U(0, 1) per row
     (Gulrajani et al. 2017; the gradient is taken w.r.t. the feature only, the condition is fixed)."""
@@ -74,21 +90,17 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, a: torch.Te
     return ((grad.norm(2, dim=1) - 1) ** 2).mean()
 
 
-def train_cwgan(G_params: list, D_params: list, generate, Xs: torch.Tensor, A_t: torch.Tensor, y_t: torch.Tensor, *,
+def train_cwgan(G: nn.Module, D: nn.Module, Xs: torch.Tensor, A_t: torch.Tensor, y_t: torch.Tensor, *,
                 p: dict, nz: int, g: torch.Generator, device, betas, extra=None) -> dict[str, list[float]]:
-    """f-clswgan's conditional WGAN-GP training of ``G_params`` (``generate(G_params, z, a)``) against the critic
-    ``D_params`` (``critic_forward``), Adam (``p["lr"]``, ``betas``) for both. Per generator step, ``p["critic_iters"]``
+    """f-clswgan's conditional WGAN-GP training of the generator ``G`` (``G(z, a)``) against the critic ``D``
+    (``D(x, a)``, a ``Critic``), Adam (``p["lr"]``, ``betas``) for both. Per generator step, ``p["critic_iters"]``
     critic steps, each on a fresh random minibatch of ``p["batch_size"]`` real (x, a) pairs: D(G(z, a)) - D(x, a) +
     ``p["gp_lambda"]`` GP; then one generator step on the last of them: -D(G(z, a)) + the term of
     ``extra(fake, a, idx)`` -> (scalar term, {name: scalar to record}) (None: no term). An epoch is ceil(n / batch)
     generator steps, ``p["epochs"]`` of them. Returns the per-epoch means: critic (-W + lambda GP), wasserstein,
     generator and each of ``extra``'s names."""
-    optG = torch.optim.Adam(G_params, lr=p["lr"], betas=betas)
-    optD = torch.optim.Adam(D_params, lr=p["lr"], betas=betas)
-
-    def critic(x, a):
-        return critic_forward(D_params, x, a)
-
+    optG = torch.optim.Adam(G.parameters(), lr=p["lr"], betas=betas)
+    optD = torch.optim.Adam(D.parameters(), lr=p["lr"], betas=betas)
     n, bs, lam = Xs.shape[0], p["batch_size"], p["gp_lambda"]
     hist: dict[str, list[float]] = {"critic": [], "wasserstein": [], "generator": []}
     for _epoch in range(p["epochs"]):
@@ -99,18 +111,17 @@ def train_cwgan(G_params: list, D_params: list, generate, Xs: torch.Tensor, A_t:
                 idx = random_batch(n, bs, g, device)
                 real, a = Xs[idx], A_t[y_t[idx]]
                 with torch.no_grad():
-                    fake = generate(G_params, randn((idx.numel(), nz), g, device), a)
-                d_real, d_fake = critic(real, a).mean(), critic(fake, a).mean()
-                gp = gradient_penalty(critic, real, fake, a, g)
+                    fake = G(randn((idx.numel(), nz), g, device), a)
+                d_real, d_fake = D(real, a).mean(), D(fake, a).mean()
+                gp = gradient_penalty(D, real, fake, a, g)
                 loss_d = d_fake - d_real + lam * gp
                 optD.zero_grad(set_to_none=True)
                 loss_d.backward()
                 optD.step()
-            for t in D_params:
-                t.requires_grad_(False)
+            D.requires_grad_(False)
             # the generator step reuses the last critic minibatch's classes (as the authors' loop does)
-            fake = generate(G_params, randn((idx.numel(), nz), g, device), a)
-            loss_g = -critic(fake, a).mean()
+            fake = G(randn((idx.numel(), nz), g, device), a)
+            loss_g = -D(fake, a).mean()
             record = {}
             if extra is not None:
                 term, record = extra(fake, a, idx)
@@ -118,8 +129,7 @@ def train_cwgan(G_params: list, D_params: list, generate, Xs: torch.Tensor, A_t:
             optG.zero_grad(set_to_none=True)
             loss_g.backward()
             optG.step()
-            for t in D_params:
-                t.requires_grad_(True)
+            D.requires_grad_(True)
             values = {"critic": loss_d, "wasserstein": d_real - d_fake, "generator": loss_g, **record}
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
@@ -130,17 +140,17 @@ def train_cwgan(G_params: list, D_params: list, generate, Xs: torch.Tensor, A_t:
 
 
 def train_softmax(X: torch.Tensor, y: torch.Tensor, n_classes: int, *, lr: float, betas, epochs: int, batch_size: int,
-                  g: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+                  g: torch.Generator, device) -> tuple[nn.Linear, list[float]]:
     """A linear softmax classifier (LogSoftmax(Linear), NLL) trained with Adam on (X, y); weight init
-    N(0, 0.02), bias 0. Returns (W, b, per-epoch mean loss)."""
-    W, b = normal_linear(X.shape[1], n_classes, g, device)
-    opt = torch.optim.Adam([W, b], lr=lr, betas=betas)
+    N(0, 0.02), bias 0. Returns (the layer, frozen; per-epoch mean loss)."""
+    layer = normal_linear(X.shape[1], n_classes, g).to(device)
+    opt = torch.optim.Adam(layer.parameters(), lr=lr, betas=betas)
 
     def step_loss(idx: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(F.linear(X[idx], W, b), y[idx])
+        return F.cross_entropy(layer(X[idx]), y[idx])
 
     history = train_epochs(step_loss, opt, n=X.shape[0], epochs=epochs, batch_size=batch_size, g=g, device=device)
-    return W.detach(), b.detach(), history
+    return layer.requires_grad_(False), history
 
 
 def seen_index(seen: np.ndarray, y: np.ndarray, device) -> torch.Tensor:
@@ -164,12 +174,12 @@ def final_classifier(run: FitRun, train_X: torch.Tensor, train_y: torch.Tensor, 
     the logits of ``transform(scaler(x))`` (either may be None: not applied); ``loss_history_`` its per-epoch loss,
     and ``<key>_history_`` each of ``hist``'s per-epoch means of the generative training."""
     p = run.p
-    W, b, cls_hist = train_softmax(train_X, train_y, run.A.shape[0], lr=p["cls_lr"], betas=betas, epochs=p["cls_epochs"],
+    clf, cls_hist = train_softmax(train_X, train_y, run.A.shape[0], lr=p["cls_lr"], betas=betas, epochs=p["cls_epochs"],
                                    batch_size=p["cls_batch_size"] or p["n_synth"], g=run.g, device=run.dev)
 
     def score(xb: torch.Tensor) -> torch.Tensor:
         xb = scaler(xb) if scaler else xb
-        return F.linear(transform(xb) if transform else xb, W, b)
+        return clf(transform(xb) if transform else xb)
 
     fitted = run.fitted(score, cls_hist)
     for key, values in hist.items():

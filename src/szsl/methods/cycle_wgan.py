@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from szsl.methods._gan_common import (
     CLASSIFIER_PARAMS,
+    Critic,
     final_classifier,
     gan_inputs,
     normal_linear,
@@ -41,7 +43,7 @@ from szsl.methods._gan_common import (
     train_softmax,
 )
 from szsl.methods._peer_common import Fitted, begin_fit, train_epochs
-from szsl.methods.f_clswgan import generator_forward, synthesize
+from szsl.methods.f_clswgan import Generator, synthesize
 from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Param, defaults, searched, space
 
 NAME = "cycle-wgan"
@@ -75,21 +77,23 @@ SPACE = space(PARAMS)
 
 
 def train_regressor(Xs: torch.Tensor, targets: torch.Tensor, *, lr: float, betas, epochs: int, batch_size: int,
-                    g: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
-    """R(x) = W x + b fitted by mean ||R(x) - a||^2 with Adam; init N(0, 0.02), bias 0. Returns (W, b, per-epoch loss)."""
-    W, b = normal_linear(Xs.shape[1], targets.shape[1], g, device)
-    opt = torch.optim.Adam([W, b], lr=lr, betas=betas)
+                    g: torch.Generator, device) -> tuple[nn.Linear, list[float]]:
+    """R(x) = W x + b (an nn.Linear) fitted by mean ||R(x) - a||^2 with Adam; init N(0, 0.02), bias 0. Returns (R, still
+    trainable, its gradients cleared; per-epoch loss)."""
+    R = normal_linear(Xs.shape[1], targets.shape[1], g).to(device)
+    opt = torch.optim.Adam(R.parameters(), lr=lr, betas=betas)
 
     def step_loss(idx: torch.Tensor) -> torch.Tensor:
-        return (F.linear(Xs[idx], W, b) - targets[idx]).pow(2).sum(1).mean()
+        return cycle_loss(Xs[idx], targets[idx], R)
 
     history = train_epochs(step_loss, opt, n=Xs.shape[0], epochs=epochs, batch_size=batch_size, g=g, device=device)
-    return W.detach(), b.detach(), history
+    R.zero_grad(set_to_none=True)
+    return R, history
 
 
-def cycle_loss(fake: torch.Tensor, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """mean ||R(fake) - a||^2 (summed over attributes)."""
-    return (F.linear(fake, W, b) - a).pow(2).sum(1).mean()
+def cycle_loss(fake: torch.Tensor, a: torch.Tensor, R) -> torch.Tensor:
+    """mean ||R(fake) - a||^2 (summed over attributes); ``R`` the regressor (a module or any function of ``fake``)."""
+    return (R(fake) - a).pow(2).sum(1).mean()
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
@@ -103,41 +107,42 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     pre = dict(lr=p["pre_lr"], betas=betas, epochs=p["pre_epochs"], batch_size=p["pre_batch_size"], g=g, device=dev)
 
     # 1. the regressor features -> attributes on the real seen features (frozen afterwards)
-    Wr, br, reg_hist = train_regressor(Xs, A_t[y_t], **pre)
+    R, reg_hist = train_regressor(Xs, A_t[y_t], **pre)
+    R.requires_grad_(False)
     beta = p["cls_weight"]
     if beta > 0:  # f-clswgan's seen-class softmax, for its classification term
         y_seen = seen_index(seen, run.y, dev)
-        preW, preb, _ = train_softmax(Xs, y_seen, seen.size, **pre)
+        pre_clf, _ = train_softmax(Xs, y_seen, seen.size, **pre)
 
     # 2. the conditional WGAN-GP with the cycle-consistency term
     H = p["hidden"]
-    G_params = normal_linear(nz + Adim, H, g, dev) + normal_linear(H, D, g, dev)
-    D_params = normal_linear(D + Adim, H, g, dev) + normal_linear(H, 1, g, dev)
+    G = Generator(nz, Adim, H, D, g).to(dev)
+    critic = Critic(D, Adim, H, g).to(dev)
     unseen_t = torch.as_tensor(run.unseen)
     lam = p["cycle_weight"]
 
     def cycle_term(fake, a, idx):
-        cyc = cycle_loss(fake, a, Wr, br)
+        cyc = cycle_loss(fake, a, R)
         term, record = lam * cyc, {"cycle": cyc}
         if beta > 0:
-            cls_loss = F.cross_entropy(F.linear(fake, preW, preb), y_seen[idx])
+            cls_loss = F.cross_entropy(pre_clf(fake), y_seen[idx])
             term, record["gen_cls"] = term + beta * cls_loss, cls_loss
         if p["unseen_cycle"] and unseen_t.numel():
             lab = unseen_t[torch.randint(unseen_t.numel(), (idx.numel(),), generator=g)].to(dev)
             a_u = A_t[lab]
-            cyc_u = cycle_loss(generator_forward(G_params, randn((lab.numel(), nz), g, dev), a_u), a_u, Wr, br)
+            cyc_u = cycle_loss(G(randn((lab.numel(), nz), g, dev), a_u), a_u, R)
             term, record["cycle_unseen"] = term + lam * cyc_u, cyc_u
         return term, record
 
-    hist = train_cwgan(G_params, D_params, generator_forward, Xs, A_t, y_t, p=p, nz=nz, g=g, device=dev, betas=betas,
+    hist = train_cwgan(G, critic, Xs, A_t, y_t, p=p, nz=nz, g=g, device=dev, betas=betas,
                        extra=cycle_term)
 
     # 3. synthetic unseen features + real seen ones -> a softmax classifier over all classes
-    G_final = [t.detach() for t in G_params]
-    syn_X, syn_y = synthesize(G_final, A_t, run.unseen, p["n_synth"], nz, g, dev)
+    G.requires_grad_(False)
+    syn_X, syn_y = synthesize(G, A_t, run.unseen, p["n_synth"], nz, g, dev)
     # loss_history_: the final classifier's per-epoch loss; the GAN's per-epoch means are in critic_history_,
     # wasserstein_history_, generator_history_, cycle_history_ (and cycle_unseen_history_, gen_cls_history_).
     fitted = final_classifier(run, torch.cat([Xs, syn_X]), torch.cat([y_t, syn_y]), betas=betas, scaler=scaler, hist=hist)
     fitted.regressor_history_ = reg_hist
-    fitted.generator_params_ = [t.cpu().numpy() for t in G_final]
+    fitted.generator_params_ = [t.cpu().numpy() for t in G.parameters()]
     return fitted

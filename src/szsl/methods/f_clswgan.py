@@ -31,9 +31,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from szsl.methods._gan_common import (
     CLASSIFIER_PARAMS,
+    Critic,
     final_classifier,
     gan_inputs,
     normal_linear,
@@ -88,12 +90,19 @@ def authors_params(dataset: str) -> dict:
     return {**DEFAULTS, **AUTHORS.get(str(dataset).upper(), {})}
 
 
-def generator_forward(params, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    W1, b1, W2, b2 = params
-    return F.relu(F.linear(F.leaky_relu(F.linear(torch.cat([z, a], dim=1), W1, b1), 0.2), W2, b2))
+class Generator(nn.Module):
+    """G(z, a) = ReLU(Linear(LeakyReLU_0.2(Linear([z, a], hidden)), out_dim)); layers ``normal_linear``, drawn in order."""
+
+    def __init__(self, nz: int, a_dim: int, hidden: int, out_dim: int, g: torch.Generator):
+        super().__init__()
+        self.fc1 = normal_linear(nz + a_dim, hidden, g)
+        self.fc2 = normal_linear(hidden, out_dim, g)
+
+    def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.fc2(F.leaky_relu(self.fc1(torch.cat([z, a], dim=1)), 0.2)))
 
 
-def synthesize(G_params, A_t: torch.Tensor, classes: np.ndarray, n_per_class: int, noise_dim: int,
+def synthesize(G: nn.Module, A_t: torch.Tensor, classes: np.ndarray, n_per_class: int, noise_dim: int,
                g: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
     """``n_per_class`` features per class of ``classes`` from G (no gradient); labels in the full class space."""
     labels = torch.as_tensor(np.repeat(classes, n_per_class), device=device)
@@ -101,9 +110,9 @@ def synthesize(G_params, A_t: torch.Tensor, classes: np.ndarray, n_per_class: in
     with torch.no_grad():
         for start in range(0, labels.numel(), 4096):
             lab = labels[start : start + 4096]
-            out.append(generator_forward(G_params, randn((lab.numel(), noise_dim), g, device), A_t[lab]))
+            out.append(G(randn((lab.numel(), noise_dim), g, device), A_t[lab]))
     if not out:
-        return torch.zeros((0, G_params[2].shape[0]), device=device), labels
+        return torch.zeros((0, G.fc2.out_features), device=device), labels
     return torch.cat(out), labels
 
 
@@ -118,29 +127,29 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     betas = (p["beta1"], 0.999)
 
     # 1. the softmax classifier over the seen classes, on real features (frozen afterwards)
-    preW, preb, pre_hist = train_softmax(Xs, y_seen, seen.size, lr=p["pre_lr"], betas=betas, epochs=p["pre_epochs"],
+    pre, pre_hist = train_softmax(Xs, y_seen, seen.size, lr=p["pre_lr"], betas=betas, epochs=p["pre_epochs"],
                                          batch_size=p["pre_batch_size"], g=g, device=dev)
 
     # 2. the conditional WGAN-GP with the classification loss
     H = p["hidden"]
-    G_params = normal_linear(nz + Adim, H, g, dev) + normal_linear(H, D, g, dev)
-    D_params = normal_linear(D + Adim, H, g, dev) + normal_linear(H, 1, g, dev)
+    G = Generator(nz, Adim, H, D, g).to(dev)
+    critic = Critic(D, Adim, H, g).to(dev)
 
     def cls_term(fake, a, idx):
-        cls_loss = F.cross_entropy(F.linear(fake, preW, preb), y_seen[idx])
+        cls_loss = F.cross_entropy(pre(fake), y_seen[idx])
         return p["cls_weight"] * cls_loss, {"gen_cls": cls_loss}
 
-    hist = train_cwgan(G_params, D_params, generator_forward, Xs, A_t, y_t, p=p, nz=nz, g=g, device=dev, betas=betas,
+    hist = train_cwgan(G, critic, Xs, A_t, y_t, p=p, nz=nz, g=g, device=dev, betas=betas,
                        extra=cls_term)
 
     # 3. synthetic unseen features + real seen ones -> a softmax classifier over all classes
-    G_final = [t.detach() for t in G_params]
-    syn_X, syn_y = synthesize(G_final, A_t, run.unseen, p["n_synth"], nz, g, dev)
+    G.requires_grad_(False)
+    syn_X, syn_y = synthesize(G, A_t, run.unseen, p["n_synth"], nz, g, dev)
     train_X = torch.cat([Xs, syn_X])
     train_y = torch.cat([y_t, syn_y])
     # loss_history_: the final classifier's per-epoch loss; the GAN's per-epoch means are in
     # critic_history_ (-W + lambda GP), wasserstein_history_, generator_history_ and gen_cls_history_.
     fitted = final_classifier(run, train_X, train_y, betas=betas, scaler=scaler, hist=hist)
     fitted.pretrain_history_ = pre_hist
-    fitted.generator_params_ = [t.cpu().numpy() for t in G_final]
+    fitted.generator_params_ = [t.cpu().numpy() for t in G.parameters()]  # fc1 weight, bias, fc2 weight, bias
     return fitted

@@ -30,8 +30,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from szsl.methods._gan_common import CLASSIFIER_PARAMS, final_classifier, gan_inputs, normal_linear, randn
+from szsl.methods._gan_common import CLASSIFIER_PARAMS, final_classifier, frozen, gan_inputs, normal_linear, randn
 from szsl.methods._peer_common import Fitted, batches, begin_fit
 from szsl.methods.cycle_wgan import cycle_loss, train_regressor
 from szsl.methods.tf_vaegan import vae_loss
@@ -61,15 +62,30 @@ DEFAULTS = defaults(PARAMS)
 SPACE = space(PARAMS)
 
 
-def encode(E, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    W1, b1, Wm, bm, Wv, bv = E
-    h = F.leaky_relu(F.linear(torch.cat([x, a], 1), W1, b1), 0.2)
-    return F.linear(h, Wm, bm), F.linear(h, Wv, bv)
+class Encoder(nn.Module):
+    """E(x, a) -> (mu, log var): Linear([x, a], hidden)-LReLU_0.2, then two Linear(hidden, nz) heads."""
+
+    def __init__(self, x_dim: int, a_dim: int, hidden: int, nz: int, g: torch.Generator):
+        super().__init__()
+        self.fc = normal_linear(x_dim + a_dim, hidden, g)
+        self.mu = normal_linear(hidden, nz, g)
+        self.logvar = normal_linear(hidden, nz, g)
+
+    def forward(self, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = F.leaky_relu(self.fc(torch.cat([x, a], 1)), 0.2)
+        return self.mu(h), self.logvar(h)
 
 
-def decode(G, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    W1, b1, W2, b2 = G
-    return torch.sigmoid(F.linear(F.leaky_relu(F.linear(torch.cat([z, a], 1), W1, b1), 0.2), W2, b2))
+class Decoder(nn.Module):
+    """G(z, a) = Sigmoid(Linear(LReLU_0.2(Linear([z, a], hidden)), out_dim))."""
+
+    def __init__(self, nz: int, a_dim: int, hidden: int, out_dim: int, g: torch.Generator):
+        super().__init__()
+        self.fc1 = normal_linear(nz + a_dim, hidden, g)
+        self.fc2 = normal_linear(hidden, out_dim, g)
+
+    def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.fc2(F.leaky_relu(self.fc1(torch.cat([z, a], 1)), 0.2)))
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
@@ -82,13 +98,12 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     betas = (0.9, 0.999)
 
     # the regressor, pre-trained on the real seen features
-    Wr, br, reg_hist = train_regressor(Xs, A_t[y_t], lr=p["pre_lr"], betas=betas, epochs=p["pre_epochs"],
-                                       batch_size=p["pre_batch_size"], g=g, device=dev)
-    R = [Wr.requires_grad_(True), br.requires_grad_(True)]
-    E = normal_linear(D + Adim, H, g, dev) + normal_linear(H, nz, g, dev) + normal_linear(H, nz, g, dev)
-    G = normal_linear(nz + Adim, H, g, dev) + normal_linear(H, D, g, dev)
-    optR = torch.optim.Adam(R, lr=p["lr"], betas=betas)
-    optEG = torch.optim.Adam(E + G, lr=p["lr"], betas=betas)
+    R, reg_hist = train_regressor(Xs, A_t[y_t], lr=p["pre_lr"], betas=betas, epochs=p["pre_epochs"],
+                                  batch_size=p["pre_batch_size"], g=g, device=dev)
+    E = Encoder(D, Adim, H, nz, g).to(dev)
+    G = Decoder(nz, Adim, H, D, g).to(dev)
+    optR = torch.optim.Adam(R.parameters(), lr=p["lr"], betas=betas)
+    optEG = torch.optim.Adam([*E.parameters(), *G.parameters()], lr=p["lr"], betas=betas)
 
     hist = {"regressor": [], "vae": [], "sem": [], "feedback": []}
     for _epoch in range(p["epochs"]):
@@ -98,19 +113,19 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
             x, a = Xs[idx], A_t[y_t[idx]]
             # 1. the regressor on real and generated features
             with torch.no_grad():
-                x_gen = decode(G, randn((idx.numel(), nz), g, dev), a)
-            loss_r = cycle_loss(x, a, *R) + p["reg_gen_weight"] * cycle_loss(x_gen, a, *R)
+                x_gen = G(randn((idx.numel(), nz), g, dev), a)
+            loss_r = cycle_loss(x, a, R) + p["reg_gen_weight"] * cycle_loss(x_gen, a, R)
             optR.zero_grad(set_to_none=True)
             loss_r.backward()
             optR.step()
             # 2. encoder and decoder: VAE + the regressor's and the encoder's feedback on generated features
-            mu, logvar = encode(E, x, a)
-            recon = decode(G, mu + randn(mu.shape, g, dev) * torch.exp(0.5 * logvar), a)
+            mu, logvar = E(x, a)
+            recon = G(mu + randn(mu.shape, g, dev) * torch.exp(0.5 * logvar), a)
             loss_vae = vae_loss(recon, x, mu, logvar)
             z = randn((idx.numel(), nz), g, dev)
-            x_gen = decode(G, z, a)
-            loss_sem = cycle_loss(x_gen, a, *(t.detach() for t in R))
-            loss_fb = (encode([t.detach() for t in E], x_gen, a)[0] - z).pow(2).sum(1).mean()
+            x_gen = G(z, a)
+            loss_sem = cycle_loss(x_gen, a, frozen(R))
+            loss_fb = (frozen(E)(x_gen, a)[0] - z).pow(2).sum(1).mean()
             loss = loss_vae + p["sem_weight"] * loss_sem + p["feedback_weight"] * loss_fb
             optEG.zero_grad(set_to_none=True)
             loss.backward()
@@ -122,10 +137,10 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
             values.append(sums[k] / steps)
 
     # synthetic unseen features + real seen ones -> a softmax classifier over all classes
-    G_final = [t.detach() for t in G]
+    G.requires_grad_(False)
     with torch.no_grad():
         labels = torch.as_tensor(np.repeat(run.unseen, p["n_synth"]), device=dev)
-        syn = [decode(G_final, randn((lab.numel(), nz), g, dev), A_t[lab]) for lab in labels.split(4096)]
+        syn = [G(randn((lab.numel(), nz), g, dev), A_t[lab]) for lab in labels.split(4096)]
         syn_X = torch.cat(syn) if syn else torch.zeros((0, D), device=dev)
     # loss_history_: the final classifier's per-epoch loss; the generative model's per-epoch means are in
     # regressor_history_, vae_history_, sem_history_ and feedback_history_.

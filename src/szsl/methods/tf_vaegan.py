@@ -40,10 +40,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from szsl.methods._gan_common import (
     CLASSIFIER_PARAMS,
-    critic_forward,
+    Critic,
     final_classifier,
     gan_inputs,
     gradient_penalty,
@@ -120,40 +121,42 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     return bce + kld
 
 
-class Nets:
-    """E, G, D, Dec, F as lists of leaf tensors, with their forward passes."""
+class Nets(nn.Module):
+    """E, G, D, Dec, F (their layers ``normal_linear``s, drawn in this order), with their forward passes."""
 
-    def __init__(self, D: int, A: int, nz: int, H: int, g: torch.Generator, dev):
-        self.E = normal_linear(D + A, H, g, dev) + normal_linear(H, 2 * nz, g, dev) + normal_linear(2 * nz, nz, g, dev) \
-            + normal_linear(2 * nz, nz, g, dev)
-        self.G = normal_linear(nz + A, H, g, dev) + normal_linear(H, D, g, dev)
-        self.D = normal_linear(D + A, H, g, dev) + normal_linear(H, 1, g, dev)
-        self.Dec = normal_linear(D, H, g, dev) + normal_linear(H, A, g, dev)
-        self.F = normal_linear(H, H, g, dev) + normal_linear(H, H, g, dev)
+    def __init__(self, D: int, A: int, nz: int, H: int, g: torch.Generator, dev=None):
+        super().__init__()
+        self.E = nn.ModuleList([normal_linear(D + A, H, g), normal_linear(H, 2 * nz, g), normal_linear(2 * nz, nz, g),
+                                normal_linear(2 * nz, nz, g)])
+        self.G = nn.ModuleList([normal_linear(nz + A, H, g), normal_linear(H, D, g)])
+        self.D = Critic(D, A, H, g)
+        self.Dec = nn.ModuleList([normal_linear(D, H, g), normal_linear(H, A, g)])
+        self.F = nn.ModuleList([normal_linear(H, H, g), normal_linear(H, H, g)])
+        if dev is not None:
+            self.to(dev)
 
     def encode(self, x, a):
-        W1, b1, W2, b2, Wm, bm, Wv, bv = self.E
-        h = F.leaky_relu(F.linear(torch.cat([x, a], 1), W1, b1), 0.2)
-        h = F.leaky_relu(F.linear(h, W2, b2), 0.2)
-        return F.linear(h, Wm, bm), F.linear(h, Wv, bv)
+        fc1, fc2, head_mu, head_logvar = self.E
+        h = F.leaky_relu(fc2(F.leaky_relu(fc1(torch.cat([x, a], 1)), 0.2)), 0.2)
+        return head_mu(h), head_logvar(h)
 
     def generate_once(self, z, a, feedback=None, weight: float = 0.0):
-        W1, b1, W2, b2 = self.G
-        h = F.leaky_relu(F.linear(torch.cat([z, a], 1), W1, b1), 0.2)
+        fc1, fc2 = self.G
+        h = F.leaky_relu(fc1(torch.cat([z, a], 1)), 0.2)
         if feedback is not None:
             h = h + weight * feedback
-        return torch.sigmoid(F.linear(h, W2, b2))
+        return torch.sigmoid(fc2(h))
 
     def decode(self, x):
         """(L2-normalised attribute reconstruction, hidden layer)."""
-        W1, b1, W2, b2 = self.Dec
-        hidden = F.leaky_relu(F.linear(x, W1, b1), 0.2)
-        out = F.linear(hidden, W2, b2)
+        fc1, fc2 = self.Dec
+        hidden = F.leaky_relu(fc1(x), 0.2)
+        out = fc2(hidden)
         return out / out.norm(dim=1, keepdim=True).clamp_min(1e-12), hidden
 
     def feedback(self, u):
-        W1, b1, W2, b2 = self.F
-        return F.leaky_relu(F.linear(F.leaky_relu(F.linear(u, W1, b1), 0.2), W2, b2), 0.2)
+        fc1, fc2 = self.F
+        return F.leaky_relu(fc2(F.leaky_relu(fc1(u), 0.2)), 0.2)
 
     def generate(self, z, a, *, with_feedback: bool, weight: float):
         fake = self.generate_once(z, a)
@@ -163,16 +166,11 @@ class Nets:
         return self.generate_once(z, a, self.feedback(hidden.detach()), weight)
 
     def critic(self, x, a):
-        return critic_forward(self.D, x, a)
+        return self.D(x, a)
 
     def transform(self, x):
         out, hidden = self.decode(x)
         return torch.cat([x, out, hidden], 1)
-
-
-def _set_grad(params, flag: bool):
-    for t in params:
-        t.requires_grad_(flag)
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto") -> Fitted:
@@ -184,12 +182,11 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     nz = p["latent_dim"] or Adim
     nets = Nets(D, Adim, nz, p["hidden"], g, dev)
     b1 = (p["beta1"], 0.999)
-    optE = torch.optim.Adam(nets.E, lr=p["lr"])
-    optG = torch.optim.Adam(nets.G, lr=p["lr"], betas=b1)
-    optD = torch.optim.Adam(nets.D, lr=p["lr"], betas=b1)
-    optF = torch.optim.Adam(nets.F, lr=p["feed_lr"], betas=b1)
-    optDec = torch.optim.Adam(nets.Dec, lr=p["dec_lr"], betas=b1)
-    all_params = nets.E + nets.G + nets.D + nets.F + nets.Dec
+    optE = torch.optim.Adam(nets.E.parameters(), lr=p["lr"])
+    optG = torch.optim.Adam(nets.G.parameters(), lr=p["lr"], betas=b1)
+    optD = torch.optim.Adam(nets.D.parameters(), lr=p["lr"], betas=b1)
+    optF = torch.optim.Adam(nets.F.parameters(), lr=p["feed_lr"], betas=b1)
+    optDec = torch.optim.Adam(nets.Dec.parameters(), lr=p["dec_lr"], betas=b1)
 
     bs, lam = p["batch_size"], p["gp_lambda"]
     gd, gg, rw = p["gamma_d"], p["gamma_g"], p["recons_weight"]
@@ -231,9 +228,9 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
                     elif mean_gp < 1.001:
                         lam /= 1.1
                 # encoder / generator (/ feedback / decoder) step on the last critic minibatch
-                _set_grad(nets.D, False)
+                nets.D.requires_grad_(False)
                 if p["freeze_dec"]:
-                    _set_grad(nets.Dec, False)
+                    nets.Dec.requires_grad_(False)
                 mu, logvar = nets.encode(real, a)
                 z = mu + randn(mu.shape, g, dev) * torch.exp(0.5 * logvar)
                 recon = nets.generate(z, a, with_feedback=fb, weight=a1)
@@ -244,8 +241,7 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
                     fake = nets.generate(randn((idx.numel(), nz), g, dev), a, with_feedback=fb, weight=a1)
                 loss_gc = -nets.critic(fake, a).mean()
                 loss_g = loss_vae + gg * loss_gc + rw * weighted_l1(nets.decode(fake)[0], a)
-                for t in all_params:
-                    t.grad = None
+                nets.zero_grad(set_to_none=True)
                 loss_g.backward()
                 optE.step()
                 optG.step()
@@ -253,8 +249,8 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
                     optF.step()
                 if rw > 0 and not p["freeze_dec"]:
                     optDec.step()
-                _set_grad(nets.D, True)
-                _set_grad(nets.Dec, True)
+                nets.D.requires_grad_(True)
+                nets.Dec.requires_grad_(True)
                 sums["critic"] += float(loss_d.detach()) / gd
                 sums["wasserstein"] += float((d_real - d_fake).detach())
                 sums["generator"] += float(loss_g.detach())
@@ -265,8 +261,7 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
             values.append(sums[k] / steps)
 
     # synthetic unseen features (noise, with feedback) + real seen -> a softmax classifier over all classes
-    for t in all_params:
-        t.requires_grad_(False)
+    nets.requires_grad_(False)
     with torch.no_grad():
         labels = torch.as_tensor(np.repeat(run.unseen, p["n_synth"]), device=dev)
         syn = [nets.generate(randn((lab.numel(), nz), g, dev), A_t[lab], with_feedback=True, weight=p["feedback_eval"])
