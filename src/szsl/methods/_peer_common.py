@@ -3,7 +3,8 @@
 Each peer module declares ``NAME``, ``PARAMS`` (its hyperparameters, ``szsl.params``; ``DEFAULTS`` and ``SPACE``
 derive from them) and ``fit(X, y, attributes, params, *, seed, device)``. This module holds what they all need and
 nothing method-specific: parameter checking (``check_params`` for old-style ``DEFAULTS``/``SPECS`` modules), input checking, the
-seen/unseen split implied by ``y``, seeded initialisation and shuffling, the preamble every fit
+seen/unseen split implied by ``y``, seeded initialisation (``seeded_linear``: an ``nn.Linear`` drawn from the fit's
+generator) and shuffling, the seen-class softmax classifier several peers train (``train_softmax_classifier``), the preamble every fit
 starts with (``begin_fit``), the minibatch training loop (``train_epochs``), and the ``Fitted``
 result type with ``.scores(X)``.
 """
@@ -18,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from szsl.errors import SZSLError
 from szsl.model import resolve_device
@@ -83,6 +86,19 @@ def linear_init(in_dim: int, out_dim: int, g: torch.Generator) -> tuple[torch.Te
     return uniform_((out_dim, in_dim), bound, g), uniform_((out_dim,), bound, g)
 
 
+def seeded_linear(in_dim: int, out_dim: int, g: torch.Generator, *, bias: bool = True) -> nn.Linear:
+    """nn.Linear(in_dim, out_dim) with PyTorch's default initialisation drawn from ``g`` (``linear_init``: the weight,
+    then the bias, on the CPU). With ``bias=False`` the bias is drawn all the same and dropped, so the draws after it
+    do not depend on it. Built without torch's own init, so nothing is drawn from torch's global generator."""
+    W, b = linear_init(in_dim, out_dim, g)
+    layer = nn.utils.skip_init(nn.Linear, in_dim, out_dim, bias=bias)
+    with torch.no_grad():
+        layer.weight.copy_(W)
+        if bias:
+            layer.bias.copy_(b)
+    return layer
+
+
 def batches(n: int, batch_size: int, g: torch.Generator):
     """Indices of one shuffled epoch, in minibatches (the last one may be smaller)."""
     perm = torch.randperm(n, generator=g)
@@ -110,6 +126,22 @@ def train_epochs(step_loss: Callable[[torch.Tensor], torch.Tensor], opt: torch.o
             end_epoch()
         history.append(total / count)
     return history
+
+
+def train_softmax_classifier(X: torch.Tensor, target: torch.Tensor, n_classes: int, *, lr: float, weight_decay: float,
+                             epochs: int, batch_size: int, g: torch.Generator, device,
+                             inputs: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[nn.Linear, list[float]]:
+    """A linear softmax classifier (``seeded_linear`` from ``g``) of ``inputs(X[idx])`` (None: ``X[idx]``), cross-entropy
+    to ``target``, trained by ``train_epochs`` with Adam (``lr``, ``weight_decay``). Returns the layer (frozen) and the
+    per-epoch mean loss."""
+    layer = seeded_linear(X.shape[1], n_classes, g).to(device)
+    opt = torch.optim.Adam(layer.parameters(), lr=lr, weight_decay=weight_decay)
+
+    def step_loss(idx: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(layer(X[idx] if inputs is None else inputs(X[idx])), target[idx])
+
+    history = train_epochs(step_loss, opt, n=X.shape[0], epochs=epochs, batch_size=batch_size, g=g, device=device)
+    return layer.requires_grad_(False), history
 
 
 @dataclass

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from szsl.methods._peer_common import Fitted, begin_fit, l2_rows, linear_init, train_epochs
+from szsl.methods._peer_common import Fitted, begin_fit, l2_rows, train_softmax_classifier
 from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Param, defaults, space
 
 NAME = "conse"
@@ -54,21 +53,16 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     Phi = torch.as_tensor(l2_rows(run.A).astype(np.float32), device=dev)
     Phi_seen = Phi[torch.as_tensor(seen, device=dev)]
     target = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
-    W, b = linear_init(X.shape[1], seen.size, g)
-    W, b = W.to(dev).requires_grad_(True), b.to(dev).requires_grad_(True)
-    opt = torch.optim.Adam([W, b], lr=p["lr"], weight_decay=p["weight_decay"])
-
-    def step_loss(idx: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(F.linear((Xt[idx] - mu) / sd, W, b), target[idx])
-
-    history = train_epochs(step_loss, opt, n=X.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
-    W_f, b_f, T = W.detach(), b.detach(), p["T"]
+    clf, history = train_softmax_classifier(Xt, target, seen.size, lr=p["lr"], weight_decay=p["weight_decay"],
+                                            epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev,
+                                            inputs=lambda x: (x - mu) / sd)
+    T = p["T"]
 
     def score(xb: torch.Tensor) -> torch.Tensor:
         xb = l2_rows(xb) if normalize else xb
-        probs = torch.softmax(F.linear((xb - mu) / sd, W_f, b_f), dim=1)
+        probs = torch.softmax(clf((xb - mu) / sd), dim=1)
         return l2_rows(conse_embedding(probs, Phi_seen, T)) @ Phi.T
 
     fitted = run.fitted(score, history)
-    fitted.classifier_ = (W_f.cpu().numpy(), b_f.cpu().numpy())
+    fitted.classifier_ = (clf.weight.cpu().numpy(), clf.bias.cpu().numpy())
     return fitted

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from szsl.errors import SZSLError
-from szsl.methods._peer_common import begin_fit, linear_init, train_epochs
+from szsl.methods._peer_common import begin_fit, train_softmax_classifier
 from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Param, defaults, space
 
 NAME = "cosmo"
@@ -168,13 +168,9 @@ def combine(log_ps: torch.Tensor, log_pu: torch.Tensor, gate_logit: torch.Tensor
 
 
 def _seen_expert(X: torch.Tensor, col: torch.Tensor, n_cls: int, p: dict, g: torch.Generator, dev):
-    """(W, b, per-epoch losses) of the linear softmax on the (already standardised) features X."""
-    W, b = linear_init(X.shape[1], n_cls, g)
-    W, b = W.to(dev).requires_grad_(True), b.to(dev).requires_grad_(True)
-    opt = torch.optim.Adam([W, b], lr=p["lr"], weight_decay=p["l2"])
-    history = train_epochs(lambda idx: F.cross_entropy(F.linear(X[idx], W, b), col[idx]), opt, n=X.shape[0],
-                           epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
-    return W.detach(), b.detach(), history
+    """(the layer, per-epoch losses) of the linear softmax on the (already standardised) features X."""
+    return train_softmax_classifier(X, col, n_cls, lr=p["lr"], weight_decay=p["l2"], epochs=p["epochs"],
+                                    batch_size=p["batch_size"], g=g, device=dev)
 
 
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
@@ -194,7 +190,7 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
         tr, v_seen, v_unseen, p_seen, _ = holdout_split(run.y, seen, classes=p["holdout_classes"],
                                                         images=p["holdout_images"], g=g)
         col_v = torch.as_tensor(np.searchsorted(p_seen, run.y[tr]), device=dev)
-        Wv, bv, _ = _seen_expert(Xs[torch.as_tensor(tr, device=dev)], col_v, p_seen.size, p, g, dev)
+        expert_v, _ = _seen_expert(Xs[torch.as_tensor(tr, device=dev)], col_v, p_seen.size, p, g, dev)
         zs_v, diverged, message = fit_zero_shot(zs, zs_setting, run.X[tr], np.searchsorted(seen, run.y[tr]),
                                                 run.A[seen], seed=seed, device=device)
         if diverged:
@@ -202,7 +198,7 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
         val = np.concatenate([v_seen, v_unseen])
         u_cols = torch.as_tensor(np.flatnonzero(~np.isin(seen, p_seen)))
         with torch.no_grad():
-            ps_v = torch.softmax(F.linear(Xs[torch.as_tensor(val, device=dev)], Wv, bv).double(), dim=1).cpu()
+            ps_v = torch.softmax(expert_v(Xs[torch.as_tensor(val, device=dev)]).double(), dim=1).cpu()
             pu_v = torch.softmax(torch.as_tensor(zs_v(run.X[val]))[:, u_cols], dim=1)
         feats = torch.cat([top_k(ps_v, K), top_k(pu_v, K)], dim=1)
         is_seen = torch.cat([torch.ones(v_seen.size), torch.zeros(v_unseen.size)])
@@ -212,14 +208,14 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
         extra["pseudo_unseen_"] = np.setdiff1d(seen, p_seen)
 
     col = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
-    Ws, bs, history = _seen_expert(Xs, col, seen.size, p, g, dev)
+    expert, history = _seen_expert(Xs, col, seen.size, p, g, dev)
     zs_score, diverged, message = (fit_zero_shot(zs, zs_setting, run.X, run.y, run.A, seed=seed, device=device)
                                    if unseen.size else (None, False, ""))
     seen_t, unseen_t = torch.as_tensor(seen, device=dev), torch.as_tensor(unseen, device=dev)
     n_classes = run.A.shape[0]
 
     def score(xb: torch.Tensor) -> torch.Tensor:
-        log_ps = torch.log_softmax(F.linear((xb - mu) / sd, Ws, bs).double(), dim=1)
+        log_ps = torch.log_softmax(expert((xb - mu) / sd).double(), dim=1)
         if not unseen.size:
             return torch.full((xb.shape[0], n_classes), -np.inf, dtype=torch.float64, device=xb.device) \
                 .index_copy_(1, seen_t, log_ps)
