@@ -34,8 +34,9 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from szsl.methods._peer_common import begin_fit, l2_rows, linear_init, train_epochs
+from szsl.methods._peer_common import begin_fit, l2_rows, seeded_linear, train_epochs, train_softmax_classifier
 from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Param, defaults, space
 
 NAME = "cmt"
@@ -55,6 +56,23 @@ PARAMS = (
 )
 DEFAULTS = defaults(PARAMS)
 SPACE = space(PARAMS)
+
+
+class Mapping(nn.Module):
+    """f(x) = W2 tanh(W1 x): the two-layer map from (standardised) features to attribute space, no biases (the
+    default-init biases are drawn and dropped, ``seeded_linear``)."""
+
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, g: torch.Generator):
+        super().__init__()
+        self.fc1 = seeded_linear(in_dim, hidden, g, bias=False)
+        self.fc2 = seeded_linear(hidden, out_dim, g, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.tanh(self.fc1(x)))
+
+    def l2(self) -> torch.Tensor:
+        """Sum of the squared weights."""
+        return self.fc1.weight.pow(2).sum() + self.fc2.weight.pow(2).sum()
 
 
 def class_gaussians(Z: torch.Tensor, col: torch.Tensor, n_seen: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,28 +111,21 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     col = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
     targets = A[torch.as_tensor(run.y, device=dev)]
     n, D, H = Xs.shape[0], Xs.shape[1], p["hidden"]
-    W1 = linear_init(D, H, g)[0].to(dev).requires_grad_(True)
-    W2 = linear_init(H, A.shape[1], g)[0].to(dev).requires_grad_(True)
-
-    def embed(xs: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(xs @ w1.T) @ w2.T
+    embed = Mapping(D, H, A.shape[1], g).to(dev)
 
     def map_loss(idx: torch.Tensor) -> torch.Tensor:
-        fit_term = (targets[idx] - embed(Xs[idx], W1, W2)).pow(2).sum(1).mean()
-        return fit_term + p["l2"] * (W1.pow(2).sum() + W2.pow(2).sum())
+        fit_term = (targets[idx] - embed(Xs[idx])).pow(2).sum(1).mean()
+        return fit_term + p["l2"] * embed.l2()
 
-    opt = torch.optim.Adam([W1, W2], lr=p["lr"])
-    common = dict(n=n, epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
-    history = train_epochs(map_loss, opt, **common)
+    opt = torch.optim.Adam(embed.parameters(), lr=p["lr"])
+    history = train_epochs(map_loss, opt, n=n, epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
+    embed.requires_grad_(False)
+    # the seen-class softmax, drawn after the mapping's training
+    clf, cls_history = train_softmax_classifier(Xs, col, seen.size, lr=p["lr"], weight_decay=p["cls_weight_decay"],
+                                                epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
 
-    Wc, bc = linear_init(D, seen.size, g)
-    Wc, bc = Wc.to(dev).requires_grad_(True), bc.to(dev).requires_grad_(True)
-    cls_opt = torch.optim.Adam([Wc, bc], lr=p["lr"], weight_decay=p["cls_weight_decay"])
-    cls_history = train_epochs(lambda idx: F.cross_entropy(F.linear(Xs[idx], Wc, bc), col[idx]), cls_opt, **common)
-
-    w1, w2, wc, bc_ = W1.detach(), W2.detach(), Wc.detach(), bc.detach()
     with torch.no_grad():
-        Z = torch.cat([embed(Xs[i : i + 8192], w1, w2) for i in range(0, n, 8192)])
+        Z = torch.cat([embed(Xs[i : i + 8192]) for i in range(0, n, 8192)])
         mu, var = class_gaussians(Z.double(), col, seen.size)
         own = log_likelihoods(Z.double(), mu, var).max(dim=1).values
     threshold = float(np.quantile(own.cpu().numpy(), p["quantile"]))
@@ -124,9 +135,9 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
 
     def score(xb: torch.Tensor) -> torch.Tensor:
         xs = (xb - mu_x) / sd_x
-        z = embed(xs, w1, w2).double()
+        z = embed(xs).double()
         gate = (log_likelihoods(z, mu, var).max(dim=1).values - threshold) / temperature
-        log_ps = torch.log_softmax(F.linear(xs, wc, bc_).double(), dim=1)
+        log_ps = torch.log_softmax(clf(xs).double(), dim=1)
         log_pu = torch.log_softmax(-torch.cdist(z, protos).pow(2) / (2 * var_u), dim=1) if unseen.size else None
         return gzsl_scores(log_ps, log_pu, gate, seen_t, unseen_t, run.A.shape[0])
 

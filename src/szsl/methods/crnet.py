@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from szsl.methods._gan_common import MinMax
 from szsl.methods._peer_common import begin_fit, linear_init, train_epochs
@@ -109,6 +110,38 @@ def relation_logits(x_part: torch.Tensor, r_part: torch.Tensor, w2: torch.Tensor
     return F.relu(x_part[:, None, :] + r_part[None]) @ w2 + b2
 
 
+class CRNet(nn.Module):
+    """The K experts (weight (K, D, A), bias (K, D)) and the relation module: its first Linear(2 D, hidden) split into
+    the halves that act on x (``W1x``, with the bias ``b1``) and on r_c (``W1r``), then w2 (hidden,), b2 (). Every
+    layer has PyTorch's default Linear init drawn from ``g`` (``linear_init``): the experts in turn, then the relation
+    module's two layers."""
+
+    def __init__(self, K: int, attr_dim: int, D: int, hidden: int, g: torch.Generator):
+        super().__init__()
+        experts = [linear_init(attr_dim, D, g) for _ in range(K)]
+        self.W = nn.Parameter(torch.stack([e[0] for e in experts]))
+        self.b = nn.Parameter(torch.stack([e[1] for e in experts]))
+        W1, b1 = linear_init(2 * D, hidden, g)
+        self.W1x = nn.Parameter(W1[:, :D].contiguous())
+        self.W1r = nn.Parameter(W1[:, D:].contiguous())
+        self.b1 = nn.Parameter(b1)
+        W2, b2 = linear_init(hidden, 1, g)
+        self.w2, self.b2 = nn.Parameter(W2[0].clone()), nn.Parameter(b2[0].clone())
+
+    def representations(self, A: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """(C, D): ``class_representations`` of the classes with attributes A and centre weights w."""
+        return class_representations(A, w, self.W, self.b)
+
+    def x_part(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.W1x, self.b1)
+
+    def r_part(self, r: torch.Tensor) -> torch.Tensor:
+        return r @ self.W1r.T
+
+    def logits(self, x_part: torch.Tensor, r_part: torch.Tensor) -> torch.Tensor:
+        return relation_logits(x_part, r_part, self.w2, self.b2)
+
+
 def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: str = "auto"):
     """Train CRnet on (X, y); classes of ``attributes`` without training images are the unseen ones."""
     run = begin_fit(NAME, X, y, attributes, seed=seed, device=device, params=params, declared=PARAMS)
@@ -127,37 +160,27 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     seen_t = torch.as_tensor(seen, device=dev)
     col = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
 
-    experts = [linear_init(Adim, D, g) for _ in range(K)]
-    W = torch.stack([e[0] for e in experts]).to(dev).requires_grad_(True)
-    b = torch.stack([e[1] for e in experts]).to(dev).requires_grad_(True)
-    W1, b1 = linear_init(2 * D, p["hidden"], g)
-    W1x = W1[:, :D].contiguous().to(dev).requires_grad_(True)
-    W1r = W1[:, D:].contiguous().to(dev).requires_grad_(True)
-    b1 = b1.to(dev).requires_grad_(True)
-    W2, b2 = linear_init(p["hidden"], 1, g)
-    w2, b2 = W2[0].to(dev).requires_grad_(True), b2[0].to(dev).requires_grad_(True)
-    params_ = [W, b, W1x, W1r, b1, w2, b2]
-    opt = torch.optim.Adam(params_, lr=p["lr"], weight_decay=p["weight_decay"])
+    net = CRNet(K, Adim, D, p["hidden"], g).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
     A_seen, w_seen = A_t[seen_t], w_t[seen_t]
 
     def step_loss(idx: torch.Tensor) -> torch.Tensor:
-        r = class_representations(A_seen, w_seen, W, b)
-        logits = relation_logits(F.linear(Xs[idx], W1x, b1), r @ W1r.T, w2, b2)
+        logits = net.logits(net.x_part(Xs[idx]), net.r_part(net.representations(A_seen, w_seen)))
         target = F.one_hot(col[idx], seen.size).to(logits.dtype)
         return (torch.sigmoid(logits) - target).pow(2).mean()
 
     history = train_epochs(step_loss, opt, n=Xs.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
 
+    net.requires_grad_(False)
     with torch.no_grad():
-        Wd, bd, W1x_, W1r_, b1_, w2_, b2_ = (t.detach() for t in params_)
-        R = class_representations(A_t, w_t, Wd, bd)
-        r_part = R @ W1r_.T
+        R = net.representations(A_t, w_t)
+        r_part = net.r_part(R)
     chunk = max(1, _SCORE_CELLS // (r_part.shape[0] * r_part.shape[1]))
 
     def score(xb: torch.Tensor) -> torch.Tensor:
         xb = scaler(xb) if scaler else xb
-        x_part = F.linear(xb, W1x_, b1_)
-        return torch.cat([relation_logits(x_part[i : i + chunk], r_part, w2_, b2_) for i in range(0, xb.shape[0], chunk)])
+        x_part = net.x_part(xb)
+        return torch.cat([net.logits(x_part[i : i + chunk], r_part) for i in range(0, xb.shape[0], chunk)])
 
     fitted = run.fitted(score, history)
     fitted.centres_, fitted.assignments_ = centres, w_all

@@ -31,8 +31,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from szsl.methods._peer_common import begin_fit, l2_rows, linear_init, train_epochs
+from szsl.methods._peer_common import begin_fit, l2_rows, seeded_linear, train_epochs
 from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Param, defaults, space
 
 NAME = "sp-aen"
@@ -55,14 +56,29 @@ DEFAULTS = defaults(PARAMS)
 SPACE = space(PARAMS)
 
 
-def mlp_params(in_dim: int, hidden: int, out_dim: int, g: torch.Generator, device) -> list[torch.Tensor]:
-    """[W1, b1, W2, b2] of in -> hidden -> out (PyTorch's default Linear init from ``g``), leaf tensors on ``device``."""
-    return [t.to(device).requires_grad_(True) for t in (*linear_init(in_dim, hidden, g), *linear_init(hidden, out_dim, g))]
+class MLP(nn.Module):
+    """in -> hidden -> out: Linear, LeakyReLU 0.2, Linear (PyTorch's default Linear init drawn from ``g``)."""
+
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, g: torch.Generator):
+        super().__init__()
+        self.fc1 = seeded_linear(in_dim, hidden, g)
+        self.fc2 = seeded_linear(hidden, out_dim, g)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.leaky_relu(self.fc1(x), 0.2))
 
 
-def mlp(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    W1, b1, W2, b2 = params
-    return F.linear(F.leaky_relu(F.linear(x, W1, b1), 0.2), W2, b2)
+class SPAEN(nn.Module):
+    """The classifier embedding E, the attribute map W_a (no bias), the reconstructive embedding F (``Fr``), its
+    decoder ``Dec`` and the discriminator ``Dis``, drawn from ``g`` in this order."""
+
+    def __init__(self, D: int, attr_dim: int, hidden: int, Z: int, g: torch.Generator):
+        super().__init__()
+        self.E = MLP(D, hidden, Z, g)
+        self.Wa = seeded_linear(attr_dim, Z, g, bias=False)
+        self.Fr = MLP(D, hidden, Z, g)
+        self.Dec = MLP(Z, hidden, D, g)
+        self.Dis = MLP(Z, hidden, 1, g)
 
 
 def cosine_scores(e: torch.Tensor, phi: torch.Tensor, scale: float) -> torch.Tensor:
@@ -82,43 +98,40 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
     col = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
     D, H, Z = Xs.shape[1], p["hidden"], p["embed_dim"]
 
-    E = mlp_params(D, H, Z, g, dev)
-    Wa = linear_init(run.A.shape[1], Z, g)[0].to(dev).requires_grad_(True)
-    Fr = mlp_params(D, H, Z, g, dev)
-    Dec = mlp_params(Z, H, D, g, dev)
-    Dis = mlp_params(Z, H, 1, g, dev)
-    opt = torch.optim.Adam([*E, Wa, *Fr, *Dec], lr=p["lr"], weight_decay=p["weight_decay"])
-    dis_opt = torch.optim.Adam(Dis, lr=p["lr"], betas=(0.5, 0.999))
+    net = SPAEN(D, run.A.shape[1], H, Z, g).to(dev)
+    E, Wa, Fr, Dec, Dis = net.E, net.Wa, net.Fr, net.Dec, net.Dis
+    opt = torch.optim.Adam([*E.parameters(), *Wa.parameters(), *Fr.parameters(), *Dec.parameters()], lr=p["lr"],
+                           weight_decay=p["weight_decay"])
+    dis_opt = torch.optim.Adam(Dis.parameters(), lr=p["lr"], betas=(0.5, 0.999))
     parts: dict[str, list[float]] = {"ce": [], "rec": [], "adv": [], "dis": []}
 
     def step_loss(idx: torch.Tensor) -> torch.Tensor:
         x = Xs[idx]
-        e, f = mlp(E, x), mlp(Fr, x)
-        real, fake = mlp(Dis, f.detach()).squeeze(1), mlp(Dis, e.detach()).squeeze(1)
+        e, f = E(x), Fr(x)
+        real, fake = Dis(f.detach()).squeeze(1), Dis(e.detach()).squeeze(1)
         dis_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + \
             F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
         dis_opt.zero_grad(set_to_none=True)
         dis_loss.backward()
         dis_opt.step()
-        ce = F.cross_entropy(cosine_scores(e, A_seen @ Wa.T, p["scale"]), col[idx])
-        rec = (mlp(Dec, f) - x).pow(2).mean()
-        fooled = mlp(Dis, e).squeeze(1)
+        ce = F.cross_entropy(cosine_scores(e, Wa(A_seen), p["scale"]), col[idx])
+        rec = (Dec(f) - x).pow(2).mean()
+        fooled = Dis(e).squeeze(1)
         adv = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
         for k, v in (("ce", ce), ("rec", rec), ("adv", adv), ("dis", dis_loss)):
             parts[k].append(float(v.detach()))
         return ce + p["rec_weight"] * rec + p["adv_weight"] * adv
 
     history = train_epochs(step_loss, opt, n=Xs.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
-    for t in (*E, Wa, *Fr, *Dec, *Dis):
-        t.requires_grad_(False)
-    phi = A_t @ Wa.T
+    net.requires_grad_(False)
+    phi = Wa(A_t)
 
     def score(xb: torch.Tensor) -> torch.Tensor:
-        return cosine_scores(mlp(E, (xb - mu) / sd), phi, p["scale"])
+        return cosine_scores(E((xb - mu) / sd), phi, p["scale"])
 
     fitted = run.fitted(score, history)
     steps = max(1, len(parts["ce"]) // p["epochs"])
     fitted.parts_history_ = {k: [float(np.mean(v[i : i + steps])) for i in range(0, len(v), steps)] for k, v in parts.items()}
-    fitted.reconstruct_ = lambda Xq: (mlp(Dec, mlp(Fr, (torch.as_tensor(np.asarray(Xq, np.float32), device=dev) - mu) / sd))
+    fitted.reconstruct_ = lambda Xq: (Dec(Fr((torch.as_tensor(np.asarray(Xq, np.float32), device=dev) - mu) / sd))
                                       * sd + mu).cpu().numpy()
     return fitted
