@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from szsl.objective import DEFAULT_OBJECTIVE, fold_value
 from szsl.study_storage import is_lost
 

@@ -55,8 +55,8 @@ def add_budget_args(parser: argparse.ArgumentParser) -> None:
 
 def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> None:
     """Options shared by ``tune`` and ``reproduce``."""
-    from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
     from szsl.objective import DEFAULT_OBJECTIVE, OBJECTIVES
+    from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
     from szsl.pruning import DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS
     from szsl.study_spec import DEFAULT_BATCH
     from szsl.trial_batch import SAMPLERS
@@ -153,8 +153,9 @@ def run(args: argparse.Namespace) -> int:
     )
     result = tune(benchmark, spec, device=args.device, progress=not args.quiet, workers=args.workers)
     write_json(out, {"dataset": benchmark.name, "storage": redact(storage), **result.to_dict()})
+    ranked = " (calibrated)" if args.objective == "calibrated" else ""
     print(
-        f"{benchmark.name}: best mean validation H{' (calibrated)' if args.objective == 'calibrated' else ''} = {result.best_value:.1f} (trial {result.best_trial}, {result.n_complete} complete "
+        f"{benchmark.name}: best mean validation H{ranked} = {result.best_value:.1f} (trial {result.best_trial}, {result.n_complete} complete "
         f"and {result.n_pruned} pruned trials, study {result.study_name})"
     )
     for key, value in result.best_params.items():

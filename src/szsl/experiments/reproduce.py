@@ -24,8 +24,8 @@ from szsl.experiments.paper import display_name
 from szsl.experiments.report import results_table, write_results  # noqa: F401 - re-exported
 from szsl.experiments.stages import load_stage, save_stage
 from szsl.experiments.sweep import DEFAULT_VALUES
-from szsl.objective import DEFAULT_OBJECTIVE
 from szsl.final_model import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, CalibrationError, final_members
+from szsl.objective import DEFAULT_OBJECTIVE
 
 STAGES = ("tune", "final", "sweep_q", "sweep_tau")
 REPRODUCE_TRIALS = 20
