@@ -155,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
     write_json(out, {"dataset": benchmark.name, "storage": redact(storage), **result.to_dict()})
     ranked = " (calibrated)" if args.objective == "calibrated" else ""
     print(
-        f"{benchmark.name}: best mean validation H{ranked} = {result.best_value:.1f} (trial {result.best_trial}, {result.n_complete} complete "
-        f"and {result.n_pruned} pruned trials, study {result.study_name})"
+        f"{benchmark.name}: best mean validation H{ranked} = {result.best_value:.1f} (trial {result.best_trial}, "
+        f"{result.n_complete} complete and {result.n_pruned} pruned trials, study {result.study_name})"
     )
     for key, value in result.best_params.items():
         print(f"  {key:<11} {value:.4g}" if isinstance(value, float) else f"  {key:<11} {value}")
