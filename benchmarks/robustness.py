@@ -80,7 +80,7 @@ PROTOCOLS = ("default", "v01", "fixed", "untuned", "cn")
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant", input_scaling="none")
 SPACES = Path(__file__).resolve().parent / "spaces"
 V01 = dict(space=str(SPACES / "paper_as_given.json"), fold_classes="trainval", trials=30, prune="none", ensemble=1, calibrate="none",
-           epoch_steps=0)
+           epoch_steps=0, objective="plain")
 SEEDS = (0, 1, 2)
 
 

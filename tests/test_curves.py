@@ -84,6 +84,17 @@ def test_choose_gamma_maximises_mean_h_over_folds():
     assert choose_gamma([c1]) == pytest.approx((0.75, 50.0))
 
 
+def test_choose_gamma_nonnegative_never_raises_the_seen_scores():
+    """The unseen class 5 points ahead: every image is predicted unseen at gamma 0 (S 0, H 0); only a negative gamma
+    (raising the seen scores) recovers H 50, which the final model's "seen" calibration never applies."""
+    shifted = seen_unseen_curve(TOY_SCORES + np.array([0.0, 0.0, 5.0]), TOY_Y, [0, 1], [2])
+    gamma, h = choose_gamma([shifted])
+    assert gamma < 0 and h == pytest.approx(50.0)
+    assert choose_gamma([shifted], nonnegative=True) == (0.0, 0.0)
+    c1 = seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1], [2])
+    assert choose_gamma([c1], nonnegative=True) == pytest.approx((0.75, 50.0))  # a positive optimum is kept
+
+
 def test_plot_writes_a_png(tmp_path):
     c = seen_unseen_curve(TOY_SCORES, TOY_Y, [0, 1], [2])
     out = tmp_path / "img" / "c.png"

@@ -563,10 +563,38 @@ def test_a_study_spec_is_built_and_checked_once_and_passed_whole(tmp_path, digit
     url = sqlite_url(tmp_path / "spec.db")
     spec = StudySpec.build(digits, n_trials=2, storage=url, space=space, batch=2)
     assert spec == StudySpec.build(digits, n_trials=2, storage=url, space=space, batch=2)  # same options, same study
-    assert spec.study_name.startswith("digits-tpe-s0-") and spec.study_name.endswith("-ratio")
+    assert spec.study_name.startswith("digits-tpe-s0-") and spec.study_name.endswith("-ratio-calibrated")
+    plain = StudySpec.build(digits, n_trials=2, storage=url, space=space, batch=2, objective="plain")
+    assert plain.study_name == spec.study_name.removesuffix("-calibrated")  # szsl 0.3's name: its studies continue
     result = tune(digits, spec, device="cpu", progress=False)
     assert result.study_name == spec.study_name and result.n_complete + result.n_pruned == 2
     with pytest.raises(SZSLError, match=r"^trials=0: expected an integer >= 1$"):
         StudySpec.build(digits, n_trials=0, storage=url, space=space)
+    with pytest.raises(SZSLError, match=r"^objective='best': expected one of calibrated, plain$"):
+        StudySpec.build(digits, n_trials=2, storage=url, space=space, objective="best")
     with pytest.raises(SZSLError, match="not both"):
         tune(digits, spec, n_trials=3)
+
+
+@pytest.mark.parametrize("objective", ["calibrated", "plain"])
+def test_trials_are_ranked_by_the_objective(tmp_path, digits, objective):
+    """objective "calibrated" (the default): a complete trial's value is its best mean fold H over gammas >= 0, so at
+    least its plain H (gamma 0) and at most the unconstrained optimum H_cs; "plain": the plain mean fold H itself."""
+    import optuna
+
+    from szsl.study_spec import StudySpec
+
+    space = make_space({"epochs": 6, "hidden": 16, "q": {"low": 0.1, "high": 0.9}})
+    spec = StudySpec.build(digits, n_trials=4, storage=sqlite_url(tmp_path / "o.db"), space=space, batch=4, prune="none",
+                           objective=objective)
+    tune(digits, spec, device="cpu", progress=False)
+    trials = [t for t in optuna.load_study(study_name=spec.study_name, storage=spec.storage).trials if t.value is not None]
+    assert len(trials) == 4
+    for t in trials:
+        plain, best = t.user_attrs["H_plain"], t.user_attrs["H_cs"]
+        if objective == "plain":
+            assert t.value == pytest.approx(plain, abs=1e-3)
+        else:
+            assert plain - 1e-3 <= t.value <= best + 1e-3
+    if objective == "calibrated":  # the calibration matters on some trial of this space (q from 0.1 to 0.9)
+        assert any(t.value > t.user_attrs["H_plain"] + 0.5 for t in trials)

@@ -146,6 +146,7 @@ def evaluate_rungs(
     seed: int = 0,
     device="auto",
     keep_curves: bool = False,
+    rung_curves: bool = False,
     note: Callable[[str], None] | None = None,
 ) -> tuple[list[list[Run]], list[int]]:
     """Multi-fidelity ``evaluate`` of a network method on several splits at once (a study's folds).
@@ -155,7 +156,7 @@ def evaluate_rungs(
     per_fold_runs)`` returns the indices (into ``params``) to stop there; the others go on to their
     full budget. Returns the runs per fold (a stopped setting's as of the epoch it stopped at) and,
     per setting, the epoch it was stopped at (0: it ran its full budget). ``keep_curves``: the returned
-    runs keep what ``Run.curve()`` needs; the runs given to ``on_rung`` never do. ``note``: told where training
+    runs keep what ``Run.curve()`` needs; the runs given to ``on_rung`` do when ``rung_curves``. ``note``: told where training
     is ("fold 2/3, epoch 10/30") before each stretch, for a progress display.
     """
     from szsl.methods import get_method
@@ -189,7 +190,7 @@ def evaluate_rungs(
         running = sorted(set.intersection(*(set(pop.running()) for pop in pops))) if pops else []
         if not running:
             break
-        stop = sorted({int(i) for i in on_rung(epoch, running, runs_now())} & set(running))
+        stop = sorted({int(i) for i in on_rung(epoch, running, runs_now(rung_curves))} & set(running))
         for pop in pops:
             pop.stop(stop)
         for i in stop:

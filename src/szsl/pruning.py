@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import numpy as np
-
+from szsl.objective import DEFAULT_OBJECTIVE, fold_value
 from szsl.study_storage import is_lost
 
 if TYPE_CHECKING:
@@ -44,13 +43,13 @@ def prune_rungs(epochs: int, prune: str) -> list[int]:
     return rungs
 
 
-def halving(study, batch, epoch: int, running: list[int], per_fold) -> list[int]:
-    """Successive halving at one rung: report each running trial's mean fold H at ``epoch``; stop those
-    below the top 1 / PRUNE_REDUCTION of every trial of the study (this batch included) scored at ``epoch``."""
+def halving(study, batch, epoch: int, running: list[int], per_fold, objective: str = DEFAULT_OBJECTIVE) -> list[int]:
+    """Successive halving at one rung: report each running trial's validation objective (``objective.fold_value``)
+    at ``epoch``; stop those below the top 1 / PRUNE_REDUCTION of every trial of the study (this batch included)
+    scored at ``epoch``."""
     values = {}
     for i in running:
-        hs = [runs[i].metrics.get("H", float("nan")) if not runs[i].diverged else float("nan") for runs in per_fold]
-        values[i] = float(np.mean(hs))
+        values[i] = fold_value([runs[i] for runs in per_fold], objective)
         if math.isfinite(values[i]):
             batch[i][0].report(values[i], epoch)
     mine = {trial.number for trial, _ in batch}

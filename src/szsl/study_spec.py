@@ -1,7 +1,7 @@
 """StudySpec: what a study is, frozen and checked once, passed whole from the command to every worker.
 
 Every option that defines a study (its trials, storage, space, name, sampler, seed, trial batch, timeout, fold
-classes and pruner) lives here; ``szsl tune``, ``szsl reproduce``, ``szsl compare`` and the library's
+classes, pruner and objective) lives here; ``szsl tune``, ``szsl reproduce``, ``szsl compare`` and the library's
 ``tune.tune`` build one with ``StudySpec.build`` and hand it on. How the study is run (the device, progress,
 how many local workers) is not part of it: the same spec continues the same study from any machine.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
+from szsl.objective import DEFAULT_OBJECTIVE, OBJECTIVES
 from szsl.pruning import DEFAULT_PRUNE, PRUNERS, prunable
 from szsl.search_space import MAX_GRID_SIZE, SearchSpace, make_space
 from szsl.trial_batch import SAMPLERS
@@ -31,6 +32,7 @@ class StudySpec:
     timeout: float | None = None  # seconds after which no new trial is asked
     fold_classes: str = "ratio"  # protocol.FOLD_CLASSES
     prune: str = DEFAULT_PRUNE  # pruning.PRUNERS
+    objective: str = DEFAULT_OBJECTIVE  # objective.OBJECTIVES: what ranks the trials
 
     @classmethod
     def build(
@@ -48,6 +50,7 @@ class StudySpec:
         timeout: float | None = None,
         fold_classes: str = "ratio",
         prune: str = DEFAULT_PRUNE,
+        objective: str = DEFAULT_OBJECTIVE,
     ) -> StudySpec:
         """The checked spec of a study of ``benchmark``: ``space`` defaults to ``method``'s (szsl's), with the method's
         published values for the dataset; ``study_name`` to ``default_study_name``. One-line SZSLError on a bad value."""
@@ -57,6 +60,8 @@ class StudySpec:
             raise SZSLError(f"fold_classes={fold_classes!r}: expected one of {', '.join(FOLD_CLASSES)}")
         if prune not in PRUNERS:
             raise SZSLError(f"prune={prune!r}: expected one of {', '.join(PRUNERS)}")
+        if objective not in OBJECTIVES:
+            raise SZSLError(f"objective={objective!r}: expected one of {', '.join(OBJECTIVES)}")
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
             raise SZSLError(f"trials={n_trials!r}: expected an integer >= 1")
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -78,15 +83,18 @@ class StudySpec:
             raise SZSLError(
                 f"the grid has only {space.grid_size()} points, fewer than trials={n_trials}; lower --trials or add grid points"
             )
-        name = study_name or default_study_name(benchmark, space, seed, sampler, fold_classes, prune)
-        return cls(n_trials, storage, space, name, sampler, seed, batch, timeout, fold_classes, prune)
+        name = study_name or default_study_name(benchmark, space, seed, sampler, fold_classes, prune, objective)
+        return cls(n_trials, storage, space, name, sampler, seed, batch, timeout, fold_classes, prune, objective)
 
 
 def default_study_name(
-    benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "ratio", prune: str = DEFAULT_PRUNE
+    benchmark: Benchmark, space: SearchSpace, seed: int, sampler: str = "tpe", fold_classes: str = "ratio", prune: str = DEFAULT_PRUNE,
+    objective: str = "plain",
 ) -> str:
-    """Same benchmark, method, space, seed, sampler, fold classes and pruner -> same name, so a re-run continues the study."""
+    """Same benchmark, method, space, seed, sampler, fold classes, pruner and objective -> same name, so a re-run continues
+    the study. The plain objective names no suffix (the studies of szsl 0.3 and earlier ranked by it, and continue)."""
     method = "" if space.method == "szsl" else f"{space.method}-"
     folds = f"-{fold_classes}"  # always: szsl 0.2's default ("matched") named no suffix, so no new study continues one of those
     pruned = "" if prune == DEFAULT_PRUNE or not prunable(space) else f"-prune-{prune}"
-    return f"{benchmark.name}-{method}{sampler}-s{seed}-{space.fingerprint()}{folds}{pruned}"
+    ranked = "" if objective == "plain" else f"-{objective}"
+    return f"{benchmark.name}-{method}{sampler}-s{seed}-{space.fingerprint()}{folds}{pruned}{ranked}"

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from szsl.errors import SZSLError
+from szsl.objective import DEFAULT_OBJECTIVE, fold_value, needs_curves
 from szsl.pruning import halving, prunable, prune_rungs
 from szsl.search_space import SearchSpace, next_grid_point
 from szsl.study_storage import Heartbeat, is_lost
@@ -85,9 +86,11 @@ def ask_batch(study, space: SearchSpace, sampler: str, seed: int, b: int, me: di
 
 
 def run_batch(
-    study, batch, space: SearchSpace, seed: int, folds, device, heart: Heartbeat, prune: str = "none", note=None
+    study, batch, space: SearchSpace, seed: int, folds, device, heart: Heartbeat, prune: str = "none", note=None,
+    objective: str = DEFAULT_OBJECTIVE,
 ) -> None:
-    """Train the batch's settings as one population per fold, tell each trial its mean fold H (or PRUNED / FAIL).
+    """Train the batch's settings as one population per fold, tell each trial its validation objective
+    (``objective.fold_value``: calibrated or plain mean fold H) or PRUNED / FAIL.
     ``note``: told which fold (and epoch) is training, for the progress display."""
     from optuna.trial import TrialState
 
@@ -98,8 +101,8 @@ def run_batch(
     stopped_at = [0] * len(configs)
     if rungs:  # one population per fold, scored at the rungs; the losers stop there
         per_fold, stopped_at = evaluate_rungs(
-            space.method, folds, configs, rungs, lambda epoch, running, runs: halving(study, batch, epoch, running, runs), seed=seed,
-            device=device, keep_curves=True, note=note,
+            space.method, folds, configs, rungs, lambda epoch, running, runs: halving(study, batch, epoch, running, runs, objective),
+            seed=seed, device=device, keep_curves=True, rung_curves=needs_curves(objective), note=note,
         )
     else:  # one population per fold, through the one harness
         per_fold = []
@@ -123,8 +126,9 @@ def run_batch(
                     "config": configs[i].to_dict() if hasattr(configs[i], "to_dict") else dict(configs[i]),
                     "gamma": gamma,
                     "H_cs": h_cs,
+                    "H_plain": round(float(np.mean([r.metrics["H"] for r in results])), 4),
                 },
-                float(np.mean([r.metrics["H"] for r in results])),
+                fold_value(results, objective),
                 TrialState.COMPLETE,
             )
         try:
@@ -143,7 +147,7 @@ def run_batch(
 def fold_gamma(results) -> tuple[float, float]:
     """The calibrated-stacking gamma that maximises a trial's mean H over its folds (``methods.calibration``;
     validation scores only) and that mean H in %. Recorded with every complete trial (user attributes ``gamma``,
-    ``H_cs``); the trial's value stays its plain mean H."""
+    ``H_cs``, beside ``H_plain``); the trial's value is its objective (``objective.fold_value``)."""
     from szsl.methods.calibration import choose_gamma
 
     gamma, h = choose_gamma([r.curve() for r in results])

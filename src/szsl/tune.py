@@ -226,7 +226,7 @@ def _tune(benchmark: Benchmark, spec: StudySpec, *, device: str, progress: bool,
                 which = f"trial{f's {first}-{last}' if last > first else f' {first}'}"
                 bar.set_postfix_str(f"training {which} on {len(folds)} folds")
                 where = lambda at: bar.set_postfix_str(f"{which}: {at}")  # noqa: E731 - which fold (and epoch) trains now
-                run_batch(study, keep, space, seed, folds, device, heart, prune, note=where)
+                run_batch(study, keep, space, seed, folds, device, heart, prune, note=where, objective=spec.objective)
                 bar.set_postfix_str("", refresh=False)
                 bar.n = min(sum(s in finished for s in states()), n_trials)
                 bar.refresh()

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         search_mass=args.search_mass,
         sampler=args.sampler,
         batch=args.batch, seed=args.seed, storage=args.storage, timeout=args.timeout, device=args.device, fold_classes=args.fold_classes,
-        prune=args.prune, ensemble=args.ensemble, ensemble_margin=args.ensemble_margin, calibrate=args.calibrate,
+        prune=args.prune, objective=args.objective, ensemble=args.ensemble, ensemble_margin=args.ensemble_margin, calibrate=args.calibrate,
         seeds=args.seeds, sweeps=not args.no_sweeps, progress=not args.quiet,
     )
     start = time.monotonic()
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         t = d["tune"]
         trials = f"{t['n_complete']} complete and {t.get('n_pruned', 0)} pruned trials"
         final = d["final"]
-        line = f"{name}: best validation H {t['best_value']:.1f} after {trials}; test T1 {final['mean']['T1']:.1f}"
+        ranked = " (calibrated)" if args.objective == "calibrated" else ""
+        line = f"{name}: best validation H{ranked} {t['best_value']:.1f} after {trials}; test T1 {final['mean']['T1']:.1f}"
         members = final.get("ensemble") or []
         if len(members) > 1:
             alone = final["single"]

@@ -55,6 +55,7 @@ def add_budget_args(parser: argparse.ArgumentParser) -> None:
 
 def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> None:
     """Options shared by ``tune`` and ``reproduce``."""
+    from szsl.objective import DEFAULT_OBJECTIVE, OBJECTIVES
     from szsl.protocol import DEFAULT_FOLD_CLASSES, FOLD_CLASSES
     from szsl.pruning import DEFAULT_PRUNE, PRUNE_MIN_EPOCHS, PRUNE_REDUCTION, PRUNERS
     from szsl.study_spec import DEFAULT_BATCH
@@ -85,6 +86,12 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
         "problem's unseen:seen class ratio; too few pseudo-unseen classes and test-unseen ones join by their attributes only, never "
         "an image; too many and some leave the fold), 'matched' (as many as the final problem's unseen count), 'all' (every "
         "test-unseen class) or 'trainval' (the paper's folds). '--space paper --fold-classes trainval' is szsl 0.1's protocol",
+    )
+    parser.add_argument(
+        "--objective", choices=OBJECTIVES, default=DEFAULT_OBJECTIVE,
+        help="what ranks the trials: 'calibrated' (default: mean fold H after calibrated stacking with the gamma >= 0 chosen on "
+        "the folds, as the final model is calibrated) or 'plain' (mean fold H as predicted; szsl 0.3 and earlier, and "
+        "szsl 0.1's protocol)",
     )
     parser.add_argument(
         "--search-mass",
@@ -142,13 +149,14 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(out, "--out")
     spec = StudySpec.build(
         benchmark, n_trials=args.trials, storage=storage, study_name=args.study, space=space, sampler=args.sampler, seed=args.seed,
-        batch=args.batch, timeout=args.timeout, fold_classes=args.fold_classes, prune=args.prune,
+        batch=args.batch, timeout=args.timeout, fold_classes=args.fold_classes, prune=args.prune, objective=args.objective,
     )
     result = tune(benchmark, spec, device=args.device, progress=not args.quiet, workers=args.workers)
     write_json(out, {"dataset": benchmark.name, "storage": redact(storage), **result.to_dict()})
+    ranked = " (calibrated)" if args.objective == "calibrated" else ""
     print(
-        f"{benchmark.name}: best mean validation H = {result.best_value:.1f} (trial {result.best_trial}, {result.n_complete} complete "
-        f"and {result.n_pruned} pruned trials, study {result.study_name})"
+        f"{benchmark.name}: best mean validation H{ranked} = {result.best_value:.1f} (trial {result.best_trial}, "
+        f"{result.n_complete} complete and {result.n_pruned} pruned trials, study {result.study_name})"
     )
     for key, value in result.best_params.items():
         print(f"  {key:<11} {value:.4g}" if isinstance(value, float) else f"  {key:<11} {value}")

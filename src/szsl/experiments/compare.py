@@ -47,11 +47,11 @@ from szsl.methods import ABLATIONS, get_method, method_names
 ALL = "all"  # every registered method except the ablations
 
 # The selection protocol of every method: "default" is szsl tune's (ratio folds, szsl's default space,
-# successive-halving pruning of network methods); "paper" is the paper's (trainval-class folds, szsl's
-# paper space, every trial to its full budget), szsl 0.1's compare.
+# successive-halving pruning of network methods, trials ranked by calibrated validation H); "paper" is the
+# paper's (trainval-class folds, szsl's paper space, every trial to its full budget, plain H), szsl 0.1's compare.
 PROTOCOLS = {
-    "default": {"fold_classes": "ratio", "base": "default", "prune": "halving"},
-    "paper": {"fold_classes": "trainval", "base": "paper", "prune": "none"},
+    "default": {"fold_classes": "ratio", "base": "default", "prune": "halving", "objective": "calibrated"},
+    "paper": {"fold_classes": "trainval", "base": "paper", "prune": "none", "objective": "plain"},
 }
 
 
@@ -165,11 +165,11 @@ def select_method(
     proto = _protocol(protocol)
     space = method_space(m.name, epochs=epochs, hidden=hidden, params=params, protocol=protocol, dataset=benchmark.name)
     # The paper protocol keeps szsl 0.2's study names; the default one names its fold classes (a changed default starts anew).
-    suffix = "" if protocol == "paper" else f"-{protocol}-{proto['fold_classes']}"
+    suffix = "" if protocol == "paper" else f"-{protocol}-{proto['fold_classes']}-{proto['objective']}"
     result = tune(
         benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
         study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}{suffix}", fold_classes=proto["fold_classes"],
-        prune=proto["prune"],
+        prune=proto["prune"], objective=proto["objective"],
     )
     params = result.best_config.to_dict() if m.is_network else dict(result.best_config)
     # Calibration: the gamma the study chose on the best trial's own fold scores (``trial_batch.fold_gamma``); a trial

@@ -25,6 +25,7 @@ from szsl.experiments.report import results_table, write_results  # noqa: F401 -
 from szsl.experiments.stages import load_stage, save_stage
 from szsl.experiments.sweep import DEFAULT_VALUES
 from szsl.final_model import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, CalibrationError, final_members
+from szsl.objective import DEFAULT_OBJECTIVE
 
 STAGES = ("tune", "final", "sweep_q", "sweep_tau")
 REPRODUCE_TRIALS = 20
@@ -41,6 +42,7 @@ class ReproduceOptions:
     search_mass: bool = False
     fold_classes: str = "ratio"  # protocol.validation_splits: "ratio", "matched", "all" or "trainval" (the paper's folds)
     prune: str = "halving"  # pruning.PRUNERS: the multi-fidelity pruner ("none": every trial to its full budget)
+    objective: str = DEFAULT_OBJECTIVE  # objective.OBJECTIVES: what ranks the trials ("plain": szsl 0.3 and earlier)
     ensemble: int = DEFAULT_ENSEMBLE  # the final model: the best <= ensemble trials within ensemble_margin of the best, averaged
     ensemble_margin: float = ENSEMBLE_MARGIN  # points of mean validation H (1 trial: the best alone)
     calibrate: str = DEFAULT_CALIBRATE  # final_model.CALIBRATIONS: the members' calibration before the average (plain is reported too)
@@ -118,7 +120,7 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
     space = space.with_budget(len(bench().trainval), opts.epoch_steps, opts.min_steps)
     spec = StudySpec.build(
         bench(), n_trials=opts.trials, storage=storage, space=space, sampler=opts.sampler, seed=opts.seed, batch=opts.batch,
-        timeout=opts.timeout, fold_classes=opts.fold_classes, prune=opts.prune,
+        timeout=opts.timeout, fold_classes=opts.fold_classes, prune=opts.prune, objective=opts.objective,
     )
     tune_key = {"study": spec.study_name, "storage": redact(storage), "trials": opts.trials}
 

@@ -28,12 +28,15 @@ def calibrated_predict(scores, seen, gamma: float) -> np.ndarray:
     return calibrate(scores, seen, gamma).argmax(axis=1)
 
 
-def choose_gamma(fold_curves: Sequence[SeenUnseenCurve]) -> tuple[float, float]:
-    """(gamma, mean H) maximising the mean H over the folds' curves; ties -> the smallest |gamma|."""
+def choose_gamma(fold_curves: Sequence[SeenUnseenCurve], nonnegative: bool = False) -> tuple[float, float]:
+    """(gamma, mean H) maximising the mean H over the folds' curves; ties -> the smallest |gamma|.
+    ``nonnegative``: only gammas >= 0 (seen-class scores lowered, never raised: calibrate "seen")."""
     if not fold_curves:
         raise SZSLError("choose_gamma: no validation curves")
     points = np.unique(np.concatenate([c.breakpoints for c in fold_curves]))
     candidates = representative_gammas(points)
+    if nonnegative:
+        candidates = np.unique(np.concatenate([[0.0], candidates[candidates >= 0]]))
     h = mean_h(fold_curves, candidates)
     best = np.flatnonzero(h >= h.max() - 1e-9)
     j = int(best[np.argmin(np.abs(candidates[best]))])
