@@ -31,7 +31,7 @@ class Run:
 
     method: str
     params: dict[str, Any]
-    config: Any  # the TrainConfig of a network method, else None
+    config: Any  # the method's full setting (szsl.params.Setting; a network method's: a TrainConfig); None: an ensemble
     seen: np.ndarray
     unseen: np.ndarray
     y_seen: np.ndarray
@@ -81,24 +81,25 @@ class Run:
         return seen_unseen_curve(self.scores, self.y_true, self.seen, self.unseen)
 
     def to_dict(self) -> dict:
-        if self.config is not None:
-            return {
-                "config": self.config.to_dict(),
-                **self.metrics,
-                "diverged": self.diverged,
-                "message": self.message,
-                "train_seconds": self.train_seconds,
-            }
-        return {"method": self.method, "params": self.params, **self.metrics, "train_seconds": self.train_seconds}
+        """method, params, the full setting ("config"; not for an ensemble), the metrics, diverged, message, train_seconds."""
+        setting = {} if self.config is None else {"config": dict(self.config)}
+        return {
+            "method": self.method,
+            "params": self.params,
+            **setting,
+            **self.metrics,
+            "diverged": self.diverged,
+            "message": self.message,
+            "train_seconds": self.train_seconds,
+        }
 
 
 def _settings(m, params: Sequence[Any], seed: int) -> tuple[list, list[int]]:
-    """Each entry as the method's full setting (TrainConfig / dict) and its seed."""
+    """Each entry (a mapping: a Setting, a dict) as the method's full setting and its seed (``Method.seeded``)."""
     settings, seeds = [], []
     for p in params:
-        values = p.to_dict() if hasattr(p, "to_dict") else dict(p)
-        s = int(values.pop("seed", seed)) if not m.is_network else int(values.setdefault("seed", seed))
-        settings.append(m.params(values))
+        setting, s = m.seeded(p, seed)
+        settings.append(setting)
         seeds.append(s)
     return settings, seeds
 
@@ -163,7 +164,7 @@ def evaluate_rungs(
     from szsl.train import Population
 
     m = get_method(method)
-    if not m.is_network:
+    if not m.multi_fidelity:
         raise SZSLError(f"method {m.name!r}: multi-fidelity evaluation needs a network method (trained epoch by epoch)")
     settings, _ = _settings(m, params, seed)
     pops = [Population(d.X_train, d.y_train, d.attributes, settings, device=device) for d in folds]
@@ -233,7 +234,7 @@ def evaluate_ensembles(
     flat_settings, flat_seeds = _settings(m, [p for e in ensembles for p in e], seed)
     settings, seeds, where, index = [], [], {}, []
     for st, sd in zip(flat_settings, flat_seeds):
-        key = (json.dumps(st.to_dict() if m.is_network else dict(st), sort_keys=True, default=str), sd)
+        key = (json.dumps(dict(st), sort_keys=True, default=str), sd)
         if key not in where:
             where[key] = len(settings)
             settings.append(st)
@@ -297,8 +298,8 @@ def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> lis
     return [
         Run(
             m.name,
-            s.to_dict() if m.is_network else dict(s),
-            s if m.is_network else None,
+            dict(s),
+            s,
             seen,
             unseen,
             data.y_eval_seen,

@@ -107,14 +107,11 @@ class SearchSpace:
         return values
 
     def config(self, values: Mapping[str, Any], seed: int):
-        """The method's full setting of ``values``: a TrainConfig (network methods, with ``seed``) or a dict."""
+        """The method's full setting (``szsl.params.Setting``) of ``values`` over the fixed ones, with ``seed`` where the
+        method's setting holds one (``Method.seeded``)."""
         from szsl.methods import get_method
 
-        m = get_method(self.method)
-        merged = {**self.fixed, **values}
-        if m.is_network:
-            merged.setdefault("seed", seed)
-        return m.params(merged)
+        return get_method(self.method).seeded({**self.fixed, **values}, seed)[0]
 
     def grid(self) -> dict[str, list]:
         return {p.name: p.grid_values() for p in self.searched}
@@ -201,11 +198,11 @@ def make_space(
             spec[name] = value  # the published value replaces the default (or the method space's fixed value)
     ints = {k for k, v in m.defaults.items() if isinstance(v, int) and not isinstance(v, bool)}
     params = tuple(_parse_param(name, value, where, name in ints) for name, value in spec.items())
-    declared = {d.name: d for d in m.hyperparameters}
+    declared = {d.name for d in m.hyperparameters}
     for p in params:  # every value the space can give, against the parameter's declared constraint
         if p.name in declared:
             for v in (p.value,) if p.kind == "fixed" else p.choices if p.kind == "categorical" else (p.low, p.high):
-                declared[p.name].check(v, strict=m.is_network, where=where)
+                m.check_value(p.name, v, where)
     space = SearchSpace(params, search_mass=search_mass, method=m.name)
     # Every fixed value and every end of every range must make a valid setting of the method.
     probe = {p.name: (p.value if p.kind == "fixed" else p.choices[0] if p.kind == "categorical" else p.low) for p in params}

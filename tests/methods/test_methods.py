@@ -276,11 +276,11 @@ def test_registry_and_search_spaces():
     from szsl.search_space import make_space
 
     for name in ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"):
-        if get_method(name).is_network:
-            space = make_space(search_space(name), epochs=1)
-            cfg = space.config({}, seed=0)
-            for k, v in get_method(name).fixed.items():
-                assert getattr(cfg, k) == v
+        m = get_method(name)
+        cfg = make_space(method=name).config({}, seed=0)  # every method's setting is a Setting: a read-only mapping
+        assert set(cfg) == set(m.defaults) | ({"seed"} if m.multi_fidelity else set())
+        for k, v in m.fixed.items():
+            assert cfg[k] == v
 
 
 def test_an_ensemble_averages_its_members_probabilities_and_one_member_is_that_member():

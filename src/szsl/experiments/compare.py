@@ -75,15 +75,6 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def _budget(epochs: int | None, hidden: int | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if epochs is not None:
-        out["epochs"] = epochs
-    if hidden is not None:
-        out["hidden"] = hidden
-    return out
-
-
 def resolve_methods(methods: str | Sequence[str] | None = None) -> list[str]:
     """The registry names ``methods`` stands for: None = every registered method; ``"all"`` (alone or as
     an item) = every registered method except the ablations (``methods.ABLATIONS``); a name or a list of names."""
@@ -128,7 +119,7 @@ def method_space(
     from szsl.search_space import make_space
 
     m = get_method(method)
-    overrides = {**(_budget(epochs, hidden) if m.is_network else {}), **dict(params or {})}
+    overrides = {**m.budget_values(epochs=epochs, hidden=hidden), **dict(params or {})}
     return make_space(overrides, where=f"method {m.name}", method=m.name, base=_protocol(protocol)["base"], dataset=dataset)
 
 
@@ -171,7 +162,7 @@ def select_method(
         study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}{suffix}", fold_classes=proto["fold_classes"],
         prune=proto["prune"],
     )
-    params = result.best_config.to_dict() if m.is_network else dict(result.best_config)
+    params = dict(result.best_config)
     # Calibration: the gamma the study chose on the best trial's own fold scores (``trial_batch.fold_gamma``); a trial
     # of a study from before szsl 0.3 recorded none: its model is trained once more per fold to choose it.
     best = result.top[0]
@@ -211,7 +202,7 @@ def evaluate_final(
             m, data, [{**selection.params, "seed": s} for s in seeds], device=device, progress=progress, keep_scores=True
         )
         # Network seeds train together as one population (each reports the group's time).
-        per_model = runs[0].train_seconds / len(runs) if m.is_network else float(np.mean([r.train_seconds for r in runs]))
+        per_model = runs[0].train_seconds / len(runs) if m.shared_train_time else float(np.mean([r.train_seconds for r in runs]))
     per_seed = []
     curve = None
     for run in runs:
