@@ -14,6 +14,7 @@ from szsl.atomic import atomic_path
 from szsl.config import TrainConfig
 from szsl.errors import SZSLError
 from szsl.estimator import ENSEMBLE_FORMAT, NotFittedError, SZSLClassifier, _column_or_1d, _per_class_score, _top1
+from szsl.evaluation import ensemble_log_proba
 from szsl.final_model import check_gammas, final_members
 from szsl.train import TrainedMember, train_population
 
@@ -89,8 +90,6 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         """log of the ensemble's class probabilities, (n, C)."""
-        from szsl.evaluation import ensemble_log_proba
-
         self._check()
         blocks = [e.decision_function(X) for e in self.estimators_]
         return ensemble_log_proba(blocks, self.seen_, None if self.gammas is None else [float(g) for g in self.gammas])

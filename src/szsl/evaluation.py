@@ -13,13 +13,18 @@ a sweep and a method of ``compare`` all are. ``summarize`` gives the mean and st
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from szsl.curves import curve_from_summary, score_summary, seen_unseen_curve
 from szsl.errors import SZSLError
+from szsl.methods import get_method
+from szsl.methods.calibration import calibrate, calibrated_predict
+from szsl.methods.szsl import NetworkFit
 from szsl.metrics import gzsl_metrics, zsl_top1
 
 CHUNK_ROWS = 4096  # evaluation images scored at once: memory (K, chunk, C) whatever n
@@ -69,13 +74,9 @@ class Run:
 
     def calibrated(self, gamma: float) -> dict[str, float]:
         """U, S, H of calibrated stacking with ``gamma`` (``methods.calibration``)."""
-        from szsl.methods.calibration import calibrated_predict
-
         return gzsl_metrics(self.y_true, calibrated_predict(self.scores, self.seen, gamma), self.seen, self.unseen)
 
     def curve(self):
-        from szsl.curves import curve_from_summary, seen_unseen_curve
-
         if self.scores_seen is None and self.curve_summary is not None and not self.diverged:
             return curve_from_summary(self.curve_summary, self.y_true, self.seen, self.unseen)
         return seen_unseen_curve(self.scores, self.y_true, self.seen, self.unseen)
@@ -124,7 +125,6 @@ def evaluate(
     A setting that diverged gives a Run with ``diverged=True`` and no metrics. ``keep_curves``: each Run keeps
     what its seen-unseen curve needs (``Run.curve()``) without keeping its (n, C) scores.
     """
-    from szsl.methods import get_method
 
     m = get_method(method)
     settings, seeds = _settings(m, params, seed)
@@ -159,9 +159,7 @@ def evaluate_rungs(
     runs keep what ``Run.curve()`` needs; the runs given to ``on_rung`` never do. ``note``: told where training
     is ("fold 2/3, epoch 10/30") before each stretch, for a progress display.
     """
-    from szsl.methods import get_method
-    from szsl.methods.szsl import NetworkFit
-    from szsl.train import Population
+    from szsl.train import Population  # torch: not at import (szsl --help imports evaluation.summarize)
 
     m = get_method(method)
     if not m.multi_fidelity:
@@ -222,9 +220,6 @@ def evaluate_ensembles(
     kept scores are the log of the mean probability; ``Run.members`` are the members' own Runs (plain), with
     their metrics alone when ``score_members`` and their fitted objects when ``keep_models``.
     """
-    import json
-
-    from szsl.methods import get_method
 
     m = get_method(method)
     if any(len(e) == 0 for e in ensembles):
@@ -281,9 +276,7 @@ def ensemble_log_proba(blocks, seen=None, gammas=None) -> np.ndarray:
     """log of the mean over members of softmax(scores), float64, (n, C): an ensemble's class probabilities.
     ``gammas`` (one per member, with ``seen``): each member's seen-class scores lowered by its gamma first
     (calibrated stacking, ``methods.calibration``)."""
-    from scipy.special import softmax
-
-    from szsl.methods.calibration import calibrate
+    from scipy.special import softmax  # not at import: szsl --help imports evaluation.summarize
 
     blocks = [np.asarray(s, dtype=np.float64) for s in blocks]
     if gammas is not None:
@@ -350,7 +343,6 @@ def _score_with(score, data, runs: list[Run], *, with_t1: bool, keep_scores: boo
 def _predict(score, X, k: int, among: np.ndarray | None, keep: bool, n_classes: int, summarise: np.ndarray | None = None):
     """Top-1 over all classes (and over ``among``) of k fits on X, chunk by chunk; the scores when ``keep``; with
     ``summarise`` (the seen classes), each fit's ``curves.score_summary``, chunk by chunk."""
-    from szsl.curves import score_summary
 
     n = int(X.shape[0])
     parts = [[] for _ in range(k)] if summarise is not None else None

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from szsl.errors import SZSLError
+from szsl.methods import get_method
 
 TOP_KEPT = 5  # complete trials listed in TuneResult.top (the final model may ensemble the best few)
 # The best DEFAULT_ENSEMBLE trials at most, those within ENSEMBLE_MARGIN points of mean validation H of the best,
@@ -51,7 +52,6 @@ def final_members(
     ``DEFAULT_CALIBRATE``). ``seed``: the members' seed (None: as recorded). A record without ``top`` (szsl 0.2)
     has its best trial alone; a trial without a recorded gamma (szsl 0.2) is an error unless ``calibrate`` is "none". The
     members are settings of the record's ``method`` (szsl for a record that names none: before szsl 0.3 only szsl's were written)."""
-    from szsl.methods import get_method
 
     k = DEFAULT_ENSEMBLE if k is None else k
     margin = ENSEMBLE_MARGIN if margin is None else margin

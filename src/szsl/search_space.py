@@ -14,6 +14,7 @@ it does not search; a parameter the space searches stays searched, and the overr
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -23,7 +24,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from szsl.budget import scaled_batch, scaled_epochs
 from szsl.errors import SZSLError
+from szsl.methods import get_method
 from szsl.methods.szsl import BATCH_SIZES, DEFAULT_EPOCHS, DEFAULT_SPACE, HIDDEN_SIZES, PAPER_SPACE  # noqa: F401 - re-exported
 
 # Named base spaces: the method's default, or (szsl) the paper's full space; other methods' spaces
@@ -109,8 +112,6 @@ class SearchSpace:
     def config(self, values: Mapping[str, Any], seed: int):
         """The method's full setting (``szsl.params.Setting``) of ``values`` over the fixed ones, with ``seed`` where the
         method's setting holds one (``Method.seeded``)."""
-        from szsl.methods import get_method
-
         return get_method(self.method).seeded({**self.fixed, **values}, seed)[0]
 
     def grid(self) -> dict[str, list]:
@@ -126,8 +127,6 @@ class SearchSpace:
         ``n_images`` training images (``budget.scaled_epochs``; the largest batch size the space allows
         counts). Unchanged when the space has no fixed ``epochs`` or ``batch_size`` (a method that is no
         TrainConfig network, or one that searches its epochs) or already gives that many steps."""
-        from szsl.budget import scaled_epochs
-
         epochs, batch = self._param("epochs"), self._param("batch_size")
         if not min_steps or epochs is None or batch is None or epochs.kind != "fixed":
             return self
@@ -137,8 +136,6 @@ class SearchSpace:
     def with_epoch_steps(self, n_images: int, epoch_steps: int) -> "SearchSpace":
         """The space whose fixed batch size is halved (``budget.scaled_batch``) until an epoch of ``n_images`` images
         has ``epoch_steps`` optimizer steps; unchanged when the batch size is searched or already small enough."""
-        from szsl.budget import scaled_batch
-
         batch = self._param("batch_size")
         if not epoch_steps or batch is None or batch.kind != "fixed":
             return self
@@ -175,8 +172,6 @@ def make_space(
     searched q *is* the soft-label mass m = alpha * q (the only way alpha and q enter the loss).
     ``dataset``: the method's published values for it fix the parameters the space does not search (module docstring).
     """
-    from szsl.methods import get_method
-
     m = get_method(method)
     if base not in BASES:
         raise SZSLError(f"{where}: base space {base!r}: expected one of {', '.join(BASES)}")
@@ -306,21 +301,20 @@ def _grid_key(params: Mapping[str, Any]) -> tuple:
 
 
 def next_grid_point(space: SearchSpace, seed: int, trials) -> dict[str, Any] | None:
-    """The first grid point (in a seeded order) that no COMPLETE, RUNNING or WAITING trial holds.
+    """The first grid point (in a seeded order) that no COMPLETE or RUNNING trial holds.
 
     Optuna's GridSampler ignores RUNNING trials (so a batch could repeat a point) and calls
-    ``study.stop()`` outside ``optimize``; enqueueing the points ourselves avoids both.
+    ``study.stop()`` outside ``optimize``; enqueueing the points ourselves avoids both. A WAITING trial (an enqueued
+    point, a lost trial queued again) is asked before any new point is enqueued (``trial_batch.ask_batch`` calls this
+    only when none waits), so its parameters need not be read here (Optuna keeps them in a private system attribute).
     """
-    import itertools
-
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # not at import: szsl --help imports this module
 
     grid = space.grid()
     names = sorted(grid)
     points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
     order = np.random.default_rng(seed).permutation(len(points))
-    taken = {_grid_key(t.params) for t in trials if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
-    taken |= {_grid_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
+    taken = {_grid_key(t.params) for t in trials if t.state in (TrialState.COMPLETE, TrialState.RUNNING)}
     for i in order:
         if _grid_key(points[i]) not in taken:
             return points[i]

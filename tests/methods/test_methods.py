@@ -312,7 +312,7 @@ def test_a_calibrated_ensemble_lowers_each_members_seen_scores_by_its_gamma_befo
 
     from scipy.special import softmax
 
-    import szsl.methods
+    import szsl.evaluation
     from szsl.evaluation import evaluate_ensembles
     from szsl.metrics import gzsl_metrics
 
@@ -322,7 +322,7 @@ def test_a_calibrated_ensemble_lowers_each_members_seen_scores_by_its_gamma_befo
     fitted = []
     real = get_method("szsl")
     counting = dataclasses.replace(real, fit_population=lambda *args, **kw: fitted.append(len(args[3])) or real.fit_population(*args, **kw))
-    monkeypatch.setattr(szsl.methods, "get_method", lambda name: counting if name == "szsl" else real)
+    monkeypatch.setattr(szsl.evaluation, "get_method", lambda name: counting if name == "szsl" else real)
     gammas = [0.7, -0.4]
     plain, cal = evaluate_ensembles("szsl", data, [[a, b], [a, b]], device="cpu", gammas=[[0.0, 0.0], gammas])
     assert fitted == [2]  # the same two settings in both ensembles: fit once

@@ -42,7 +42,14 @@ from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 from szsl.evaluation import evaluate
 from szsl.experiments.compare_report import CompareResult, MethodResult, Selection
+from szsl.lock import folder_lock
 from szsl.methods import ABLATIONS, get_method, method_names
+from szsl.methods.calibration import choose_gamma
+from szsl.progress import progress_bar
+from szsl.protocol import final_split, split_data, validation_splits
+from szsl.search_space import make_space
+from szsl.study_storage import sqlite_url
+from szsl.tune import tune
 
 ALL = "all"  # every registered method except the ablations
 
@@ -116,8 +123,6 @@ def method_space(
     """The search space compare tunes ``method`` over: its space (for szsl the protocol's: default or paper),
     ``epochs`` / ``hidden`` fixed for a network method, then ``params`` (space overrides) on top; the method's
     published values for ``dataset`` (``PER_DATASET``) fix the parameters the space does not search, under ``params``."""
-    from szsl.search_space import make_space
-
     m = get_method(method)
     overrides = {**m.budget_values(epochs=epochs, hidden=hidden), **dict(params or {})}
     return make_space(overrides, where=f"method {m.name}", method=m.name, base=_protocol(protocol)["base"], dataset=dataset)
@@ -148,8 +153,6 @@ def select_method(
     ``epochs`` / ``hidden`` fix those of a network method; ``params`` overrides entries of the method's space
     (a fixed value, ``{"choices": [...]}`` or ``{"low": a, "high": b}``), on top of them.
     """
-    from szsl.tune import tune
-
     m = get_method(method)
     _check_int("trials", trials, 1)
     start = time.perf_counter()
@@ -174,9 +177,6 @@ def select_method(
 
 def _fold_gamma_again(benchmark: Benchmark, m, params: dict, *, seed: int, device, fold_classes: str) -> tuple[float, float]:
     """(gamma, mean validation H with it) of ``params`` trained once more on each validation fold."""
-    from szsl.methods.calibration import choose_gamma
-    from szsl.protocol import split_data, validation_splits
-
     folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes=fold_classes)]
     runs = [evaluate(m, data, [params], seed=seed, device=device, keep_scores=True)[0] for data in folds]
     bad = next((r for r in runs if r.diverged), None)
@@ -189,8 +189,6 @@ def evaluate_final(
     benchmark: Benchmark, selection: Selection, *, seeds: Sequence[int] = DEFAULT_SEEDS, device="auto", progress: bool = False
 ) -> MethodResult:
     """Train one model per seed of ``seeds`` with the selected params on trainval; score the test split."""
-    from szsl.protocol import final_split, split_data
-
     seeds = check_seeds(seeds)
     m = get_method(selection.method)
     data = split_data(benchmark, final_split(benchmark))
@@ -265,15 +263,10 @@ def compare(
         protocol=protocol,
     )
     result = CompareResult(benchmark.name, settings)
-    from szsl.lock import folder_lock
-
     # One compare per output folder: a second one is refused at once instead of interleaving writes.
     with tempfile.TemporaryDirectory() as tmp, folder_lock(out) if out is not None else contextlib.nullcontext():
         db = Path(out) / "studies.db" if out is not None else Path(tmp) / "studies.db"
         db.parent.mkdir(parents=True, exist_ok=True)
-        from szsl.progress import progress_bar
-        from szsl.study_storage import sqlite_url
-
         bar = progress_bar(len(names), f"compare {benchmark.name}", "method", enabled=progress)
         for name in names:
             bar.set_postfix_str(f"{name}: tuning")

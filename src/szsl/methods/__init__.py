@@ -66,6 +66,9 @@ from types import ModuleType
 from typing import Any, Callable, Mapping
 
 from szsl import params as _params
+from szsl.budget import budget_config
+from szsl.config import PARAMS as TRAIN_PARAMS
+from szsl.config import TrainConfig
 from szsl.errors import SZSLError
 from szsl.params import Setting
 
@@ -120,8 +123,6 @@ class Method:
         on ``n_images`` training images: a network setting's; the others' are returned as they are."""
         if not self.network:
             return setting
-        from szsl.budget import budget_config
-
         return budget_config(setting, n_images, epoch_steps, min_steps)
 
     def check_value(self, name: str, value: Any, where: str = "") -> Any:
@@ -145,8 +146,6 @@ class Method:
         """The TrainConfig of this method: ``values`` / keywords, then the method's fixed values on top."""
         if not self.network:
             raise SZSLError(f"method {self.name!r} is not trained by train_population (no TrainConfig)")
-        from szsl.config import TrainConfig
-
         return TrainConfig.from_dict({**dict(values or {}), **more, **self.fixed})
 
     def published(self, dataset: str | None) -> dict[str, Any]:
@@ -220,7 +219,7 @@ def from_module(module: ModuleType, name: str | None = None) -> Method:
         raise SZSLError(f"module {module.__name__} declares NAME={module.NAME!r}, registered as {name!r}")
     network = bool(getattr(module, "NETWORK", False))
     if network:
-        from szsl.config import PARAMS as declared
+        declared = TRAIN_PARAMS
     elif declared is None:  # the older form: the declarations adapted from DEFAULTS, SPECS and SPACE
         declared = _params.from_specs(module.DEFAULTS, getattr(module, "SPECS", None), module.SPACE)
     declared = tuple(declared)
