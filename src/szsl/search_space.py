@@ -27,7 +27,7 @@ import numpy as np
 from szsl.budget import scaled_batch, scaled_epochs
 from szsl.errors import SZSLError
 from szsl.methods import get_method
-from szsl.methods.szsl import BATCH_SIZES, DEFAULT_EPOCHS, DEFAULT_SPACE, HIDDEN_SIZES, PAPER_SPACE  # noqa: F401 - re-exported
+from szsl.methods.szsl import PAPER_SPACE
 
 # Named base spaces: the method's default, or (szsl) the paper's full space; other methods' spaces
 # already are their papers'.

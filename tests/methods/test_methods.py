@@ -9,7 +9,7 @@ from szsl import TrainConfig, train_population
 from szsl.errors import SZSLError
 from szsl.evaluation import evaluate
 from szsl.losses import MemberSettings, batch_loss
-from szsl.methods import get_method, method_names, search_space
+from szsl.methods import get_method, method_names
 from szsl.methods.eszsl import ESZSLSolver, eszsl_scores
 from szsl.model import init_member, logits, stack_members
 from szsl.soft_labels import unseen_distribution
@@ -272,7 +272,7 @@ def test_registry_and_search_spaces():
     with pytest.raises(SZSLError, match="no TrainConfig"):
         get_method("eszsl").config()
     assert get_method("DCN").config().method == "dcn"
-    assert search_space("hard")["q"] == 0.0 and search_space("eszsl").keys() == {"gamma", "lambda", "targets"}
+    assert get_method("hard").space["q"] == 0.0 and get_method("eszsl").space.keys() == {"gamma", "lambda", "targets"}
     from szsl.search_space import make_space
 
     for name in ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"):

@@ -305,11 +305,6 @@ def get_method(name: str | Method) -> Method:
     return _LOADED[key]
 
 
-def search_space(name: str) -> dict[str, Any]:
-    """The method's whole search space in ``szsl.tune`` format (``search_space.make_space(method=name)`` reads it)."""
-    return dict(get_method(name).space)
-
-
 # szsl's ablations (``methods.ablations``): variants of the method, not peers; ``szsl compare
 # --methods all`` (the paper's Table 2 layout) leaves them out.
 ABLATIONS = ("hard", "uniform", "nearest", "soft-only")
@@ -339,4 +334,4 @@ register("szsl.methods.se_gzsl")
 register("szsl.methods.cosmo")
 register("szsl.methods.sp_aen")
 
-__all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]
+__all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "unregister"]
