@@ -109,3 +109,23 @@ def test_a_module_s_fit_population_is_given_plain_dicts(data):
     finally:
         unregister(name)
     assert [type(p) for p in seen] == [dict] and run.config == {"ridge": 2.0} and run.params == {"ridge": 2.0}
+
+
+def test_the_kind_of_method_is_asked_only_in_the_registry():
+    """No code reads ``Method.network`` (or the former ``is_network``) outside the registry, and no code asks whether a
+    setting has ``to_dict`` (every setting has)."""
+    import ast
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "szsl"
+    registry = src / "methods" / "__init__.py"
+    kind, duck = [], []
+    for path in sorted(src.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("network", "is_network") and path != registry:
+                kind.append(f"{path.relative_to(src)}:{node.lineno}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "hasattr"
+                    and len(node.args) == 2 and isinstance(node.args[1], ast.Constant) and node.args[1].value == "to_dict"):
+                duck.append(f"{path.relative_to(src)}:{node.lineno}")
+    assert kind == []
+    assert [d for d in duck if not d.startswith("trial_batch.py:")] == []  # trial_batch.py: another change's file

@@ -168,7 +168,8 @@ class Param:
 
 class Setting(Mapping):
     """One method's full setting: a read-only mapping of hyperparameter -> value (what ``Method.params`` returns,
-    what the harness fits, what a tuning record lists). Equal to any mapping with the same items."""
+    what the harness fits, what a tuning record lists). Equal to any mapping with the same items (a subclass may
+    compare as its own kind: a ``TrainConfig`` equals TrainConfigs of the same values, ``dict(config)`` their dict)."""
 
     __slots__ = ("_values",)
 
