@@ -96,7 +96,7 @@ def _gammas(chosen: list[dict[str, Any]], mode: str) -> list[float] | None:
     gammas = [t.get("gamma") for t in chosen]
     if any(g is None for g in gammas):
         raise CalibrationError(
-            "the study recorded no calibration gammas (its trials were made by szsl 0.2): tune anew, or calibrate 'none'"
+            "the study recorded no calibration gammas (its trials were made by an older szsl): tune anew, or calibrate 'none'"
         )
     return [max(float(g), 0.0) if mode == "seen" else float(g) for g in gammas]
 
