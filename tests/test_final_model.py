@@ -18,6 +18,8 @@ from szsl.final_model import (
     check_gammas,
     final_members,
 )
+from szsl.methods import get_method
+from szsl.params import Setting
 
 
 def _record(values=(50.0, 48.5, 47.5, 46.0, 40.0), gammas=(0.3, -0.1, 0.2, 0.0, 0.5)):
@@ -120,9 +122,13 @@ def test_a_tune_result_gives_the_same_members_as_its_record():
     result = TuneResult("s", 50.0, {}, best, 0, [], 5, 0, top=record["top"])
     assert final_members(result) == final_members(result.to_dict()) == final_members(record)
     assert result.ensemble() == final_members(record).members
-    # another method's settings are dicts, not TrainConfigs
-    other = TuneResult("s", 50.0, {}, {"gamma": 1.0}, 0, [], 1, 0, top=[{"value": 50.0, "config": {"gamma": 1.0}}])
-    assert other.ensemble() == [{"gamma": 1.0}]
+    # another method's members are its settings (the record names the method; its defaults fill in what it omits)
+    eszsl = {"gamma": 1.0, "lambda": 2.0, "targets": "01"}
+    other = TuneResult("s", 50.0, {}, Setting(eszsl), 0, [], 1, 0, top=[{"value": 50.0, "config": {"gamma": 1.0}}], method="eszsl")
+    (member,) = other.ensemble()
+    assert isinstance(member, Setting) and member == {**get_method("eszsl").defaults, "gamma": 1.0}
+    assert other.to_dict()["method"] == "eszsl" and other.to_dict()["best_config"] == eszsl
+    assert final_members(other.to_dict(), calibrate="none").members == [member]
 
 
 def test_check_gammas():

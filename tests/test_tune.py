@@ -19,7 +19,8 @@ from szsl.cli import main
 from szsl.config import TrainConfig
 from szsl.data import load_benchmark
 from szsl.errors import SZSLError
-from szsl.search_space import PAPER_SPACE, load_space, make_space
+from szsl.methods.szsl import PAPER_SPACE
+from szsl.search_space import load_space, make_space
 from szsl.study_storage import sqlite_url
 from szsl.tune import tune
 

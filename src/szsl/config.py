@@ -1,12 +1,13 @@
-"""TrainConfig: every hyperparameter of one SZSL training run, validated at the boundary."""
+"""TrainConfig: every hyperparameter of one SZSL training run, validated at the boundary: the ``Setting`` of the
+network methods (szsl, its ablations, dcn)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, Iterator
 
 from szsl.errors import SZSLError
-from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Options, Param
+from szsl.params import NON_NEGATIVE, POSITIVE, Interval, Options, Param, Setting
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "hard-sigmoid")
 OPTIMIZERS = ("adam", "sgd")
@@ -77,10 +78,16 @@ def _fields_from(params: tuple[Param, ...]):
     return decorate
 
 
+_NAMES = tuple(p.name for p in PARAMS)
+
+
 @dataclass(frozen=True)
 @_fields_from(PARAMS)
-class TrainConfig:
-    """Every hyperparameter of one SZSL training run (its fields are ``PARAMS``), checked against their constraints."""
+class TrainConfig(Setting):
+    """Every hyperparameter of one SZSL training run (its fields are ``PARAMS``), checked against their constraints.
+
+    A ``Setting`` like every method's: a read-only mapping of its fields (``dict(config)``, ``config["lr"]``), and
+    their attributes (``config.lr``) for the training loop."""
 
     def __post_init__(self) -> None:
         for p in PARAMS:
@@ -96,6 +103,17 @@ class TrainConfig:
         """Members with equal keys share tensor shapes and a schedule, so they train as one batch (the
         activation is not part of it: ``model.embed`` applies each member's own)."""
         return (self.hidden, self.batch_size, self.epochs, self.optimizer, self.lr_schedule, self.input_scaling)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_NAMES)
+
+    def __len__(self) -> int:
+        return len(_NAMES)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

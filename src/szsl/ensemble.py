@@ -14,6 +14,7 @@ from szsl.atomic import atomic_path
 from szsl.config import TrainConfig
 from szsl.errors import SZSLError
 from szsl.estimator import ENSEMBLE_FORMAT, NotFittedError, SZSLClassifier, _column_or_1d, _per_class_score, _top1
+from szsl.evaluation import ensemble_log_proba
 from szsl.final_model import check_gammas, final_members
 from szsl.train import TrainedMember, train_population
 
@@ -22,7 +23,8 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
     """The final model of ``szsl reproduce``: several settings (e.g. a study's best trials, ``TuneResult.ensemble``)
     trained on the same data with one seed, their class probabilities averaged; with ``gammas`` (one per member,
     chosen on the validation folds: ``TuneResult.top[i]["gamma"]``) each member's seen-class logits are lowered
-    by its gamma first (calibrated stacking). ``members``: TrainConfig values (dicts) or TrainConfigs; their own
+    by its gamma first (calibrated stacking). ``members``: settings of a network method (TrainConfigs, or their values as
+    dicts); their own
     seeds are replaced by ``seed``. ``estimators_``: the fitted members, each an ``SZSLClassifier``.
     """
 
@@ -46,9 +48,8 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
             raise SZSLError(f"members={self.members!r}: expected one or more settings (TrainConfig values)")
         configs = []
         for i, m in enumerate(self.members):
-            values = m.to_dict() if hasattr(m, "to_dict") else dict(m)
             try:
-                configs.append(TrainConfig.from_dict({**values, "seed": int(self.seed)}))
+                configs.append(TrainConfig.from_dict({**dict(m), "seed": int(self.seed)}))
             except (TypeError, ValueError) as exc:
                 raise SZSLError(f"members[{i}]: {exc}") from None
         if self.gammas is not None:
@@ -89,8 +90,6 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         """log of the ensemble's class probabilities, (n, C)."""
-        from szsl.evaluation import ensemble_log_proba
-
         self._check()
         blocks = [e.decision_function(X) for e in self.estimators_]
         return ensemble_log_proba(blocks, self.seen_, None if self.gammas is None else [float(g) for g in self.gammas])

@@ -27,6 +27,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from szsl.atomic import atomic_path
 from szsl.config import TrainConfig
 from szsl.errors import SZSLError
+from szsl.metrics import per_class_accuracy
 from szsl.model import PARAM_NAMES, predict_scores, resolve_device
 from szsl.train import TrainedMember, train_population
 
@@ -60,8 +61,6 @@ def _column_or_1d(y):
 
 def _per_class_score(estimator, X, y) -> float:
     """Per-class mean top-1 accuracy of ``estimator.predict(X)`` over the classes present in ``y``, in [0, 1]."""
-    from szsl.metrics import per_class_accuracy
-
     y = _column_or_1d(y)
     y = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
     return per_class_accuracy(y, estimator.predict(X), np.unique(y)) / 100.0

@@ -13,13 +13,18 @@ a sweep and a method of ``compare`` all are. ``summarize`` gives the mean and st
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from szsl.curves import curve_from_summary, score_summary, seen_unseen_curve
 from szsl.errors import SZSLError
+from szsl.methods import get_method
+from szsl.methods.calibration import calibrate, calibrated_predict
+from szsl.methods.szsl import NetworkFit
 from szsl.metrics import gzsl_metrics, zsl_top1
 
 CHUNK_ROWS = 4096  # evaluation images scored at once: memory (K, chunk, C) whatever n
@@ -31,7 +36,7 @@ class Run:
 
     method: str
     params: dict[str, Any]
-    config: Any  # the TrainConfig of a network method, else None
+    config: Any  # the method's full setting (szsl.params.Setting; a network method's: a TrainConfig); None: an ensemble
     seen: np.ndarray
     unseen: np.ndarray
     y_seen: np.ndarray
@@ -69,36 +74,33 @@ class Run:
 
     def calibrated(self, gamma: float) -> dict[str, float]:
         """U, S, H of calibrated stacking with ``gamma`` (``methods.calibration``)."""
-        from szsl.methods.calibration import calibrated_predict
-
         return gzsl_metrics(self.y_true, calibrated_predict(self.scores, self.seen, gamma), self.seen, self.unseen)
 
     def curve(self):
-        from szsl.curves import curve_from_summary, seen_unseen_curve
-
         if self.scores_seen is None and self.curve_summary is not None and not self.diverged:
             return curve_from_summary(self.curve_summary, self.y_true, self.seen, self.unseen)
         return seen_unseen_curve(self.scores, self.y_true, self.seen, self.unseen)
 
     def to_dict(self) -> dict:
-        if self.config is not None:
-            return {
-                "config": self.config.to_dict(),
-                **self.metrics,
-                "diverged": self.diverged,
-                "message": self.message,
-                "train_seconds": self.train_seconds,
-            }
-        return {"method": self.method, "params": self.params, **self.metrics, "train_seconds": self.train_seconds}
+        """method, params, the full setting ("config"; not for an ensemble), the metrics, diverged, message, train_seconds."""
+        setting = {} if self.config is None else {"config": dict(self.config)}
+        return {
+            "method": self.method,
+            "params": self.params,
+            **setting,
+            **self.metrics,
+            "diverged": self.diverged,
+            "message": self.message,
+            "train_seconds": self.train_seconds,
+        }
 
 
 def _settings(m, params: Sequence[Any], seed: int) -> tuple[list, list[int]]:
-    """Each entry as the method's full setting (TrainConfig / dict) and its seed."""
+    """Each entry (a mapping: a Setting, a dict) as the method's full setting and its seed (``Method.seeded``)."""
     settings, seeds = [], []
     for p in params:
-        values = p.to_dict() if hasattr(p, "to_dict") else dict(p)
-        s = int(values.pop("seed", seed)) if not m.is_network else int(values.setdefault("seed", seed))
-        settings.append(m.params(values))
+        setting, s = m.seeded(p, seed)
+        settings.append(setting)
         seeds.append(s)
     return settings, seeds
 
@@ -123,7 +125,6 @@ def evaluate(
     A setting that diverged gives a Run with ``diverged=True`` and no metrics. ``keep_curves``: each Run keeps
     what its seen-unseen curve needs (``Run.curve()``) without keeping its (n, C) scores.
     """
-    from szsl.methods import get_method
 
     m = get_method(method)
     settings, seeds = _settings(m, params, seed)
@@ -159,12 +160,10 @@ def evaluate_rungs(
     runs keep what ``Run.curve()`` needs; the runs given to ``on_rung`` do when ``rung_curves``. ``note``: told where training
     is ("fold 2/3, epoch 10/30") before each stretch, for a progress display.
     """
-    from szsl.methods import get_method
-    from szsl.methods.szsl import NetworkFit
-    from szsl.train import Population
+    from szsl.train import Population  # torch: not at import (szsl --help imports evaluation.summarize)
 
     m = get_method(method)
-    if not m.is_network:
+    if not m.multi_fidelity:
         raise SZSLError(f"method {m.name!r}: multi-fidelity evaluation needs a network method (trained epoch by epoch)")
     settings, _ = _settings(m, params, seed)
     pops = [Population(d.X_train, d.y_train, d.attributes, settings, device=device) for d in folds]
@@ -222,9 +221,6 @@ def evaluate_ensembles(
     kept scores are the log of the mean probability; ``Run.members`` are the members' own Runs (plain), with
     their metrics alone when ``score_members`` and their fitted objects when ``keep_models``.
     """
-    import json
-
-    from szsl.methods import get_method
 
     m = get_method(method)
     if any(len(e) == 0 for e in ensembles):
@@ -234,7 +230,7 @@ def evaluate_ensembles(
     flat_settings, flat_seeds = _settings(m, [p for e in ensembles for p in e], seed)
     settings, seeds, where, index = [], [], {}, []
     for st, sd in zip(flat_settings, flat_seeds):
-        key = (json.dumps(st.to_dict() if m.is_network else dict(st), sort_keys=True, default=str), sd)
+        key = (json.dumps(dict(st), sort_keys=True, default=str), sd)
         if key not in where:
             where[key] = len(settings)
             settings.append(st)
@@ -281,9 +277,7 @@ def ensemble_log_proba(blocks, seen=None, gammas=None) -> np.ndarray:
     """log of the mean over members of softmax(scores), float64, (n, C): an ensemble's class probabilities.
     ``gammas`` (one per member, with ``seen``): each member's seen-class scores lowered by its gamma first
     (calibrated stacking, ``methods.calibration``)."""
-    from scipy.special import softmax
-
-    from szsl.methods.calibration import calibrate
+    from scipy.special import softmax  # not at import: szsl --help imports evaluation.summarize
 
     blocks = [np.asarray(s, dtype=np.float64) for s in blocks]
     if gammas is not None:
@@ -298,8 +292,8 @@ def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> lis
     return [
         Run(
             m.name,
-            s.to_dict() if m.is_network else dict(s),
-            s if m.is_network else None,
+            dict(s),
+            s,
             seen,
             unseen,
             data.y_eval_seen,
@@ -350,7 +344,6 @@ def _score_with(score, data, runs: list[Run], *, with_t1: bool, keep_scores: boo
 def _predict(score, X, k: int, among: np.ndarray | None, keep: bool, n_classes: int, summarise: np.ndarray | None = None):
     """Top-1 over all classes (and over ``among``) of k fits on X, chunk by chunk; the scores when ``keep``; with
     ``summarise`` (the seen classes), each fit's ``curves.score_summary``, chunk by chunk."""
-    from szsl.curves import score_summary
 
     n = int(X.shape[0])
     parts = [[] for _ in range(k)] if summarise is not None else None

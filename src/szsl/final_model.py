@@ -17,8 +17,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from szsl.config import TrainConfig
 from szsl.errors import SZSLError
+from szsl.methods import get_method
 
 TOP_KEPT = 5  # complete trials listed in TuneResult.top (the final model may ensemble the best few)
 # The best DEFAULT_ENSEMBLE trials at most, those within ENSEMBLE_MARGIN points of mean validation H of the best,
@@ -38,7 +38,7 @@ class CalibrationError(SZSLError):
 
 
 class FinalModel(NamedTuple):
-    members: list[Any]  # the method's full settings, best first: TrainConfigs (a dict each for a TuneResult of another method)
+    members: list[Any]  # the method's full settings (szsl.params.Setting; TrainConfigs for a network method), best first
     gammas: list[float] | None  # one calibrated-stacking gamma per member; None: plain ("none")
     trials: list[dict[str, Any]]  # the members' entries of the record's "top", as recorded ("value", "config", "gamma", ...)
 
@@ -50,15 +50,13 @@ def final_members(
     whose mean validation H is within ``margin`` points of the best (k = 1: the best alone), and their gammas under
     ``calibrate`` (``CALIBRATIONS``). None takes the default (``DEFAULT_ENSEMBLE``, ``ENSEMBLE_MARGIN``,
     ``DEFAULT_CALIBRATE``). ``seed``: the members' seed (None: as recorded). A record without ``top`` (szsl 0.2)
-    has its best trial alone; a trial without a recorded gamma (szsl 0.2) is an error unless ``calibrate`` is "none"."""
+    has its best trial alone; a trial without a recorded gamma (szsl 0.2) is an error unless ``calibrate`` is "none". The
+    members are settings of the record's ``method`` (szsl for a record that names none: before szsl 0.3 only szsl's were written)."""
+
     k = DEFAULT_ENSEMBLE if k is None else k
     margin = ENSEMBLE_MARGIN if margin is None else margin
     calibrate = DEFAULT_CALIBRATE if calibrate is None else calibrate
-    network = True
-    if hasattr(tuned, "to_dict"):  # a TuneResult; another method's settings are dicts, not TrainConfigs
-        network = hasattr(tuned.best_config, "to_dict")
-        tuned = tuned.to_dict()
-    record = tuned if isinstance(tuned, Mapping) else {}
+    record = tuned if isinstance(tuned, Mapping) else _record(tuned)
     top = record.get("top")
     if not top:
         if "best_config" not in record:
@@ -66,7 +64,8 @@ def final_members(
         top = [{"value": record["best_value"], "config": record["best_config"]}]
     chosen = _within_margin(top, k, margin)
     gammas = _gammas(chosen, calibrate)
-    return FinalModel([_setting(i, t["config"], network, seed) for i, t in enumerate(chosen)], gammas, chosen)
+    method = get_method(record.get("method") or "szsl")
+    return FinalModel([_setting(i, t["config"], method, seed) for i, t in enumerate(chosen)], gammas, chosen)
 
 
 def check_gammas(gammas, n: int, where: str = "") -> list[float]:
@@ -97,16 +96,23 @@ def _gammas(chosen: list[dict[str, Any]], mode: str) -> list[float] | None:
     gammas = [t.get("gamma") for t in chosen]
     if any(g is None for g in gammas):
         raise CalibrationError(
-            "the study recorded no calibration gammas (its trials were made by szsl 0.2): tune anew, or calibrate 'none'"
+            "the study recorded no calibration gammas (its trials were made by an older szsl): tune anew, or calibrate 'none'"
         )
     return [max(float(g), 0.0) if mode == "seen" else float(g) for g in gammas]
 
 
-def _setting(i: int, config, network: bool, seed: int | None):
-    values = dict(config)
-    if not network:
-        return values
+def _record(result) -> Mapping:
+    """A TuneResult's record (its ``to_dict()``); {} for anything else (a record of no trials)."""
     try:
-        return TrainConfig.from_dict(values if seed is None else {**values, "seed": int(seed)})
+        return result.to_dict()
+    except AttributeError:
+        return {}
+
+
+def _setting(i: int, config, method, seed: int | None):
+    """Member ``i``'s full setting of ``method`` (``seed`` replaces its recorded seed, where the setting holds one)."""
+    values = dict(config)
+    try:
+        return method.seeded(values if seed is None else {**values, "seed": int(seed)}, 0)[0]
     except (TypeError, ValueError) as exc:
         raise SZSLError(f"members[{i}]: {exc}") from None

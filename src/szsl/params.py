@@ -10,6 +10,10 @@ its help text. Everything else derives from that declaration::
     check("sae", PARAMS, values)      # defaults updated by values, checked: one-line SZSLError
     add_options(parser, PARAMS)       # one argparse option per Param (type, choices, help)
 
+A method's full setting, whatever the method, is a ``Setting``: a read-only mapping of hyperparameter -> value
+(``dict(s)``, ``s["lr"]``, ``s.to_dict()``, ``s.replace(lr=0.01)``). ``szsl.config.TrainConfig``, the setting of
+the network methods, is one (with attribute access for the training loop).
+
 This module imports neither numpy nor torch (``szsl --help`` builds its options from it).
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -160,6 +164,47 @@ class Param:
         except ValueError:
             prefix = f"{where}: " if where else ""
             raise SZSLError(f"{prefix}{self.name}={value!r}: expected {self.constraint.describe()}") from None
+
+
+class Setting(Mapping):
+    """One method's full setting: a read-only mapping of hyperparameter -> value (what ``Method.params`` returns,
+    what the harness fits, what a tuning record lists). Equal to any mapping with the same items (a subclass may
+    compare as its own kind: a ``TrainConfig`` equals TrainConfigs of the same values, ``dict(config)`` their dict)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | Iterable = (), **more: Any) -> None:
+        object.__setattr__(self, "_values", dict(values, **more))
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a {type(self).__name__} is read-only: use .replace({name}=...)")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._values!r})"
+
+    def __reduce__(self):  # pickled and copied by its values (a subclass rebuilds itself with its from_dict)
+        return (type(self).from_dict, (self.to_dict(),))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "Setting":
+        return cls(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The values as a plain dict (a new one)."""
+        return dict(self)
+
+    def replace(self, **changes: Any) -> "Setting":
+        """This setting with ``changes`` applied (no check: ``Method.params`` checks a setting)."""
+        return type(self)({**self, **changes})
 
 
 def defaults(params: Iterable[Param]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ PRUNE_SCALE_EPOCHS = 20
 def prunable(space: SearchSpace) -> bool:
     from szsl.methods import get_method
 
-    return get_method(space.method).is_network
+    return get_method(space.method).multi_fidelity
 
 
 def prune_rungs(epochs: int, prune: str) -> list[int]:

@@ -14,6 +14,7 @@ it does not search; a parameter the space searches stays searched, and the overr
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -23,8 +24,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from szsl.budget import scaled_batch, scaled_epochs
 from szsl.errors import SZSLError
-from szsl.methods.szsl import BATCH_SIZES, DEFAULT_EPOCHS, DEFAULT_SPACE, HIDDEN_SIZES, PAPER_SPACE  # noqa: F401 - re-exported
+from szsl.methods import get_method
+from szsl.methods.szsl import PAPER_SPACE
 
 # Named base spaces: the method's default, or (szsl) the paper's full space; other methods' spaces
 # already are their papers'.
@@ -107,14 +110,9 @@ class SearchSpace:
         return values
 
     def config(self, values: Mapping[str, Any], seed: int):
-        """The method's full setting of ``values``: a TrainConfig (network methods, with ``seed``) or a dict."""
-        from szsl.methods import get_method
-
-        m = get_method(self.method)
-        merged = {**self.fixed, **values}
-        if m.is_network:
-            merged.setdefault("seed", seed)
-        return m.params(merged)
+        """The method's full setting (``szsl.params.Setting``) of ``values`` over the fixed ones, with ``seed`` where the
+        method's setting holds one (``Method.seeded``)."""
+        return get_method(self.method).seeded({**self.fixed, **values}, seed)[0]
 
     def grid(self) -> dict[str, list]:
         return {p.name: p.grid_values() for p in self.searched}
@@ -129,8 +127,6 @@ class SearchSpace:
         ``n_images`` training images (``budget.scaled_epochs``; the largest batch size the space allows
         counts). Unchanged when the space has no fixed ``epochs`` or ``batch_size`` (a method that is no
         TrainConfig network, or one that searches its epochs) or already gives that many steps."""
-        from szsl.budget import scaled_epochs
-
         epochs, batch = self._param("epochs"), self._param("batch_size")
         if not min_steps or epochs is None or batch is None or epochs.kind != "fixed":
             return self
@@ -140,8 +136,6 @@ class SearchSpace:
     def with_epoch_steps(self, n_images: int, epoch_steps: int) -> "SearchSpace":
         """The space whose fixed batch size is halved (``budget.scaled_batch``) until an epoch of ``n_images`` images
         has ``epoch_steps`` optimizer steps; unchanged when the batch size is searched or already small enough."""
-        from szsl.budget import scaled_batch
-
         batch = self._param("batch_size")
         if not epoch_steps or batch is None or batch.kind != "fixed":
             return self
@@ -178,8 +172,6 @@ def make_space(
     searched q *is* the soft-label mass m = alpha * q (the only way alpha and q enter the loss).
     ``dataset``: the method's published values for it fix the parameters the space does not search (module docstring).
     """
-    from szsl.methods import get_method
-
     m = get_method(method)
     if base not in BASES:
         raise SZSLError(f"{where}: base space {base!r}: expected one of {', '.join(BASES)}")
@@ -201,11 +193,11 @@ def make_space(
             spec[name] = value  # the published value replaces the default (or the method space's fixed value)
     ints = {k for k, v in m.defaults.items() if isinstance(v, int) and not isinstance(v, bool)}
     params = tuple(_parse_param(name, value, where, name in ints) for name, value in spec.items())
-    declared = {d.name: d for d in m.hyperparameters}
+    declared = {d.name for d in m.hyperparameters}
     for p in params:  # every value the space can give, against the parameter's declared constraint
         if p.name in declared:
             for v in (p.value,) if p.kind == "fixed" else p.choices if p.kind == "categorical" else (p.low, p.high):
-                declared[p.name].check(v, strict=m.is_network, where=where)
+                m.check_value(p.name, v, where)
     space = SearchSpace(params, search_mass=search_mass, method=m.name)
     # Every fixed value and every end of every range must make a valid setting of the method.
     probe = {p.name: (p.value if p.kind == "fixed" else p.choices[0] if p.kind == "categorical" else p.low) for p in params}
@@ -309,21 +301,20 @@ def _grid_key(params: Mapping[str, Any]) -> tuple:
 
 
 def next_grid_point(space: SearchSpace, seed: int, trials) -> dict[str, Any] | None:
-    """The first grid point (in a seeded order) that no COMPLETE, RUNNING or WAITING trial holds.
+    """The first grid point (in a seeded order) that no COMPLETE or RUNNING trial holds.
 
     Optuna's GridSampler ignores RUNNING trials (so a batch could repeat a point) and calls
-    ``study.stop()`` outside ``optimize``; enqueueing the points ourselves avoids both.
+    ``study.stop()`` outside ``optimize``; enqueueing the points ourselves avoids both. A WAITING trial (an enqueued
+    point, a lost trial queued again) is asked before any new point is enqueued (``trial_batch.ask_batch`` calls this
+    only when none waits), so its parameters need not be read here (Optuna keeps them in a private system attribute).
     """
-    import itertools
-
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # not at import: szsl --help imports this module
 
     grid = space.grid()
     names = sorted(grid)
     points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
     order = np.random.default_rng(seed).permutation(len(points))
-    taken = {_grid_key(t.params) for t in trials if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
-    taken |= {_grid_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
+    taken = {_grid_key(t.params) for t in trials if t.state in (TrialState.COMPLETE, TrialState.RUNNING)}
     for i in order:
         if _grid_key(points[i]) not in taken:
             return points[i]

@@ -8,11 +8,13 @@ how many local workers) is not part of it: the same spec continues the same stud
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 from szsl.objective import DEFAULT_OBJECTIVE, OBJECTIVES
+from szsl.protocol import FOLD_CLASSES
 from szsl.pruning import DEFAULT_PRUNE, PRUNERS, prunable
 from szsl.search_space import MAX_GRID_SIZE, SearchSpace, make_space
 from szsl.trial_batch import SAMPLERS
@@ -22,6 +24,9 @@ DEFAULT_BATCH = 8  # trials trained together as one population per fold
 
 @dataclass(frozen=True)
 class StudySpec:
+    """What a study is. ``StudySpec.build`` makes one for a benchmark (the method's space, the default name); the
+    constructor checks every field as ``build`` does."""
+
     n_trials: int  # finished (COMPLETE or PRUNED) trials the study should hold
     storage: str  # SQLAlchemy URL of the study database
     space: SearchSpace  # the method's search space (``space.method`` is the method)
@@ -54,37 +59,52 @@ class StudySpec:
     ) -> StudySpec:
         """The checked spec of a study of ``benchmark``: ``space`` defaults to ``method``'s (szsl's), with the method's
         published values for the dataset; ``study_name`` to ``default_study_name``. One-line SZSLError on a bad value."""
-        from szsl.protocol import FOLD_CLASSES
-
-        if fold_classes not in FOLD_CLASSES:
-            raise SZSLError(f"fold_classes={fold_classes!r}: expected one of {', '.join(FOLD_CLASSES)}")
-        if prune not in PRUNERS:
-            raise SZSLError(f"prune={prune!r}: expected one of {', '.join(PRUNERS)}")
-        if objective not in OBJECTIVES:
-            raise SZSLError(f"objective={objective!r}: expected one of {', '.join(OBJECTIVES)}")
-        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-            raise SZSLError(f"trials={n_trials!r}: expected an integer >= 1")
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-            raise SZSLError(f"batch={batch!r}: expected an integer >= 1")
-        if sampler not in SAMPLERS:
-            raise SZSLError(f"sampler {sampler!r}: expected one of {', '.join(SAMPLERS)}")
-        if timeout is not None and not (timeout > 0):
-            raise SZSLError(f"timeout={timeout!r}: expected a number of seconds > 0")
+        _check_options(n_trials, sampler, batch, timeout, fold_classes, prune, objective)  # before a space is made
         if space is None:
             space = make_space(method=method or "szsl", dataset=benchmark.name)
         elif method is not None and space.method != method.strip().lower():
             raise SZSLError(f"method {method!r}: the search space is {space.method!r}'s")
-        if sampler == "grid" and space.grid_size() > MAX_GRID_SIZE:
-            raise SZSLError(
-                f"the grid has {space.grid_size():,} points, more than {MAX_GRID_SIZE:,} (every point is listed in memory); use fewer "
-                "grid points or --sampler tpe/random"
-            )
-        if sampler == "grid" and space.grid_size() < n_trials:
-            raise SZSLError(
-                f"the grid has only {space.grid_size()} points, fewer than trials={n_trials}; lower --trials or add grid points"
-            )
         name = study_name or default_study_name(benchmark, space, seed, sampler, fold_classes, prune, objective)
         return cls(n_trials, storage, space, name, sampler, seed, batch, timeout, fold_classes, prune, objective)
+
+    def __post_init__(self) -> None:
+        """The checks of every spec, however made (``build`` or the constructor): one-line SZSLError on a bad value."""
+        _check_options(self.n_trials, self.sampler, self.batch, self.timeout, self.fold_classes, self.prune, self.objective)
+        if not isinstance(self.space, SearchSpace):
+            raise SZSLError(f"space={self.space!r}: expected a SearchSpace (search_space.make_space / load_space)")
+        if not isinstance(self.storage, str) or not self.storage:
+            raise SZSLError(f"storage={self.storage!r}: expected a database URL (e.g. sqlite:///study.db)")
+        if not isinstance(self.study_name, str) or not self.study_name.strip():
+            raise SZSLError(f"study_name={self.study_name!r}: expected a non-empty name")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
+            raise SZSLError(f"seed={self.seed!r}: expected an integer >= 0")
+        if self.sampler == "grid" and self.space.grid_size() > MAX_GRID_SIZE:
+            raise SZSLError(
+                f"the grid has {self.space.grid_size():,} points, more than {MAX_GRID_SIZE:,} (every point is listed in memory); "
+                "use fewer grid points or --sampler tpe/random"
+            )
+        if self.sampler == "grid" and self.space.grid_size() < self.n_trials:
+            raise SZSLError(
+                f"the grid has only {self.space.grid_size()} points, fewer than trials={self.n_trials}; lower --trials or add "
+                "grid points"
+            )
+
+
+def _check_options(n_trials, sampler: str, batch, timeout, fold_classes: str, prune: str, objective: str) -> None:
+    if fold_classes not in FOLD_CLASSES:
+        raise SZSLError(f"fold_classes={fold_classes!r}: expected one of {', '.join(FOLD_CLASSES)}")
+    if prune not in PRUNERS:
+        raise SZSLError(f"prune={prune!r}: expected one of {', '.join(PRUNERS)}")
+    if objective not in OBJECTIVES:
+        raise SZSLError(f"objective={objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise SZSLError(f"trials={n_trials!r}: expected an integer >= 1")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise SZSLError(f"batch={batch!r}: expected an integer >= 1")
+    if sampler not in SAMPLERS:
+        raise SZSLError(f"sampler {sampler!r}: expected one of {', '.join(SAMPLERS)}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0):
+        raise SZSLError(f"timeout={timeout!r}: expected a number of seconds > 0")
 
 
 def default_study_name(

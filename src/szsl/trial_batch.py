@@ -123,7 +123,7 @@ def run_batch(
             attrs, value, state = (
                 {
                     "folds": scores,
-                    "config": configs[i].to_dict() if hasattr(configs[i], "to_dict") else dict(configs[i]),
+                    "config": dict(configs[i]),
                     "gamma": gamma,
                     "H_cs": h_cs,
                     "H_plain": round(float(np.mean([r.metrics["H"] for r in results])), 4),

@@ -17,7 +17,7 @@ class TuneResult:
     study_name: str
     best_value: float
     best_params: dict[str, Any]  # the searched parameters of the best trial
-    best_config: Any  # the method's full setting: a TrainConfig (network methods) or a dict
+    best_config: Any  # the method's full setting (szsl.params.Setting; a network method's: a TrainConfig)
     best_trial: int
     folds: list[dict[str, float]]  # U, S, H per fold of the best trial
     n_complete: int
@@ -27,17 +27,19 @@ class TuneResult:
     # The TOP_KEPT best complete trials, best first (the best one included): {"trial", "value", "params", "config"}.
     top: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # trust.selection_warnings: why the choice may not be trusted
+    method: str = "szsl"  # the registry's method (szsl.methods) whose settings these are
 
     def ensemble(self, k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN) -> list[Any]:
-        """The final model's members (``final_model.final_members``) as full settings, best first."""
+        """The final model's members (``final_model.final_members``) as full settings (``Setting``), best first."""
         return final_members(self, k, margin, calibrate="none").members
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "study": self.study_name,
+            "method": self.method,
             "best_value": self.best_value,
             "best_params": self.best_params,
-            "best_config": self.best_config.to_dict() if hasattr(self.best_config, "to_dict") else dict(self.best_config),
+            "best_config": dict(self.best_config),
             "best_trial": self.best_trial,
             "folds": self.folds,
             "n_complete": self.n_complete,
@@ -61,15 +63,12 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
     ranked = sorted(complete, key=lambda t: (-t.value, t.number))
     best = ranked[0]
 
-    def as_dict(c):
-        return c.to_dict() if hasattr(c, "to_dict") else dict(c)
-
     top = [
         {
             "trial": t.number,
             "value": float(t.value),
             "params": dict(t.params),
-            "config": as_dict(space.config(t.params, seed)),
+            "config": dict(space.config(t.params, seed)),
             # the calibrated-stacking gamma chosen on the trial's folds (None: a study from before szsl 0.3)
             "gamma": t.user_attrs.get("gamma"),
             "H_cs": t.user_attrs.get("H_cs"),  # the trial's mean validation H with that gamma
@@ -90,4 +89,5 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
         space=space.to_json(),
         top=top,
         warnings=selection_warnings(float(best.value), dict(best.params), folds, space.searched, len(complete)),
+        method=space.method,
     )

@@ -18,6 +18,19 @@ def test_train_on_embedded_digits_prints_and_writes_json(tmp_path, capsys):
     assert SZSLClassifier.load(tmp_path / "m.pt").hidden == 64
 
 
+def test_param_sets_any_method_s_hyperparameter_over_its_option_and_save_needs_a_saveable_method(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    argv = ["train", "--hidden", "64", "--epochs", "1", "--param", "hidden=16", "--param", "q=0.25", "--device", "cpu"]
+    assert main([*argv, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["method"] == "szsl" and result["config"]["hidden"] == 16 and result["config"]["q"] == 0.25
+    assert result["params"] == result["config"] and "szsl, train " in capsys.readouterr().out
+    assert main(["train", "--method", "eszsl", "--save", str(tmp_path / "m.pt")]) == 2
+    assert "--save: not supported for --method eszsl" in capsys.readouterr().err
+    assert main(["train", "--param", "hidden=1.5"]) == 2
+    assert "hidden=1.5: expected an integer >= 1" in capsys.readouterr().err
+
+
 def test_the_untuned_reference_setting_says_so_and_a_chosen_one_does_not(capsys, monkeypatch):
     from szsl.commands import train as train_cmd
     from szsl.config import TrainConfig

@@ -172,6 +172,19 @@ def test_the_compare_summary_says_1_seed_and_1_trial():
     assert "4 random-search trials per method" in md and "2 seeds on the test split" in md
 
 
+def test_one_seed_prints_its_numbers_without_a_spread():
+    from szsl.experiments.compare_report import METRICS, CompareResult, MethodResult, Selection
+
+    settings = dict(methods=["eszsl"], trials=1, seeds=[0], seed=0, epochs=None, hidden=None, params={}, device="cpu",
+                    protocol="default")
+    selection = Selection("eszsl", {"gamma": 1.0}, 50.0, 0.5, 55.0, 1, 2.0)
+    rows = [{k: 40.0 + i for k in METRICS} for i in range(2)]  # H 40 and 41: mean 40.5, std 0.7
+    one = CompareResult("digits", settings, [MethodResult(selection, rows[:1], 1.0)]).markdown()
+    assert "| eszsl | 40.0 | 40.0 | 40.0 |" in one and "±" not in one
+    two = CompareResult("digits", {**settings, "seeds": [0, 1]}, [MethodResult(selection, rows, 1.0)]).markdown()
+    assert "(mean ± std)" in two and "| eszsl | 40.5 ± 0.7 | 40.5 ± 0.7 | 40.5 ± 0.7 |" in two
+
+
 @pytest.mark.parametrize("method, params", [("eszsl", None), ("szsl", {"epochs": 2, "hidden": 16})])
 def test_the_study_recorded_gamma_is_the_one_a_retraining_on_the_folds_chooses(tmp_path, method, params):
     """compare takes the calibration gamma the study recorded for its best trial; a study without one (older than

@@ -9,7 +9,7 @@ from szsl import TrainConfig, train_population
 from szsl.errors import SZSLError
 from szsl.evaluation import evaluate
 from szsl.losses import MemberSettings, batch_loss
-from szsl.methods import get_method, method_names, search_space
+from szsl.methods import get_method, method_names
 from szsl.methods.eszsl import ESZSLSolver, eszsl_scores
 from szsl.model import init_member, logits, stack_members
 from szsl.soft_labels import unseen_distribution
@@ -272,15 +272,15 @@ def test_registry_and_search_spaces():
     with pytest.raises(SZSLError, match="no TrainConfig"):
         get_method("eszsl").config()
     assert get_method("DCN").config().method == "dcn"
-    assert search_space("hard")["q"] == 0.0 and search_space("eszsl").keys() == {"gamma", "lambda", "targets"}
+    assert get_method("hard").space["q"] == 0.0 and get_method("eszsl").space.keys() == {"gamma", "lambda", "targets"}
     from szsl.search_space import make_space
 
     for name in ("szsl", "hard", "uniform", "nearest", "soft-only", "dcn", "eszsl"):
-        if get_method(name).is_network:
-            space = make_space(search_space(name), epochs=1)
-            cfg = space.config({}, seed=0)
-            for k, v in get_method(name).fixed.items():
-                assert getattr(cfg, k) == v
+        m = get_method(name)
+        cfg = make_space(method=name).config({}, seed=0)  # every method's setting is a Setting: a read-only mapping
+        assert set(cfg) == set(m.defaults) | ({"seed"} if m.multi_fidelity else set())
+        for k, v in m.fixed.items():
+            assert cfg[k] == v
 
 
 def test_an_ensemble_averages_its_members_probabilities_and_one_member_is_that_member():
@@ -312,7 +312,7 @@ def test_a_calibrated_ensemble_lowers_each_members_seen_scores_by_its_gamma_befo
 
     from scipy.special import softmax
 
-    import szsl.methods
+    import szsl.evaluation
     from szsl.evaluation import evaluate_ensembles
     from szsl.metrics import gzsl_metrics
 
@@ -322,7 +322,7 @@ def test_a_calibrated_ensemble_lowers_each_members_seen_scores_by_its_gamma_befo
     fitted = []
     real = get_method("szsl")
     counting = dataclasses.replace(real, fit_population=lambda *args, **kw: fitted.append(len(args[3])) or real.fit_population(*args, **kw))
-    monkeypatch.setattr(szsl.methods, "get_method", lambda name: counting if name == "szsl" else real)
+    monkeypatch.setattr(szsl.evaluation, "get_method", lambda name: counting if name == "szsl" else real)
     gammas = [0.7, -0.4]
     plain, cal = evaluate_ensembles("szsl", data, [[a, b], [a, b]], device="cpu", gammas=[[0.0, 0.0], gammas])
     assert fitted == [2]  # the same two settings in both ensembles: fit once

@@ -24,7 +24,7 @@ def ridge():
 def test_a_contract_module_registers_with_one_line(ridge):
     assert ridge == "ridge" and "ridge" in method_names()
     m = get_method("ridge")
-    assert not m.is_network and m.defaults == {"ridge": 1.0}
+    assert not m.multi_fidelity and not m.saveable and m.defaults == {"ridge": 1.0}
     assert m.params({"ridge": 3.0}) == {"ridge": 3.0}
     with pytest.raises(Exception, match="unknown hyperparameter"):
         m.params({"lr": 1.0})
@@ -33,7 +33,7 @@ def test_a_contract_module_registers_with_one_line(ridge):
 def test_the_dummy_method_runs_through_train_tune_and_compare(ridge, tmp_path, capsys):
     assert main(["train", "--method", "ridge", "--param", "ridge=2.0", "--json", str(tmp_path / "train.json"), "--device", "cpu"]) == 0
     out = json.loads((tmp_path / "train.json").read_text())
-    assert out["method"] == "ridge" and out["params"] == {"ridge": 2.0} and 0 <= out["H"] <= 100
+    assert out["method"] == "ridge" and out["params"] == out["config"] == {"ridge": 2.0} and 0 <= out["H"] <= 100
     assert "digits: U=" in capsys.readouterr().out
 
     assert main(["tune", "--method", "ridge", "--trials", "3", "--out", str(tmp_path / "best.json"), "--quiet", "--device", "cpu"]) == 0

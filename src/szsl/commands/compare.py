@@ -50,7 +50,7 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--protocol", choices=("default", "paper"), default="default",
         help="selection protocol of every method: 'default' (szsl tune's: ratio folds, szsl's default space, pruning) or 'paper' "
-        "(trainval-class folds, szsl's paper space, no pruning: szsl 0.1's compare)",
+        "(trainval-class folds, szsl's paper space, no pruning: the paper's selection)",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     add_quiet_arg(parser)

@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--ensemble", type=int, default=DEFAULT_ENSEMBLE, metavar="K",
         help="the final model averages the class probabilities of the best K trials at most, those within --ensemble-margin of the "
-        f"best validation H (default {DEFAULT_ENSEMBLE}; 1: the best trial alone; with --calibrate none, szsl 0.2)",
+        f"best validation H (default {DEFAULT_ENSEMBLE}; 1: the best trial alone; with --calibrate none, the paper's single model)",
     )
     parser.add_argument(
         "--ensemble-margin", type=float, default=ENSEMBLE_MARGIN, metavar="H",
@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
         "--calibrate", choices=CALIBRATIONS, default=DEFAULT_CALIBRATE,
         help="each member's seen-class scores shifted by the calibrated-stacking gamma chosen on its trial's validation folds before "
         f"the average: seen = only lowered, where the folds show a seen bias (default {DEFAULT_CALIBRATE}); full = as chosen; "
-        "none = plain (szsl 0.2); the plain model is reported too",
+        "none = plain; the plain model is reported too",
     )
     parser.add_argument("--no-sweeps", action="store_true", help="skip the q and tau sweeps (and Figures 2-3)")
     add_quiet_arg(parser)

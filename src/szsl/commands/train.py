@@ -7,7 +7,6 @@ import json
 import sys
 
 from szsl.atomic import check_output_path, write_json
-from szsl.budget import budget_config
 from szsl.commands._common import add_dataset_args, add_quiet_arg
 from szsl.commands.tune import add_budget_args
 from szsl.config import PARAMS, TrainConfig
@@ -34,11 +33,9 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     add_options(parser, PARAMS, method=method)
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    from szsl.methods import get_method
-
-    values = {p.name: getattr(args, p.name) for p in PARAMS if p.name != "method"}
-    return get_method(getattr(args, "method", "szsl")).config(values)  # the method's fixed values win
+def _option_values(args: argparse.Namespace) -> dict:
+    """The values of the options of ``add_config_args`` (one per TrainConfig hyperparameter, --method aside)."""
+    return {p.name: getattr(args, p.name) for p in PARAMS if p.name != "method"}
 
 
 def add_parser(sub) -> None:
@@ -52,8 +49,8 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a hyperparameter of a non-network method (VALUE read as JSON, else text); repeatable; it beats the method's "
-        "published per-dataset value (e.g. cn's seen_scale 1.0 on CUB)",
+        help="a hyperparameter of the method (VALUE read as JSON, else text); repeatable; it beats its own option (--q ...) and "
+        "the method's published per-dataset value (e.g. cn's seen_scale 1.0 on CUB)",
     )
     parser.add_argument(
         "--from-tune", metavar="BEST_JSON",
@@ -77,11 +74,13 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def method_params(args: argparse.Namespace) -> dict:
-    """The hyperparameters a user set for a non-network method (--eszsl-*, --param NAME=VALUE), nothing else:
+def method_params(args: argparse.Namespace, m) -> dict:
+    """The hyperparameters a user set for method ``m``: the options of its hyperparameters where it has them (a network
+    method: --q, --lr, ..., every TrainConfig hyperparameter; eszsl: --eszsl-*), then --param NAME=VALUE.
     ``Method.params(values, dataset=...)`` puts them over the method's defaults and its published per-dataset values."""
-    values = {"gamma": args.eszsl_gamma, "lambda": args.eszsl_lambda} if args.method == "eszsl" else {}
-    values = {k: v for k, v in values.items() if v is not None}
+    values = _option_values(args) if m.hyperparameters == PARAMS else {}
+    eszsl = {"gamma": args.eszsl_gamma, "lambda": args.eszsl_lambda} if m.name == "eszsl" else {}
+    values.update({k: v for k, v in eszsl.items() if v is not None})
     for item in args.param:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
@@ -108,32 +107,25 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             raise SZSLError(f"{flag}: only with --from-tune (a tuning result to take the ensemble's members from)")
     m = get_method(args.method)
-    if m.is_network:
-        if args.param:
-            raise SZSLError(f"--param: {m.name} is a network method: set its hyperparameters with their own options (--q, --lr, ...)")
-        params = config_from_args(args)
-        untuned = m.name == "szsl" and params.replace(seed=0) == TrainConfig()
-    else:
-        if args.save:
-            raise SZSLError(f"--save: not supported for --method {m.name} (a closed form; only network methods are saved)")
-        values = method_params(args)
-        params = m.params(values)  # checked before the data are loaded
+    if args.save and not m.saveable:
+        raise SZSLError(f"--save: not supported for --method {m.name} (only the network methods' models are saved)")
+    values = method_params(args, m)
+    params = m.params(values)  # checked before the data are loaded
+    untuned = m.name == "szsl" and params.replace(seed=0) == TrainConfig()  # szsl's setting is a TrainConfig
     benchmark = load_benchmark(args.dataset, args.root)
-    if not m.is_network:
-        params = m.params(values, dataset=benchmark.name)  # the method's published values on this dataset, then the user's
-    if m.is_network:
-        params = budget_config(params, len(benchmark.trainval), args.epoch_steps, args.min_steps)
+    params = m.params(values, dataset=benchmark.name)  # the method's published values on this dataset, then the user's
+    params = m.small_data(params, len(benchmark.trainval), args.epoch_steps, args.min_steps)
     data = split_data(benchmark, final_split(benchmark))
     (result,) = evaluate(m, data, [params], seed=args.seed, device=args.device, progress=not args.quiet, keep_models=args.save is not None)
     if result.diverged:
         raise SZSLError(result.message)
     r = result.metrics
-    how = f"train {result.train_seconds:.1f} s" if m.is_network else f"{m.name}, solve {result.train_seconds:.1f} s"
-    published = {} if m.is_network else {k: v for k, v in m.published(benchmark.name).items() if k not in values}
+    how = f"{m.name}, train {result.train_seconds:.1f} s"
+    published = {k: v for k, v in m.published(benchmark.name).items() if k not in values}
     if published:  # say which of the authors' per-dataset values the run used
         how += f"; {benchmark.name}: " + ", ".join(f"{k}={v}" for k, v in published.items())
     print(f"{benchmark.name}: U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f}  ({how})")
-    if m.is_network and untuned and not args.quiet:
+    if untuned and not args.quiet:
         print(UNTUNED_NOTE, file=sys.stderr)
     if args.json:
         write_json(args.json, {"dataset": benchmark.name, **result.to_dict()})

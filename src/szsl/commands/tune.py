@@ -85,7 +85,7 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
         help="which classes a validation-fold model knows: 'ratio' (default: as many classes without images as give the final "
         "problem's unseen:seen class ratio; too few pseudo-unseen classes and test-unseen ones join by their attributes only, never "
         "an image; too many and some leave the fold), 'matched' (as many as the final problem's unseen count), 'all' (every "
-        "test-unseen class) or 'trainval' (the paper's folds). '--space paper --fold-classes trainval' is szsl 0.1's protocol",
+        "test-unseen class) or 'trainval' (the paper's folds). '--space paper --fold-classes trainval' is the paper's protocol",
     )
     parser.add_argument(
         "--objective", choices=OBJECTIVES, default=DEFAULT_OBJECTIVE,

@@ -42,7 +42,14 @@ from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 from szsl.evaluation import evaluate
 from szsl.experiments.compare_report import CompareResult, MethodResult, Selection
+from szsl.lock import folder_lock
 from szsl.methods import ABLATIONS, get_method, method_names
+from szsl.methods.calibration import choose_gamma
+from szsl.progress import progress_bar
+from szsl.protocol import final_split, split_data, validation_splits
+from szsl.search_space import make_space
+from szsl.study_storage import sqlite_url
+from szsl.tune import tune
 
 ALL = "all"  # every registered method except the ablations
 
@@ -73,15 +80,6 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
     if repeated is not None:
         raise SZSLError(f"seeds: {repeated} is listed twice")
     return [int(s) for s in seeds]
-
-
-def _budget(epochs: int | None, hidden: int | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if epochs is not None:
-        out["epochs"] = epochs
-    if hidden is not None:
-        out["hidden"] = hidden
-    return out
 
 
 def resolve_methods(methods: str | Sequence[str] | None = None) -> list[str]:
@@ -125,10 +123,8 @@ def method_space(
     """The search space compare tunes ``method`` over: its space (for szsl the protocol's: default or paper),
     ``epochs`` / ``hidden`` fixed for a network method, then ``params`` (space overrides) on top; the method's
     published values for ``dataset`` (``PER_DATASET``) fix the parameters the space does not search, under ``params``."""
-    from szsl.search_space import make_space
-
     m = get_method(method)
-    overrides = {**(_budget(epochs, hidden) if m.is_network else {}), **dict(params or {})}
+    overrides = {**m.budget_values(epochs=epochs, hidden=hidden), **dict(params or {})}
     return make_space(overrides, where=f"method {m.name}", method=m.name, base=_protocol(protocol)["base"], dataset=dataset)
 
 
@@ -157,8 +153,6 @@ def select_method(
     ``epochs`` / ``hidden`` fix those of a network method; ``params`` overrides entries of the method's space
     (a fixed value, ``{"choices": [...]}`` or ``{"low": a, "high": b}``), on top of them.
     """
-    from szsl.tune import tune
-
     m = get_method(method)
     _check_int("trials", trials, 1)
     start = time.perf_counter()
@@ -171,7 +165,7 @@ def select_method(
         study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}{suffix}", fold_classes=proto["fold_classes"],
         prune=proto["prune"], objective=proto["objective"],
     )
-    params = result.best_config.to_dict() if m.is_network else dict(result.best_config)
+    params = dict(result.best_config)
     # Calibration: the gamma the study chose on the best trial's own fold scores (``trial_batch.fold_gamma``); a trial
     # of a study from before szsl 0.3 recorded none: its model is trained once more per fold to choose it.
     best = result.top[0]
@@ -183,9 +177,6 @@ def select_method(
 
 def _fold_gamma_again(benchmark: Benchmark, m, params: dict, *, seed: int, device, fold_classes: str) -> tuple[float, float]:
     """(gamma, mean validation H with it) of ``params`` trained once more on each validation fold."""
-    from szsl.methods.calibration import choose_gamma
-    from szsl.protocol import split_data, validation_splits
-
     folds = [split_data(benchmark, s) for s in validation_splits(benchmark, seed, fold_classes=fold_classes)]
     runs = [evaluate(m, data, [params], seed=seed, device=device, keep_scores=True)[0] for data in folds]
     bad = next((r for r in runs if r.diverged), None)
@@ -198,8 +189,6 @@ def evaluate_final(
     benchmark: Benchmark, selection: Selection, *, seeds: Sequence[int] = DEFAULT_SEEDS, device="auto", progress: bool = False
 ) -> MethodResult:
     """Train one model per seed of ``seeds`` with the selected params on trainval; score the test split."""
-    from szsl.protocol import final_split, split_data
-
     seeds = check_seeds(seeds)
     m = get_method(selection.method)
     data = split_data(benchmark, final_split(benchmark))
@@ -211,7 +200,7 @@ def evaluate_final(
             m, data, [{**selection.params, "seed": s} for s in seeds], device=device, progress=progress, keep_scores=True
         )
         # Network seeds train together as one population (each reports the group's time).
-        per_model = runs[0].train_seconds / len(runs) if m.is_network else float(np.mean([r.train_seconds for r in runs]))
+        per_model = runs[0].train_seconds / len(runs) if m.shared_train_time else float(np.mean([r.train_seconds for r in runs]))
     per_seed = []
     curve = None
     for run in runs:
@@ -274,15 +263,10 @@ def compare(
         protocol=protocol,
     )
     result = CompareResult(benchmark.name, settings)
-    from szsl.lock import folder_lock
-
     # One compare per output folder: a second one is refused at once instead of interleaving writes.
     with tempfile.TemporaryDirectory() as tmp, folder_lock(out) if out is not None else contextlib.nullcontext():
         db = Path(out) / "studies.db" if out is not None else Path(tmp) / "studies.db"
         db.parent.mkdir(parents=True, exist_ok=True)
-        from szsl.progress import progress_bar
-        from szsl.study_storage import sqlite_url
-
         bar = progress_bar(len(names), f"compare {benchmark.name}", "method", enabled=progress)
         for name in names:
             bar.set_postfix_str(f"{name}: tuning")

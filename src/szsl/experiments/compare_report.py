@@ -20,7 +20,7 @@ METRICS = ("U", "S", "H", "T1", "AUSUC", "U_cs", "S_cs", "H_cs")
 @dataclass
 class Selection:
     method: str
-    params: dict[str, Any]  # TrainConfig values (network) or {"gamma", "lambda"} (eszsl)
+    params: dict[str, Any]  # the values of the selected setting (szsl.params.Setting) of the method
     cv_h: float  # mean validation H of the selected params (uncalibrated)
     gamma: float  # calibrated-stacking gamma chosen on the validation folds
     cv_h_cs: float  # mean validation H with that gamma
@@ -75,9 +75,10 @@ class CompareResult:
 
     def markdown(self) -> str:
         s = self.settings
+        spread = _n_seeds(s) > 1  # one seed has no spread: its numbers are printed alone, not "± 0.0"
         lines = [
             f"Dataset **{self.dataset}**; {table2.plural(s['trials'], 'random-search trial')} per method on the validation folds "
-            f"(mean H), {table2.plural(_n_seeds(s), 'seed')} on the test split (mean ± std); "
+            f"(mean H), {table2.plural(_n_seeds(s), 'seed')} on the test split{' (mean ± std)' if spread else ''}; "
             f"epochs {s['epochs'] or 'searched/default'}, hidden "
             f"{s['hidden'] or 'searched'}{table2.params_text(s.get('params'))}; device {s['device']}.",
             "U, S, H, T1 in %; AUSUC in [0, 1]; CS = calibrated stacking with the gamma chosen on the validation folds.",
@@ -86,7 +87,7 @@ class CompareResult:
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r, res in zip(self.rows(), self.results):
-            pm = lambda k, d=1: f"{r[k]:.{d}f} ± {r[k + '_std']:.{d}f}"  # noqa: E731
+            pm = lambda k, d=1: f"{r[k]:.{d}f} ± {r[k + '_std']:.{d}f}" if spread else f"{r[k]:.{d}f}"  # noqa: E731
             name = r["method"] + (" (deterministic)" if res.deterministic else "")
             lines.append(
                 f"| {name} | {pm('U')} | {pm('S')} | {pm('H')} | {pm('T1')} | {pm('AUSUC', 3)} | {pm('U_cs')} | {pm('S_cs')} | "

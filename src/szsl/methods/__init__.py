@@ -37,10 +37,17 @@ It is then a choice of ``szsl train --method``, ``szsl tune --method`` and ``szs
 loop (``szsl.tune.tune``). Modules are imported when a method is first used, so the CLI's
 ``--help`` lists the names without importing torch.
 
+Every method's full setting is a ``szsl.params.Setting`` (``Method.params``): a read-only mapping of
+hyperparameter -> value, what the harness fits, ``Run.config`` keeps and a tuning record lists. A module's
+``fit`` / ``fit_population`` is given each setting as a plain dict.
+
 Network methods (``szsl`` and its ablations ``hard``, ``uniform``, ``nearest``, ``soft-only``;
-``dcn``) are settings of ``TrainConfig`` trained as one population by ``szsl.train``: their
+``dcn``) have ``TrainConfig`` settings (a Setting) trained as one population by ``szsl.train``: their
 modules declare ``NETWORK = True`` and the ``TrainConfig`` values they fix (``FIXED``);
 ``methods.ablations`` holds several such variants in ``METHODS``. ``eszsl`` is a closed form.
+What this changes for the rest of the code is asked of the ``Method``, never by testing the kind
+of method: ``multi_fidelity``, ``shared_train_time``, ``saveable``, ``budget_values``, ``small_data``,
+``check_value``, ``seeded``.
 Calibrated stacking (``methods.calibration``) applies to any method's scores, post hoc.
 
 API::
@@ -59,7 +66,11 @@ from types import ModuleType
 from typing import Any, Callable, Mapping
 
 from szsl import params as _params
+from szsl.budget import budget_config
+from szsl.config import PARAMS as TRAIN_PARAMS
+from szsl.config import TrainConfig
 from szsl.errors import SZSLError
+from szsl.params import Setting
 
 
 @dataclass(frozen=True)
@@ -73,23 +84,68 @@ class Method:
     fit_population: Callable  # (X, y, attributes, params_list, *, seeds, device, progress) -> list of fitted
     scorer: Callable | None = None  # fits -> (X -> list of (n, C) scores); None: each fit's .scores
     deterministic: bool = False
-    network: bool = False  # params are TrainConfig values, trained by szsl.train.train_population
+    network: bool = False  # module NETWORK: settings are TrainConfigs trained by szsl.train (read it through the capabilities below)
     fixed: Mapping[str, Any] = field(default_factory=dict)  # network: TrainConfig values the method fixes
     # the published per-dataset values (module PER_DATASET): upper-case dataset name -> {hyperparameter: value}
     per_dataset: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # each hyperparameter's declaration (szsl.params.Param: default, constraint, search entry, help); network: TrainConfig's
     hyperparameters: tuple = ()
 
+    # Capabilities: what the harness, the study loop and the commands may ask of a method, each answered here (the
+    # network methods, trained by szsl.train, have them all; the others none), never by testing the kind of method.
+
     @property
-    def is_network(self) -> bool:
+    def multi_fidelity(self) -> bool:
+        """Its settings train epoch by epoch as one population (``szsl.train.Population``): ``evaluate_rungs`` and the
+        pruner (``szsl.pruning``) may score them part way and stop some."""
         return self.network
+
+    @property
+    def shared_train_time(self) -> bool:
+        """The fits of one ``fit_population`` call train together: each reports the whole population's time."""
+        return self.network
+
+    @property
+    def saveable(self) -> bool:
+        """A fitted setting is an ``SZSLClassifier`` (``szsl train --save``, ``SZSLEnsemble``)."""
+        return self.network
+
+    def budget_values(self, *, epochs: int | None = None, hidden: int | None = None) -> dict[str, Any]:
+        """A training budget (``epochs``, hidden width; None: not set) as values of this method's setting: the network
+        methods' ``epochs`` and ``hidden`` (what ``szsl compare --epochs/--hidden`` and cosmo's zero-shot budget set);
+        {} for the others (a method's own epochs, if it has some, are set by name, e.g. ``--param f-clswgan.epochs=5``)."""
+        if not self.network:
+            return {}
+        return {k: v for k, v in (("epochs", epochs), ("hidden", hidden)) if v is not None}
+
+    def small_data(self, setting, n_images: int, epoch_steps: int, min_steps: int = 0):
+        """``setting`` under the small-data budget rules (``szsl.budget.budget_config``: the batch size, then the epochs)
+        on ``n_images`` training images: a network setting's; the others' are returned as they are."""
+        if not self.network:
+            return setting
+        return budget_config(setting, n_images, epoch_steps, min_steps)
+
+    def check_value(self, name: str, value: Any, where: str = "") -> Any:
+        """``value`` against hyperparameter ``name``'s declaration (a one-line SZSLError): strictly for a network method
+        (its ``TrainConfig`` keeps values as given), coerced to the declared type for the others (their fits coerce)."""
+        declared = next(p for p in self.hyperparameters if p.name == name)
+        return declared.check(value, strict=self.network, where=where)
+
+    def seeded(self, values: Mapping[str, Any], seed: int) -> tuple[Setting, int]:
+        """(the full setting of ``values``, its seed): the seed is ``values["seed"]`` when given, else ``seed``. A method
+        that declares a ``seed`` hyperparameter (the network methods: ``TrainConfig.seed``) keeps it in its setting; the
+        others are given it apart (``fit_population``'s ``seeds``)."""
+        values = dict(values)
+        if "seed" in self.defaults:
+            s = int(values.setdefault("seed", seed))
+        else:
+            s = int(values.pop("seed", seed))
+        return self.params(values), s
 
     def config(self, values: Mapping[str, Any] | None = None, **more: Any):
         """The TrainConfig of this method: ``values`` / keywords, then the method's fixed values on top."""
         if not self.network:
             raise SZSLError(f"method {self.name!r} is not trained by train_population (no TrainConfig)")
-        from szsl.config import TrainConfig
-
         return TrainConfig.from_dict({**dict(values or {}), **more, **self.fixed})
 
     def published(self, dataset: str | None) -> dict[str, Any]:
@@ -98,8 +154,8 @@ class Method:
             return {}
         return dict(self.per_dataset.get(str(dataset).strip().upper(), {}))
 
-    def params(self, values: Mapping[str, Any] | None = None, *, dataset: str | None = None):
-        """The full, validated setting of ``values``: a TrainConfig (network) or a dict over ``defaults``.
+    def params(self, values: Mapping[str, Any] | None = None, *, dataset: str | None = None) -> Setting:
+        """The full, validated setting of ``values`` (a ``szsl.params.Setting``; a network method's is a TrainConfig).
 
         The one merge of a method's setting: its ``defaults`` < its published values for ``dataset``
         (``PER_DATASET``; none when ``dataset`` is None) < ``values`` (what the caller gave explicitly) <
@@ -116,7 +172,7 @@ class Method:
         merged = {**self.defaults, **self.published(dataset), **values, **self.fixed}
         for p in self.hyperparameters:  # checked against the declarations, returned as given (the fit coerces)
             p.check(merged[p.name], where=self.name)
-        return merged
+        return Setting(merged)
 
 
 def _fit_each(fit: Callable) -> Callable:
@@ -138,6 +194,16 @@ def _fit_each(fit: Callable) -> Callable:
     return fit_population
 
 
+def _plain_dicts(fit_population: Callable) -> Callable:
+    """A module's ``fit_population`` given each setting as a plain dict (its own to read, or change)."""
+
+    def fit(X, y, attributes, params_list, **kwargs):
+        return fit_population(X, y, attributes, [dict(p) for p in params_list], **kwargs)
+
+    fit.__wrapped__ = fit_population
+    return fit
+
+
 def from_module(module: ModuleType, name: str | None = None) -> Method:
     """The Method a module declares (the contract above), or variant ``name`` of its ``METHODS``."""
     variants = getattr(module, "METHODS", None)
@@ -153,7 +219,7 @@ def from_module(module: ModuleType, name: str | None = None) -> Method:
         raise SZSLError(f"module {module.__name__} declares NAME={module.NAME!r}, registered as {name!r}")
     network = bool(getattr(module, "NETWORK", False))
     if network:
-        from szsl.config import PARAMS as declared
+        declared = TRAIN_PARAMS
     elif declared is None:  # the older form: the declarations adapted from DEFAULTS, SPECS and SPACE
         declared = _params.from_specs(module.DEFAULTS, getattr(module, "SPECS", None), module.SPACE)
     declared = tuple(declared)
@@ -163,7 +229,7 @@ def from_module(module: ModuleType, name: str | None = None) -> Method:
         description=getattr(module, "DESCRIPTION", (module.__doc__ or module.NAME).strip().splitlines()[0]),
         defaults=dict(module.DEFAULTS) if network else _params.defaults(declared),
         space=dict(module.SPACE) if network else _params.space(declared),
-        fit_population=getattr(module, "fit_population", None) or _fit_each(module.fit),
+        fit_population=_fit_population(module, network),
         scorer=getattr(module, "scorer", None),
         deterministic=bool(getattr(module, "DETERMINISTIC", False)),
         network=network,
@@ -171,6 +237,13 @@ def from_module(module: ModuleType, name: str | None = None) -> Method:
         per_dataset=per_dataset,
         hyperparameters=declared,
     )
+
+
+def _fit_population(module: ModuleType, network: bool) -> Callable:
+    own = getattr(module, "fit_population", None)
+    if own is None:
+        return _fit_each(module.fit)
+    return own if network else _plain_dicts(own)  # a network module's takes its TrainConfigs
 
 
 def _per_dataset(module: ModuleType, defaults: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -232,11 +305,6 @@ def get_method(name: str | Method) -> Method:
     return _LOADED[key]
 
 
-def search_space(name: str) -> dict[str, Any]:
-    """The method's whole search space in ``szsl.tune`` format (``search_space.make_space(method=name)`` reads it)."""
-    return dict(get_method(name).space)
-
-
 # szsl's ablations (``methods.ablations``): variants of the method, not peers; ``szsl compare
 # --methods all`` (the paper's Table 2 layout) leaves them out.
 ABLATIONS = ("hard", "uniform", "nearest", "soft-only")
@@ -266,4 +334,4 @@ register("szsl.methods.se_gzsl")
 register("szsl.methods.cosmo")
 register("szsl.methods.sp_aen")
 
-__all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "search_space", "unregister"]
+__all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "unregister"]

@@ -86,11 +86,9 @@ def _zs_setting(p: dict, seed: int):
     given = p["zs_params"]
     if given is not None and not isinstance(given, Mapping):
         raise SZSLError(f"{NAME}: zs_params={given!r}: expected a mapping of hyperparameter -> value, or null")
-    values = dict(given) if given is not None else (dict(ZS_NETWORK_BUDGET) if m.is_network else {})
-    if m.is_network:
-        values["seed"] = seed
+    values = dict(given) if given is not None else m.budget_values(**ZS_NETWORK_BUDGET)
     try:
-        return m, m.params(values)
+        return m, m.seeded({**values, "seed": seed}, seed)[0]
     except (SZSLError, TypeError, ValueError) as err:
         raise SZSLError(f"{NAME}: zs_params: {' '.join(str(err).split())}") from None
 

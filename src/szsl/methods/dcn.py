@@ -13,6 +13,9 @@ alpha and soft_label are unused. Prediction: argmax of z over all classes (T doe
 
 from __future__ import annotations
 
+import torch
+
+from szsl.losses import member_column
 from szsl.methods.szsl import DEFAULTS as _NETWORK_DEFAULTS
 from szsl.methods.szsl import PAPER_SPACE, fit_population, scorer  # noqa: F401 - the registry reads them
 from szsl.methods.szsl import fit as _fit_network
@@ -40,8 +43,6 @@ def fit(X, y, attributes, params: dict, *, seed: int = 0, device: str = "auto"):
 
 def settings(configs, device) -> dict:
     """Per-member DCN settings: temperature (K, 1, 1) and entropy weight (K, 1)."""
-    from szsl.losses import member_column
-
     return {
         "temperature": member_column(configs, "dcn_temperature", device),
         "entropy": member_column(configs, "dcn_entropy", device).view(-1, 1),
@@ -50,8 +51,6 @@ def settings(configs, device) -> dict:
 
 def per_sample(z, yb, unseen, hp: dict):
     """DCN (Liu et al. 2018): CE over the seen classes of z / T + beta * entropy over the unseen ones, (K, B)."""
-    import torch
-
     zt = z / hp["temperature"]
     if not unseen.numel():
         return -torch.log_softmax(zt, dim=-1).gather(-1, yb.unsqueeze(-1)).squeeze(-1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from szsl.config import DEFAULT_EPOCHS, PARAMS, TrainConfig
+from szsl.methods import Method
 from szsl.params import defaults, space
 
 NAME = "szsl"
@@ -62,7 +63,7 @@ def fit_population(
     X, y, attributes, configs: Sequence[TrainConfig], *, seeds=None, device="auto", progress: bool = False
 ) -> list[NetworkFit]:
     """Train every TrainConfig as one population (each keeps its own seed)."""
-    from szsl.train import train_population
+    from szsl.train import train_population  # torch: not at import (szsl --help imports this module)
 
     members = train_population(X, y, attributes, configs, device=device, progress=progress)
     return [NetworkFit(m, attributes, device) for m in members]
@@ -75,7 +76,7 @@ def fit(X, y, attributes, params: Mapping[str, Any], *, seed: int = 0, device: s
 
 def scorer(fits: Sequence[NetworkFit]):
     """X -> [(n, C) scores of each fit]: members sharing a hidden size are scored as one batch (each with its activation)."""
-    from szsl.model import Scorer
+    from szsl.model import Scorer  # torch: not at import
 
     groups: dict[int, list[int]] = {}
     for i in sorted(range(len(fits)), key=lambda i: fits[i].config.activation):  # one slice per activation (model.embed)
@@ -98,8 +99,6 @@ def scorer(fits: Sequence[NetworkFit]):
 
 def network_method(name: str, description: str, fixed: Mapping[str, Any], space: Mapping[str, Any] | None = None):
     """A network method that fixes some TrainConfig values (and may search more): a Method of the registry."""
-    from szsl.methods import Method
-
     return Method(
         name=name,
         description=description,
