@@ -3,7 +3,7 @@
 from szsl.search_space import make_space
 from szsl.trust import selection_warnings
 
-SPACE = make_space().searched  # q [0.05, 1], tau [0.02, 2] log, lr [3e-4, 3e-3] log
+SPACE = make_space().searched  # q [0.02, 1] log, tau [0.02, 10] log, lr [1e-4, 3e-3] log
 MID = {"q": 0.5, "tau": 0.2, "lr": 1e-3}
 AGREE = [{"H": 50.0}, {"H": 55.0}, {"H": 45.0}]
 
@@ -18,11 +18,11 @@ def test_all_trials_near_zero():
 
 
 def test_best_at_the_edge_of_a_range():
-    ws = selection_warnings(50.0, {**MID, "q": 0.995, "lr": 3e-4}, AGREE, SPACE, 20)
+    ws = selection_warnings(50.0, {**MID, "q": 0.995, "lr": 1e-4}, AGREE, SPACE, 20)
     assert len(ws) == 2
-    assert any("q = 0.995 sits at the upper end of its range [0.05, 1]" in w for w in ws)
-    assert any("lr = 0.0003 sits at the lower end" in w for w in ws)
-    # 0.9 is not at the edge of [0.05, 1]; on the log scale 2.5e-3 is not at the edge of [3e-4, 3e-3] either
+    assert any("q = 0.995 sits at the upper end of its range [0.02, 1]" in w for w in ws)
+    assert any("lr = 0.0001 sits at the lower end" in w for w in ws)
+    # on the log scale 0.9 is not at the edge of [0.02, 1], nor 2.5e-3 at the edge of [1e-4, 3e-3]
     assert selection_warnings(50.0, {**MID, "q": 0.9, "lr": 2.5e-3}, AGREE, SPACE, 20) == []
 
 

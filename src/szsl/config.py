@@ -41,14 +41,14 @@ _COUNT = Interval(int, 1, None, "left")
 # q, tau, alpha: the reference setting (docs/robustness.md: with the step budget it is the best untuned setting on the
 # real digits and a sound one on every twin).
 PARAMS: tuple[Param, ...] = (
-    Param("q", 0.5, _UNIT, {"low": 0.05, "high": 1.0}, "soft-label mass moved to the unseen classes, in [0, 1]"),
-    Param("tau", 0.2, POSITIVE, {"low": 0.02, "high": 2.0, "log": True},
+    Param("q", 0.5, _UNIT, {"low": 0.02, "high": 1.0, "log": True}, "soft-label mass moved to the unseen classes, in [0, 1]"),
+    Param("tau", 0.2, POSITIVE, {"low": 0.02, "high": 10.0, "log": True},
           "similarity temperature (> 0); small = nearest unseen class, large = uniform"),
     Param("alpha", 1.0, _UNIT, 1.0, "weight of the soft-label loss, in [0, 1]"),  # 1 - alpha weighs the hard CE
     Param("hidden", 1500, _COUNT, 512),
     Param("activation", "relu", Options(ACTIVATIONS), "relu"),
     Param("batch_size", 256, _COUNT, 256),
-    Param("lr", 1e-3, POSITIVE, {"low": 3e-4, "high": 3e-3, "log": True}),
+    Param("lr", 1e-3, POSITIVE, {"low": 1e-4, "high": 3e-3, "log": True}),
     Param("epochs", DEFAULT_EPOCHS, _COUNT, DEFAULT_EPOCHS),
     Param("l2", 0.0, NON_NEGATIVE, 0.0, "lambda: coefficient of ||W||_F^2 (weights only)"),
     Param("l1", 0.0, NON_NEGATIVE, 0.0, "gamma: coefficient of ||W||_1 (weights only)"),
