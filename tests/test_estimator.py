@@ -356,3 +356,26 @@ def test_estimator_hyperparameters_are_keyword_only():
     with pytest.raises(TypeError):
         SZSLEnsemble([{"q": 0.3}])
     assert SZSLClassifier(q=0.3).q == 0.3
+
+
+def test_scikit_learns_checks_read_a_float32_memmap_in_place(tmp_path):
+    """validate_data neither copies a float32 memmap X (fit and predict) nor builds an N x D temporary."""
+    import tracemalloc
+
+    from szsl.estimator import check_fit_input, check_predict_input
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "X.npy", rng.standard_normal((20_000, 16)).astype(np.float32))
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    y = rng.integers(0, 5, len(X))
+    clf = SZSLClassifier()
+    tracemalloc.start()
+    try:
+        checked, _ = check_fit_input(clf, X, y)
+        clf.state_ = {}  # fitted, as far as check_predict_input can tell
+        for_predict = check_predict_input(clf, X, "state_")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert np.shares_memory(checked, X) and np.shares_memory(for_predict, X)
+    assert peak < X.nbytes / 4
