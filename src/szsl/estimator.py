@@ -207,7 +207,11 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
 
     def fit(self, X, y, class_attributes, class_names=None) -> "SZSLClassifier":
-        """Train on (X, y). ``class_attributes``: (C, A) attributes of ALL classes; y in [0, C)."""
+        """Train on (X, y). ``class_attributes``: (C, A) attributes of ALL classes; y in [0, C).
+
+        X and y are checked as scikit-learn checks a classifier's (``check_fit_input``); a column y (n, 1) is
+        raveled with a DataConversionWarning. Raises SZSLError (SZSLTypeError for sparse X) in scikit-learn's words.
+        """
         config = self._config()  # the hyperparameters first, then the data (scikit-learn's order)
         X, y = check_fit_input(self, X, y)
         member = train_population(X, y, class_attributes, [config], device=self.device, progress=self.verbose)[0]
