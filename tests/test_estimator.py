@@ -69,18 +69,23 @@ def test_tampered_or_foreign_model_files_are_rejected(fitted, tmp_path):
 
 
 def test_input_validation_messages():
+    """X and y are checked by scikit-learn's helpers, in its words, each error one line (an SZSLError: a ValueError)."""
     X, y, A = toy_problem(n=50)
     clf = SZSLClassifier(hidden=4, epochs=1, device="cpu")
-    with pytest.raises(SZSLError, match=r"y: expected shape \(50,\) to match X, got \(49,\)"):
+    with pytest.raises(SZSLError, match=r"^Found input variables with inconsistent numbers of samples: \[50, 49\]$"):
         clf.fit(X, y[:-1], A)
     with pytest.raises(SZSLError, match=r"y: label 9 outside 0..7"):
         clf.fit(X, np.full(50, 9), A)
     Xn = X.copy()
     Xn[3, 2] = np.nan
-    with pytest.raises(SZSLError, match="X: contains NaN or inf"):
+    with pytest.raises(SZSLError, match=r"^Input X contains NaN\. SZSLClassifier does not accept missing values"):
         clf.fit(Xn, y, A)
-    with pytest.raises(SZSLError, match=r"X: expected a 2-D \(samples x features\) array, got shape \(50,\)"):
+    Xn[3, 2] = np.inf
+    with pytest.raises(SZSLError, match=r"^Input X contains infinity or a value too large for dtype\('float32'\).$"):
+        clf.fit(Xn, y, A)
+    with pytest.raises(SZSLError, match=r"^Expected 2D array, got 1D array instead: Reshape your data") as err:
         clf.fit(X[:, 0], y, A)
+    assert "array=" not in str(err.value) and "\n" not in str(err.value)  # the echoed array is left out
     with pytest.raises(SZSLError, match="not fitted yet"):
         clf.predict(X)
     with pytest.raises(SZSLError, match=r"q=-0.1: expected a number in \[0, 1\]"):
@@ -88,10 +93,42 @@ def test_input_validation_messages():
     with pytest.raises(SZSLError, match=r"activation='gelu': expected one of relu, tanh, sigmoid, hard-sigmoid"):
         SZSLClassifier(activation="gelu").fit(X, y, A)
     fitted = clf.fit(X, y, A)
-    with pytest.raises(SZSLError, match=r"X: expected shape \(n, 20\), got \(5, 3\)"):
+    with pytest.raises(SZSLError, match=r"^X has 3 features, but SZSLClassifier is expecting 20 features as input.$"):
         fitted.predict(np.zeros((5, 3)))
     with pytest.raises(SZSLError, match=r"among: expected class indices in 0..7"):
         fitted.predict(X, among=[9])
+    assert fitted.predict(X[:0]).shape == (0,)  # no rows: no predictions, as before
+
+
+@pytest.mark.parametrize("kind", ["classifier", "ensemble"])
+def test_fit_rejects_what_scikit_learn_rejects_in_its_words(kind):
+    from scipy import sparse
+
+    from szsl.errors import SZSLTypeError
+
+    X, y, A = toy_problem(n=50)
+    model = SMALL_MODELS[kind]()
+    name = type(model).__name__
+    cases = [
+        (X[:0], y[:0], rf"^Found array with 0 sample\(s\) \(shape=\(0, 20\)\) while a minimum of 1 is required by {name}.$"),
+        (X[:, :0], y, rf"^Found array with 0 feature\(s\) \(shape=\(50, 0\)\) while a minimum of 1 is required by {name}.$"),
+        (X, y + 0.5, r"^Unknown label type: continuous."),
+        (X, None, rf"^This {name} estimator requires y to be passed, but the target y is None.$"),
+        (X, np.stack([y, y], axis=1), r"^y should be a 1d array, got an array of shape \(50, 2\) instead.$"),
+        (X.astype(np.complex128), y, r"^Complex data not supported"),
+    ]
+    for X_bad, y_bad, message in cases:
+        with pytest.raises(SZSLError, match=message) as err:
+            model.fit(X_bad, y_bad, A)
+        assert "\n" not in str(err.value)
+    with pytest.raises(SZSLTypeError, match="Sparse data was passed for X, but dense data is required") as err:
+        model.fit(sparse.csr_matrix(X), y, A)
+    assert isinstance(err.value, TypeError) and isinstance(err.value, SZSLError)  # scikit-learn's type, our one line
+    fitted = model.fit(torch.as_tensor(X), torch.as_tensor(y), A)  # tensors are read as NumPy arrays
+    with pytest.raises(SZSLError, match=rf"^X has 3 features, but {name} is expecting 20 features as input.$"):
+        fitted.predict_proba(np.zeros((5, 3)))
+    with pytest.raises(SZSLError, match=r"^Input X contains NaN\."):
+        fitted.predict(np.full((2, 20), np.nan))
 
 
 def test_sklearn_clone_and_divergence_error():
@@ -201,7 +238,7 @@ SMALL_MODELS = {
 @pytest.mark.parametrize("kind", sorted(SMALL_MODELS))
 def test_fitting_x_without_features_is_one_clear_error(kind):
     _, y, A = toy_problem(n=50)
-    with pytest.raises(SZSLError, match=r"X: no features \(shape \(50, 0\)\); expected at least one feature column"):
+    with pytest.raises(SZSLError, match=r"Found array with 0 feature\(s\) \(shape=\(50, 0\)\) while a minimum of 1 is required"):
         SMALL_MODELS[kind]().fit(np.zeros((50, 0), dtype=np.float32), y, A)
 
 
@@ -319,3 +356,26 @@ def test_estimator_hyperparameters_are_keyword_only():
     with pytest.raises(TypeError):
         SZSLEnsemble([{"q": 0.3}])
     assert SZSLClassifier(q=0.3).q == 0.3
+
+
+def test_scikit_learns_checks_read_a_float32_memmap_in_place(tmp_path):
+    """validate_data neither copies a float32 memmap X (fit and predict) nor builds an N x D temporary."""
+    import tracemalloc
+
+    from szsl.estimator import check_fit_input, check_predict_input
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "X.npy", rng.standard_normal((20_000, 16)).astype(np.float32))
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    y = rng.integers(0, 5, len(X))
+    clf = SZSLClassifier()
+    tracemalloc.start()
+    try:
+        checked, _ = check_fit_input(clf, X, y)
+        clf.state_ = {}  # fitted, as far as check_predict_input can tell
+        for_predict = check_predict_input(clf, X, "state_")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert np.shares_memory(checked, X) and np.shares_memory(for_predict, X)
+    assert peak < X.nbytes / 4

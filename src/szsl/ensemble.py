@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from szsl.atomic import atomic_path
 from szsl.config import TrainConfig
 from szsl.errors import SZSLError
-from szsl.estimator import ENSEMBLE_FORMAT, NotFittedError, SZSLClassifier, _column_or_1d, _per_class_score, _top1
+from szsl.estimator import ENSEMBLE_FORMAT, SZSLClassifier, _per_class_score, _top1, check_fit_input, check_fitted, check_predict_input
 from szsl.evaluation import ensemble_log_proba
 from szsl.final_model import check_gammas, final_members
 from szsl.train import TrainedMember, train_population
@@ -58,8 +58,8 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, class_attributes, class_names=None) -> "SZSLEnsemble":
         """Train every member on (X, y) as one population (``train_population``); see ``SZSLClassifier.fit``."""
-        y = _column_or_1d(y)
         configs = self._configs()
+        X, y = check_fit_input(self, X, y)
         trained = train_population(X, y, class_attributes, configs, device=self.device, progress=self.verbose)
         bad = next((t for t in trained if t.diverged), None)
         if bad is not None:
@@ -84,13 +84,9 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
             setattr(self, name, getattr(first, name))
         return self
 
-    def _check(self) -> None:
-        if not hasattr(self, "estimators_"):
-            raise NotFittedError("this SZSLEnsemble is not fitted yet: call fit(X, y, class_attributes) first")
-
     def decision_function(self, X) -> np.ndarray:
         """log of the ensemble's class probabilities, (n, C)."""
-        self._check()
+        X = check_predict_input(self, X, "estimators_")
         blocks = [e.decision_function(X) for e in self.estimators_]
         return ensemble_log_proba(blocks, self.seen_, None if self.gammas is None else [float(g) for g in self.gammas])
 
@@ -107,7 +103,7 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
         return _per_class_score(self, X, y)
 
     def save(self, path: str | os.PathLike) -> None:
-        self._check()
+        check_fitted(self, "estimators_")
         payload = {
             "format": ENSEMBLE_FORMAT,
             "gammas": json.dumps(None if self.gammas is None else [float(g) for g in self.gammas]),

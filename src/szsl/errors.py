@@ -12,3 +12,7 @@ class SZSLError(ValueError):
     def __init__(self, message: str):
         # Keep the message on one line whatever the caller passed in.
         super().__init__(" ".join(str(message).split()))
+
+
+class SZSLTypeError(SZSLError, TypeError):
+    """An input of the wrong kind (a sparse matrix, a dict inside X): also a TypeError, as scikit-learn raises it."""

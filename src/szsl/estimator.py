@@ -7,6 +7,9 @@ The classes are the rows of ``class_attributes``; those with no training sample 
 the unseen ones. Predictions range over all classes, or over a subset with ``among=``.
 ``score`` is the per-class mean top-1 accuracy (the metric of the paper's tables), as scikit-learn's
 scores are: a fraction in [0, 1]. A column ``y`` of shape (n, 1) is raveled with a DataConversionWarning.
+X and y are checked by scikit-learn's own helpers (``validate_data``, ``check_classification_targets``,
+``check_is_fitted``), so errors carry scikit-learn's wording, on one line, as an ``SZSLError`` (a ValueError; an
+``SZSLTypeError``, also a TypeError, where scikit-learn raises a TypeError).
 """
 
 from __future__ import annotations
@@ -15,18 +18,20 @@ import json
 import os
 import pickle
 import warnings
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import DataConversionWarning
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from szsl.atomic import atomic_path
 from szsl.config import TrainConfig
-from szsl.errors import SZSLError
+from szsl.errors import SZSLError, SZSLTypeError
 from szsl.metrics import per_class_accuracy
 from szsl.model import PARAM_NAMES, predict_scores, resolve_device
 from szsl.train import TrainedMember, train_population
@@ -45,24 +50,80 @@ def _top1(scores: np.ndarray, among=None) -> np.ndarray:
     return among[scores[:, among].argmax(axis=1)]
 
 
-def _column_or_1d(y):
-    """``y`` as given, or raveled (with scikit-learn's DataConversionWarning) when it is a column of shape (n, 1)."""
-    shape = tuple(y.shape) if hasattr(y, "shape") else np.shape(y)
-    if len(shape) != 2 or shape[1] != 1:
-        return y
-    warnings.warn(
-        "A column-vector y was passed when a 1d array was expected. "
-        "Please change the shape of y to (n_samples, ), for example using ravel().",
-        DataConversionWarning,
-        stacklevel=3,
-    )
-    return y.reshape(-1) if isinstance(y, torch.Tensor) else np.asarray(y).ravel()
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn < 1.6: the same check, as the estimator's method
+
+    def validate_data(estimator, X="no_validation", y="no_validation", **kwargs):
+        return estimator._validate_data(X, y, **kwargs)
+
+
+def _host(value):
+    """A torch tensor as a NumPy array (scikit-learn's checks read NumPy), anything else as given."""
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+
+
+def _one_line(exc: BaseException) -> str:
+    """scikit-learn's message without the echoed array (its ``array=[...]`` lines), which an SZSLError keeps on one line."""
+    kept, echo = [], False
+    for line in str(exc).splitlines():
+        if line.startswith("array="):
+            echo = True
+        elif line.startswith("Reshape"):
+            echo = False
+        if not echo:
+            kept.append(line)
+    return " ".join(kept)
+
+
+@contextmanager
+def _sklearn_wording():
+    """scikit-learn's input errors as one-line SZSLErrors (its TypeErrors as SZSLTypeErrors), in its own words."""
+    try:
+        yield
+    except SZSLError:
+        raise
+    except TypeError as exc:
+        raise SZSLTypeError(_one_line(exc)) from None
+    except ValueError as exc:
+        raise SZSLError(_one_line(exc)) from None
+
+
+def check_fit_input(estimator, X, y):
+    """(X, y) for training, checked as scikit-learn checks a classifier's input (``validate_data``: 2-D finite real
+    X with at least one sample and one feature, dense; y 1-D of the same length, a column raveled with a
+    DataConversionWarning; discrete labels). Sets ``estimator.n_features_in_``. X is float32, as training reads it
+    (no copy when it already is); that y holds class indices into class_attributes is ``train_population``'s check."""
+    with _sklearn_wording():
+        X, y = validate_data(estimator, _host(X), _host(y), dtype=np.float32, y_numeric=False)
+        check_classification_targets(y)
+    return X, y
+
+
+def check_predict_input(estimator, X, fitted: str):
+    """X for prediction: ``estimator`` fitted (its attribute ``fitted`` set, else NotFittedError), X 2-D finite real
+    with the fitted number of features (``validate_data(reset=False)``); no rows is allowed (no predictions)."""
+    check_fitted(estimator, fitted)
+    with _sklearn_wording():
+        return validate_data(estimator, _host(X), reset=False, dtype="numeric", ensure_min_samples=0)
+
+
+_NOT_FITTED = (
+    "This %(name)s instance is not fitted yet. Call 'fit' with appropriate arguments (X, y, class_attributes) before using this estimator."
+)
+
+
+def check_fitted(estimator, attribute: str) -> None:
+    """scikit-learn's ``check_is_fitted``, its NotFittedError raised as ours (also an SZSLError)."""
+    try:
+        check_is_fitted(estimator, attribute, msg=_NOT_FITTED)
+    except _SklearnNotFittedError as exc:
+        raise NotFittedError(str(exc)) from None
 
 
 def _per_class_score(estimator, X, y) -> float:
     """Per-class mean top-1 accuracy of ``estimator.predict(X)`` over the classes present in ``y``, in [0, 1]."""
-    y = _column_or_1d(y)
-    y = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    y = column_or_1d(_host(y), warn=True)
     return per_class_accuracy(y, estimator.predict(X), np.unique(y)) / 100.0
 
 
@@ -146,9 +207,13 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
 
     def fit(self, X, y, class_attributes, class_names=None) -> "SZSLClassifier":
-        """Train on (X, y). ``class_attributes``: (C, A) attributes of ALL classes; y in [0, C)."""
-        y = _column_or_1d(y)
-        config = self._config()
+        """Train on (X, y). ``class_attributes``: (C, A) attributes of ALL classes; y in [0, C).
+
+        X and y are checked as scikit-learn checks a classifier's (``check_fit_input``); a column y (n, 1) is
+        raveled with a DataConversionWarning. Raises SZSLError (SZSLTypeError for sparse X) in scikit-learn's words.
+        """
+        config = self._config()  # the hyperparameters first, then the data (scikit-learn's order)
+        X, y = check_fit_input(self, X, y)
         member = train_population(X, y, class_attributes, [config], device=self.device, progress=self.verbose)[0]
         if member.diverged:
             raise SZSLError(member.message)
@@ -172,19 +237,9 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         self.loss_ = member.final_loss
         return self
 
-    def _check_X(self, X) -> np.ndarray:
-        if not hasattr(self, "state_"):
-            raise NotFittedError("this SZSLClassifier is not fitted yet: call fit(X, y, class_attributes) first")
-        X = np.asarray(X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise SZSLError(f"X: expected shape (n, {self.n_features_in_}), got {X.shape}")
-        if not np.issubdtype(X.dtype, np.number) or not np.isfinite(X).all():
-            raise SZSLError("X: expected finite numbers (found NaN, inf or non-numeric values)")
-        return X
-
     def decision_function(self, X) -> np.ndarray:
         """Logits over all C classes, (n, C)."""
-        X = self._check_X(X)
+        X = check_predict_input(self, X, "state_")
         return predict_scores([self.state_], self.activation, X, self.class_attributes_, device=self.device)[0]
 
     def predict_proba(self, X) -> np.ndarray:
@@ -208,8 +263,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
     # -- persistence: tensors + JSON-able metadata, loaded with weights_only (no code execution) --
 
     def _payload(self) -> dict:
-        if not hasattr(self, "state_"):
-            raise NotFittedError("cannot save an unfitted SZSLClassifier")
+        check_fitted(self, "state_")
         return {
             "format": MODEL_FORMAT,
             "params": json.dumps(self.get_params()),
