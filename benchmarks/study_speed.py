@@ -4,8 +4,8 @@ On one dataset of a twin root (``../shared/twins/twin.py``), in ONE run, one aft
   1. one training of the fixed reference setting (hidden 1500, 20 epochs) on trainval: the unit of cost;
   2. the default study of ``szsl reproduce`` (20 TPE trials, 20 epochs, the default folds) with
      ``--prune none`` and with ``--prune halving``, each then evaluated like ``reproduce`` does
-     (the final model - the ensemble of the best <= 3 trials, ``tune_result.TuneResult.ensemble`` - retrained
-     with 5 seeds on trainval, scored on test).
+     (the final model - the ensemble of the best <= 3 trials, each calibrated by its fold gamma,
+     ``final_model.final_members`` - retrained with 5 seeds on trainval, scored on test).
 Reports wall time in seconds and in units of (1), trials pruned, the chosen trial and its test H.
 
 THIS SCRIPT READS THE TEST SPLIT (step 2's final evaluation, as ``szsl reproduce`` does after
@@ -31,6 +31,7 @@ from szsl.data import load_benchmark  # noqa: E402
 from szsl.evaluation import evaluate  # noqa: E402
 from szsl.experiments.final import final_evaluation  # noqa: E402
 from szsl.experiments.reproduce import REPRODUCE_EPOCHS, REPRODUCE_TRIALS  # noqa: E402
+from szsl.final_model import final_members  # noqa: E402
 from szsl.protocol import final_split, split_data  # noqa: E402
 from szsl.search_space import load_space  # noqa: E402
 from szsl.study_storage import sqlite_url  # noqa: E402
@@ -62,8 +63,10 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             r = tune(bench, n_trials=args.trials, storage=sqlite_url(Path(tmp) / "s.db"), space=space, prune=prune, progress=False)
             tune_s = time.perf_counter() - t
-            members = r.ensemble()  # reproduce's default final model (tune.DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN)
-            final = final_evaluation(bench, TrainConfig.from_dict(r.best_config.to_dict()), ensemble=members)
+            # reproduce's default final model: the best <= 3 trials, each calibrated by its fold gamma (final_model)
+            members, gammas, _ = final_members(r)
+            final = final_evaluation(bench, TrainConfig.from_dict(dict(r.best_config)), ensemble=members, gammas=gammas,
+                                     calibrate=gammas is not None)
             total = time.perf_counter() - t
         row = {
             "tune_seconds": tune_s,
