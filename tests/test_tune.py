@@ -63,8 +63,9 @@ def test_default_space_searches_the_mass_on_one_network_shape():
     assert {p.name for p in space.searched} == {"q", "tau", "lr"}
     assert space.fixed["alpha"] == 1.0  # so the searched q is the soft-label mass m = alpha * q
     assert (space.fixed["hidden"], space.fixed["activation"], space.fixed["batch_size"]) == (512, "relu", 256)
-    assert (by["tau"].low, by["tau"].high, by["tau"].log) == (0.02, 2.0, True)
-    assert (by["q"].low, by["q"].high) == (0.05, 1.0)
+    assert (by["tau"].low, by["tau"].high, by["tau"].log) == (0.02, 10.0, True)
+    assert (by["q"].low, by["q"].high, by["q"].log) == (0.02, 1.0, True)
+    assert (by["lr"].low, by["lr"].high, by["lr"].log) == (1e-4, 3e-3, True)
     # Every draw shares one network shape: a batch of trials trains as one population.
     configs = [space.config({"q": 0.5, "tau": t, "lr": 1e-3}, seed=0) for t in (0.05, 1.0)]
     assert configs[0].group_key == configs[1].group_key
