@@ -21,7 +21,7 @@ from szsl.data import find_datasets  # noqa: F401 - the one dataset resolver, re
 from szsl.errors import SZSLError
 from szsl.experiments.final import DEFAULT_SEEDS
 from szsl.experiments.paper import display_name
-from szsl.experiments.report import results_table, write_results  # noqa: F401 - re-exported
+from szsl.experiments.report import write_results
 from szsl.experiments.stages import load_stage, save_stage
 from szsl.experiments.sweep import DEFAULT_VALUES
 from szsl.final_model import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, CalibrationError, final_members
