@@ -118,29 +118,35 @@ def test_killed_tune_finishes_the_uninterrupted_study(tmp_path, case):
     reference = finished_trials(ref_db)
     n = len(reference)
 
-    args, db = _tune_args(tmp_path, "killed", *extra)
-    rng = random.Random(case)
-    # Seeded kill points: right after a trial finished (the next is being asked), and somewhere inside
-    # a trial's (or a batch's) training; signals alternate SIGKILL / SIGINT.
-    landed, points = 0, []
-    for i in range(4):
-        if n_finished(db) >= n - 1:
+    # A signal that comes too late (the study already on its way out) does not land and the study runs to its end;
+    # then the kill sequence starts again on a fresh study with other seeded points, up to three times, so that a
+    # slow or fast machine still sees at least two kills land.
+    for attempt in range(3):
+        args, db = _tune_args(tmp_path, f"killed{attempt}", *extra)
+        rng = random.Random(case if attempt == 0 else f"{case}-{attempt}")
+        # Seeded kill points: right after a trial finished (the next is being asked), and somewhere inside
+        # a trial's (or a batch's) training; signals alternate SIGKILL / SIGINT.
+        landed, points = 0, []
+        for i in range(4):
+            if n_finished(db) >= n - 1:
+                break
+            sig = (signal.SIGKILL, signal.SIGINT)[i % 2]
+            if rng.random() < 0.5:  # after k more finished trials, at once
+                kind, probe, delay = "finished", n_finished, 0.0
+                target = n_finished(db) + rng.randint(1, 2)
+            else:  # mid-trial: after the next proposal, plus a random part of a trial
+                kind, probe, delay = "proposed", n_proposed, rng.uniform(0.05, 0.6)
+                target = n_proposed(db) + 1
+            ok = _signal_at(args, lambda: probe(db), target, delay, sig)
+            landed += ok
+            points.append((sig.name, kind, target, round(delay, 2), ok))
+            assert finished_trials(db) == reference[: n_finished(db)], points  # nothing finished differs from the reference
+        _finish(args)
+        assert finished_trials(db) == reference, points
+        if landed >= 2:
             break
-        sig = (signal.SIGKILL, signal.SIGINT)[i % 2]
-        if rng.random() < 0.5:  # after k more finished trials, at once
-            kind, probe, delay = "finished", n_finished, 0.0
-            target = n_finished(db) + rng.randint(1, 2)
-        else:  # mid-trial: after the next proposal, plus a random part of a trial
-            kind, probe, delay = "proposed", n_proposed, rng.uniform(0.05, 0.6)
-            target = n_proposed(db) + 1
-        ok = _signal_at(args, lambda: probe(db), target, delay, sig)
-        landed += ok
-        points.append((sig.name, kind, target, round(delay, 2), ok))
-        assert finished_trials(db) == reference[: n_finished(db)], points  # nothing finished differs from the reference
-    _finish(args)
-    report(f"resume-determinism:{case}", points=points, kills_landed=landed)
+    report(f"resume-determinism:{case}", points=points, kills_landed=landed, attempts=attempt + 1)
     assert landed >= 2, points
-    assert finished_trials(db) == reference, points
 
 
 def test_killed_reproduce_publishes_the_uninterrupted_results(tmp_path):
