@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 
-import numpy as np
-
 from szsl.errors import SZSLError
 from szsl.objective import DEFAULT_OBJECTIVE, fold_value, needs_curves
 from szsl.pruning import halving, prunable, prune_rungs
@@ -126,7 +124,7 @@ def run_batch(
                     "config": dict(configs[i]),
                     "gamma": gamma,
                     "H_cs": h_cs,
-                    "H_plain": round(float(np.mean([r.metrics["H"] for r in results])), 4),
+                    "H_plain": round(fold_value(results, "plain"), 4),
                 },
                 fold_value(results, objective),
                 TrialState.COMPLETE,
