@@ -76,7 +76,7 @@ TIERS = {
         "knobs": [f"knob-{ds}-1-{k}={v}" for ds in ("APY", "CUB", "AWA2") for k, vs in KNOB_MOVES.items() for v in vs],
     },
 }
-PROTOCOLS = ("default", "v01", "fixed", "untuned", "cn")
+PROTOCOLS = ("default", "duet", "v01", "fixed", "untuned", "cn")
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant", input_scaling="none")
 SPACES = Path(__file__).resolve().parent / "spaces"
 V01 = dict(space=str(SPACES / "paper_as_given.json"), fold_classes="trainval", trials=30, prune="none", ensemble=1, calibrate="none",
@@ -203,10 +203,10 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
     from szsl.evaluation import evaluate
     from szsl.protocol import final_split, split_data
 
-    if protocol in ("default", "v01"):
+    if protocol in ("default", "v01", "duet"):
         from szsl.experiments.reproduce import ReproduceOptions, reproduce
 
-        opts = dict(V01 if protocol == "v01" else {}, **overrides)
+        opts = dict(V01 if protocol == "v01" else {}, duet=protocol == "duet", **overrides)
         shutil.rmtree(work, ignore_errors=True)
         reproduce(root, [dataset], work, ReproduceOptions(sweeps=False, progress=False, seeds=list(seeds), **opts))
         final = json.loads(next(work.glob("*/final.json")).read_text())
@@ -215,6 +215,11 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
         tres = tuned.get("result", tuned)
         out = {"H": [r["H"] for r in res["seeds"]], "U": [r["U"] for r in res["seeds"]], "S": [r["S"] for r in res["seeds"]],
                "val_H": tres.get("best_value"), "config": res.get("config"), "members": len(res.get("ensemble", [])) or 1}
+        if protocol == "duet":  # duet's numbers, the default's beside them (the same study and final model)
+            duet = json.loads(next(work.glob("*/duet.json")).read_text())
+            d = duet.get("result", duet)
+            out = {"H": [r["H"] for r in d["seeds"]], "U": [r["U"] for r in d["seeds"]], "S": [r["S"] for r in d["seeds"]],
+                   "weight": d["weight"], "gamma": d["gamma"], "fold_H": d["fold_H"], "default": out}
         if "warnings" in tres:
             out["warnings"] = tres["warnings"]
         shutil.rmtree(work, ignore_errors=True)

@@ -77,13 +77,19 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert sweep_q["source"] == "test split, not used for selection"
     assert results["datasets"]["digits"]["sweep_tau"]["soft_labels"]["class"] == "8"
     rows = list(csv.DictReader((out / "results.csv").open()))
-    assert rows[-1]["method"] == "SZSL (ours)" and rows[-1]["dataset"] == "digits"
+    assert [r["method"] for r in rows[-2:]] == ["SZSL (ours)", "duet (ours)"] and rows[-1]["dataset"] == "digits"
+    # duet beside it: the same final model's members and gammas, blended with cn by a weight chosen on the folds
+    duet = results["datasets"]["digits"]["duet"]
+    assert duet["weight"] in (0.0, 0.25, 0.5, 0.75, 1.0) and set(duet["fold_H"]) == {"0.0", "0.25", "0.5", "0.75", "1.0"}
+    assert duet["fold_H"][str(duet["weight"])] == max(duet["fold_H"].values()) and duet["cn"]["epochs"] == 25
+    assert [r["seed"] for r in duet["seeds"]] == [0, 1] and float(rows[-1]["H"]) == round(duet["mean"]["H"], 2)
+    assert "duet: SZSL + CN blended" in md and f"w={duet['weight']:g}" in md
 
     # Re-running finds every stage finished: nothing is retrained, the study is unchanged.
     url = "sqlite:///" + str(out / "szsl-tune.db")
     before = _complete(_study(url))
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "digits").glob("*.json")}
-    assert set(stamps) == {"tune.json", "final.json", "sweep_q.json", "sweep_tau.json"}
+    assert set(stamps) == {"tune.json", "final.json", "duet.json", "sweep_q.json", "sweep_tau.json"}
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", *small_space, *FAST]) == 0
     assert {p.name: p.stat().st_mtime_ns for p in (out / "digits").glob("*.json")} == stamps
     assert _complete(_study(url)) == before

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from szsl.config import TrainConfig
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
@@ -88,3 +90,39 @@ def _summary(benchmark: Benchmark, seeds: Sequence[int], results) -> dict[str, A
         raise SZSLError(f"{benchmark.name}: every seed of the final evaluation diverged ({diverged[0]['message']})")
     mean, std = summarize(rows, METRICS)
     return {"seeds": rows, "mean": mean, "std": std, "diverged": diverged}
+
+
+def duet_evaluation(
+    benchmark: Benchmark,
+    members: Sequence[TrainConfig],
+    gammas: Sequence[float] | None,
+    *,
+    fold_seed: int = 0,
+    fold_classes: str = "ratio",
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """``duet`` (``szsl.methods.duet``) of a study's final model: its weight and gamma chosen on the study's own
+    validation folds (``protocol.validation_splits(benchmark, fold_seed, fold_classes)``, trainval only), then
+    ``members`` (with their ``gammas``) and cn trained on trainval with each seed and scored on the test split.
+    Returns the summary of ``final_evaluation`` with "weight", "gamma" and "fold_H" ({weight: mean fold H})."""
+    from szsl.evaluation import evaluate
+    from szsl.methods import duet
+    from szsl.protocol import final_split, split_data, validation_splits
+
+    members = list(members)
+    gammas = [0.0] * len(members) if gammas is None else check_gammas(gammas, len(members), "duet: ")
+    cn_setting = duet.cn_setting(None, benchmark.name)
+    splits = []
+    for s in validation_splits(benchmark, fold_seed, fold_classes=fold_classes):
+        d = split_data(benchmark, s)
+        splits.append((d.X_train, d.y_train, d.attributes, np.concatenate([d.X_eval_seen, d.X_eval_unseen]),
+                       np.concatenate([d.y_eval_seen, d.y_eval_unseen]), d.seen, d.unseen))
+    folds = duet.fold_scores(splits, members, gammas, cn_setting, seed=int(fold_seed), device=device)
+    weight, gamma, table = duet.choose_blend(folds)
+    setting = {"weight": weight, "gamma": gamma, "members": [m.to_dict() for m in members], "member_gammas": gammas,
+               "cn": dict(cn_setting)}
+    data = split_data(benchmark, final_split(benchmark))
+    seeds = [int(s) for s in seeds]
+    results = evaluate("duet", data, [dict(setting, seed=s) for s in seeds], device=device, with_t1=True)
+    return {**_summary(benchmark, seeds, results), "weight": weight, "gamma": gamma, "fold_H": table, "cn": dict(cn_setting)}

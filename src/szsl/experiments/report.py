@@ -32,8 +32,15 @@ def results_table(names: Sequence[str], per_dataset: dict[str, dict[str, Any]], 
         paper += [_pct(ref.get("U")), _pct(ref.get("S")), _pct(ref.get("H"))]
         final = per_dataset[n]["final"]
         ours += [_pm(final["mean"][m], final["std"][m]) for m in ("U", "S", "H")]
+    rows = [paper, ours]
+    if any(per_dataset[n].get("duet") for n in names):  # szsl.methods.duet on the same final model, when reported
+        duet = [f"duet: SZSL + CN blended (ours, {n_seeds} seeds)"]
+        for n in names:
+            d = per_dataset[n].get("duet")
+            duet += [_pm(d["mean"][m], d["std"][m]) if d else "-" for m in ("U", "S", "H")]
+        rows.append(duet)
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in (paper, ours)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -64,6 +71,15 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
         f"- Ours: hyperparameters chosen by mean H over the validation class folds ({opts.trials} Optuna trials, "
         f"test split never read), then retrained on all trainval images with {n_seeds} seeds and scored on the test split.",
     ]
+    if any(per_dataset[n].get("duet") for n in names):
+        md.append(
+            "- duet (`szsl.methods.duet`, not the paper's method): the same final model's log-probabilities blended with "
+            "CN's (Skorokhodov & Elhoseiny 2021), the weight w of SZSL's and a seen-class shift chosen on the same "
+            "validation folds: " + "; ".join(
+                f"{display_name(n)} w={per_dataset[n]['duet']['weight']:g}, shift {per_dataset[n]['duet']['gamma']:.2g}"
+                for n in names if per_dataset[n].get("duet")
+            ) + " (w=1: SZSL alone, w=0: CN alone)."
+        )
     incomplete = [n for n in names if per_dataset[n]["tune"].get("incomplete")]
     if incomplete:
         md.append(f"- Tuning stopped early (timeout) for: {', '.join(display_name(n) for n in incomplete)}; re-run to finish.")
@@ -139,6 +155,11 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
         writer.writerow(
             ["SZSL (ours)", n] + [round(f["mean"][m], 2) for m in METRICS] + [round(f["std"][m], 2) for m in METRICS] + [len(f["seeds"])]
         )
+        d = per_dataset[n].get("duet")
+        if d:
+            writer.writerow(
+                ["duet (ours)", n] + [round(d["mean"][m], 2) for m in METRICS] + [round(d["std"][m], 2) for m in METRICS] + [len(d["seeds"])]
+            )
     with atomic_open(out / "results.csv", "w", encoding="utf-8", newline="") as fh:
         fh.write(buf.getvalue())
     return payload

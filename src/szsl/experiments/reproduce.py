@@ -27,7 +27,7 @@ from szsl.experiments.sweep import DEFAULT_VALUES
 from szsl.final_model import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, CalibrationError, final_members
 from szsl.objective import DEFAULT_OBJECTIVE
 
-STAGES = ("tune", "final", "sweep_q", "sweep_tau")
+STAGES = ("tune", "final", "duet", "sweep_q", "sweep_tau")
 REPRODUCE_TRIALS = 20
 REPRODUCE_EPOCHS = 20
 
@@ -57,6 +57,7 @@ class ReproduceOptions:
     q_values: Sequence[float] = DEFAULT_VALUES["q"]
     tau_values: Sequence[float] = DEFAULT_VALUES["tau"]
     sweeps: bool = True
+    duet: bool = True  # also report szsl.methods.duet built on the final model (szsl's blend with cn)
     progress: bool = True
 
 
@@ -77,7 +78,7 @@ def reproduce(
     with folder_lock(out):  # one reproduce per output folder: a second one is refused, not interleaved
         started = time.monotonic()
         per_dataset: dict[str, dict[str, Any]] = {}
-        stages = [s for s in STAGES if opts.sweeps or not s.startswith("sweep")]
+        stages = [s for s in STAGES if (opts.sweeps or not s.startswith("sweep")) and (opts.duet or s != "duet")]
         bar = progress_bar(len(names) * len(stages), "reproduce", "stage", enabled=opts.progress)
         try:
             for name in names:
@@ -156,6 +157,18 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
             calibrate=gammas is not None,
         ),
     )
+    if opts.duet:
+        from szsl.experiments.final import duet_evaluation
+        from szsl.methods.duet import CN_BUDGET, WEIGHTS
+
+        key = {"members": [m.to_dict() for m in members], "gammas": gammas, "seeds": seeds, "fold_seed": opts.seed,
+               "fold_classes": opts.fold_classes, "cn": CN_BUDGET, "weights": list(WEIGHTS)}
+        cache["duet"] = stage(
+            "duet",
+            key,
+            lambda: duet_evaluation(bench(), members, gammas, fold_seed=opts.seed, fold_classes=opts.fold_classes, seeds=seeds,
+                                    device=opts.device),
+        )
     if opts.sweeps:
         sweep_seeds = [int(s) for s in opts.sweep_seeds]
         for param, values in (("q", opts.q_values), ("tau", opts.tau_values)):

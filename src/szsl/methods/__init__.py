@@ -333,5 +333,7 @@ register("szsl.methods.cycle_wgan")
 register("szsl.methods.se_gzsl")
 register("szsl.methods.cosmo")
 register("szsl.methods.sp_aen")
+# szsl's own models beyond the paper's method
+register("szsl.methods.duet")
 
 __all__ = ["ABLATIONS", "Method", "from_module", "get_method", "method_names", "register", "unregister"]
