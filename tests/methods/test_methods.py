@@ -141,7 +141,7 @@ def test_nearest_equals_similarity_exactly_once_the_float32_softmax_is_one_hot()
 def test_dcn_batch_loss_matches_the_reference_formula():
     X, y, A = toy_problem()
     unseen = torch.tensor([6, 7])
-    cfgs = [TrainConfig(method="dcn", dcn_temperature=T, dcn_entropy=b, hidden=16) for T, b in ((1.0, 0.0), (0.5, 0.3), (3.0, 1.0))]
+    cfgs = [dcn.DCNConfig(dcn_temperature=T, dcn_entropy=b, hidden=16) for T, b in ((1.0, 0.0), (0.5, 0.3), (3.0, 1.0))]
     params = stack_members([init_member(i, X.shape[1], 16, A.shape[1]) for i in range(3)], torch.device("cpu"))
     xb, yb, At = torch.from_numpy(X[:50]), torch.from_numpy(y[:50]), torch.from_numpy(A)
     got = batch_loss(params, xb, yb, At, unseen, MemberSettings.of(cfgs, "cpu"), "relu")
@@ -176,7 +176,33 @@ def test_dcn_and_szsl_members_in_one_population_match_training_alone():
 )
 def test_bad_dcn_settings_are_rejected(field, value, message):
     with pytest.raises(SZSLError, match=message):
-        TrainConfig(**{field: value})
+        get_method("dcn").config(**{field: value}) if field.startswith("dcn_") else TrainConfig(**{field: value})
+
+
+def test_dcn_declares_its_hyperparameters_and_its_setting_class():
+    """DCN's hyperparameters are declared once, in methods/dcn.py: its setting, defaults, space and checks derive from them."""
+    m = get_method("dcn")
+    assert [p.name for p in dcn.PARAMS] == ["dcn_temperature", "dcn_entropy"]
+    assert m.hyperparameters == TrainConfig.PARAMS + dcn.PARAMS
+    assert {k: m.defaults[k] for k in ("dcn_temperature", "dcn_entropy")} == {"dcn_temperature": 1.0, "dcn_entropy": 0.1}
+    assert m.space["dcn_temperature"] == {"low": 0.1, "high": 10.0, "log": True}
+    config = m.config(dcn_temperature=0.5)
+    assert type(config) is dcn.DCNConfig and config.method == "dcn" and config["dcn_temperature"] == 0.5
+    assert TrainConfig.from_dict(dict(config)) == config  # a saved DCN setting comes back as one
+    assert "dcn_temperature" not in TrainConfig() and "dcn_temperature" not in get_method("szsl").defaults
+    with pytest.raises(SZSLError, match=r"method='dcn': a TrainConfig trains with the szsl loss"):
+        TrainConfig(method="dcn")
+    with pytest.raises(SZSLError, match="unknown hyperparameter"):
+        get_method("dcn").config(dcn_temprature=0.5)
+
+
+def test_settings_saved_before_dcn_declared_its_own_still_load():
+    """Until DCN's hyperparameters moved to its module every TrainConfig listed them: such a setting still loads."""
+    saved = {**TrainConfig(q=0.3).to_dict(), "dcn_temperature": 1.0, "dcn_entropy": 0.1}
+    assert TrainConfig.from_dict(saved) == TrainConfig(q=0.3)
+    assert get_method("szsl").params(saved) == TrainConfig(q=0.3)
+    saved_dcn = {**saved, "method": "dcn", "dcn_temperature": 0.5}
+    assert TrainConfig.from_dict(saved_dcn) == dcn.DCNConfig(q=0.3, dcn_temperature=0.5)
 
 
 # ---------------------------------------------------------------- ESZSL
