@@ -50,7 +50,10 @@ def add_parser(sub) -> None:
     parser = sub.add_parser("train", help="train on trainval, evaluate U, S, H, T1 on the test split")
     add_dataset_args(parser)
     add_config_args(parser)
-    parser.add_argument("--eszsl-gamma", type=float, default=None, help="eszsl: regulariser of the feature side (> 0; default 1)")
+    parser.add_argument(
+        "--eszsl-gamma", type=float, default=None,
+        help="eszsl: regulariser of the feature side, the ESZSL paper's gamma (> 0; default 1; not the calibration shift)",
+    )
     parser.add_argument("--eszsl-lambda", type=float, default=None, help="eszsl: regulariser of the attribute side (> 0; default 1)")
     parser.add_argument(
         "--param",
