@@ -379,3 +379,32 @@ def test_scikit_learns_checks_read_a_float32_memmap_in_place(tmp_path):
         tracemalloc.stop()
     assert np.shares_memory(checked, X) and np.shares_memory(for_predict, X)
     assert peak < X.nbytes / 4
+
+
+def test_a_model_saved_when_trainconfig_held_dcns_hyperparameters_still_loads(fitted, tmp_path):
+    """Files written before DCN's hyperparameters moved to methods/dcn.py list them among the params: ignored on load."""
+    import json
+
+    clf, X = fitted[0], fitted[1]
+    payload = clf._payload()
+    payload["params"] = json.dumps({**clf.get_params(), "dcn_temperature": 1.0, "dcn_entropy": 0.1})
+    torch.save(payload, tmp_path / "old.pt")
+    back = SZSLClassifier.load(tmp_path / "old.pt")
+    assert back.get_params() == clf.get_params()
+    np.testing.assert_array_equal(back.decision_function(X), clf.decision_function(X))
+
+
+def test_a_dcn_member_makes_a_classifier_that_saves_and_loads(tmp_path):
+    """DCN's own hyperparameters are not the classifier's: a DCN member's classifier predicts as the member, and loads."""
+    from szsl import train_population
+    from szsl.methods import get_method
+
+    X, y, A = toy_problem(n=120)
+    config = get_method("dcn").config(dcn_temperature=0.5, hidden=8, epochs=2, batch_size=64)
+    (member,) = train_population(X, y, A, [config], device="cpu")
+    clf = SZSLClassifier.from_member(member, A, np.unique(y), device="cpu")
+    assert clf.method == "dcn" and "dcn_temperature" not in clf.get_params()
+    clf.save(tmp_path / "dcn.pt")
+    back = SZSLClassifier.load(tmp_path / "dcn.pt")
+    np.testing.assert_array_equal(back.decision_function(X), clf.decision_function(X))
+    assert type(back._config()).__name__ == "DCNConfig" and back._config().dcn_temperature == 1.0  # their defaults

@@ -81,11 +81,12 @@ def test_options_take_type_choices_and_help_from_the_constraint():
 
 def test_szsl_train_options_come_from_the_trainconfig_declarations():
     from szsl.commands.train import add_config_args
+    from szsl.methods.dcn import PARAMS as DCN_PARAMS
 
     parser = argparse.ArgumentParser()
     add_config_args(parser)
     by = {a.dest: a for a in parser._actions}
-    for p in TRAIN_PARAMS:
+    for p in TRAIN_PARAMS + DCN_PARAMS:  # DCN's own hyperparameters are declared in methods/dcn.py
         assert by[p.name].default == p.default, p.name
         if p.name != "method":  # --method takes the registry's names
             assert by[p.name].help == (p.help or f"default {p.default}"), p.name
@@ -158,3 +159,16 @@ def test_an_old_style_module_still_registers_and_is_checked_by_its_specs():
             make_space({"ridge": {"low": 0, "high": 1}}, method=name)
     finally:
         unregister(name)
+
+
+def test_szsl_train_passes_dcns_options_to_dcn_only():
+    from szsl.cli import build_parser
+    from szsl.commands.train import method_params
+    from szsl.methods import get_method
+
+    args = build_parser().parse_args(["train", "--method", "dcn", "--dcn-temperature", "0.5", "--q", "0.3"])
+    dcn = get_method("dcn")
+    setting = dcn.params(method_params(args, dcn))
+    assert (type(setting).__name__, setting.dcn_temperature, setting.dcn_entropy) == ("DCNConfig", 0.5, 0.1)
+    szsl = get_method("szsl")
+    assert "dcn_temperature" not in method_params(args, szsl) and szsl.params(method_params(args, szsl)).q == 0.3

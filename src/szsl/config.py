@@ -1,8 +1,10 @@
 """TrainConfig: every hyperparameter of one SZSL training run, validated at the boundary: the ``Setting`` of the
-network methods (szsl, its ablations, dcn)."""
+network methods (szsl, its ablations, dcn). A network method whose loss has hyperparameters of its own declares them in
+its module, with a subclass (``network_setting``; ``szsl.methods.dcn.DCNConfig``)."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Iterator
 
@@ -20,9 +22,8 @@ LR_SCHEDULES = ("constant", "cosine")
 #   nearest:    all q on the most similar unseen class (the tau -> 0 limit)
 #   uniform:    q / U on every unseen class           (the tau -> infinity limit)
 SOFT_LABEL_VARIANTS = ("similarity", "nearest", "uniform")
-# The loss a member trains with (losses.batch_loss): "szsl" (the soft-label loss above) or "dcn"
-# (Deep Calibration Network, Liu et al. 2018: CE over the seen classes of logits / dcn_temperature
-# + dcn_entropy * entropy of the prediction over the unseen classes). See szsl.methods.
+# The loss a member trains with (losses.batch_loss): "szsl" (the soft-label loss above) or "dcn" (Deep Calibration
+# Network, Liu et al. 2018, whose hyperparameters szsl.methods.dcn declares). See szsl.methods.
 LOSSES = ("szsl", "dcn")
 # The scale of the features a member trains on (szsl.training_data.input_scale): "auto" rescales features far
 # from a ResNet feature's scale (mean L2 norm outside [10, 160]) to it, "none" uses them as given.
@@ -50,35 +51,40 @@ PARAMS: tuple[Param, ...] = (
     Param("batch_size", 256, _COUNT, 256),
     Param("lr", 1e-3, POSITIVE, {"low": 1e-4, "high": 3e-3, "log": True}),
     Param("epochs", DEFAULT_EPOCHS, _COUNT, DEFAULT_EPOCHS),
-    Param("l2", 0.0, NON_NEGATIVE, 0.0, "lambda: coefficient of ||W||_F^2 (weights only)"),
-    Param("l1", 0.0, NON_NEGATIVE, 0.0, "gamma: coefficient of ||W||_1 (weights only)"),
+    Param("l2", 0.0, NON_NEGATIVE, 0.0, "coefficient of ||W||_F^2 (weights only; the paper's lambda)"),
+    Param("l1", 0.0, NON_NEGATIVE, 0.0, "coefficient of ||W||_1 (weights only; the paper's gamma)"),
     Param("seed", 0, Interval(int, 0, 2**63, "left")),
     Param("optimizer", "adam", Options(OPTIMIZERS)),
     Param("lr_schedule", "constant", Options(LR_SCHEDULES), "cosine",
           "learning rate over the run: constant (the paper's) or cosine (annealed to ~0; the default space's)"),
     Param("soft_label", "similarity", Options(SOFT_LABEL_VARIANTS)),
     Param("method", "szsl", Options(LOSSES)),  # q, tau, alpha, soft_label are unused by dcn
-    Param("dcn_temperature", 1.0, POSITIVE, None, "dcn: softmax temperature over the seen classes (> 0)"),
-    Param("dcn_entropy", 0.1, NON_NEGATIVE, None, "dcn: weight of the entropy over the unseen classes (>= 0)"),
     Param("input_scaling", "auto", Options(INPUT_SCALINGS), None,
           "auto (default): features far from a ResNet feature's scale (mean L2 norm outside [10, 160]) are scaled to "
           "norm 40 for training, the model still takes them as given; none: as given"),
 )
 
 
-def _fields_from(params: tuple[Param, ...]):
-    """A class decorator (under ``@dataclass``): one field per Param, with its default."""
+# Keys every TrainConfig had until DCN declared its hyperparameters in its own module (szsl.methods.dcn): a setting saved
+# before (a tuning record, a model or ensemble file) lists them whatever its method; a class that does not declare them
+# ignores them.
+RETIRED_KEYS = ("dcn_temperature", "dcn_entropy")
+
+
+def _fields_from(params: tuple[Param, ...], **new_defaults: Any):
+    """A class decorator (under ``@dataclass``): one field per Param, with its default, after the fields of the class
+    it extends; ``new_defaults`` give inherited fields other defaults. ``PARAMS`` are then all the class's Params."""
 
     def decorate(cls):
-        cls.__annotations__ = {p.name: type(p.default).__name__ for p in params}
-        for p in params:
-            setattr(cls, p.name, p.default)
+        cls.__annotations__ = {name: type(value).__name__ for name, value in new_defaults.items()}
+        cls.__annotations__.update({p.name: type(p.default).__name__ for p in params})
+        for name, value in {**new_defaults, **{p.name: p.default for p in params}}.items():
+            setattr(cls, name, value)
+        cls.PARAMS = tuple(getattr(cls, "PARAMS", ())) + tuple(params)
+        cls._NAMES = tuple(p.name for p in cls.PARAMS)
         return cls
 
     return decorate
-
-
-_NAMES = tuple(p.name for p in PARAMS)
 
 
 @dataclass(frozen=True)
@@ -87,11 +93,19 @@ class TrainConfig(Setting):
     """Every hyperparameter of one SZSL training run (its fields are ``PARAMS``), checked against their constraints.
 
     A ``Setting`` like every method's: a read-only mapping of its fields (``dict(config)``, ``config["lr"]``), and
-    their attributes (``config.lr``) for the training loop."""
+    their attributes (``config.lr``) for the training loop. The members of a loss with hyperparameters of its own
+    (``method``, e.g. "dcn") have a subclass of their loss's (``network_setting``); ``from_dict`` picks it."""
+
+    LOSS = "szsl"  # the loss (``method``) of this class's settings
 
     def __post_init__(self) -> None:
-        for p in PARAMS:
+        for p in self.PARAMS:
             p.check(getattr(self, p.name), strict=True)
+        if self.method != self.LOSS:
+            raise SZSLError(
+                f"method={self.method!r}: a {type(self).__name__} trains with the {self.LOSS} loss; "
+                f"make a {self.method} setting with TrainConfig.from_dict or get_method({self.method!r}).config"
+            )
 
     @property
     def unseen_mass(self) -> float:
@@ -105,26 +119,53 @@ class TrainConfig(Setting):
         return (self.hidden, self.batch_size, self.epochs, self.optimizer, self.lr_schedule, self.input_scaling)
 
     def __getitem__(self, name: str) -> Any:
-        if name not in _NAMES:
+        if name not in self._NAMES:
             raise KeyError(name)
         return getattr(self, name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_NAMES)
+        return iter(self._NAMES)
 
     def __len__(self) -> int:
-        return len(_NAMES)
+        return len(self._NAMES)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        """The setting of ``values``, of the class of its ``method`` (``setting_class``; absent: this class's loss). Unknown
+        keys are an error, but for ``RETIRED_KEYS`` that the class does not declare (settings saved before): ignored."""
+        method = values.get("method", cls.LOSS)
+        target = setting_class(method) if method in LOSSES else cls  # any other method: the constructor's message
+        known = {f.name for f in fields(target)}
+        unknown = sorted(set(values) - known - set(RETIRED_KEYS))
         if unknown:
             raise SZSLError(f"unknown hyperparameter(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}")
-        return cls(**values)
+        return target(**{k: v for k, v in values.items() if k in known})
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return replace(self, **changes)
+
+
+def network_setting(params: tuple[Param, ...], loss: str):
+    """A class decorator: the TrainConfig subclass (a frozen dataclass) of the members that train with ``loss`` (one of
+    LOSSES), with one more field per Param of ``params``, the loss's own hyperparameters declared in its method module::
+
+        @network_setting(PARAMS, "dcn")
+        class DCNConfig(TrainConfig): ...
+    """
+
+    def decorate(cls):
+        cls.LOSS = loss
+        return dataclass(frozen=True)(_fields_from(params, method=loss)(cls))
+
+    return decorate
+
+
+def setting_class(loss: str) -> type[TrainConfig]:
+    """The TrainConfig class of the members that train with ``loss`` (one of LOSSES): TrainConfig for szsl's, else the
+    subclass its method module declares (``szsl.methods.<loss>.CONFIG``), imported when first needed."""
+    if loss == TrainConfig.LOSS:
+        return TrainConfig
+    return importlib.import_module(f"szsl.methods.{loss}").CONFIG

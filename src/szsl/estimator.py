@@ -19,7 +19,6 @@ import os
 import pickle
 import warnings
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from szsl.atomic import atomic_path
-from szsl.config import TrainConfig
+from szsl.config import RETIRED_KEYS, TrainConfig
 from szsl.errors import SZSLError, SZSLTypeError
 from szsl.metrics import per_class_accuracy
 from szsl.model import PARAM_NAMES, predict_scores, resolve_device
@@ -157,6 +156,13 @@ class NotFittedError(SZSLError, _SklearnNotFittedError):
     """An unfitted classifier was used: scikit-learn's NotFittedError that is also an SZSLError."""
 
 
+# The hyperparameters of the network, TrainConfig's (``szsl.config.PARAMS``): the classifier's arguments but
+# ``device`` and ``verbose``. Those of a loss's own (DCN's ``dcn_temperature``, ``dcn_entropy``, ``szsl.methods.dcn``)
+# are not: ``method="dcn"`` trains with their defaults; other values train through ``get_method("dcn").config(...)``
+# and ``train_population``, whose member ``from_member`` makes a classifier of.
+_CONFIG_NAMES = tuple(p.name for p in TrainConfig.PARAMS)
+
+
 class SZSLClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
@@ -176,8 +182,6 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         lr_schedule: str = "constant",
         soft_label: str = "similarity",
         method: str = "szsl",
-        dcn_temperature: float = 1.0,
-        dcn_entropy: float = 0.1,
         input_scaling: str = "auto",
         device: str = "auto",
         verbose: bool = False,
@@ -197,14 +201,12 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         self.lr_schedule = lr_schedule
         self.soft_label = soft_label
         self.method = method
-        self.dcn_temperature = dcn_temperature
-        self.dcn_entropy = dcn_entropy
         self.input_scaling = input_scaling
         self.device = device
         self.verbose = verbose
 
     def _config(self) -> TrainConfig:
-        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+        return TrainConfig.from_dict({name: getattr(self, name) for name in _CONFIG_NAMES})
 
     def fit(self, X, y, class_attributes, class_names=None) -> "SZSLClassifier":
         """Train on (X, y). ``class_attributes``: (C, A) attributes of ALL classes; y in [0, C).
@@ -222,7 +224,8 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_member(cls, member: TrainedMember, class_attributes, seen, class_names=None, device: str = "auto") -> "SZSLClassifier":
         """A fitted classifier from a member that ``train_population`` already trained."""
-        return cls(**member.config.to_dict(), device=device)._set_fitted(member, class_attributes, seen, class_names)
+        values = {k: v for k, v in member.config.items() if k in _CONFIG_NAMES}  # a loss's own (DCN's) aside
+        return cls(**values, device=device)._set_fitted(member, class_attributes, seen, class_names)
 
     def _set_fitted(self, member: TrainedMember, class_attributes, seen, class_names) -> "SZSLClassifier":
         A = np.asarray(class_attributes, dtype=np.float32)
@@ -304,7 +307,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"params is {type(params).__name__}, expected a JSON object of hyperparameters")
         if device is not None:
             params["device"] = device
-        clf = cls(**params)
+        clf = cls(**{k: v for k, v in params.items() if k not in RETIRED_KEYS})  # files saved before list them
         clf._config()  # validates every hyperparameter
         A = _tensor(payload["class_attributes"], "class_attributes", 2).numpy().astype(np.float32)
         if A.shape[0] < 2:

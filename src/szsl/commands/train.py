@@ -13,6 +13,7 @@ from szsl.config import PARAMS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, final_members
 from szsl.methods import method_names
+from szsl.methods.dcn import PARAMS as DCN_PARAMS
 from szsl.params import add_options
 
 # Said when szsl train ran the untuned reference setting (docs/robustness.md: it matches the tuned default on the real
@@ -23,26 +24,36 @@ UNTUNED_NOTE = (
 )
 
 
+# The hyperparameters of the network methods, each an option: TrainConfig's (``config.PARAMS``) and DCN's own.
+NETWORK_PARAMS = PARAMS + DCN_PARAMS
+
+
 def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """One option per TrainConfig hyperparameter (type, choices, default, help from its declaration, ``config.PARAMS``);
+    """One option per network hyperparameter (type, choices, default, help from its declaration, ``NETWORK_PARAMS``);
     --method takes any name of the szsl.methods registry (ablations and baselines included)."""
     method = {
         "choices": method_names(),  # read when the parser is built
         "help": f"one of {', '.join(method_names())} (default szsl; the registry szsl.methods, docs/compare.md)",
     }
-    add_options(parser, PARAMS, method=method)
+    add_options(parser, NETWORK_PARAMS, method=method)
 
 
-def _option_values(args: argparse.Namespace) -> dict:
-    """The values of the options of ``add_config_args`` (one per TrainConfig hyperparameter, --method aside)."""
-    return {p.name: getattr(args, p.name) for p in PARAMS if p.name != "method"}
+def _option_values(args: argparse.Namespace, m) -> dict:
+    """The values of the options of ``add_config_args`` that are hyperparameters of network method ``m`` (--method
+    aside); {} for a method that does not have TrainConfig's (the options' defaults are not its own)."""
+    if m.hyperparameters[: len(PARAMS)] != PARAMS:
+        return {}
+    return {p.name: getattr(args, p.name) for p in m.hyperparameters if p.name != "method"}
 
 
 def add_parser(sub) -> None:
     parser = sub.add_parser("train", help="train on trainval, evaluate U, S, H, T1 on the test split")
     add_dataset_args(parser)
     add_config_args(parser)
-    parser.add_argument("--eszsl-gamma", type=float, default=None, help="eszsl: regulariser of the feature side (> 0; default 1)")
+    parser.add_argument(
+        "--eszsl-gamma", type=float, default=None,
+        help="eszsl: regulariser of the feature side, the ESZSL paper's gamma (> 0; default 1; not the calibration shift)",
+    )
     parser.add_argument("--eszsl-lambda", type=float, default=None, help="eszsl: regulariser of the attribute side (> 0; default 1)")
     parser.add_argument(
         "--param",
@@ -78,7 +89,7 @@ def method_params(args: argparse.Namespace, m) -> dict:
     """The hyperparameters a user set for method ``m``: the options of its hyperparameters where it has them (a network
     method: --q, --lr, ..., every TrainConfig hyperparameter; eszsl: --eszsl-*), then --param NAME=VALUE.
     ``Method.params(values, dataset=...)`` puts them over the method's defaults and its published per-dataset values."""
-    values = _option_values(args) if m.hyperparameters == PARAMS else {}
+    values = _option_values(args, m)
     eszsl = {"gamma": args.eszsl_gamma, "lambda": args.eszsl_lambda} if m.name == "eszsl" else {}
     values.update({k: v for k, v in eszsl.items() if v is not None})
     for item in args.param:

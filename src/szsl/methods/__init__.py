@@ -43,7 +43,9 @@ hyperparameter -> value, what the harness fits, ``Run.config`` keeps and a tunin
 
 Network methods (``szsl`` and its ablations ``hard``, ``uniform``, ``nearest``, ``soft-only``;
 ``dcn``) have ``TrainConfig`` settings (a Setting) trained as one population by ``szsl.train``: their
-modules declare ``NETWORK = True`` and the ``TrainConfig`` values they fix (``FIXED``);
+modules declare ``NETWORK = True``, the ``TrainConfig`` values they fix (``FIXED``) and, for a loss with
+hyperparameters of its own, their ``PARAMS`` and the TrainConfig subclass that adds them (``CONFIG``, made by
+``szsl.config.network_setting``; ``methods.dcn``);
 ``methods.ablations`` holds several such variants in ``METHODS``. ``eszsl`` is a closed form.
 What this changes for the rest of the code is asked of the ``Method``, never by testing the kind
 of method: ``multi_fidelity``, ``shared_train_time``, ``saveable``, ``budget_values``, ``small_data``,
@@ -67,7 +69,6 @@ from typing import Any, Callable, Mapping
 
 from szsl import params as _params
 from szsl.budget import budget_config
-from szsl.config import PARAMS as TRAIN_PARAMS
 from szsl.config import TrainConfig
 from szsl.errors import SZSLError
 from szsl.params import Setting
@@ -79,7 +80,7 @@ class Method:
 
     name: str
     description: str
-    defaults: Mapping[str, Any]  # every hyperparameter with its default (network: TrainConfig's, fixed applied)
+    defaults: Mapping[str, Any]  # every hyperparameter with its default (network: its TrainConfig class's, fixed applied)
     space: Mapping[str, Any]  # its whole search space (tune JSON format)
     fit_population: Callable  # (X, y, attributes, params_list, *, seeds, device, progress) -> list of fitted
     scorer: Callable | None = None  # fits -> (X -> list of (n, C) scores); None: each fit's .scores
@@ -88,7 +89,7 @@ class Method:
     fixed: Mapping[str, Any] = field(default_factory=dict)  # network: TrainConfig values the method fixes
     # the published per-dataset values (module PER_DATASET): upper-case dataset name -> {hyperparameter: value}
     per_dataset: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # each hyperparameter's declaration (szsl.params.Param: default, constraint, search entry, help); network: TrainConfig's
+    # each hyperparameter's declaration (szsl.params.Param: default, constraint, search entry, help); network: its TrainConfig class's
     hyperparameters: tuple = ()
 
     # Capabilities: what the harness, the study loop and the commands may ask of a method, each answered here (the
@@ -218,8 +219,8 @@ def from_module(module: ModuleType, name: str | None = None) -> Method:
     if name is not None and name != module.NAME.lower():
         raise SZSLError(f"module {module.__name__} declares NAME={module.NAME!r}, registered as {name!r}")
     network = bool(getattr(module, "NETWORK", False))
-    if network:
-        declared = TRAIN_PARAMS
+    if network:  # TrainConfig's, and those of the module's TrainConfig subclass (CONFIG, e.g. DCN's)
+        declared = getattr(module, "CONFIG", TrainConfig).PARAMS
     elif declared is None:  # the older form: the declarations adapted from DEFAULTS, SPECS and SPACE
         declared = _params.from_specs(module.DEFAULTS, getattr(module, "SPECS", None), module.SPACE)
     declared = tuple(declared)

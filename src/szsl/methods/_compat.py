@@ -1,6 +1,6 @@
 """The bilinear compatibility trainer shared by devise, ale and sje.
 
-F(x, c) = theta(x)^T W phi(c), W (D x A): theta(x) the image features (L2-normalised per image
+F(x, c) = theta(x)^T W phi(c), W (D x A, the ``Bilinear`` module): theta(x) the image features (L2-normalised per image
 when ``normalize_features``), phi(c) the class attributes (L2-normalised per class). Training sees
 all C classes' attributes but ranks only the SEEN classes (those with training images): the
 unseen ones never enter the loss, as in the inductive protocol of Xian et al. (2017). Scores at
@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import torch
+from torch import nn
 
 from szsl.methods._peer_common import Fitted, begin_fit, l2_rows, train_epochs
 from szsl.params import BOOLEAN, NON_NEGATIVE, POSITIVE, Interval, Options, Param
@@ -33,6 +34,18 @@ COMMON_PARAMS: tuple[Param, ...] = (
 DELTA_PARAMS: tuple[Param, ...] = (*COMMON_PARAMS, Param("delta", 1.0, POSITIVE, None, "margin of the 0/1 loss Delta(y, j)"))
 
 
+class Bilinear(nn.Module):
+    """The compatibility matrix W (D x A), drawn N(0, 1/D) from the fit's generator; ``forward`` maps an image's
+    features into the attribute space, theta(x)^T W, so that F(x, c) = forward(x) @ phi(c)."""
+
+    def __init__(self, in_dim: int, attr_dim: int, g: torch.Generator):
+        super().__init__()
+        self.W = nn.Parameter(torch.randn((in_dim, attr_dim), generator=g) / math.sqrt(in_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.W
+
+
 def train_bilinear(name: str, X, y, attributes, p: dict, loss_fn, *, seed: int, device, cosine_scores: bool = False) -> Fitted:
     """``loss_fn(scores (b, S) over the seen classes, target (b,) seen-column index, p) -> scalar``."""
     run = begin_fit(name, X, y, attributes, seed=seed, device=device, params=p)
@@ -42,28 +55,26 @@ def train_bilinear(name: str, X, y, attributes, p: dict, loss_fn, *, seed: int, 
     Phi = torch.as_tensor(l2_rows(A).astype(np.float32), device=dev)  # (C, A)
     Phi_seen = Phi[torch.as_tensor(seen, device=dev)]
     target = torch.as_tensor(np.searchsorted(seen, run.y), device=dev)
-    D = X.shape[1]
-    W = (torch.randn((D, A.shape[1]), generator=g) / math.sqrt(D)).to(dev).requires_grad_(True)
+    model = Bilinear(X.shape[1], A.shape[1], g).to(dev)
     if p["optimizer"] == "adam":
-        opt = torch.optim.Adam([W], lr=p["lr"], weight_decay=p["weight_decay"])
+        opt = torch.optim.Adam(model.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
     else:
-        opt = torch.optim.SGD([W], lr=p["lr"], momentum=p["momentum"], weight_decay=p["weight_decay"])
+        opt = torch.optim.SGD(model.parameters(), lr=p["lr"], momentum=p["momentum"], weight_decay=p["weight_decay"])
 
     def step_loss(idx: torch.Tensor) -> torch.Tensor:
-        return loss_fn((Xt[idx] @ W) @ Phi_seen.T, target[idx], p)
+        return loss_fn(model(Xt[idx]) @ Phi_seen.T, target[idx], p)
 
     history = train_epochs(step_loss, opt, n=X.shape[0], epochs=p["epochs"], batch_size=p["batch_size"], g=g, device=dev)
-    W_final = W.detach()
+    model.requires_grad_(False)
 
     def score(xb: torch.Tensor) -> torch.Tensor:
-        xb = l2_rows(xb) if normalize else xb
-        emb = xb @ W_final  # (b, A): the image mapped to the attribute space
+        emb = model(l2_rows(xb) if normalize else xb)  # (b, A): the image mapped to the attribute space
         if cosine_scores:
             emb = l2_rows(emb)
         return emb @ Phi.T
 
     fitted = run.fitted(score, history)
-    fitted.W_ = W_final.cpu().numpy()
+    fitted.W_ = model.W.detach().cpu().numpy()
     return fitted
 
 

@@ -32,7 +32,8 @@ DETERMINISTIC = True  # no seed: every seed gives the same model
 TARGETS = ("pm1", "01")
 # gamma and lambda carry no constraint here: the solver checks them (> 0) when it solves (ESZSLSolver.V).
 PARAMS = (
-    Param("gamma", 1.0, None, {"low": 1e-3, "high": 1e3, "log": True}, "regulariser of the feature side (> 0)"),
+    Param("gamma", 1.0, None, {"low": 1e-3, "high": 1e3, "log": True},
+          "regulariser of the feature side, the ESZSL paper's gamma (> 0; not the calibration shift)"),
     Param("lambda", 1.0, None, {"low": 1e-3, "high": 1e3, "log": True}, "regulariser of the attribute side (> 0)"),
     # {-1, 1} is the paper's; with uncentred non-negative (ReLU) features its constant -1 part
     # adds a class offset shared by every image, and {0, 1} can do much better: search both.

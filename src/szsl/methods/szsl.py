@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = defaults(PARAMS)  # TrainConfig's, declared once in s
 
 BATCH_SIZES = (64, 128, 256, 512, 1024)
 HIDDEN_SIZES = (128, 256, 512, 1024, 1500)
-# The paper's space, plus lr, l2 (lambda), l1 (gamma) and a fixed epoch budget.
+# The paper's space, plus lr, l2 and l1 (the paper's lambda and gamma) and a fixed epoch budget.
 PAPER_SPACE: dict[str, Any] = {
     "tau": {"low": 1e-2, "high": 10.0, "log": True},
     "batch_size": {"choices": list(BATCH_SIZES)},
