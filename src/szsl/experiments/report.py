@@ -157,9 +157,8 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
         )
         d = per_dataset[n].get("duet")
         if d:
-            writer.writerow(
-                ["duet (ours)", n] + [round(d["mean"][m], 2) for m in METRICS] + [round(d["std"][m], 2) for m in METRICS] + [len(d["seeds"])]
-            )
+            means, stds = [round(d["mean"][m], 2) for m in METRICS], [round(d["std"][m], 2) for m in METRICS]
+            writer.writerow(["duet (ours)", n] + means + stds + [len(d["seeds"])])
     with atomic_open(out / "results.csv", "w", encoding="utf-8", newline="") as fh:
         fh.write(buf.getvalue())
     return payload
