@@ -216,8 +216,7 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
         out = {"H": [r["H"] for r in res["seeds"]], "U": [r["U"] for r in res["seeds"]], "S": [r["S"] for r in res["seeds"]],
                "val_H": tres.get("best_value"), "config": res.get("config"), "members": len(res.get("ensemble", [])) or 1}
         if protocol == "duet":  # duet's numbers, the default's beside them (the same study and final model)
-            duet = json.loads(next(work.glob("*/duet.json")).read_text())
-            d = duet.get("result", duet)
+            d = res["duet"]
             out = {"H": [r["H"] for r in d["seeds"]], "U": [r["U"] for r in d["seeds"]], "S": [r["S"] for r in d["seeds"]],
                    "weight": d["weight"], "gamma": d["gamma"], "fold_H": d["fold_H"], "default": out}
         if "warnings" in tres:

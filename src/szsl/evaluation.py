@@ -273,6 +273,16 @@ def evaluate_ensembles(
     return out
 
 
+def evaluate_fitted(method: str, params: Mapping[str, Any], data, score: Callable | None, *, with_t1: bool = True) -> Run:
+    """The Run of a model fitted elsewhere, ``score(X) -> (n, C)`` (e.g. duet's blend of members trained by
+    ``evaluate_ensembles(keep_models=True)``), on ``data``'s evaluation images; None: a diverged model."""
+    run = Run(method, dict(params), None, np.asarray(data.seen), np.asarray(data.unseen), data.y_eval_seen, data.y_eval_unseen,
+              diverged=score is None, message="every member diverged" if score is None else "")
+    if score is not None:
+        _score_with(lambda X: [score(X)], data, [run], with_t1=with_t1, keep_scores=False)
+    return run
+
+
 def ensemble_log_proba(blocks, seen=None, gammas=None) -> np.ndarray:
     """log of the mean over members of softmax(scores), float64, (n, C): an ensemble's class probabilities.
     ``gammas`` (one per member, with ``seen``): each member's seen-class scores lowered by its gamma first

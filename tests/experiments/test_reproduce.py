@@ -80,7 +80,7 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert [r["method"] for r in rows[-2:]] == ["SZSL (ours)", "duet (ours)"] and rows[-1]["dataset"] == "digits"
     # duet beside it: the same final model's members and gammas, blended with cn by a weight chosen on the folds
     duet = results["datasets"]["digits"]["duet"]
-    assert duet["weight"] in (0.0, 0.25, 0.5, 0.75, 1.0) and set(duet["fold_H"]) == {"0.0", "0.25", "0.5", "0.75", "1.0"}
+    assert duet["weight"] in (0.5, 1.0) and set(duet["fold_H"]) == {"0.5", "1.0"}
     assert duet["fold_H"][str(duet["weight"])] == max(duet["fold_H"].values()) and duet["cn"]["epochs"] == 25
     assert [r["seed"] for r in duet["seeds"]] == [0, 1] and float(rows[-1]["H"]) == round(duet["mean"]["H"], 2)
     assert "duet: SZSL + CN blended" in md and f"w={duet['weight']:g}" in md

@@ -17,7 +17,7 @@ def test_registered_with_its_declarations():
     assert "duet" in method_names()
     m = get_method("duet")
     assert m.defaults == {"weight": None, "gamma": None, "members": None, "member_gammas": None, "cn": None, "folds": 3}
-    assert m.space == {"weight": {"choices": list(duet.WEIGHTS)}}
+    assert m.space == {"weight": {"choices": [0.5, 1.0]}} and duet.WEIGHTS == (0.5, 1.0)
     assert duet.cn_setting(None)["epochs"] == 25 and duet.cn_setting(None, "CUB")["seen_scale"] == 1.0
 
 
@@ -48,9 +48,10 @@ def _fold(rng, good: str):
 
 def test_choose_blend_trusts_the_part_that_is_right_on_the_folds():
     rng = np.random.default_rng(1)
-    w, gamma, table = duet.choose_blend([_fold(rng, "szsl") for _ in range(3)])
+    grid = (0.0, 0.5, 1.0)
+    w, gamma, table = duet.choose_blend([_fold(rng, "szsl") for _ in range(3)], grid)
     assert table[1.0] == pytest.approx(100.0) and table[0.0] < 60 and w >= 0.5
-    w0, _, table0 = duet.choose_blend([_fold(rng, "cn") for _ in range(3)])
+    w0, _, table0 = duet.choose_blend([_fold(rng, "cn") for _ in range(3)], grid)
     assert table0[0.0] == pytest.approx(100.0) and table0[1.0] < 60 and w0 <= 0.5
     # ties go to the weight nearest 0.5: here every weight is perfect
     y = np.repeat(np.arange(4), 5)

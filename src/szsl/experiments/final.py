@@ -3,7 +3,7 @@ ONE population, and report mean and std of U, S, H, T1 on the test split."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -27,6 +27,7 @@ def final_evaluation(
     ensemble: Sequence[TrainConfig] = (),
     gammas: Sequence[float] | None = None,
     calibrate: bool = False,
+    duet: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``config`` with each seed on trainval (one population), score on the test split.
 
@@ -38,6 +39,8 @@ def final_evaluation(
     its gamma before the average (``calibrated``; ``plain`` is the model without). ``calibrate`` makes the
     calibrated model the headline (``seeds``, ``mean``, ``std``). Returns {"config", "ensemble", "seeds":
     [{"seed", "U", "S", "H", "T1"}...], "mean", "std", "diverged", "single"} (and "plain", "calibrated").
+    ``duet``: a ``duet_choice``; the members as trained here are then also blended with cn (``szsl.methods.duet``),
+    under "duet" (with its weight, gamma and fold H).
     This is evaluation, never selection: nothing here feeds back into a choice of parameters.
     """
     from szsl.evaluation import evaluate, evaluate_ensembles  # "szsl" fixes no TrainConfig value: it trains any config as given
@@ -55,18 +58,23 @@ def final_evaluation(
         raise SZSLError("final evaluation: calibrate=True needs the members' gammas (chosen on the validation folds)")
     data = split_data(benchmark, final_split(benchmark))
     calibrated = None
+    keep = duet is not None  # duet blends the members as trained here
     if len(members) == 1 and gammas is None:
-        results = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], device=device, with_t1=True, progress=progress)
+        results = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], device=device, with_t1=True, progress=progress,
+                           keep_models=keep)
         singles = results
+        fits = [[r.model] for r in results]
     else:
         groups = [[c.replace(seed=s) for c in members] for s in seeds]
         if gammas is None:
-            results = evaluate_ensembles("szsl", data, groups, device=device, with_t1=True, score_members=True)
+            results = evaluate_ensembles("szsl", data, groups, device=device, with_t1=True, score_members=True, keep_models=keep)
         else:  # the same trainings scored plain and calibrated (evaluate_ensembles fits a repeated setting once)
             shifts = [[0.0] * len(members)] * len(seeds) + [gammas] * len(seeds)
-            both = evaluate_ensembles("szsl", data, groups + groups, device=device, with_t1=True, score_members=True, gammas=shifts)
+            both = evaluate_ensembles("szsl", data, groups + groups, device=device, with_t1=True, score_members=True, gammas=shifts,
+                                      keep_models=keep)
             results, calibrated = both[: len(seeds)], both[len(seeds) :]
         singles = [r.members[0] for r in results]
+        fits = [[m.model for m in r.members] for r in results]
     plain = _summary(benchmark, seeds, results)
     cal = _summary(benchmark, seeds, calibrated) if calibrated is not None else None
     out = dict(cal if calibrate else plain)
@@ -75,6 +83,8 @@ def final_evaluation(
     if cal is not None:
         out["plain"] = _brief(plain)
         out["calibrated"] = {**_brief(cal), "gammas": gammas}
+    if duet is not None:
+        out["duet"] = _duet(benchmark, data, seeds, fits, gammas or [0.0] * len(members), duet, device)
     return out
 
 
@@ -92,23 +102,22 @@ def _summary(benchmark: Benchmark, seeds: Sequence[int], results) -> dict[str, A
     return {"seeds": rows, "mean": mean, "std": std, "diverged": diverged}
 
 
-def duet_evaluation(
+
+def duet_choice(
     benchmark: Benchmark,
     members: Sequence[TrainConfig],
     gammas: Sequence[float] | None,
     *,
     fold_seed: int = 0,
     fold_classes: str = "ratio",
-    seeds: Sequence[int] = DEFAULT_SEEDS,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """``duet`` (``szsl.methods.duet``) of a study's final model: its weight and gamma chosen on the study's own
-    validation folds (``protocol.validation_splits(benchmark, fold_seed, fold_classes)``, trainval only), then
-    ``members`` (with their ``gammas``) and cn trained on trainval with each seed and scored on the test split.
-    Returns the summary of ``final_evaluation`` with "weight", "gamma" and "fold_H" ({weight: mean fold H})."""
-    from szsl.evaluation import evaluate
+    """``duet``'s weight and seen shift (``szsl.methods.duet``) for a study's final model (``members`` and their
+    ``gammas``), chosen on the study's own validation folds (``protocol.validation_splits(benchmark, fold_seed,
+    fold_classes)``: trainval only), each trained with ``duet.fold_seeds(fold_seed)``. Returns {"weight", "gamma",
+    "fold_H": {weight: mean fold H}, "cn": cn's full setting in duet}: what ``final_evaluation(duet=...)`` takes."""
     from szsl.methods import duet
-    from szsl.protocol import final_split, split_data, validation_splits
+    from szsl.protocol import split_data, validation_splits
 
     members = list(members)
     gammas = [0.0] * len(members) if gammas is None else check_gammas(gammas, len(members), "duet: ")
@@ -118,11 +127,27 @@ def duet_evaluation(
         d = split_data(benchmark, s)
         splits.append((d.X_train, d.y_train, d.attributes, np.concatenate([d.X_eval_seen, d.X_eval_unseen]),
                        np.concatenate([d.y_eval_seen, d.y_eval_unseen]), d.seen, d.unseen))
-    folds = duet.fold_scores(splits, members, gammas, cn_setting, seed=int(fold_seed), device=device)
+    folds = duet.fold_scores(splits, members, gammas, cn_setting, seeds=duet.fold_seeds(fold_seed), device=device)
     weight, gamma, table = duet.choose_blend(folds)
-    setting = {"weight": weight, "gamma": gamma, "members": [m.to_dict() for m in members], "member_gammas": gammas,
-               "cn": dict(cn_setting)}
-    data = split_data(benchmark, final_split(benchmark))
-    seeds = [int(s) for s in seeds]
-    results = evaluate("duet", data, [dict(setting, seed=s) for s in seeds], device=device, with_t1=True)
-    return {**_summary(benchmark, seeds, results), "weight": weight, "gamma": gamma, "fold_H": table, "cn": dict(cn_setting)}
+    return {"weight": weight, "gamma": gamma, "fold_H": {str(w): h for w, h in table.items()}, "cn": dict(cn_setting)}
+
+
+def _duet(benchmark: Benchmark, data, seeds: Sequence[int], fits, gammas, choice: Mapping[str, Any], device) -> dict[str, Any]:
+    """duet's test numbers per seed: the final model's members as trained (``fits[i]``: seed i's fitted members) and
+    cn trained on trainval with the same seed, blended with ``choice``'s weight and shift."""
+    from szsl.evaluation import evaluate_fitted
+    from szsl.methods import duet, get_method
+
+    cn = get_method("cn")
+    w, g = float(choice["weight"]), float(choice["gamma"])
+    runs = []
+    for s, members in zip(seeds, fits):
+        part = duet.szsl_part(members, gammas, data.seen)
+        if part is None:
+            runs.append(evaluate_fitted(duet.NAME, {}, data, None))
+            continue
+        (cn_fit,) = cn.fit_population(data.X_train, data.y_train, data.attributes, [cn.params(choice["cn"])], seeds=[s],
+                                      device=device)
+        runs.append(evaluate_fitted(duet.NAME, {"weight": w, "gamma": g}, data,
+                                    lambda X, part=part, cn_fit=cn_fit: duet.blend(part(X), cn_fit.scores(X), w, g, data.seen)))
+    return {**_summary(benchmark, seeds, runs), "weight": w, "gamma": g, "fold_H": dict(choice["fold_H"])}

@@ -27,7 +27,7 @@ from szsl.experiments.sweep import DEFAULT_VALUES
 from szsl.final_model import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, CalibrationError, final_members
 from szsl.objective import DEFAULT_OBJECTIVE
 
-STAGES = ("tune", "final", "duet", "sweep_q", "sweep_tau")
+STAGES = ("tune", "duet", "final", "sweep_q", "sweep_tau")
 REPRODUCE_TRIALS = 20
 REPRODUCE_EPOCHS = 20
 
@@ -144,31 +144,34 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
     except CalibrationError as exc:
         raise SZSLError(f"{cache['tune'].get('study', 'the study')}: {exc} (--calibrate none)") from None
     seeds = [int(s) for s in opts.seeds]
+    choice = None
+    if opts.duet:  # duet's weight and shift for this final model, on the study's own folds (trainval only)
+        from szsl.experiments.final import duet_choice
+        from szsl.methods.duet import CN_BUDGET, FOLD_SEEDS, WEIGHTS
+
+        key = {"members": [m.to_dict() for m in members], "gammas": gammas, "fold_seed": opts.seed, "fold_classes": opts.fold_classes,
+               "cn": CN_BUDGET, "weights": list(WEIGHTS), "fold_seeds": FOLD_SEEDS}
+        choice = cache["duet"] = stage(
+            "duet", key,
+            lambda: duet_choice(bench(), members, gammas, fold_seed=opts.seed, fold_classes=opts.fold_classes, device=opts.device),
+        )
     key = {"config": best.to_dict(), "seeds": seeds}
     if len(members) > 1:  # a single model keeps szsl 0.2's key (and its cached stage)
         key["ensemble"] = [m.to_dict() for m in members]
     if gammas is not None:  # "none" keeps szsl 0.2's key (and its cached stage)
         key.update(gammas=gammas, calibrate=opts.calibrate)
+    if choice is not None:  # without duet the key (and the cached stage) stays as before
+        key["duet"] = choice
     cache["final"] = stage(
         "final",
         key,
         lambda: final_evaluation(
             bench(), best, seeds=seeds, device=opts.device, progress=False, ensemble=members, gammas=gammas,
-            calibrate=gammas is not None,
+            calibrate=gammas is not None, duet=choice,
         ),
     )
-    if opts.duet:
-        from szsl.experiments.final import duet_evaluation
-        from szsl.methods.duet import CN_BUDGET, WEIGHTS
-
-        key = {"members": [m.to_dict() for m in members], "gammas": gammas, "seeds": seeds, "fold_seed": opts.seed,
-               "fold_classes": opts.fold_classes, "cn": CN_BUDGET, "weights": list(WEIGHTS)}
-        cache["duet"] = stage(
-            "duet",
-            key,
-            lambda: duet_evaluation(bench(), members, gammas, fold_seed=opts.seed, fold_classes=opts.fold_classes, seeds=seeds,
-                                    device=opts.device),
-        )
+    if choice is not None:
+        cache["duet"] = {**choice, **cache["final"]["duet"]}
     if opts.sweeps:
         sweep_seeds = [int(s) for s in opts.sweep_seeds]
         for param, values in (("q", opts.q_values), ("tau", opts.tau_values)):
