@@ -53,6 +53,8 @@ def test_choose_blend_trusts_the_part_that_is_right_on_the_folds():
     assert table[1.0] == pytest.approx(100.0) and table[0.0] < 60 and w >= 0.5
     w0, _, table0 = duet.choose_blend([_fold(rng, "cn") for _ in range(3)], grid)
     assert table0[0.0] == pytest.approx(100.0) and table0[1.0] < 60 and w0 <= 0.5
+    # szsl alone (weight 1) is taken as calibrated: no shift of its own
+    assert duet.choose_blend([_fold(rng, "cn") for _ in range(3)], [1.0])[1] == 0.0
     # ties go to the weight nearest 0.5: here every weight is perfect
     y = np.repeat(np.arange(4), 5)
     perfect = np.where(np.arange(4)[None, :] == y[:, None], 0.0, -9.0)

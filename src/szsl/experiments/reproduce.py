@@ -150,7 +150,7 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         from szsl.methods.duet import CN_BUDGET, FOLD_SEEDS, WEIGHTS
 
         key = {"members": [m.to_dict() for m in members], "gammas": gammas, "fold_seed": opts.seed, "fold_classes": opts.fold_classes,
-               "cn": CN_BUDGET, "weights": list(WEIGHTS), "fold_seeds": FOLD_SEEDS}
+               "cn": CN_BUDGET, "weights": list(WEIGHTS), "fold_seeds": FOLD_SEEDS, "szsl_alone": "as calibrated"}
         choice = cache["duet"] = stage(
             "duet", key,
             lambda: duet_choice(bench(), members, gammas, fold_seed=opts.seed, fold_classes=opts.fold_classes, device=opts.device),

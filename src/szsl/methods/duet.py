@@ -13,7 +13,8 @@ much of each to trust::
 * ``p_cn``: softmax of cn's scores (``cn``: its hyperparameters over ``CN_BUDGET`` and its defaults): CN's
   normalised scores with a scale, class standardisation, attribute scaling and prototype network;
 * ``weight`` w and ``gamma``: given, or chosen together on ``folds`` class folds of the TRAINING data
-  (``choose_blend``: every w of ``WEIGHTS``, each with the gamma of either sign that maximises the mean fold H).
+  (``choose_blend``: every w of ``WEIGHTS``, each with the gamma of either sign that maximises the mean fold H; w = 1,
+  szsl alone, keeps gamma 0: its members are calibrated already).
   The folds hold out a seeded ratio of the seen classes as pseudo-unseen classes (as many as give the problem's
   unseen : seen class ratio, as the default tuning folds do) and 20 % of the other seen classes' images; each
   fold is trained with ``FOLD_SEEDS`` seeds and the mean H is over all of them. To keep the cost down the folds
@@ -76,15 +77,19 @@ def blend(szsl_log_proba, cn_scores, weight: float, gamma: float, seen) -> np.nd
 
 def choose_blend(folds: Sequence[tuple], weights: Sequence[float] = WEIGHTS) -> tuple[float, float, dict[float, float]]:
     """(weight, gamma, {weight: mean fold H}) maximising the mean H over ``folds``, each ``(szsl log-probabilities,
-    cn scores, y_true, seen, unseen)`` on the fold's evaluation images; gamma of either sign (``choose_gamma``).
-    Ties go to the weight nearest 0.5 (both models), then the smaller one."""
-    from szsl.curves import seen_unseen_curve
+    cn scores, y_true, seen, unseen)`` on the fold's evaluation images; gamma of either sign (``choose_gamma``) for a
+    blend, 0 for szsl alone (weight 1: its members come calibrated). Ties go to the weight nearest 0.5 (both models),
+    then the smaller one."""
+    from szsl.curves import mean_h, seen_unseen_curve
     from szsl.methods.calibration import choose_gamma
 
     table, gammas = {}, {}
     for w in weights:
         curves = [seen_unseen_curve(blend(a, b, w, 0.0, seen), y, seen, unseen) for a, b, y, seen, unseen in folds]
-        gammas[w], h = choose_gamma(curves)
+        if w == 1.0:  # szsl alone: its members are calibrated already, the model is taken as it is
+            gammas[w], h = 0.0, float(mean_h(curves, [0.0])[0])
+        else:
+            gammas[w], h = choose_gamma(curves)
         table[w] = h if math.isfinite(h) else -1.0
     best = max(table.values())
     w = min((v for v in weights if table[v] >= best - 1e-9), key=lambda v: (abs(v - 0.5), v))
