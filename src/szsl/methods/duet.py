@@ -173,15 +173,22 @@ def fit_parts(X, y, A, configs, member_gammas, cn_values, *, seed: int, device) 
 def fold_scores(splits: Sequence[tuple], configs, member_gammas, cn_values, *, seeds: Sequence[int], device) -> list[tuple]:
     """Each fold ``(X_train, y_train, attributes, X_eval, y_eval, seen, unseen)`` (model space), once per seed of
     ``seeds``, as ``choose_blend`` takes it: the first member (with its gamma) and cn trained on the fold's training
-    part, scored on its evaluation images."""
-    out = []
-    for seed in seeds:
-        for Xtr, ytr, A, Xev, yev, seen, unseen in splits:
-            a, b, message = fit_parts(Xtr, ytr, A, configs[:1], member_gammas[:1], cn_values, seed=int(seed), device=device)
-            if a is None:
-                raise SZSLError(f"{message} (on a class fold)")
-            out.append((a(Xev), b(Xev), yev, seen, unseen))
-    return out
+    part, scored on its evaluation images. Per fold, szsl's seeds train as one population, cn's one by one (its
+    stacked population is slower than single fits on a CPU)."""
+    from szsl.methods import get_method
+
+    szsl, cn = get_method("szsl"), get_method("cn")
+    seeds = [int(s) for s in seeds]
+    out: list[list[tuple]] = [[] for _ in seeds]
+    for Xtr, ytr, A, Xev, yev, seen, unseen in splits:
+        fits = szsl.fit_population(Xtr, ytr, A, [configs[0].replace(seed=s) for s in seeds], seeds=seeds, device=device)
+        cn_fits = [cn.fit_population(Xtr, ytr, A, [cn_values], seeds=[s], device=device)[0] for s in seeds]
+        for k, (f, c) in enumerate(zip(fits, cn_fits)):
+            part = szsl_part([f], member_gammas[:1], np.unique(ytr))
+            if part is None:
+                raise SZSLError(f"{NAME}: the szsl member diverged on a class fold: {getattr(f, 'message', '')}")
+            out[k].append((part(Xev), np.asarray(c.scores(Xev), dtype=np.float64), yev, seen, unseen))
+    return [fold for per_seed in out for fold in per_seed]
 
 
 def fold_seeds(seed: int) -> list[int]:
