@@ -117,3 +117,26 @@ def test_cli_train_on_digits(tmp_path, capsys):
     res = json.loads(out.read_text())
     assert res["method"] == "duet" and 0 <= res["H"] <= 100
     assert "digits: U=" in capsys.readouterr().out
+
+
+def test_reproduces_final_model_blend_equals_the_method_fitted_with_the_same_weight_and_shift():
+    """final_evaluation(duet=...) blends the members it trained; szsl train --method duet trains its own: same numbers."""
+    from szsl.config import TrainConfig
+    from szsl.data import load_benchmark
+    from szsl.evaluation import evaluate
+    from szsl.experiments.final import final_evaluation
+    from szsl.protocol import final_split, split_data
+
+    bench = load_benchmark("digits", None)
+    members = [TrainConfig(hidden=16, epochs=3, lr=3e-3), TrainConfig(hidden=24, epochs=3, lr=1e-3, q=0.2)]
+    cn_values = dict(duet.cn_setting({"epochs": 2, "hidden": 16}))
+    choice = {"weight": 0.5, "gamma": 0.3, "fold_H": {"0.5": 1.0, "1.0": 0.0}, "cn": cn_values}
+    out = final_evaluation(bench, members[0], seeds=[0, 1], ensemble=members, gammas=[0.2, 0.0], calibrate=True, device="cpu",
+                           duet=choice)
+    d = out["duet"]
+    assert (d["weight"], d["gamma"]) == (0.5, 0.3) and [r["seed"] for r in d["seeds"]] == [0, 1]
+    data = split_data(bench, final_split(bench))
+    setting = {"weight": 0.5, "gamma": 0.3, "members": [m.to_dict() for m in members], "member_gammas": [0.2, 0.0], "cn": cn_values}
+    runs = evaluate("duet", data, [dict(setting, seed=s) for s in (0, 1)], device="cpu")
+    for row, run in zip(d["seeds"], runs):
+        assert {k: row[k] for k in ("U", "S", "H", "T1")} == pytest.approx(run.metrics)
