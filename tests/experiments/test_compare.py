@@ -15,7 +15,7 @@ from szsl.experiments.compare import compare, parse_method_params, resolve_metho
 from szsl.methods import method_names
 
 ALL = ["szsl", "dcn", "eszsl", "sae", "devise", "ale", "sje", "conse", "cn", "cn-soft", "f-clswgan", "tf-vaegan", "sync", "cmt", "zskl",
-       "crnet", "cycle-wgan", "se-gzsl", "cosmo", "sp-aen"]
+       "crnet", "cycle-wgan", "se-gzsl", "cosmo", "sp-aen", "duet"]
 # The smallest budget each method's parameters allow that still trains something: one epoch, 16 hidden units,
 # a few synthetic features (network methods: epochs=1, hidden=16 of compare itself).
 TINY = {
@@ -32,6 +32,8 @@ TINY = {
     "se-gzsl": {"epochs": 1, "hidden": 16, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
     "cosmo": {"epochs": 1, "zs_method": "eszsl"},
     "sp-aen": {"epochs": 1, "hidden": 16},
+    # a list or mapping as a fixed value of a space: one choice (search_space: a bare list is ambiguous)
+    "duet": {"members": {"choices": [[{"epochs": 1, "hidden": 16}]]}, "cn": {"choices": [{"epochs": 1, "hidden": 16}]}},
 }
 
 
@@ -73,13 +75,13 @@ def test_the_whole_compare_run_of_all_methods_never_reads_test_data():
         assert sa.params == sg.params, sa.method
         assert (sa.gamma, sa.cv_h, sa.cv_h_cs) == (sg.gamma, sg.cv_h, sg.cv_h_cs), sa.method
         for k, v in TINY.get(sa.method, {"epochs": 1, "hidden": 16} if sa.method in ("szsl", "dcn") else {}).items():
-            assert sa.params[k] == v, (sa.method, k)  # the budget reached every method
+            assert sa.params[k] == (v["choices"][0] if isinstance(v, dict) else v), (sa.method, k)  # the budget reached every method
     assert any(ra.per_seed != rg.per_seed for ra, rg in zip(a.results, g.results))  # the garbage did reach the test split
     assert all(r.seconds_per_model > 0 for r in a.results)  # timed by the harness where a method reports no time (cn)
     assert [r["registry"] for r in a.table2_rows()] == ["eszsl", "sae", "devise", "ale", "sje", "conse", "sync", "cmt",
                                                        "dcn", "f-clswgan", "zskl", "crnet", "cycle-wgan",
                                                        "se-gzsl", "cosmo", "sp-aen", "cn",
-                                                       "tf-vaegan", "szsl", "cn-soft"]  # digits: no published row, by family
+                                                       "tf-vaegan", "szsl", "cn-soft", "duet"]  # digits: no published row, by family
 
 
 def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):

@@ -51,6 +51,7 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "tf-vaegan": ("tf-VAEGAN", "later"),
     "szsl": ("SZSL", "ours"),
     "cn-soft": (None, "ours"),  # cn with szsl's soft labels
+    "duet": (None, "ours"),  # szsl and cn blended (methods/duet.py)
     "hard": (None, "ours"),  # the ablations, when asked for explicitly
     "uniform": (None, "ours"),
     "nearest": (None, "ours"),
