@@ -82,7 +82,7 @@ def test_figure2_marks_the_selected_q_the_final_model_and_one_seed():
     assert title.startswith("digits") and "one model" in title and "not calibrated" in title and "1 seed" in title
     assert "seed 0" in title and "test split" in title
     assert len(ax.containers) == 1  # one seed: no error bars on the sweep (only the final model's square has them)
-    assert "digits" in fig._suptitle.get_text()
+    assert "digits" in fig._suptitle.get_text() and "other parameters at the tuned best" in fig._suptitle.get_text()
     (panel,) = fig.szsl_panels
     assert panel["selected"] == 0.4 and panel["n_seeds"] == 1 and panel["final_H"] == 44.5 and panel["dataset"] == "digits"
     assert _below_axes(fig, ax)
@@ -155,5 +155,6 @@ def test_the_final_square_says_where_its_members_sit_and_needs_a_tuned_base():
     plt.close(fig)
     fig = build_figure2([_sweep()], [FINAL], origin="given")  # the base is not the tuned value: the line only
     ax = fig.axes[0]
+    assert "other parameters from --params" in fig._suptitle.get_text()
     assert final_label(FINAL) in _legend(ax) and not ax.containers
     plt.close(fig)

@@ -55,6 +55,8 @@ BASE_ORIGINS = {
     "given": ("the given value (--params)", "other settings from --params"),
     "default": ("the default value", "other settings at their defaults"),
 }
+FIGURE2_OTHERS = {"tuned": "other parameters at the tuned best", "given": "other parameters from --params",
+                  "default": "other parameters at their defaults"}
 
 
 def final_label(final: dict[str, Any] | None) -> str | None:
@@ -187,7 +189,7 @@ def build_figure2(sweeps: Sequence[dict[str, Any]], finals: Sequence[dict[str, A
     for ax in list(axes.flat)[len(sweeps) :]:
         ax.axis("off")
     names = ", ".join(display_name(s["dataset"]) for s in sweeps)
-    fig.suptitle(f"Figure 2: U, S, H vs q ({names}), other parameters at the tuned best", fontsize=10)
+    fig.suptitle(f"Figure 2: U, S, H vs q ({names}), {FIGURE2_OTHERS[origin]}", fontsize=10)
     fig.tight_layout()
     return fig
 
