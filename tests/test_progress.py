@@ -57,6 +57,28 @@ def test_nested_bars_are_sparse_and_disabled_ones_silent(capsys, monkeypatch):
     assert _lines(capsys.readouterr().err) == ["train K=1 h=8: 1/2 epochs, 0 s"]
 
 
+def test_a_long_stretch_with_no_event_repeats_the_innermost_state(capsys, monkeypatch):
+    import time
+
+    monkeypatch.setattr(P, "HEARTBEAT_SECONDS", 0.3)
+    outer = P.progress_bar(2, "compare digits", "method")
+    inner = P.progress_bar(4, "tune digits", "trial")
+    inner.set_postfix_str("trials 1-4: fold 1/3")
+    with P.progress_bar(30, "train K=4 h=8", "epoch", nested=True):  # a nested bar never beats: its own sparse lines do
+        time.sleep(1.5)  # no event: the innermost open bar says it is still at work, about every 0.3 s
+    inner.close()
+    outer.close()
+    lines = _lines(capsys.readouterr().err)
+    beats = [line for line in lines if line.startswith("tune digits: 0/4 trials (trials 1-4: fold 1/3), ")]
+    assert len(beats) >= 3, lines  # the event's own line, then the repeats with the time elapsed
+    seconds = [int(line.rsplit(", ", 1)[1].removesuffix(" s")) for line in beats]
+    assert seconds == sorted(seconds) and seconds[-1] >= 1, lines
+    assert not [line for line in lines if line.startswith("train K=4")], lines
+    assert [line.rsplit(", ", 1)[0] for line in lines if line.startswith("compare")] == ["compare digits: 0/2 methods"], lines
+    time.sleep(1.0)  # every bar closed: silence
+    assert capsys.readouterr().err == ""
+
+
 def test_a_terminal_gets_tqdm(monkeypatch):
     from tqdm.std import tqdm
 

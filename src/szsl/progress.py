@@ -13,14 +13,22 @@ that move per byte or per image), and its last state on ``close`` if not printed
 (training's per-epoch bars inside a tune, a compare, a sweep) prints no start line and no closing line:
 only sparse lines, the first after ``SPARSE_SECONDS`` and then at most one per ``SPARSE_SECONDS``, so a
 short inner loop stays silent and a long one still shows it is alive.
+
+A stretch with no event at all (one population training a fold, a method with no per-epoch report, a
+final stage) is not a silent one: when no plain line has been written for ``HEARTBEAT_SECONDS``, the
+innermost open bar writes its state again with the time elapsed (one daemon thread, only while a bar is
+open), e.g. ``tune CUB: 0/20 trials (trials 1-8: fold 1/3), 30 s``.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+import weakref
 
 SPARSE_SECONDS = 10.0
+HEARTBEAT_SECONDS = 30.0
 
 
 def stderr_is_terminal() -> bool:
@@ -78,6 +86,36 @@ def _bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+_lock = threading.RLock()  # one line at a time, from the caller's thread or the heartbeat's
+_open: list[weakref.ref] = []  # the open top-level plain-line bars, innermost (newest) last
+_last_line = [time.monotonic()]  # when a plain line was last written
+_heart: list[threading.Thread] = []
+
+
+def _heartbeat() -> None:
+    """While a bar is open: when no line has been written for HEARTBEAT_SECONDS, the innermost one repeats its state."""
+    while True:
+        time.sleep(max(0.01, min(1.0, HEARTBEAT_SECONDS / 4)))
+        with _lock:
+            bars = [b for b in (ref() for ref in _open) if b is not None and not b.closed]
+            _open[:] = [weakref.ref(b) for b in bars]
+            if not bars:
+                _heart.clear()
+                return
+            now = time.monotonic()
+            if now - _last_line[0] >= HEARTBEAT_SECONDS:
+                bars[-1]._print(now)
+
+
+def _register(bar: LineProgress) -> None:
+    with _lock:
+        _open.append(weakref.ref(bar))
+        if not _heart:
+            thread = threading.Thread(target=_heartbeat, name="szsl-progress-heartbeat", daemon=True)
+            _heart.append(thread)
+            thread.start()
+
+
 class LineProgress:
     """A progress bar that writes plain lines to stderr (see the module docstring); ``silent``: none at all."""
 
@@ -93,6 +131,7 @@ class LineProgress:
         self._printed_at = self.start if nested else float("-inf")
         if not (silent or nested):
             self._print(time.monotonic())
+            _register(self)
 
     def line(self) -> str:
         if self.unit_scale:
@@ -103,11 +142,13 @@ class LineProgress:
         return f"{self.desc}: {count}{postfix}, {time.monotonic() - self.start:.0f} s"
 
     def _print(self, now: float) -> None:
-        self._printed, self._printed_at = (self.n, self.postfix), now
-        try:
-            print(self.line(), file=sys.stderr, flush=True)
-        except (AttributeError, OSError, ValueError):  # no stderr, a closed one or a broken pipe: progress is not worth an error
-            pass
+        with _lock:
+            self._printed, self._printed_at = (self.n, self.postfix), now
+            _last_line[0] = now
+            try:
+                print(self.line(), file=sys.stderr, flush=True)
+            except (AttributeError, OSError, ValueError):  # no stderr, a closed one or a broken pipe: progress is not worth an error
+                pass
 
     def refresh(self) -> None:
         """One line if the count or the postfix changed since the last one (and ``every`` seconds have passed)."""
@@ -141,4 +182,4 @@ class LineProgress:
         self.close()
 
 
-__all__ = ["progress_bar", "stderr_is_terminal", "LineProgress", "SPARSE_SECONDS"]
+__all__ = ["progress_bar", "stderr_is_terminal", "LineProgress", "SPARSE_SECONDS", "HEARTBEAT_SECONDS"]

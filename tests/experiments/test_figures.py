@@ -66,16 +66,23 @@ def test_figure2_marks_the_selected_q_the_final_model_and_one_seed():
     assert "selected on validation folds" in SELECTED_LABEL
     assert "H at the selected q: 30.0" in labels  # on the grid: the measured H there is marked too
     assert "max H on the test split: 30.0 at q=0.4" in labels
-    assert "final model (ensemble of 3 trials, calibrated): H = 44.5 ± 0.7, 5 seeds" in labels
+    final = "final model (ensemble of 3 trials, calibrated): H = 44.5 ± 0.7, 5 seeds;\nsquare: at q=0.4"
+    assert final in labels and final.startswith(final_label(FINAL))
     # the vertical line at the selected q, the horizontal one at the final model's H
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert list(lines[f"{SELECTED_LABEL}: q=0.4"].get_xdata()) == [0.4, 0.4]
-    assert list(lines[final_label(FINAL)].get_ydata()) == [44.5, 44.5]
+    assert list(lines[final].get_ydata()) == [44.5, 44.5]
+    # the headline model at the tuned q: a square with its std over the 5 seeds, one legend entry with the line
+    (square,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert square[0].get_marker() == "s" and (list(square[0].get_xdata()), list(square[0].get_ydata())) == ([0.4], [44.5])
+    (caps,) = square[2]
+    assert caps.get_segments()[0][:, 1].tolist() == pytest.approx([44.5 - 0.7, 44.5 + 0.7])
+    assert sum(s.startswith("final model") for s in labels) == 1
     title = ax.get_title()
     assert title.startswith("digits") and "one model" in title and "not calibrated" in title and "1 seed" in title
     assert "seed 0" in title and "test split" in title
-    assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]  # one seed: no error bars
-    assert "digits" in fig._suptitle.get_text()
+    assert len(ax.containers) == 1  # one seed: no error bars on the sweep (only the final model's square has them)
+    assert "digits" in fig._suptitle.get_text() and "other parameters at the tuned best" in fig._suptitle.get_text()
     (panel,) = fig.szsl_panels
     assert panel["selected"] == 0.4 and panel["n_seeds"] == 1 and panel["final_H"] == 44.5 and panel["dataset"] == "digits"
     assert _below_axes(fig, ax)
@@ -87,7 +94,7 @@ def test_figure2_several_seeds_error_bars_and_panels_per_dataset():
     fig = build_figure2(sweeps, [FINAL, None])
     a, b = fig.axes[:2]
     for ax in (a, b):
-        bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer) and c[0].get_marker() == "o"]
         assert len(bars) == 3  # U, S, H with their std
         assert "3 seeds, mean ± std" in ax.get_title() and "seeds 0, 1, 2" in ax.get_title()
         assert "U (mean ± std)" in _legend(ax)
@@ -95,6 +102,7 @@ def test_figure2_several_seeds_error_bars_and_panels_per_dataset():
     assert a.get_title().startswith("digits") and b.get_title().startswith("CUB")
     assert f"{SELECTED_LABEL}: q=0.3" in _legend(a) and not any(s.startswith("H at the selected") for s in _legend(a))  # off the grid
     assert not any(s.startswith("final model") for s in _legend(b))  # no final record: no reference line
+    assert any(s.startswith(final_label(FINAL) + ";\nsquare: at q=0.3") for s in _legend(a))  # off the grid: the square all the same
     assert [p["n_seeds"] for p in fig.szsl_panels] == [3, 3]
     plt.close(fig)
     with pytest.raises(ValueError, match="final records"):
@@ -106,7 +114,12 @@ def test_figure3_tau_panel_and_files(tmp_path):
     fig = build_figure3(SOFT, sweep, "AWA2", FINAL)
     ax = fig.axes[1]
     labels = _legend(ax)
-    assert f"{SELECTED_LABEL}: tau=1" in labels and final_label(FINAL) in labels
+    assert f"{SELECTED_LABEL}: tau=1" in labels and final_label(FINAL) + ";\nsquare: at tau=1" in labels
+    fig.canvas.draw()
+    legend, a = ax.get_legend().get_window_extent(), fig.axes[0].get_tightbbox()
+    assert not legend.overlaps(a) and not legend.overlaps(ax.get_window_extent())  # (b)'s legend covers neither panel
+    bars = [patch.get_window_extent() for patch in fig.axes[0].patches]
+    assert bars and fig.axes[0].get_legend().get_window_extent().y0 >= max(b.y1 for b in bars)  # (a)'s keys above every bar
     assert ax.get_title().startswith("(b)") and "1 seed" in ax.get_title() and "not calibrated" in ax.get_title()
     assert "AwA2" in fig._suptitle.get_text()
     assert _below_axes(fig, ax)
@@ -129,3 +142,19 @@ def test_origin_and_final_labels():
     diverged = _sweep(seeds=(0, 1))
     diverged["points"][0]["n_seeds"] = 1
     assert "some points: 1" in sweep_summary(diverged)["note"]
+
+
+def test_the_final_square_says_where_its_members_sit_and_needs_a_tuned_base():
+    members = {**FINAL, "ensemble": [{"q": 0.4}, {"q": 0.35}, {"q": 0.5}]}
+    fig = build_figure2([_sweep()], [members])
+    assert final_label(members) + ";\nsquare: members' q 0.35 to 0.5" in _legend(fig.axes[0])
+    plt.close(fig)
+    one = {**FINAL, "ensemble": [{"q": 0.4}]}
+    fig = build_figure2([_sweep()], [one])
+    assert final_label(one) + ";\nsquare: at q=0.4" in _legend(fig.axes[0])
+    plt.close(fig)
+    fig = build_figure2([_sweep()], [FINAL], origin="given")  # the base is not the tuned value: the line only
+    ax = fig.axes[0]
+    assert "other parameters from --params" in fig._suptitle.get_text()
+    assert final_label(FINAL) in _legend(ax) and not ax.containers
+    plt.close(fig)

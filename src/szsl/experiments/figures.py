@@ -5,7 +5,8 @@ Figure 3 (a): the unseen part of the soft label of one seen class for tau in {0.
 (b): U, S, H vs tau. Each sweep panel marks the test maximum of H and the value selected on the
 validation folds (the base configuration's), says which model a point is (one model, not
 calibrated) and over how many seeds (mean ± std error bars when more than one), draws the final
-model's H as a reference line when its record is given, and says where its numbers come from
+model's H (the headline: the tuned ensemble, calibrated) as a reference line and, at the selected value, as a
+square with its std over seeds when its record is given, and says where its numbers come from
 (the test split, never used for selection). Legends sit below the axes. ``build_figure2`` /
 ``build_figure3`` return the Figure (its ``szsl_panels``: ``sweep_summary`` of each sweep panel);
 ``figure2`` / ``figure3`` write it.
@@ -54,6 +55,8 @@ BASE_ORIGINS = {
     "given": ("the given value (--params)", "other settings from --params"),
     "default": ("the default value", "other settings at their defaults"),
 }
+FIGURE2_OTHERS = {"tuned": "other parameters at the tuned best", "given": "other parameters from --params",
+                  "default": "other parameters at their defaults"}
 
 
 def final_label(final: dict[str, Any] | None) -> str | None:
@@ -94,8 +97,20 @@ def sweep_summary(sweep: dict[str, Any], final: dict[str, Any] | None = None, *,
         "seeds": seeds,
         "note": note,
         "final_H": None if final_label(final) is None else float(final["mean"]["H"]),
+        "final_std": None if final_label(final) is None else (final.get("std") or {}).get("H"),
+        "final_seeds": len((final or {}).get("seeds") or []),
+        # where the final model sits on the x axis: the tuned value it was trained with (only a tuned base is that value)
+        "final_at": None if final_label(final) is None or origin != "tuned" or selected is None else float(selected),
         "final_label": final_label(final),
+        "final_members": _member_range(final, param),
     }
+
+
+def _member_range(final: dict[str, Any] | None, param: str) -> tuple[float, float] | None:
+    """The smallest and largest ``param`` over the final model's members (None: not recorded)."""
+    values = [m.get(param) for m in (final or {}).get("ensemble") or [] if isinstance(m, dict)]
+    values = [float(v) for v in values if isinstance(v, (int, float))]
+    return (min(values), max(values)) if values else None
 
 
 def _sweep_axes(ax, sweep: dict[str, Any], *, log: bool, final: dict[str, Any] | None = None, origin: str = "tuned") -> dict[str, Any]:
@@ -122,8 +137,18 @@ def _sweep_axes(ax, sweep: dict[str, Any], *, log: bool, final: dict[str, Any] |
         if at.size and np.isfinite(hs[at[0]]):
             ax.plot([sel], [hs[at[0]]], ls="none", marker="D", ms=7, mfc="none", mec="black", mew=1.5, zorder=6,
                     label=f"H at the selected {param}: {hs[at[0]]:.1f}")
+    final_handle = None
     if info["final_H"] is not None:
-        ax.axhline(info["final_H"], color="tab:purple", lw=1.2, ls="-.", zorder=3, label=info["final_label"])
+        line = ax.axhline(info["final_H"], color="tab:purple", lw=1.2, ls="-.", zorder=3, label=info["final_label"])
+        if info["final_at"] is not None and (info["final_at"] > 0 or not log):
+            # The headline model at the value it was trained with: a square (± its std over seeds) on the selected line.
+            std = info["final_std"] if info["final_seeds"] > 1 else None
+            point = ax.errorbar([info["final_at"]], [info["final_H"]], yerr=None if std is None else [std], ls="none", marker="s", ms=7,
+                                color="tab:purple", mec="black", mew=0.8, capsize=3, zorder=7, label="_final model")
+            final_handle = (line, point)
+            lo, hi = info["final_members"] or (info["final_at"], info["final_at"])
+            at = f"at {param}={info['final_at']:.3g}" if math.isclose(lo, hi, rel_tol=1e-6) else f"members' {param} {lo:.3g} to {hi:.3g}"
+            line.set_label(f"{info['final_label']};\nsquare: {at}")  # two lines: the legend stays as wide as the axes
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(param if param != "tau" else "tau (temperature)")
@@ -132,6 +157,8 @@ def _sweep_axes(ax, sweep: dict[str, Any], *, log: bool, final: dict[str, Any] |
     ax.grid(alpha=0.3)
     # Below the axes: a legend never covers a curve.
     handles, labels = ax.get_legend_handles_labels()
+    if final_handle is not None:  # the final model's line and square: one legend entry
+        handles = [final_handle if h is final_handle[0] else h for h in handles]
     order = sorted(range(len(labels)), key=lambda j: (labels[j] not in curves, j))  # U, S, H first
     ax.legend([handles[j] for j in order], [labels[j] for j in order], fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
               ncol=2, frameon=False)
@@ -144,7 +171,7 @@ def _panel_title(head: str, info: dict[str, Any]) -> str:
 
 def build_figure2(sweeps: Sequence[dict[str, Any]], finals: Sequence[dict[str, Any] | None] | None = None, *, origin: str = "tuned"):
     """The Figure of ``figure2`` (not saved): each panel titled with its dataset; ``finals`` (one ``final`` stage
-    record or None per sweep) draws each final model's H as a reference line."""
+    record or None per sweep) draws each final model's H as a reference line and a square at the selected q."""
     plt = _plt()
     finals = list(finals) if finals is not None else [None] * len(sweeps)
     if len(finals) != len(sweeps):
@@ -162,7 +189,7 @@ def build_figure2(sweeps: Sequence[dict[str, Any]], finals: Sequence[dict[str, A
     for ax in list(axes.flat)[len(sweeps) :]:
         ax.axis("off")
     names = ", ".join(display_name(s["dataset"]) for s in sweeps)
-    fig.suptitle(f"Figure 2: U, S, H vs q ({names}), other parameters at the tuned best", fontsize=10)
+    fig.suptitle(f"Figure 2: U, S, H vs q ({names}), {FIGURE2_OTHERS[origin]}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -209,7 +236,8 @@ def build_figure3(
     data: dict[str, Any], tau_sweep: dict[str, Any] | None, dataset: str, final: dict[str, Any] | None = None, *, origin: str = "tuned"
 ):
     """The Figure of ``figure3`` (not saved): (a) soft-label bars of one seen class for several tau
-    (``soft_label_panel_data``); (b) U, S, H vs tau, with the final model's H as a reference line when ``final`` is given."""
+    (``soft_label_panel_data``); (b) U, S, H vs tau, with the final model's H as a reference line (and a square at the selected
+    tau) when ``final`` is given."""
     plt = _plt()
     ncols = 2 if tau_sweep is not None else 1
     fig, axes = plt.subplots(1, ncols, figsize=(6.4 * ncols, 5.6), squeeze=False)
@@ -230,7 +258,10 @@ def build_figure3(
     ax.set_xlabel(f"unseen class{shown}")
     ax.set_ylabel("share of the soft-label mass q")
     ax.set_title(f"(a) soft label of seen class {data['class']!r} on the unseen classes", fontsize=9)
-    ax.legend(fontsize=8, loc="best")
+    # One row of keys in a strip above the tallest bar (headroom), never over a bar.
+    top = max((max(v) for v in data["probabilities"].values() if len(v)), default=1.0) or 1.0
+    ax.set_ylim(0, top * 1.2)
+    ax.legend(fontsize=8, loc="upper center", ncol=len(taus), frameon=False, handlelength=1.2, columnspacing=1.0)
     ax.grid(axis="y", alpha=0.3)
     fig.szsl_panels = []
     if tau_sweep is not None:
