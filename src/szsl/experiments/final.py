@@ -139,13 +139,16 @@ def _duet(benchmark: Benchmark, data, seeds: Sequence[int], fits, gammas, choice
     from szsl.methods import duet, get_method
 
     cn = get_method("cn")
-    w, g = float(choice["weight"]), float(choice["gamma"])
-    # cn once per seed, one by one (its stacked population is slower than single fits on a CPU)
-    cn_fits = [cn.fit_population(data.X_train, data.y_train, data.attributes, [cn.params(choice["cn"])], seeds=[s], device=device)[0]
+    w, g, n = float(choice["weight"]), float(choice["gamma"]), int(data.attributes.shape[0])
+    # cn once per seed, one by one (its stacked population is slower than single fits on a CPU); weight 1 (szsl alone)
+    # leaves cn out of the blend, so it is not trained
+    cn_fits = [None if w == 1.0 else
+               cn.fit_population(data.X_train, data.y_train, data.attributes, [cn.params(choice["cn"])], seeds=[s], device=device)[0]
                for s in seeds]
     runs = []
     for members, cn_fit in zip(fits, cn_fits):
         part = duet.szsl_part(members, gammas, data.seen)
-        score = None if part is None else (lambda X, part=part, cn_fit=cn_fit: duet.blend(part(X), cn_fit.scores(X), w, g, data.seen))
+        score = None if part is None else (lambda X, part=part, cn_fit=cn_fit: duet.blend(part(X), duet.cn_scores(cn_fit, X, n), w, g,
+                                                                                       data.seen))
         runs.append(evaluate_fitted(duet.NAME, {"weight": w, "gamma": g}, data, score))
     return {**_summary(benchmark, seeds, runs), "weight": w, "gamma": g, "fold_H": dict(choice["fold_H"])}

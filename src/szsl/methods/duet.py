@@ -64,13 +64,13 @@ PARAMS = (
 # ----------------------------------------------------------------------------------------------- the blend
 
 
-def blend(szsl_log_proba, cn_scores, weight: float, gamma: float, seen) -> np.ndarray:
+def blend(szsl_log_proba, cn_raw, weight: float, gamma: float, seen) -> np.ndarray:
     """(n, C) duet scores from szsl's log class probabilities and cn's raw scores (module docstring), float64."""
-    out = np.zeros(np.shape(cn_scores), dtype=np.float64)
+    out = np.zeros(np.shape(cn_raw), dtype=np.float64)
     if weight > 0:  # a weight of 0 or 1 leaves the other part out (no 0 * -inf)
         out += weight * np.asarray(szsl_log_proba, dtype=np.float64)
     if weight < 1:
-        out += (1 - weight) * log_softmax(np.asarray(cn_scores, dtype=np.float64), axis=1)
+        out += (1 - weight) * log_softmax(np.asarray(cn_raw, dtype=np.float64), axis=1)
     out[:, np.asarray(seen, dtype=np.int64)] -= float(gamma)
     return out
 
@@ -163,18 +163,25 @@ def szsl_part(fits, member_gammas, seen):
     return part
 
 
-def fit_parts(X, y, A, configs, member_gammas, cn_values, *, seed: int, device) -> tuple:
+def cn_scores(cn_fit, X, n_classes: int) -> np.ndarray:
+    """cn's raw (n, C) scores of X; without a cn (weight 1: left out of the blend, not trained) zeros."""
+    if cn_fit is None:
+        return np.zeros((len(X), n_classes))
+    return np.asarray(cn_fit.scores(X), dtype=np.float64)
+
+
+def fit_parts(X, y, A, configs, member_gammas, cn_values, *, seed: int, device, with_cn: bool = True) -> tuple:
     """(szsl part, cn part, diverged message): each part maps X (numpy) to its (n, C) scores (``szsl_part``; cn's
-    raw scores)."""
+    raw scores). ``with_cn`` False (weight 1): cn is not trained, its part gives zeros."""
     from szsl.methods import get_method
 
     szsl, cn = get_method("szsl"), get_method("cn")
     fits = szsl.fit_population(X, y, A, [c.replace(seed=seed) for c in configs], seeds=[seed] * len(configs), device=device)
-    (cn_fit,) = cn.fit_population(X, y, A, [cn_values], seeds=[seed], device=device)
+    cn_fit = cn.fit_population(X, y, A, [cn_values], seeds=[seed], device=device)[0] if with_cn else None
     part = szsl_part(fits, member_gammas, np.unique(np.asarray(y)))
     if part is None:
         return None, None, f"{NAME}: every szsl member diverged: {getattr(fits[0], 'message', '')}"
-    return part, (lambda Z: np.asarray(cn_fit.scores(Z), dtype=np.float64)), ""
+    return part, (lambda Z: cn_scores(cn_fit, Z, A.shape[0])), ""
 
 
 def fold_scores(splits: Sequence[tuple], configs, member_gammas, cn_values, *, seeds: Sequence[int], device) -> list[tuple]:
@@ -257,7 +264,8 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
                 gamma = chosen_gamma if gamma is None else gamma
             else:
                 _, gamma, table = choose_blend(folds, [float(weight)])
-    szsl_part, cn_part, message = fit_parts(run.X, run.y, run.A, configs, member_gammas, cn_values, seed=seed, device=device)
+    szsl_part, cn_part, message = fit_parts(run.X, run.y, run.A, configs, member_gammas, cn_values, seed=seed, device=device,
+                                            with_cn=weight != 1.0)
     seen = run.seen
 
     def score(xb: torch.Tensor) -> torch.Tensor:
