@@ -281,6 +281,7 @@ PEER_BUDGETS = {
     "se-gzsl": {"epochs": 1, "hidden": 32, "n_synth": 10, "cls_epochs": 1, "pre_epochs": 1},
     "cosmo": {"epochs": 1, "zs_params": {"hidden": 16, "epochs": 1}},
     "sp-aen": {"epochs": 1, "hidden": 16},
+    "duet": {"members": [{"epochs": 2, "hidden": 16}], "cn": {"epochs": 2, "hidden": 16}},  # szsl's own, through the same harness
 }
 
 
