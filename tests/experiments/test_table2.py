@@ -143,3 +143,10 @@ def test_one_trial_and_one_seed_are_singular():
     assert "1 seeds" not in md and "1 random-search trials" not in md
     md = table2.table2_markdown("CUB", table2.table2_rows("CUB", []), SETTINGS)
     assert "7 random-search trials per method" in md and "3 seeds on the test split" in md
+
+
+def test_one_seed_prints_its_numbers_alone_not_plus_minus_zero():
+    md = table2.table2_markdown("CUB", table2.table2_rows("CUB", RESULTS), {**SETTINGS, "seeds": 1})
+    ale = next(line for line in md.splitlines() if line.startswith("| embedding | ALE (`ale`) |"))
+    assert [c.strip() for c in ale.strip("|").split("|")][8] == f"{H['ale']:.1f}"
+    assert "±" not in md and "1 seed on the test split;" in md

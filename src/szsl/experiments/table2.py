@@ -151,11 +151,12 @@ def _num(v: float | None, digits: int = 1) -> str:
 def table2_markdown(dataset: str, rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:
     """The table as markdown, with the budget and where the published numbers come from."""
     s = settings
+    spread_note = " (mean ± std)" if int(s["seeds"]) > 1 else ""
     lines = [
         f"Dataset **{dataset}**, the layout of the SZSL paper's Table 2 (GZSL, per-class mean top-1 in %).",
         "",
         f"**Honest** (this run, one protocol for every method): {plural(s['trials'], 'random-search trial')} per method on the "
-        f"validation folds (mean H; test data never read), {plural(s['seeds'], 'seed')} on the test split (mean ± std); epochs of the "
+        f"validation folds (mean H; test data never read), {plural(s['seeds'], 'seed')} on the test split{spread_note}; epochs of the "
         f"network methods {s.get('epochs') or 'as their space (30)'}, hidden {s.get('hidden') or 'as their space'}; the other "
         "methods train the epochs of their own space (searched or their authors' default: column 'epochs', the selected value)"
         + params_text(s.get("params"))
@@ -189,7 +190,8 @@ def table2_markdown(dataset: str, rows: Sequence[Mapping[str, Any]], settings: M
         if r["seeds"] is None:
             honest = [""] * 7
         else:
-            pm = lambda k, d=1: f"{r[k]:.{d}f} ± {r[k + '_std']:.{d}f}"  # noqa: E731
+            spread = int(s["seeds"]) > 1  # one seed has no spread: its numbers alone, not "± 0.0"
+            pm = lambda k, d=1: f"{r[k]:.{d}f} ± {r[k + '_std']:.{d}f}" if spread else f"{r[k]:.{d}f}"  # noqa: E731
             epochs = "-" if r["epochs"] is None else str(r["epochs"])
             honest = [pm("U"), pm("S"), pm("H"), pm("H_cs"), pm("AUSUC", 3), epochs, f"{r['seconds_per_model']:.2f}"]
         lines.append("| " + " | ".join([r["family"], name, r["reference"] or "", *pub, *honest]) + " |")
