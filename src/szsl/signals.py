@@ -27,10 +27,7 @@ def _raise_terminated(signum, frame):
     if _in_finalizer(frame):
         # Raised here, Terminated would be printed as "Exception ignored in ..." with a traceback and then lost:
         # deliver the signal again in a moment, outside the finalizer.
-        import os
-        import threading
-
-        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+        _redeliver(signum)
         return
     raise Terminated(signum)
 
@@ -47,10 +44,33 @@ def raise_if_terminated() -> None:
         raise Terminated(_received[0])
 
 
+def _redeliver(signum: int) -> None:
+    import os
+    import threading
+
+    threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+
+
+def _unraisable(hook):
+    """``sys.unraisablehook`` while the handlers are installed: a ``Terminated`` raised in a finalizer that
+    ``_in_finalizer`` did not recognise (e.g. a library's weakref callback, as SQLAlchemy's ``_collection_gced``)
+    is not printed as "Exception ignored in ..." with a traceback; the signal is delivered again outside it."""
+
+    def unraisablehook(unraisable):
+        if isinstance(unraisable.exc_value, Terminated):
+            _redeliver(unraisable.exc_value.signum)
+            return
+        hook(unraisable)
+
+    unraisablehook.previous = hook
+    return unraisablehook
+
+
 def install_signal_handlers() -> dict:
     """Route SIGTERM/SIGHUP to ``Terminated`` where they still have their default action; returns
     the previous handlers (restored when ``main`` returns, so an embedding process is unchanged)."""
     import signal
+    import sys
     import threading
 
     previous = {}
@@ -60,14 +80,21 @@ def install_signal_handlers() -> dict:
         sig = getattr(signal, name, None)
         if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
             previous[sig] = signal.signal(sig, _raise_terminated)
+    if previous:
+        previous["unraisablehook"] = sys.unraisablehook
+        sys.unraisablehook = _unraisable(sys.unraisablehook)
     return previous
 
 
 def restore_signal_handlers(previous: dict) -> None:
     import signal
+    import sys
 
     for sig, handler in previous.items():
-        signal.signal(sig, handler)
+        if sig == "unraisablehook":
+            sys.unraisablehook = handler
+        else:
+            signal.signal(sig, handler)
 
 
 def forget_signals() -> None:

@@ -84,3 +84,30 @@ def test_a_closing_cursor_error_of_an_interrupted_read_prints_no_traceback(capsy
     except RuntimeError:
         logging.getLogger("sqlalchemy.pool.impl.QueuePool").error("Error closing cursor", exc_info=True)
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_terminated_lost_in_a_librarys_finalizer_is_delivered_again_not_printed(monkeypatch):
+    """SIGTERM landing in a weakref callback of a library (SQLAlchemy's _collection_gced in a CI run) used to print
+    "Exception ignored in ..." with a traceback: the unraisable hook swallows it and delivers the signal again."""
+    import signal
+    import sys
+    import types
+
+    from szsl import signals
+
+    seen, kills = [], []
+    monkeypatch.setattr(signals, "_redeliver", kills.append)
+    hook = signals._unraisable(seen.append)
+    hook(types.SimpleNamespace(exc_value=signals.Terminated(signal.SIGTERM)))
+    assert kills == [signal.SIGTERM] and seen == []
+    other = types.SimpleNamespace(exc_value=ValueError("x"))
+    hook(other)
+    assert seen == [other] and kills == [signal.SIGTERM]
+    before = sys.unraisablehook
+    previous = signals.install_signal_handlers()
+    try:
+        if previous:  # the handlers were free to take (not under a harness that set its own)
+            assert sys.unraisablehook is not before and sys.unraisablehook.previous is before
+    finally:
+        signals.restore_signal_handlers(previous)
+    assert sys.unraisablehook is before
