@@ -284,17 +284,15 @@ def evaluate_fitted(method: str, params: Mapping[str, Any], data, score: Callabl
 
 
 def ensemble_log_proba(blocks, seen=None, gammas=None) -> np.ndarray:
-    """log of the mean over members of softmax(scores), float64, (n, C): an ensemble's class probabilities.
-    ``gammas`` (one per member, with ``seen``): each member's seen-class scores lowered by its gamma first
-    (calibrated stacking, ``methods.calibration``)."""
-    from scipy.special import softmax  # not at import: szsl --help imports evaluation.summarize
+    """log of the mean over members of softmax(scores), float64, (n, C): an ensemble's class probabilities,
+    computed in log space (finite where a probability underflows to 0). ``gammas`` (one per member, with ``seen``):
+    each member's seen-class scores lowered by its gamma first (calibrated stacking, ``methods.calibration``)."""
+    from scipy.special import log_softmax, logsumexp  # not at import: szsl --help imports evaluation.summarize
 
     blocks = [np.asarray(s, dtype=np.float64) for s in blocks]
     if gammas is not None:
         blocks = [calibrate(s, seen, g) if g else s for s, g in zip(blocks, gammas, strict=True)]
-    total = sum(softmax(s, axis=1) for s in blocks)
-    with np.errstate(divide="ignore"):
-        return np.log(total / len(blocks))
+    return logsumexp(np.stack([log_softmax(s, axis=1) for s in blocks]), axis=0) - np.log(len(blocks))
 
 
 def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> list[Run]:

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from scipy.special import log_softmax, logsumexp
+from scipy.special import log_softmax
 
 from szsl.errors import SZSLError
 from szsl.methods._peer_common import Fitted, begin_fit
@@ -143,11 +143,10 @@ def _check(p: dict) -> None:
 
 
 def szsl_part(fits, member_gammas, seen):
-    """X (numpy) -> the log of szsl's members' mean calibrated class probability (what ``evaluation.ensemble_log_proba``
-    computes, here in log space: finite where a probability underflows to 0), from their fitted objects (diverged ones
-    left out; None when every one diverged)."""
+    """X (numpy) -> the log of szsl's members' mean calibrated class probability (``evaluation.ensemble_log_proba``),
+    from their fitted objects (diverged ones left out; None when every one diverged)."""
+    from szsl.evaluation import ensemble_log_proba
     from szsl.methods import get_method
-    from szsl.methods.calibration import calibrate
 
     ok = [k for k, f in enumerate(fits) if not getattr(f, "diverged", False)]
     if not ok:
@@ -155,12 +154,7 @@ def szsl_part(fits, member_gammas, seen):
     szsl = get_method("szsl")
     score_members = szsl.scorer([fits[k] for k in ok]) if szsl.scorer is not None else (lambda Z: [fits[k].scores(Z) for k in ok])
     gammas = [member_gammas[k] for k in ok]
-
-    def part(Z):
-        blocks = [log_softmax(calibrate(s, seen, g), axis=1) for s, g in zip(score_members(Z), gammas)]
-        return logsumexp(np.stack(blocks), axis=0) - math.log(len(blocks))
-
-    return part
+    return lambda Z: ensemble_log_proba(score_members(Z), seen, gammas)
 
 
 def cn_scores(cn_fit, X, n_classes: int) -> np.ndarray:
