@@ -45,11 +45,12 @@ FINE = (0.0, 0.25, 0.5, 0.75, 1.0)
 def study(name: str, data: Path, work: Path, seeds) -> dict:
     from szsl.data import load_benchmark
     from szsl.evaluation import evaluate, evaluate_ensembles
+    from szsl.experiments.final import study_folds
     from szsl.experiments.reproduce import ReproduceOptions, reproduce
     from szsl.final_model import final_members
     from szsl.methods import duet
     from szsl.metrics import gzsl_metrics
-    from szsl.protocol import final_split, split_data, validation_splits
+    from szsl.protocol import final_split, split_data
 
     root, dataset = materialise(name, data)
     shutil.rmtree(work, ignore_errors=True)
@@ -60,11 +61,7 @@ def study(name: str, data: Path, work: Path, seeds) -> dict:
     hard = [m.replace(q=0.0) for m in members]
     bench = load_benchmark(dataset, root)
     cn_values = duet.cn_setting(None, bench.name)
-    splits = []
-    for s in validation_splits(bench, 0, fold_classes="ratio"):
-        d = split_data(bench, s)
-        splits.append((d.X_train, d.y_train, d.attributes, np.concatenate([d.X_eval_seen, d.X_eval_unseen]),
-                       np.concatenate([d.y_eval_seen, d.y_eval_unseen]), d.seen, d.unseen))
+    splits = study_folds(bench, 0, "ratio")
     folds = duet.fold_scores(splits, members, gammas, cn_values, seeds=duet.fold_seeds(0), device="cpu")
     folds_hard = duet.fold_scores(splits, hard, gammas, cn_values, seeds=duet.fold_seeds(0), device="cpu")
     one_seed = folds[: len(splits)]

@@ -102,7 +102,6 @@ def _summary(benchmark: Benchmark, seeds: Sequence[int], results) -> dict[str, A
     return {"seeds": rows, "mean": mean, "std": std, "diverged": diverged}
 
 
-
 def duet_choice(
     benchmark: Benchmark,
     members: Sequence[TrainConfig],
@@ -117,16 +116,11 @@ def duet_choice(
     fold_classes)``: trainval only), each trained with ``duet.fold_seeds(fold_seed)``. Returns {"weight", "gamma",
     "fold_H": {weight: mean fold H}, "cn": cn's full setting in duet}: what ``final_evaluation(duet=...)`` takes."""
     from szsl.methods import duet
-    from szsl.protocol import split_data, validation_splits
 
     members = list(members)
     gammas = [0.0] * len(members) if gammas is None else check_gammas(gammas, len(members), "duet: ")
     cn_setting = duet.cn_setting(None, benchmark.name)
-    splits = []
-    for s in validation_splits(benchmark, fold_seed, fold_classes=fold_classes):
-        d = split_data(benchmark, s)
-        splits.append((d.X_train, d.y_train, d.attributes, np.concatenate([d.X_eval_seen, d.X_eval_unseen]),
-                       np.concatenate([d.y_eval_seen, d.y_eval_unseen]), d.seen, d.unseen))
+    splits = study_folds(benchmark, fold_seed, fold_classes)
     folds = duet.fold_scores(splits, members, gammas, cn_setting, seeds=duet.fold_seeds(fold_seed), device=device)
     weight, gamma, table = duet.choose_blend(folds)
     return {"weight": weight, "gamma": gamma, "fold_H": {str(w): h for w, h in table.items()}, "cn": dict(cn_setting)}
@@ -152,3 +146,16 @@ def _duet(benchmark: Benchmark, data, seeds: Sequence[int], fits, gammas, choice
                                                                                        data.seen))
         runs.append(evaluate_fitted(duet.NAME, {"weight": w, "gamma": g}, data, score))
     return {**_summary(benchmark, seeds, runs), "weight": w, "gamma": g, "fold_H": dict(choice["fold_H"])}
+
+
+def study_folds(benchmark: Benchmark, fold_seed: int = 0, fold_classes: str = "ratio") -> list[tuple]:
+    """The study's validation folds (``protocol.validation_splits``: trainval only) as ``duet.fold_scores`` takes
+    them: (X_train, y_train, attributes, X_eval, y_eval, seen, unseen), evaluation images seen then unseen."""
+    from szsl.protocol import split_data, validation_splits
+
+    out = []
+    for s in validation_splits(benchmark, fold_seed, fold_classes=fold_classes):
+        d = split_data(benchmark, s)
+        out.append((d.X_train, d.y_train, d.attributes, np.concatenate([d.X_eval_seen, d.X_eval_unseen]),
+                    np.concatenate([d.y_eval_seen, d.y_eval_unseen]), d.seen, d.unseen))
+    return out

@@ -103,6 +103,7 @@ def _members(p: dict, n_images: int):
     """(szsl TrainConfigs, their gammas) of a checked setting."""
     from szsl.budget import budget_config
     from szsl.config import TrainConfig
+    from szsl.final_model import check_gammas
     from szsl.methods import get_method
 
     given = p["members"]
@@ -112,14 +113,10 @@ def _members(p: dict, n_images: int):
         if isinstance(given, Mapping) or not isinstance(given, Sequence) or not given:
             raise SZSLError(f"{NAME}: members={given!r}: expected a non-empty list of szsl settings")
         try:
-            configs = [get_method("szsl").params({k: v for k, v in dict(m).items()}) for m in given]
+            configs = [get_method("szsl").params(dict(m)) for m in given]
         except (TypeError, ValueError) as err:
             raise SZSLError(f"{NAME}: members: {err}") from None
-    gammas = p["member_gammas"]
-    if gammas is None:
-        gammas = [0.0] * len(configs)
-    from szsl.final_model import check_gammas
-
+    gammas = [0.0] * len(configs) if p["member_gammas"] is None else p["member_gammas"]
     return configs, check_gammas(gammas, len(configs), f"{NAME}: member_")
 
 
@@ -127,7 +124,6 @@ def cn_setting(given, dataset: str | None = None):
     """cn's full setting inside duet: ``given`` (a mapping, or None) over ``CN_BUDGET``, cn's published values for
     ``dataset`` (a ``Benchmark.name``; None: none) and its defaults."""
     from szsl.methods import get_method
-
 
     if given is not None and not isinstance(given, Mapping):
         raise SZSLError(f"{NAME}: cn={given!r}: expected a mapping of cn hyperparameter -> value, or null")
@@ -260,15 +256,11 @@ def fit(X, y, attributes, params: dict | None = None, *, seed: int = 0, device: 
                 _, gamma, table = choose_blend(folds, [float(weight)])
     szsl_part, cn_part, message = fit_parts(run.X, run.y, run.A, configs, member_gammas, cn_values, seed=seed, device=device,
                                             with_cn=weight != 1.0)
-    seen = run.seen
-
     def score(xb: torch.Tensor) -> torch.Tensor:
-        Z = xb.cpu().numpy()
-        return torch.as_tensor(blend(szsl_part(Z), cn_part(Z), weight, gamma, seen))
-
-    if szsl_part is None:
-        def score(xb: torch.Tensor) -> torch.Tensor:  # noqa: F811 - a diverged fit scores nothing useful
+        if szsl_part is None:  # a diverged fit scores nothing useful
             return torch.zeros((xb.shape[0], run.A.shape[0]), dtype=torch.float64)
+        Z = xb.cpu().numpy()
+        return torch.as_tensor(blend(szsl_part(Z), cn_part(Z), weight, gamma, run.seen))
 
     fitted = run.fitted(score, [])
     fitted.diverged, fitted.message = bool(message), message
