@@ -156,7 +156,7 @@ def test_init_and_train_config_cannot_drift_apart():
 
     init = {name: p.default for name, p in inspect.signature(SZSLClassifier.__init__).parameters.items() if name != "self"}
     config = {f.name: f.default for f in fields(TrainConfig)}
-    assert {k: v for k, v in init.items() if k not in ("device", "verbose")} == config
+    assert {k: v for k, v in init.items() if k not in ("device", "verbose", "method_params")} == config
     assert list(init)[: len(config)] == list(config)
 
 
@@ -403,8 +403,37 @@ def test_a_dcn_member_makes_a_classifier_that_saves_and_loads(tmp_path):
     config = get_method("dcn").config(dcn_temperature=0.5, hidden=8, epochs=2, batch_size=64)
     (member,) = train_population(X, y, A, [config], device="cpu")
     clf = SZSLClassifier.from_member(member, A, np.unique(y), device="cpu")
-    assert clf.method == "dcn" and "dcn_temperature" not in clf.get_params()
+    assert clf.method == "dcn" and clf.get_params()["method_params"] == {"dcn_temperature": 0.5, "dcn_entropy": 0.1}
+    assert clf._config() == config
     clf.save(tmp_path / "dcn.pt")
     back = SZSLClassifier.load(tmp_path / "dcn.pt")
     np.testing.assert_array_equal(back.decision_function(X), clf.decision_function(X))
-    assert type(back._config()).__name__ == "DCNConfig" and back._config().dcn_temperature == 1.0  # their defaults
+    assert back._config() == config  # the file keeps DCN's own values: a refit trains the same setting
+    refit = clone(back).set_params(device="cpu").fit(X, y, A)
+    np.testing.assert_array_equal(refit.decision_function(X), clf.decision_function(X))
+
+
+def test_a_dcn_model_saved_before_method_params_keeps_its_values(tmp_path):
+    """A DCN file written when TrainConfig held DCN's values lists them among the params: they become method_params."""
+    import json
+
+    from szsl import train_population
+    from szsl.methods import get_method
+
+    X, y, A = toy_problem(n=120)
+    config = get_method("dcn").config(dcn_temperature=0.5, dcn_entropy=0.3, hidden=8, epochs=2, batch_size=64)
+    (member,) = train_population(X, y, A, [config], device="cpu")
+    clf = SZSLClassifier.from_member(member, A, np.unique(y), device="cpu")
+    payload = clf._payload()
+    old = {k: v for k, v in clf.get_params().items() if k != "method_params"}
+    payload["params"] = json.dumps({**old, "dcn_temperature": 0.5, "dcn_entropy": 0.3})
+    torch.save(payload, tmp_path / "old.pt")
+    assert SZSLClassifier.load(tmp_path / "old.pt")._config() == config
+
+
+def test_method_params_are_checked_against_the_method():
+    X, y, A = toy_problem(n=60)
+    for bad, words in (({"dcn_temperature": 0.5}, "unknown hyperparameter"), ({"q": 0.1}, "arguments of their own"),
+                       ([1], "expected None or a dict"), ({"dcn_temperature": -1.0}, "dcn_temperature")):
+        with pytest.raises(SZSLError, match=words):
+            SZSLClassifier(method_params=bad, method="szsl" if "unknown" in words else "dcn", epochs=1).fit(X, y, A)

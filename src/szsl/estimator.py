@@ -157,9 +157,9 @@ class NotFittedError(SZSLError, _SklearnNotFittedError):
 
 
 # The hyperparameters of the network, TrainConfig's (``szsl.config.PARAMS``): the classifier's arguments but
-# ``device`` and ``verbose``. Those of a loss's own (DCN's ``dcn_temperature``, ``dcn_entropy``, ``szsl.methods.dcn``)
-# are not: ``method="dcn"`` trains with their defaults; other values train through ``get_method("dcn").config(...)``
-# and ``train_population``, whose member ``from_member`` makes a classifier of.
+# ``device``, ``verbose`` and ``method_params``. A loss's own (DCN's ``dcn_temperature``, ``dcn_entropy``, declared in
+# ``szsl.methods.dcn``) go in ``method_params`` (as scikit-learn's ``metric_params``): one dict, checked against the
+# method's declaration by ``TrainConfig.from_dict``, saved with the model and given back by ``get_params``.
 _CONFIG_NAMES = tuple(p.name for p in TrainConfig.PARAMS)
 
 
@@ -183,6 +183,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         soft_label: str = "similarity",
         method: str = "szsl",
         input_scaling: str = "auto",
+        method_params: dict | None = None,
         device: str = "auto",
         verbose: bool = False,
     ):
@@ -202,11 +203,25 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         self.soft_label = soft_label
         self.method = method
         self.input_scaling = input_scaling
+        self.method_params = method_params
         self.device = device
         self.verbose = verbose
 
     def _config(self) -> TrainConfig:
-        return TrainConfig.from_dict({name: getattr(self, name) for name in _CONFIG_NAMES})
+        """The member's full setting: TrainConfig's values and ``method_params`` (the method's own, e.g. DCN's)."""
+        extra = self.method_params
+        if extra is None:
+            extra = {}
+        elif not isinstance(extra, dict) or not all(isinstance(k, str) for k in extra):
+            raise SZSLError(f"method_params={extra!r}: expected None or a dict of the method's own hyperparameters")
+        clash = sorted(set(extra) & set(_CONFIG_NAMES))
+        if clash:
+            raise SZSLError(f"method_params: {', '.join(clash)} are arguments of their own, not method_params")
+        config = TrainConfig.from_dict({**{name: getattr(self, name) for name in _CONFIG_NAMES}, **extra})
+        stray = sorted(set(extra) - set(config.to_dict()))  # from_dict passes over retired keys; here they are an error
+        if stray:
+            raise SZSLError(f"method_params: unknown hyperparameter(s) {', '.join(stray)} of method {self.method!r}")
+        return config
 
     def fit(self, X, y, class_attributes, class_names=None) -> "SZSLClassifier":
         """Train on (X, y). ``class_attributes``: (C, A) attributes of ALL classes; y in [0, C).
@@ -224,8 +239,9 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_member(cls, member: TrainedMember, class_attributes, seen, class_names=None, device: str = "auto") -> "SZSLClassifier":
         """A fitted classifier from a member that ``train_population`` already trained."""
-        values = {k: v for k, v in member.config.items() if k in _CONFIG_NAMES}  # a loss's own (DCN's) aside
-        return cls(**values, device=device)._set_fitted(member, class_attributes, seen, class_names)
+        values = {k: v for k, v in member.config.items() if k in _CONFIG_NAMES}
+        own = {k: v for k, v in member.config.items() if k not in _CONFIG_NAMES}  # a loss's own (DCN's)
+        return cls(**values, method_params=own or None, device=device)._set_fitted(member, class_attributes, seen, class_names)
 
     def _set_fitted(self, member: TrainedMember, class_attributes, seen, class_names) -> "SZSLClassifier":
         A = np.asarray(class_attributes, dtype=np.float32)
@@ -307,7 +323,13 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"params is {type(params).__name__}, expected a JSON object of hyperparameters")
         if device is not None:
             params["device"] = device
-        clf = cls(**{k: v for k, v in params.items() if k not in RETIRED_KEYS})  # files saved before list them
+        # Files saved before method_params list a loss's own values (DCN's) among the arguments: kept where the
+        # model's method declares them (a DCN model's), ignored elsewhere (they were TrainConfig's unused defaults).
+        retired = {k: params.pop(k) for k in list(params) if k in RETIRED_KEYS}
+        clf = cls(**params)
+        if retired and clf.method_params is None:
+            declared = TrainConfig.from_dict({"method": clf.method}).to_dict()
+            clf.method_params = {k: v for k, v in retired.items() if k in declared} or None
         clf._config()  # validates every hyperparameter
         A = _tensor(payload["class_attributes"], "class_attributes", 2).numpy().astype(np.float32)
         if A.shape[0] < 2:
