@@ -111,7 +111,8 @@ def report(args) -> None:
             + ("; ".join(f"{m}: {', '.join(f'{k}={v}' for k, v in s['params'].get(m, {}).items())}"
                          for m, s in settings.items() if s["params"].get(m)) or "none"),
             "",
-            "| rank | method | family | validation H | U | S | **H** | T1 | H (CS) | AUSUC | tuning s | s / model | published H | rank (published) |",
+            "| rank | method | family | validation H | U | S | **H** | T1 | H (CS) | AUSUC | tuning s | s / model "
+            "| published H | rank (published) |",
             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for i, r in enumerate(rows, 1):

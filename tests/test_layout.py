@@ -33,3 +33,10 @@ def test_every_test_folder_is_a_package_and_no_conftest_edits_sys_path():
     assert sorted(str(f.relative_to(TESTS)) for f in folders if not (f / "__init__.py").is_file()) == []
     for conftest in TESTS.rglob("conftest.py"):
         assert "sys.path" not in conftest.read_text(encoding="utf-8"), conftest
+
+
+def test_no_library_module_is_over_400_lines():
+    """The issue's bound on a module's size (split by concept instead): every module under src/szsl."""
+    src = TESTS.parent / "src" / "szsl"
+    sizes = {str(p.relative_to(src)): len(p.read_text(encoding="utf-8").splitlines()) for p in src.rglob("*.py")}
+    assert sizes and {name: n for name, n in sizes.items() if n > 400} == {}

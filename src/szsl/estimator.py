@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,7 +30,8 @@ from szsl.atomic import atomic_path
 from szsl.config import RETIRED_KEYS, TrainConfig
 from szsl.errors import SZSLError, SZSLTypeError
 from szsl.metrics import per_class_accuracy
-from szsl.model import PARAM_NAMES, predict_scores, resolve_device
+from szsl.model import PARAM_NAMES, predict_scores
+from szsl.model_io import checked_tensor, json_field, load_checked, read_model_file
 from szsl.train import TrainedMember, train_population
 
 MODEL_FORMAT = "szsl-model-v1"
@@ -124,32 +123,6 @@ def _per_class_score(estimator, X, y) -> float:
     """Per-class mean top-1 accuracy of ``estimator.predict(X)`` over the classes present in ``y``, in [0, 1]."""
     y = column_or_1d(_host(y), warn=True)
     return per_class_accuracy(y, estimator.predict(X), np.unique(y)) / 100.0
-
-
-def _json(payload: dict, key: str):
-    """``payload[key]`` (a JSON string) parsed; ValueError on anything else, however deeply nested."""
-    text = payload[key]
-    if not isinstance(text, str):
-        raise ValueError(f"{key} is {type(text).__name__}, expected a JSON string")
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError(f"{key} is nested too deeply") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{key} is not valid JSON ({exc})") from None
-
-
-def _tensor(value, name: str, ndim: int | None) -> torch.Tensor:
-    """``value`` if it is a dense tensor of finite real numbers with ``ndim`` dimensions (any if None); else ValueError."""
-    if not isinstance(value, torch.Tensor):
-        raise ValueError(f"{name} is {type(value).__name__}, expected a tensor")
-    if value.layout != torch.strided or value.is_complex() or value.dtype == torch.bool or value.is_quantized:
-        raise ValueError(f"{name} has dtype {value.dtype} ({value.layout}), expected a dense tensor of real numbers")
-    if ndim is not None and value.ndim != ndim:
-        raise ValueError(f"{name} has shape {tuple(value.shape)}, expected a {ndim}-D tensor")
-    if value.is_floating_point() and not torch.isfinite(value).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    return value
 
 
 class NotFittedError(SZSLError, _SklearnNotFittedError):
@@ -318,7 +291,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         """
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"expected format {MODEL_FORMAT!r}")
-        params = _json(payload, "params")
+        params = json_field(payload, "params")
         if not isinstance(params, dict):
             raise ValueError(f"params is {type(params).__name__}, expected a JSON object of hyperparameters")
         if device is not None:
@@ -331,7 +304,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
             declared = TrainConfig.from_dict({"method": clf.method}).to_dict()
             clf.method_params = {k: v for k, v in retired.items() if k in declared} or None
         clf._config()  # validates every hyperparameter
-        A = _tensor(payload["class_attributes"], "class_attributes", 2).numpy().astype(np.float32)
+        A = checked_tensor(payload["class_attributes"], "class_attributes", 2).numpy().astype(np.float32)
         if A.shape[0] < 2:
             raise ValueError(f"class_attributes has shape {A.shape}: expected at least 2 classes (rows)")
         if A.shape[1] < 1:
@@ -344,11 +317,11 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         expected = {"W1": (d, clf.hidden), "b1": (clf.hidden,), "W2": (clf.hidden, A.shape[1]), "b2": (A.shape[1],)}
         state = {}
         for k, shape in expected.items():
-            t = _tensor(payload["state"][k], f"state {k}", None)
+            t = checked_tensor(payload["state"][k], f"state {k}", None)
             if tuple(t.shape) != shape:
                 raise ValueError(f"state {k} has shape {tuple(t.shape)}, expected {shape}")
             state[k] = t.float()
-        seen_t = _tensor(payload["seen"], "seen", 1)
+        seen_t = checked_tensor(payload["seen"], "seen", 1)
         if seen_t.is_floating_point():
             raise ValueError(f"seen has dtype {seen_t.dtype}, expected integer class indices")
         seen = seen_t.numpy().astype(np.int64)
@@ -359,7 +332,7 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         values, counts = np.unique(seen, return_counts=True)
         if (counts > 1).any():
             raise ValueError(f"seen lists class {int(values[counts > 1][0])} twice")
-        names = _json(payload, "class_names")
+        names = json_field(payload, "class_names")
         if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
             raise ValueError("class_names: expected null or a JSON list of strings")
         if names is not None and len(names) != A.shape[0]:
@@ -375,43 +348,3 @@ class SZSLClassifier(ClassifierMixin, BaseEstimator):
         clf.train_seconds_ = float(payload.get("train_seconds", float("nan")))
         clf.loss_ = float(payload.get("loss", float("nan")))
         return clf
-
-
-def read_model_file(path: Path):
-    """The payload of a model file, read with torch's weights-only loader (never runs code); one-line SZSLError."""
-    path = Path(path)
-    if not path.is_file():
-        raise SZSLError(f"{path}: model file not found")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's notes on foreign pickle protocols: the error below says what matters
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # torch's text advises weights_only=False, i.e. running the file's code: never right for a file that is not a model
-        raise SZSLError(
-            f"{path}: not a valid szsl model file (UnpicklingError: it holds Python objects other than tensors and plain values; a model "
-            "is written by szsl train --save or SZSLClassifier.save)"
-        ) from None
-    except Exception as exc:  # any unreadable / tampered file; weights_only never runs code
-        raise SZSLError(f"{path}: not a valid szsl model file ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
-    return payload
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    if isinstance(exc, KeyError):
-        return f"missing key {exc}"
-    return str(exc)[:300]
-
-
-def load_checked(path: Path, build):
-    """``build()`` (a model from a read payload), its errors as one line naming ``path``; the model's device checked."""
-    try:
-        model = build()
-    except SZSLError as exc:
-        raise SZSLError(f"{path}: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-        raise SZSLError(f"{path}: not a valid szsl model file ({_reason(exc)})") from None
-    resolve_device(model.device)
-    return model

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from szsl.ensemble import SZSLEnsemble
-from szsl.estimator import ENSEMBLE_FORMAT, SZSLClassifier, _json, _reason, load_checked, read_model_file
+from szsl.estimator import ENSEMBLE_FORMAT, SZSLClassifier
+from szsl.model_io import json_field, load_checked, read_model_file, reason
 
 
 def load_model(path: str | os.PathLike, device: str | None = None):
@@ -29,14 +30,14 @@ def _ensemble(payload: dict, device: str | None) -> SZSLEnsemble:
         try:
             members.append(SZSLClassifier._from_payload(p, device))
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-            raise ValueError(f"members[{i}]: {_reason(exc)}") from None
+            raise ValueError(f"members[{i}]: {reason(exc)}") from None
     if not members:
         raise ValueError("an ensemble without members")
     first = members[0]
     for m in members[1:]:
         if not (np.array_equal(m.class_attributes_, first.class_attributes_) and np.array_equal(m.seen_, first.seen_)):
             raise ValueError("members with different classes")
-    gammas = _json(payload, "gammas")
+    gammas = json_field(payload, "gammas")
     model = SZSLEnsemble(
         members=[e._config().to_dict() for e in members], gammas=gammas, seed=int(payload["seed"]), device=device or first.device
     )
