@@ -12,6 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from szsl.cli import main
@@ -331,3 +332,63 @@ def test_the_release_digest_is_checked_by_default_and_no_verify_skips_it(tmp_pat
         # an explicit --sha256 is the one checked
         download_xlsa17(tmp_path / "c", "CUB", url=srv.url, sha256=hashlib.sha256(data).hexdigest(), timeout=10, progress=False)
         _check_unpacked(tmp_path / "c", ["CUB"])
+
+
+def _zip_with_splits(att_splits: dict[str, bytes]) -> bytes:
+    """build_zip's archive with the given att_splits.mat bytes for some datasets."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for ds, splits in att_splits.items():
+            for name in FILES:
+                zf.writestr(f"xlsa17/data/{ds}/{name}", splits if name == "att_splits.mat" else _content(ds, name))
+    return buf.getvalue()
+
+
+def test_the_shipped_split_digests_are_those_of_the_real_release_files():
+    from szsl.data.release import PROPOSED_SPLIT, SPLIT_KEYS, split_digest
+    from szsl.data.xlsa17 import _read_splits
+    from tests.helpers.shared_data import DATASETS as REAL
+    from tests.helpers.shared_data import shared_xlsa17_root
+
+    root = shared_xlsa17_root()
+    if root is None:
+        pytest.skip("the real xlsa17 metadata (../shared/xlsa17) is not on this machine")
+    assert sorted(PROPOSED_SPLIT) == sorted(REAL)
+    for ds in REAL:
+        splits = _read_splits(root / ds / "att_splits.mat")
+        digest, sizes, n_classes = PROPOSED_SPLIT[ds]
+        assert (split_digest(splits), tuple(len(splits[k]) for k in SPLIT_KEYS), len(splits["class_names"])) == (digest, sizes, n_classes)
+
+
+def test_an_archive_whose_split_is_not_the_releases_is_refused_before_unpacking(tmp_path, capsys):
+    """A readable att_splits.mat with another Proposed Split (here: one test-unseen image moved to test-seen)
+    stops the download with one line, removes the archive and unpacks nothing;
+    --no-verify accepts it. The real file itself passes."""
+    import scipy.io
+
+    from tests.helpers.shared_data import shared_xlsa17_root
+
+    root = shared_xlsa17_root()
+    if root is None:
+        pytest.skip("the real xlsa17 metadata (../shared/xlsa17) is not on this machine")
+    real = (root / "APY" / "att_splits.mat").read_bytes()
+    data = {k: v for k, v in scipy.io.loadmat(root / "APY" / "att_splits.mat").items() if not k.startswith("__")}
+    moved = dict(data, test_seen_loc=np.vstack([data["test_seen_loc"], data["test_unseen_loc"][:1]]),
+                 test_unseen_loc=data["test_unseen_loc"][1:])
+    out = io.BytesIO()
+    scipy.io.savemat(out, moved)
+    copy = tmp_path / "xlsa17.zip"
+    copy.write_bytes(_zip_with_splits({"APY": out.getvalue()}))
+    with pytest.raises(SZSLError, match=r"not the xlsa17 release's Proposed Split \(trainval / test_seen / test_unseen images "
+                       r"5932/1484/7923, 32 classes; the release has 5932/1483/7924, 32 classes\)"):
+        download_xlsa17(tmp_path / "r1", "APY", url=str(copy), progress=False)
+    assert list((tmp_path / "r1").iterdir()) == []  # no archive, no dataset folder, no temporary copy
+    assert main(["data", "download", "--root", str(tmp_path / "r2"), "--dataset", "APY", "--url", str(copy), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--no-verify keeps a mirror's own split" in err
+    download_xlsa17(tmp_path / "r3", "APY", url=str(copy), verify=False, progress=False)
+    assert (tmp_path / "r3" / "APY" / "att_splits.mat").read_bytes() == out.getvalue()
+
+    copy.write_bytes(_zip_with_splits({"APY": real}))
+    download_xlsa17(tmp_path / "r4", "APY", url=str(copy), progress=False)
+    assert (tmp_path / "r4" / "APY" / "att_splits.mat").read_bytes() == real

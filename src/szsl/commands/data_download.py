@@ -17,7 +17,8 @@ def add_parser(data_sub) -> None:
     )
     p.add_argument(
         "--no-verify", dest="verify", action="store_false",
-        help="skip the sha256 check of the archive (a mirror that repackages it); the zip's own CRCs are still checked",
+        help="skip the sha256 check of the archive and the check of each dataset's Proposed Split against the release's (a mirror "
+        "that repackages it or has its own split); the zip's own CRCs are still checked",
     )
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait on any network operation (default 60)")
     p.add_argument("--retries", type=int, default=3, help="resume attempts after a dropped connection (default 3)")

@@ -4,7 +4,7 @@
 an interrupted transfer with an HTTP Range request (a server that ignores Range answers 200
 and the download restarts from zero), renames it to ``<root>/.xlsa17.zip`` when complete,
 checks it (sha256: ``--sha256`` or the release's ``XLSA17_SHA256``, by default; ``zipfile.testzip``;
-expected members), and unpacks
+expected members; each dataset's Proposed Split against the release's, ``szsl.data.release``), and unpacks
 ``xlsa17/data/<DS>/*`` into ``<root>/<DS>/``: a new dataset folder is built in a temporary
 folder and renamed into place, so a half-written dataset never exists. Datasets already
 present (``<DS>/res101.mat`` and ``<DS>/att_splits.mat``) are skipped. The archive is removed
@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -278,6 +279,23 @@ def _verify(archive: Path, datasets: list[str], sha256: str | None) -> dict:
         raise SZSLError(f"{archive}: corrupt zip archive ({exc}); removed it, re-run to download again") from None
 
 
+def _check_splits(archive: Path, root: Path, found: dict) -> None:
+    """Each dataset's Proposed Split against the release's (``release.check_proposed_split``), read from a temporary
+    copy of its att_splits.mat; a different one removes the archive (it is not the release) and stops before unpacking."""
+    from szsl.data.release import check_proposed_split
+
+    with zipfile.ZipFile(archive) as zf, tempfile.TemporaryDirectory(prefix=".szsl-split-check.", dir=root) as tmp:
+        for ds, (_prefix, members) in found.items():
+            info = next(i for i in members if PurePosixPath(i.filename).name == "att_splits.mat")
+            copy = Path(tmp) / f"{ds}.att_splits.mat"
+            _extract(zf, info, copy)
+            try:
+                check_proposed_split(copy, ds)
+            except SZSLError as exc:
+                archive.unlink(missing_ok=True)
+                raise SZSLError(f"{archive}: {exc}; removed it (--no-verify keeps a mirror's own split)") from None
+
+
 def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
     with zf.open(info) as src, open(dest, "wb") as dst:
         shutil.copyfileobj(src, dst, _CHUNK)
@@ -324,7 +342,8 @@ def download_xlsa17(
     copied and verified the same way. ``timeout`` bounds every network operation (seconds); an interrupted
     transfer is resumed up to ``retries`` times, and on the next call. The archive's SHA-256 must be
     ``sha256`` if given, else the release's ``XLSA17_SHA256`` when known, unless ``verify=False``
-    (a mirror that repackages the archive).
+    (a mirror that repackages the archive); unless ``verify=False``, each dataset's Proposed Split must be the
+    release's too (``szsl.data.release``), checked before anything is unpacked.
     """
     datasets = _datasets(dataset)
     url = url or os.environ.get(URL_ENV) or DEFAULT_URL
@@ -347,6 +366,8 @@ def download_xlsa17(
     if todo:
         archive = fetch_archive(url, root, timeout=float(timeout), retries=retries, progress=progress)
         found = _verify(archive, todo, expected)
+        if verify:
+            _check_splits(archive, root, found)
         for ds in todo:
             _unpack(archive, root, ds, found[ds][1])
         if not keep_archive:
