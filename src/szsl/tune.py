@@ -78,8 +78,9 @@ def tune(
     keyword options (``n_trials``, ``storage``, ``space``, ``method``, ``study_name``, ``sampler``, ``seed``, ``batch``,
     ``timeout``, ``fold_classes``, ``prune``; see there). ``method``: a method of the registry (default: the space's,
     szsl); ``space`` defaults to its space. ``seed`` fixes the 80/20 image split of the folds, the members' initial
-    weights and the sampler. ``timeout`` (seconds) stops asking for new trials after that long. Safe to run from many
-    processes at once against one ``storage`` URL; ``workers=K`` starts K - 1 more worker processes on this machine
+    weights and the sampler. ``timeout`` (seconds) stops asking for new trials after that long, once a trial is
+    complete. Safe to run from many processes at once against one ``storage`` URL; ``workers=K`` starts K - 1 more
+    worker processes on this machine
     (SIGTERM / Ctrl-C reach them too) and returns the best of the whole study once all are done. ``fold_classes``:
     which classes a fold model knows ("ratio", the default; "matched", "all", "trainval": see
     ``protocol.validation_splits``). ``prune``: "halving" (the default; network methods) stops a trial at an early
@@ -186,7 +187,8 @@ def _tune(benchmark: Benchmark, spec: StudySpec, *, device: str, progress: bool,
             bar.refresh()
             if complete >= n_trials:
                 break
-            if timeout is not None and time.monotonic() - start > timeout:
+            # Past the timeout no new trial is asked, once one trial is COMPLETE (a study of pruned trials only has no result).
+            if timeout is not None and time.monotonic() - start > timeout and any(t.state == TrialState.COMPLETE for t in trials):
                 break
             failed = sum(1 for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("diverged"))
             if failed >= max_failures:

@@ -152,6 +152,7 @@ def test_compare_cli_writes_table_csv_json_and_figure(tmp_path, capsys):
         (["--dataset", "AWA2"], "szsl: error: --root is required for dataset AWA2"),
         (["--device", "tpu"], "szsl: error: device='tpu': expected auto, cpu, cuda or cuda:N"),
         (["--trials", "x"], "szsl compare: error: argument --trials: invalid int value: 'x'"),
+        (["--timeout", "0"], "szsl compare: error: argument --timeout: expected a finite number > 0, got '0'"),
     ],
 )
 def test_bad_values_give_one_line_and_exit_2(extra, message, tmp_path, capsys):
@@ -199,3 +200,19 @@ def test_the_study_recorded_gamma_is_the_one_a_retraining_on_the_folds_chooses(t
     sel = select_method(bench, method, trials=2, storage=sqlite_url(tmp_path / "s.db"), params=params, device="cpu")
     again = _fold_gamma_again(bench, get_method(method), sel.params, seed=0, device="cpu", fold_classes="ratio")
     assert again == pytest.approx((sel.gamma, sel.cv_h_cs), abs=1e-3)
+
+
+def test_timeout_bounds_a_methods_search_and_the_tables_say_so(tmp_path):
+    """--timeout stops asking for trials after S seconds of a method's tuning: far fewer than --trials run (the first
+    population batch always finishes), and both tables state the bound."""
+    import optuna
+
+    bench = load_benchmark("digits")
+    res = compare(bench, ["szsl"], trials=40, timeout=1e-3, seeds=[0], epochs=1, hidden=8, out=tmp_path / "cmp", device="cpu")
+    studies = optuna.get_all_study_summaries(f"sqlite:///{tmp_path / 'cmp' / 'studies.db'}")
+    assert len(studies) == 1 and 1 <= studies[0].n_trials < 40
+    assert res.settings["timeout"] == 1e-3
+    assert "40 random-search trials (at most, within 0.001 s of tuning) per method" in res.markdown()
+    assert "(at most, within 0.001 s of tuning) per method" in res.table2_markdown()
+    with pytest.raises(SZSLError, match="timeout=-1: expected a positive number of seconds"):
+        compare(bench, ["szsl"], trials=1, timeout=-1, seeds=[0], epochs=1, hidden=8, device="cpu")

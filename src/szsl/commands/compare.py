@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from szsl.commands._common import add_dataset_args, add_quiet_arg, check_output_path
-from szsl.commands.tune import nonneg_int
+from szsl.commands.tune import nonneg_int, positive_float
 from szsl.methods import ABLATIONS, method_names
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)  # szsl.experiments.compare.DEFAULT_SEEDS (not imported: --help stays free of numpy)
@@ -30,6 +30,11 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--seeds", type=nonneg_int, nargs="+", default=list(DEFAULT_SEEDS), metavar="SEED",
         help="seeds of the final evaluation, one model each (default 0 1 2 3 4; '--seeds 7' is the one seed 7)",
+    )
+    parser.add_argument(
+        "--timeout", type=positive_float, default=None, metavar="S",
+        help="per method: stop asking for new trials after S seconds of its tuning (trials already started finish; at least "
+        "one completes). Bounds every method's search, whatever its epochs; how many trials fit depends on the machine",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fold split, the search and the calibration (default 0)")
     parser.add_argument("--epochs", type=int, default=None, help="fix the epochs of the network methods (default: the tuning space's 30)")
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         benchmark,
         args.methods,
         trials=args.trials,
+        timeout=args.timeout,
         seeds=args.seeds,
         seed=args.seed,
         epochs=args.epochs,

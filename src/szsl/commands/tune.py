@@ -112,7 +112,10 @@ def add_search_args(parser: argparse.ArgumentParser, *, trials_default: int) -> 
     parser.add_argument(
         "--storage", default=None, help="SQLAlchemy URL of the study database (default: a SQLite file in the output folder)"
     )
-    parser.add_argument("--timeout", type=positive_float, default=None, help="stop asking for new trials after this many seconds")
+    parser.add_argument(
+        "--timeout", type=positive_float, default=None,
+        help="stop asking for new trials after this many seconds (once one trial has completed)",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
 
 

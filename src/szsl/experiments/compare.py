@@ -140,6 +140,7 @@ def select_method(
     *,
     trials: int,
     storage: str,
+    timeout: float | None = None,
     seed: int = 0,
     epochs: int | None = None,
     hidden: int | None = None,
@@ -151,7 +152,8 @@ def select_method(
     """Tune ``method`` on the validation folds and choose its calibration gamma there. Never reads test data.
 
     ``epochs`` / ``hidden`` fix those of a network method; ``params`` overrides entries of the method's space
-    (a fixed value, ``{"choices": [...]}`` or ``{"low": a, "high": b}``), on top of them.
+    (a fixed value, ``{"choices": [...]}`` or ``{"low": a, "high": b}``), on top of them. ``timeout`` (seconds): no
+    new trial is asked after that long (``tune``'s), so it bounds any method's search.
     """
     m = get_method(method)
     _check_int("trials", trials, 1)
@@ -163,7 +165,7 @@ def select_method(
     result = tune(
         benchmark, n_trials=trials, storage=storage, space=space, sampler="random", seed=seed, device=device, progress=progress,
         study_name=f"compare-{benchmark.name}-{m.name}-{space.fingerprint()}-s{seed}{suffix}", fold_classes=proto["fold_classes"],
-        prune=proto["prune"], objective=proto["objective"],
+        prune=proto["prune"], objective=proto["objective"], timeout=timeout,
     )
     params = dict(result.best_config)
     # Calibration: the gamma the study chose on the best trial's own fold scores (``trial_batch.fold_gamma``); a trial
@@ -221,6 +223,7 @@ def compare(
     methods: str | Sequence[str] | None = None,
     *,
     trials: int = 10,
+    timeout: float | None = None,
     seeds: Sequence[int] = DEFAULT_SEEDS,
     seed: int = 0,
     epochs: int | None = None,
@@ -238,7 +241,8 @@ def compare(
     ablations (``resolve_methods``). ``params``: per-method space overrides, ``{"f-clswgan": {"epochs": 10}}``.
     ``protocol``: "default" (szsl tune's: ratio folds, the default space, pruning) or "paper" (``PROTOCOLS``).
     ``seeds``: the seeds of the final models, one model each (a list, as ``szsl reproduce``'s; never a count);
-    ``seed``: the seed of the fold split, the search and the calibration runs.
+    ``seed``: the seed of the fold split, the search and the calibration runs. ``timeout``: seconds of tuning per
+    method after which no new trial is asked (None: ``trials`` alone bounds it).
     """
     _protocol(protocol)
     names = resolve_methods(methods)
@@ -250,6 +254,8 @@ def compare(
     if stray is not None:
         raise SZSLError(f"params: method {stray!r} is not among the compared methods ({', '.join(names)})")
     _check_int("trials", trials, 1)
+    if timeout is not None and not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0):
+        raise SZSLError(f"timeout={timeout!r}: expected a positive number of seconds")
     seeds = check_seeds(seeds)
     _check_int("seed", seed, 0)
     if epochs is not None:
@@ -259,7 +265,8 @@ def compare(
     for name in names:  # every space is valid before the first (maybe long) tuning starts
         method_space(name, epochs=epochs, hidden=hidden, params=params.get(name), protocol=protocol, dataset=benchmark.name)
     settings = dict(
-        methods=names, trials=trials, seeds=seeds, seed=seed, epochs=epochs, hidden=hidden, params=params, device=str(device),
+        methods=names, trials=trials, timeout=timeout, seeds=seeds,
+        seed=seed, epochs=epochs, hidden=hidden, params=params, device=str(device),
         protocol=protocol,
     )
     result = CompareResult(benchmark.name, settings)
@@ -274,6 +281,7 @@ def compare(
                 benchmark,
                 name,
                 trials=trials,
+                timeout=timeout,
                 storage=sqlite_url(db),
                 seed=seed,
                 epochs=epochs,

@@ -77,7 +77,8 @@ class CompareResult:
         s = self.settings
         spread = _n_seeds(s) > 1  # one seed has no spread: its numbers are printed alone, not "± 0.0"
         lines = [
-            f"Dataset **{self.dataset}**; {table2.plural(s['trials'], 'random-search trial')} per method on the validation folds "
+            f"Dataset **{self.dataset}**; {table2.plural(s['trials'], 'random-search trial')}{table2.timeout_text(s.get('timeout'))} "
+            "per method on the validation folds "
             f"(mean H), {table2.plural(_n_seeds(s), 'seed')} on the test split{' (mean ± std)' if spread else ''}; "
             f"epochs {s['epochs'] or 'searched/default'}, hidden "
             f"{s['hidden'] or 'searched'}{table2.params_text(s.get('params'))}; device {s['device']}.",

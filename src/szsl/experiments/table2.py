@@ -148,6 +148,10 @@ def _num(v: float | None, digits: int = 1) -> str:
     return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
 
 
+def timeout_text(timeout) -> str:
+    return f" (at most, within {timeout:g} s of tuning)" if timeout else ""
+
+
 def table2_markdown(dataset: str, rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:
     """The table as markdown, with the budget and where the published numbers come from."""
     s = settings
@@ -155,7 +159,8 @@ def table2_markdown(dataset: str, rows: Sequence[Mapping[str, Any]], settings: M
     lines = [
         f"Dataset **{dataset}**, the layout of the SZSL paper's Table 2 (GZSL, per-class mean top-1 in %).",
         "",
-        f"**Honest** (this run, one protocol for every method): {plural(s['trials'], 'random-search trial')} per method on the "
+        f"**Honest** (this run, one protocol for every method): {plural(s['trials'], 'random-search trial')}"
+        f"{timeout_text(s.get('timeout'))} per method on the "
         f"validation folds (mean H; test data never read), {plural(s['seeds'], 'seed')} on the test split{spread_note}; epochs of the "
         f"network methods {s.get('epochs') or 'as their space (30)'}, hidden {s.get('hidden') or 'as their space'}; the other "
         "methods train the epochs of their own space (searched or their authors' default: column 'epochs', the selected value)"
