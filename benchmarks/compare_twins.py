@@ -48,7 +48,7 @@ def run(args) -> None:
         t0 = time.perf_counter()
         print(f"{name}: start {time.strftime('%H:%M:%S')}", flush=True)
         res = compare(
-            bench, [name], trials=args.trials, seeds=args.seeds, seed=args.seed, epochs=args.epochs,
+            bench, [name], trials=args.trials, timeout=args.timeout, seeds=args.seeds, seed=args.seed, epochs=args.epochs,
             params={name: params[name]} if name in params else None, out=out, device="cpu", progress=False,
             log=lambda line: print(line, flush=True),
         )
@@ -109,7 +109,9 @@ def report(args) -> None:
         lines += [
             f"### {dataset} twin ({len(rows)} methods)",
             "",
-            f"Budget: {one['trials']} random-search trials per method on the class folds, model seeds "
+            f"Budget: {one['trials']} random-search trials per method on the class folds"
+            + (f" (at most: no new trial after {one['timeout']:g} s of a method's tuning)" if one.get("timeout") else "")
+            + ", model seeds "
             f"{' '.join(map(str, one['seeds']))}, szsl-family epochs {one['epochs']}; per-method overrides: "
             + ("; ".join(f"{m}: {', '.join(f'{k}={v}' for k, v in s['params'].get(m, {}).items())}"
                          for m, s in settings.items() if s["params"].get(m)) or "none"),
@@ -161,6 +163,7 @@ def main() -> None:
     r.add_argument("--work", required=True)
     r.add_argument("--methods", nargs="+")
     r.add_argument("--trials", type=int, default=5)
+    r.add_argument("--timeout", type=float, default=None, help="per method: no new trial after this many seconds of tuning")
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--epochs", type=int, default=20)
