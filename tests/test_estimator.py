@@ -215,12 +215,16 @@ def test_an_ensemble_from_a_tuning_result_follows_the_reproduce_rule():
         {"value": 48.5, "config": {"q": 0.2}, "gamma": -0.1},
         {"value": 46.0, "config": {"q": 0.3}, "gamma": 0.0},
     ]
+    from szsl.config import TrainConfig
+
     ens = SZSLEnsemble.from_tune({"top": top})
     assert ens.members == [{"q": 0.1}, {"q": 0.2}]  # within 3 points
     assert ens.gammas == [0.3, 0.0]  # the default "seen": a seen bias is corrected, an unseen one is not
     assert SZSLEnsemble.from_tune({"top": top}, calibrate="full").gammas == [0.3, -0.1]
     assert SZSLEnsemble.from_tune({"top": top}, k=1, calibrate="none").gammas is None
     assert len(SZSLEnsemble.from_tune({"top": top}, margin=10).members) == 3
+    anchored = SZSLEnsemble.from_tune({"top": top}, anchor=True)  # then szsl's untuned setting, uncalibrated
+    assert anchored.members == [{"q": 0.1}, {"q": 0.2}, TrainConfig().to_dict()] and anchored.gammas == [0.3, 0.0, 0.0]
     with pytest.raises(SZSLError, match="recorded no calibration gammas"):
         SZSLEnsemble.from_tune({"top": [{"value": 1.0, "config": {}}]})
     with pytest.raises(SZSLError, match="calibrate='yes': expected one of none, seen, full"):

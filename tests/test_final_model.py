@@ -10,6 +10,7 @@ from szsl.config import TrainConfig
 from szsl.errors import SZSLError
 from szsl.final_model import (
     CALIBRATIONS,
+    DEFAULT_ANCHOR,
     DEFAULT_CALIBRATE,
     DEFAULT_ENSEMBLE,
     ENSEMBLE_MARGIN,
@@ -32,16 +33,22 @@ def _record(values=(50.0, 48.5, 47.5, 46.0, 40.0), gammas=(0.3, -0.1, 0.2, 0.0, 
 
 
 def _qs(final):
-    return [m.q for m in final.members]
+    """The q of the chosen members (the untuned anchor, last where it joined, aside: test_the_anchor_* cover it)."""
+    anchored = bool(final.trials) and final.trials[-1].get("anchor", False)
+    return [m.q for m in (final.members[:-1] if anchored else final.members)]
 
 
 def test_the_defaults_are_the_reproduce_rule():
-    assert (DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, DEFAULT_CALIBRATE, CALIBRATIONS, TOP_KEPT) == (3, 3.0, "seen", ("none", "seen", "full"), 5)
+    assert (DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, DEFAULT_CALIBRATE, CALIBRATIONS, TOP_KEPT, DEFAULT_ANCHOR) == (
+        3, 3.0, "seen", ("none", "seen", "full"), 5, "auto")
     final = final_members(_record())
     assert all(isinstance(m, TrainConfig) for m in final.members)
     assert _qs(final) == [0.1, 0.2, 0.3]  # the best 3, all within 3 points of the best
     assert final.gammas == [0.3, 0.0, 0.2]  # "seen": a seen bias is corrected, an unseen one (gamma < 0) is not
     assert [t["trial"] for t in final.trials] == [0, 1, 2] and final.members[0].seed == 7  # the seed as recorded
+    anchored = final_members(_record(), anchor=True)  # the untuned anchor last, uncalibrated
+    assert anchored.members == [*final.members, TrainConfig(seed=7)] and anchored.gammas == [0.3, 0.0, 0.2, 0.0]
+    assert anchored.trials[3] == {"anchor": True, "config": TrainConfig(seed=7).to_dict(), "gamma": 0.0}
     assert final_members(_record(), None, None, None) == final
 
 
@@ -106,6 +113,7 @@ def test_a_bad_calibrate_is_refused():
 
 def test_seed_replaces_the_recorded_seed_and_a_bad_setting_names_its_member():
     assert [m.seed for m in final_members(_record(), seed=3).members] == [3, 3, 3]
+    assert [m.seed for m in final_members(_record(), seed=3, anchor=True).members] == [3, 3, 3, 3]
     record = _record()
     record["top"][1]["config"] = {"q": 2.0}
     with pytest.raises(SZSLError, match=r"^members\[1\]: "):
@@ -136,3 +144,28 @@ def test_check_gammas():
     for bad in ([0.1], [0.1, math.nan], [0.1, math.inf], [0.1, "0.2"], 0.1, None, [0.1, 10**400]):
         with pytest.raises(SZSLError, match=r"^final evaluation: gammas=.*: expected one finite number per member \(2\)$"):
             check_gammas(bad, 2, "final evaluation: ")
+
+
+def test_the_anchor_is_szsls_untuned_setting_and_only_szsls():
+    """The untuned setting (what szsl train trains with no hyperparameters) joins last, with the first member's seed and
+    gamma 0 (None when plain); anchor=False leaves the chosen trials alone; a study of another method has no anchor."""
+    final = final_members(_record(), 1, calibrate="full", anchor=True)
+    assert final.members == [TrainConfig(q=0.1, seed=7), TrainConfig(seed=7)] and final.gammas == [0.3, 0.0]
+    assert get_method("szsl").params({}) == TrainConfig()  # szsl train with no hyperparameters (commands/train.py)
+    assert final_members(_record(), 1, calibrate="none", anchor=True).gammas is None
+    assert final_members(_record(), 1, calibrate="none", anchor=True).trials[-1]["gamma"] is None
+    alone = final_members(_record(), 1)
+    assert alone.members == [TrainConfig(q=0.1, seed=7)] and alone.gammas == [0.3] and "anchor" not in alone.trials[-1]
+    dcn = {**_record(), "method": "dcn"}
+    assert [m.method for m in final_members(dcn, 2, anchor=True).members] == ["dcn", "dcn"]
+
+
+def test_the_anchor_joins_by_default_where_training_is_cheap():
+    """anchor_for: "auto" (the default) up to ANCHOR_MAX_IMAGES training images, "on" / "off" always / never."""
+    from szsl.final_model import ANCHOR_MAX_IMAGES, anchor_for
+
+    assert ANCHOR_MAX_IMAGES == 4000
+    assert [anchor_for("auto", n) for n in (1, 4000, 4001, None)] == [True, True, False, False]
+    assert [anchor_for(m, 10**6) for m in ("on", "off")] == [True, False] and not anchor_for("off", 10)
+    with pytest.raises(SZSLError, match=r"anchor='yes': expected one of auto, on, off"):
+        anchor_for("yes", 10)

@@ -471,6 +471,7 @@ def test_the_top_trials_and_the_ensemble_rule(tmp_path, digits):
     assert result.top[0]["trial"] == result.best_trial and result.top[0]["value"] == result.best_value
     assert TrainConfig.from_dict(result.top[0]["config"]) == result.best_config
     assert result.ensemble(1) == [result.best_config]
+    assert result.ensemble(1, anchor=True) == [result.best_config, TrainConfig(seed=result.best_config.seed)]  # the untuned anchor
     everyone = result.ensemble(3, margin=1e9)
     assert everyone == [TrainConfig.from_dict(t["config"]) for t in result.top[:3]]
     gap = result.best_value - result.top[1]["value"]

@@ -36,11 +36,15 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     @classmethod
-    def from_tune(cls, tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, **kwargs) -> "SZSLEnsemble":
+    def from_tune(
+        cls, tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, *, anchor: bool = False,
+        **kwargs,
+    ) -> "SZSLEnsemble":
         """The final model of ``szsl reproduce`` on a ``TuneResult`` or its JSON (``szsl tune``'s output file, as a
         dict): the members and gammas of ``final_model.final_members`` (None: its defaults, calibrate
-        ``final_model.DEFAULT_CALIBRATE``)."""
-        final = final_members(tuned, k, margin, calibrate)
+        ``final_model.DEFAULT_CALIBRATE``); ``anchor``: szsl's untuned setting as one more member (reproduce decides
+        it by ``final_model.anchor_for``, on the training set's size)."""
+        final = final_members(tuned, k, margin, calibrate, anchor=anchor)
         return cls(members=[dict(t["config"]) for t in final.trials], gammas=final.gammas, **kwargs)
 
     def _configs(self) -> list[TrainConfig]:

@@ -31,6 +31,23 @@ ENSEMBLE_MARGIN = 3.0
 # is). docs/tuning.md has the study behind the default; the plain model is always reported beside it.
 CALIBRATIONS = ("none", "seen", "full")
 DEFAULT_CALIBRATE = "seen"
+# The anchor: szsl's untuned setting (what ``szsl train`` trains with no hyperparameters: the method's defaults) joins
+# the members, uncalibrated (gamma 0), whatever the folds chose. A hedge against the folds: where they are few or small
+# (the real digits: 2-3 pseudo-unseen classes a fold) the chosen trials can be far off, and the untuned setting, chosen
+# by nobody, is not. It raised test H on every data set of the robustness suite it ran on (docs/robustness.md, "Round
+# 4"), but it is a 1500-unit, 30-epoch network: on a full twin it costs ~1.9 trainings of the fixed setting per final
+# seed (the default CUB run would go from ~10 to ~19, beyond the budget of 12). So "auto" (the default) adds it where
+# training is cheap, at most ANCHOR_MAX_IMAGES training images; "on" / "off" always / never. Only szsl's studies have one.
+ANCHORS = ("auto", "on", "off")
+DEFAULT_ANCHOR = "auto"
+ANCHOR_MAX_IMAGES = 4000
+
+
+def anchor_for(mode: str, n_images: int | None) -> bool:
+    """Whether the final model has the anchor: ``mode`` one of ANCHORS; "auto" on ``n_images`` training images."""
+    if mode not in ANCHORS:
+        raise SZSLError(f"anchor={mode!r}: expected one of {', '.join(ANCHORS)}")
+    return mode == "on" or (mode == "auto" and n_images is not None and n_images <= ANCHOR_MAX_IMAGES)
 
 
 class CalibrationError(SZSLError):
@@ -40,18 +57,23 @@ class CalibrationError(SZSLError):
 class FinalModel(NamedTuple):
     members: list[Any]  # the method's full settings (szsl.params.Setting; TrainConfigs for a network method), best first
     gammas: list[float] | None  # one calibrated-stacking gamma per member; None: plain ("none")
-    trials: list[dict[str, Any]]  # the members' entries of the record's "top", as recorded ("value", "config", "gamma", ...)
+    # the members' entries of the record's "top", as recorded ("value", "config", "gamma", ...); the anchor's last,
+    # {"anchor": True, "config": ..., "gamma": 0.0 (None: plain)}, with no trial or value
+    trials: list[dict[str, Any]]
 
 
 def final_members(
-    tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, *, seed: int | None = None
+    tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, *, seed: int | None = None,
+    anchor: bool = False,
 ) -> FinalModel:
     """The final model of a tuning record: the (at most) ``k`` best of its complete trials (``top``, best first)
     whose mean validation H is within ``margin`` points of the best (k = 1: the best alone), and their gammas under
     ``calibrate`` (``CALIBRATIONS``). None takes the default (``DEFAULT_ENSEMBLE``, ``ENSEMBLE_MARGIN``,
     ``DEFAULT_CALIBRATE``). ``seed``: the members' seed (None: as recorded). A record without ``top`` (szsl 0.2)
     has its best trial alone; a trial without a recorded gamma (szsl 0.2) is an error unless ``calibrate`` is "none". The
-    members are settings of the record's ``method`` (szsl for a record that names none: before szsl 0.3 only szsl's were written)."""
+    members are settings of the record's ``method`` (szsl for a record that names none: before szsl 0.3 only szsl's were written).
+    ``anchor`` (``anchor_for`` decides it for reproduce and train): for a study of szsl, its untuned setting joins as
+    the last member, with the first member's seed and gamma 0."""
 
     k = DEFAULT_ENSEMBLE if k is None else k
     margin = ENSEMBLE_MARGIN if margin is None else margin
@@ -65,7 +87,13 @@ def final_members(
     chosen = _within_margin(top, k, margin)
     gammas = _gammas(chosen, calibrate)
     method = get_method(record.get("method") or "szsl")
-    return FinalModel([_setting(i, t["config"], method, seed) for i, t in enumerate(chosen)], gammas, chosen)
+    members = [_setting(i, t["config"], method, seed) for i, t in enumerate(chosen)]
+    if anchor and method.name == "szsl":
+        fixed = method.params({"seed": members[0].seed})
+        members.append(fixed)
+        gammas = None if gammas is None else [*gammas, 0.0]
+        chosen = [*chosen, {"anchor": True, "config": fixed.to_dict(), "gamma": None if gammas is None else 0.0}]
+    return FinalModel(members, gammas, chosen)
 
 
 def check_gammas(gammas, n: int, where: str = "") -> list[float]:

@@ -29,9 +29,10 @@ class TuneResult:
     warnings: list[str] = field(default_factory=list)  # trust.selection_warnings: why the choice may not be trusted
     method: str = "szsl"  # the registry's method (szsl.methods) whose settings these are
 
-    def ensemble(self, k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN) -> list[Any]:
-        """The final model's members (``final_model.final_members``) as full settings (``Setting``), best first."""
-        return final_members(self, k, margin, calibrate="none").members
+    def ensemble(self, k: int = DEFAULT_ENSEMBLE, margin: float = ENSEMBLE_MARGIN, anchor: bool = False) -> list[Any]:
+        """The final model's members (``final_model.final_members``) as full settings (``Setting``), best first (with
+        ``anchor``, szsl's untuned setting last)."""
+        return final_members(self, k, margin, calibrate="none", anchor=anchor).members
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -75,10 +75,14 @@ def test_train_from_a_tuning_result_trains_the_reproduce_ensemble_and_predict_lo
     argv = ["train", "--from-tune", str(best), "--ensemble", "2", "--ensemble-margin", "100", "--calibrate", "full", "--device", "cpu"]
     assert main([*argv, "--save", str(model), "--json", str(out)]) == 0
     line = capsys.readouterr().out
-    assert line.startswith("digits: U=") and "(2 member(s), calibrate full" in line
+    # the 2 trials and the untuned anchor (--anchor auto: the digits' trainval has at most 4000 images)
+    assert line.startswith("digits: U=") and "(3 member(s), calibrate full" in line
     result = json.loads(out.read_text())
-    assert result["gammas"] == [t["gamma"] for t in tuned["top"][:2]]
-    assert [{**c, "seed": 0} for c in result["ensemble"]] == [{**t["config"], "seed": 0} for t in tuned["top"][:2]]
+    assert result["gammas"] == [t["gamma"] for t in tuned["top"][:2]] + [0.0]
+    from szsl.config import TrainConfig
+
+    anchor = {**TrainConfig().to_dict(), "seed": 0}
+    assert [{**c, "seed": 0} for c in result["ensemble"]] == [{**t["config"], "seed": 0} for t in tuned["top"][:2]] + [anchor]
     from szsl import SZSLEnsemble, load_model
 
     assert isinstance(load_model(model), SZSLEnsemble)
@@ -88,12 +92,15 @@ def test_train_from_a_tuning_result_trains_the_reproduce_ensemble_and_predict_lo
     np.save(feats, np.random.default_rng(0).random((4, load_model(model).n_features_in_), dtype=np.float32))
     assert main(["predict", "--model", str(model), "--features", str(feats), "--top-k", "2", "--out", str(tmp_path / "p.csv")]) == 0
     assert len((tmp_path / "p.csv").read_text().splitlines()) == 1 + 4 * 2
+    capsys.readouterr()
+    assert main([*argv, "--anchor", "off"]) == 0 and "(2 member(s), calibrate full" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["--ensemble", "2"], "szsl: error: --ensemble: only with --from-tune"),
+        (["--anchor", "on"], "szsl: error: --anchor: only with --from-tune"),
         (["--from-tune", "missing.json"], "szsl: error: --from-tune missing.json: file not found"),
         (["--from-tune", "{}"], "szsl: error: --from-tune {}: field 'top' missing or empty"),
     ],

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from szsl.cli import main
+from szsl.config import TrainConfig
 from szsl.errors import SZSLError
 from szsl.experiments.paper import PAPER_SZSL
 from szsl.experiments.reproduce import find_datasets
@@ -57,17 +58,21 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     results = json.loads((out / "results.json").read_text())
     final = results["datasets"]["digits"]["final"]
     assert len(final["seeds"]) == 2 and set(final["mean"]) == {"U", "S", "H", "T1"}
-    # The final model: the best trials within 3 points of validation H (at most 3), in the tune stage's order.
+    # The final model: the best trials within 3 points of validation H (at most 3), in the tune stage's order, then the
+    # anchor: szsl's untuned setting, uncalibrated (--anchor auto: the digits have at most 4000 training images).
     tuned = results["datasets"]["digits"]["tune"]
     within = [t["config"] for t in tuned["top"][:3] if t["value"] >= tuned["best_value"] - 3.0]
-    assert [{**m, "seed": 0} for m in final["ensemble"]] == [{**c, "seed": 0} for c in within]
+    anchor = TrainConfig().to_dict()
+    assert [{**m, "seed": 0} for m in final["ensemble"]] == [{**c, "seed": 0} for c in within] + [{**anchor, "seed": 0}]
+    assert final["anchored"] is True and results["options"]["anchor"] == "auto"
+    assert f"| {len(within)} trial{'s' if len(within) > 1 else ''} + the untuned setting, calibrated" in md
     assert set(final["single"]) == {"seeds", "mean", "std"}
     assert f"{final['mean']['H']:.1f} ± {final['std']['H']:.1f}" in md
     # Both models from the same trainings: the headline calibrates each member by its trial's fold gamma, clipped at 0
     # (--calibrate seen, the default); plain is kept beside it.
-    chosen = tuned["top"][: len(final["ensemble"])]
+    chosen = tuned["top"][: len(within)]
     gammas = final["calibrated"]["gammas"]
-    assert gammas == [max(t["gamma"], 0.0) for t in chosen] and all(isinstance(g, float) for g in gammas)
+    assert gammas == [max(t["gamma"], 0.0) for t in chosen] + [0.0] and all(isinstance(g, float) for g in gammas)
     assert final["calibrated"]["mean"] == final["mean"] and set(final["calibrated"]) == {"seeds", "mean", "std", "gammas"}
     assert set(final["plain"]) == {"seeds", "mean", "std"}
     assert "calibrated (seen; gammas" in md and f"| {final['plain']['mean']['H']:.1f} ± {final['plain']['std']['H']:.1f} |" in md
@@ -94,8 +99,9 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert {p.name: p.stat().st_mtime_ns for p in (out / "digits").glob("*.json")} == stamps
     assert _complete(_study(url)) == before
 
-    # --ensemble 1: the best trial alone (szsl 0.2's final model), the same numbers as the ensemble's "single".
-    assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--ensemble", "1", *small_space, *FAST]) == 0
+    # --ensemble 1 --anchor off: the best trial alone (szsl 0.2's final model), the same numbers as the ensemble's "single".
+    argv = ["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--ensemble", "1", "--anchor", "off", *small_space, *FAST]
+    assert main(argv) == 0
     alone = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
     assert len(alone["ensemble"]) == 1 and alone["plain"]["mean"] == pytest.approx(final["single"]["mean"])
     # --calibrate none: the plain model alone, the same numbers as "plain" above (same trainings); full: the fold gammas as chosen.
@@ -104,7 +110,8 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert "calibrated" not in plain and plain["mean"] == pytest.approx(final["plain"]["mean"])
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", "--calibrate", "full", *small_space, *FAST]) == 0
     full = json.loads((out / "results.json").read_text())["datasets"]["digits"]["final"]
-    assert full["calibrated"]["gammas"] == [t["gamma"] for t in chosen] and full["plain"]["mean"] == pytest.approx(final["plain"]["mean"])
+    assert full["calibrated"]["gammas"] == [t["gamma"] for t in chosen] + [0.0]  # the anchor: never calibrated
+    assert full["plain"]["mean"] == pytest.approx(final["plain"]["mean"])
 
     # More trials continue the same study: exactly one more trial, old ones kept.
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", "--no-sweeps", *small_space, "--trials", "4", *FAST[2:]]) == 0

@@ -39,3 +39,13 @@ def add_dataset_args(parser: argparse.ArgumentParser, *, required_root: bool = F
              "dataset.json in the own-data format (docs/own-data.md)",
     )
     add_outside_paths_arg(parser)
+
+
+def add_anchor_arg(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """``--anchor auto|on|off``: szsl's untuned setting as one more member of the final model (``final_model.anchor_for``)."""
+    parser.add_argument(
+        "--anchor", choices=("auto", "on", "off"), default=default,
+        help="szsl's untuned setting (what szsl train trains with no hyperparameters) joins the chosen trials as one more "
+        "member, uncalibrated: auto (default) where the training set has at most 4000 images (it costs about two "
+        "trainings of the fixed setting per seed on a large one), on, off",
+    )

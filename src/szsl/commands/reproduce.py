@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from szsl.commands._common import add_outside_paths_arg, add_quiet_arg
+from szsl.commands._common import add_anchor_arg, add_outside_paths_arg, add_quiet_arg
 from szsl.commands.tune import add_search_args, nonneg_int
 from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN
 
@@ -44,6 +44,7 @@ def add_parser(sub) -> None:
         f"the average: seen = only lowered, where the folds show a seen bias (default {DEFAULT_CALIBRATE}); full = as chosen; "
         "none = plain; the plain model is reported too",
     )
+    add_anchor_arg(parser, "auto")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the q and tau sweeps (and Figures 2-3)")
     parser.add_argument(
         "--no-duet", action="store_true",
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         sampler=args.sampler,
         batch=args.batch, seed=args.seed, storage=args.storage, timeout=args.timeout, device=args.device, fold_classes=args.fold_classes,
         prune=args.prune, objective=args.objective, ensemble=args.ensemble, ensemble_margin=args.ensemble_margin, calibrate=args.calibrate,
-        seeds=args.seeds, sweeps=not args.no_sweeps, duet=not args.no_duet, progress=not args.quiet,
+        seeds=args.seeds, anchor=args.anchor, sweeps=not args.no_sweeps, duet=not args.no_duet, progress=not args.quiet,
     )
     start = time.monotonic()
     result = reproduce(args.root, args.datasets, args.out, opts)

@@ -7,11 +7,11 @@ import json
 import sys
 
 from szsl.atomic import check_output_path, write_json
-from szsl.commands._common import add_dataset_args, add_quiet_arg
+from szsl.commands._common import add_anchor_arg, add_dataset_args, add_quiet_arg
 from szsl.commands.tune import add_budget_args
 from szsl.config import PARAMS, TrainConfig
 from szsl.errors import SZSLError
-from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, final_members
+from szsl.final_model import CALIBRATIONS, DEFAULT_ANCHOR, DEFAULT_CALIBRATE, anchor_for, final_members
 from szsl.methods import method_names
 from szsl.methods.dcn import PARAMS as DCN_PARAMS
 from szsl.params import add_options
@@ -77,6 +77,7 @@ def add_parser(sub) -> None:
         "--calibrate", choices=CALIBRATIONS, default=None,
         help=f"with --from-tune: none, seen or full, as in szsl reproduce (default {DEFAULT_CALIBRATE})",
     )
+    add_anchor_arg(parser, None)
     add_budget_args(parser)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--save", metavar="MODEL", help="write the fitted model here")
@@ -114,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(args.save, "--save")
     if args.from_tune:
         return _run_from_tune(args)
-    for flag, value in (("--ensemble", args.ensemble), ("--ensemble-margin", args.ensemble_margin), ("--calibrate", args.calibrate)):
+    for flag, value in (("--ensemble", args.ensemble), ("--ensemble-margin", args.ensemble_margin), ("--calibrate", args.calibrate),
+                        ("--anchor", args.anchor)):
         if value is not None:
             raise SZSLError(f"{flag}: only with --from-tune (a tuning result to take the ensemble's members from)")
     m = get_method(args.method)
@@ -165,15 +167,22 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     if not isinstance(tuned, dict) or not isinstance(tuned.get("top"), list) or not tuned["top"]:
         raise SZSLError(f"--from-tune {path}: field 'top' missing or empty: expected the JSON written by szsl tune")
     calibrate = DEFAULT_CALIBRATE if args.calibrate is None else args.calibrate
-    try:
-        configs, gammas, _ = final_members(tuned, args.ensemble, args.ensemble_margin, calibrate, seed=args.seed)
-    except (KeyError, TypeError) as exc:
-        raise SZSLError(f"--from-tune {path}: field 'top': malformed trial ({exc})") from None
-    except SZSLError as exc:
-        raise SZSLError(f"--from-tune {path}: {exc}") from None
+    anchor_mode = DEFAULT_ANCHOR if args.anchor is None else args.anchor
+
+    def members(anchor: bool):
+        try:
+            return final_members(tuned, args.ensemble, args.ensemble_margin, calibrate, seed=args.seed, anchor=anchor)
+        except (KeyError, TypeError) as exc:
+            raise SZSLError(f"--from-tune {path}: field 'top': malformed trial ({exc})") from None
+        except SZSLError as exc:
+            raise SZSLError(f"--from-tune {path}: {exc}") from None
+
+    configs, gammas, _ = members(False)  # the record checked before the data is read
     benchmark = load_benchmark(args.dataset, args.root)
     if tuned.get("dataset") not in (None, benchmark.name):
         raise SZSLError(f"--from-tune {path}: a tuning result of {tuned['dataset']}, not of {benchmark.name}")
+    if anchor_for(anchor_mode, int(benchmark.trainval.size)):  # as szsl reproduce decides it, on the training set's size
+        configs, gammas, _ = members(True)
     data = split_data(benchmark, final_split(benchmark))
     per_ensemble = None if gammas is None else [gammas]
     (run,) = evaluate_ensembles("szsl", data, [configs], device=args.device, gammas=per_ensemble, keep_models=args.save is not None)

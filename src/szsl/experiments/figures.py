@@ -107,8 +107,12 @@ def sweep_summary(sweep: dict[str, Any], final: dict[str, Any] | None = None, *,
 
 
 def _member_range(final: dict[str, Any] | None, param: str) -> tuple[float, float] | None:
-    """The smallest and largest ``param`` over the final model's members (None: not recorded)."""
-    values = [m.get(param) for m in (final or {}).get("ensemble") or [] if isinstance(m, dict)]
+    """The smallest and largest ``param`` over the final model's chosen members (None: not recorded); the anchor (the
+    untuned setting, last when ``final["anchored"]``) was chosen by nobody and is not marked."""
+    members = list((final or {}).get("ensemble") or [])
+    if (final or {}).get("anchored"):
+        members = members[:-1]
+    values = [m.get(param) for m in members if isinstance(m, dict)]
     values = [float(v) for v in values if isinstance(v, (int, float))]
     return (min(values), max(values)) if values else None
 

@@ -95,9 +95,9 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
     ]
     for n in names:
         t, f = per_dataset[n]["tune"], per_dataset[n]["final"]
-        k = len(f.get("ensemble") or [None])
+        k = len(f.get("ensemble") or [None]) - bool(f.get("anchored"))
         cal = f.get("calibrated")
-        model = f"{k} trial{'s' if k > 1 else ''}" + (
+        model = f"{k} trial{'s' if k > 1 else ''}" + (" + the untuned setting" if f.get("anchored") else "") + (
             f", calibrated ({opts.calibrate}; gammas {', '.join(f'{g:.2g}' for g in cal['gammas'])})" if cal else ", not calibrated"
         )
         alone = _pm(f["single"]["mean"]["H"], f["single"]["std"]["H"]) if f.get("single") else "-"
@@ -137,6 +137,7 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
             "ensemble": opts.ensemble,
             "ensemble_margin": opts.ensemble_margin,
             "calibrate": opts.calibrate,
+            "anchor": opts.anchor,
         },
         "seconds": round(seconds, 1),
     }

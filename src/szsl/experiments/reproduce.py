@@ -24,7 +24,15 @@ from szsl.experiments.paper import display_name
 from szsl.experiments.report import write_results
 from szsl.experiments.stages import load_stage, save_stage
 from szsl.experiments.sweep import DEFAULT_VALUES
-from szsl.final_model import DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN, CalibrationError, final_members
+from szsl.final_model import (
+    DEFAULT_ANCHOR,
+    DEFAULT_CALIBRATE,
+    DEFAULT_ENSEMBLE,
+    ENSEMBLE_MARGIN,
+    CalibrationError,
+    anchor_for,
+    final_members,
+)
 from szsl.objective import DEFAULT_OBJECTIVE
 
 STAGES = ("tune", "duet", "final", "sweep_q", "sweep_tau")
@@ -46,6 +54,7 @@ class ReproduceOptions:
     ensemble: int = DEFAULT_ENSEMBLE  # the final model: the best <= ensemble trials within ensemble_margin of the best, averaged
     ensemble_margin: float = ENSEMBLE_MARGIN  # points of mean validation H (1 trial: the best alone)
     calibrate: str = DEFAULT_CALIBRATE  # final_model.CALIBRATIONS: the members' calibration before the average (plain is reported too)
+    anchor: str = DEFAULT_ANCHOR  # final_model.ANCHORS: szsl's untuned setting joins the final model's members (auto: on small data)
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
@@ -140,7 +149,8 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         bar.update(1)
     best = TrainConfig.from_dict(cache["tune"]["best_config"])
     try:
-        members, gammas, _ = final_members(cache["tune"], opts.ensemble, opts.ensemble_margin, opts.calibrate)
+        anchor = anchor_for(opts.anchor, int(bench().trainval.size))
+        members, gammas, chosen = final_members(cache["tune"], opts.ensemble, opts.ensemble_margin, opts.calibrate, anchor=anchor)
     except CalibrationError as exc:
         raise SZSLError(f"{cache['tune'].get('study', 'the study')}: {exc} (--calibrate none)") from None
     seeds = [int(s) for s in opts.seeds]
@@ -162,13 +172,17 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         key.update(gammas=gammas, calibrate=opts.calibrate)
     if choice is not None:  # without duet the key (and the cached stage) stays as before
         key["duet"] = choice
+    anchored = bool(chosen[-1].get("anchor"))
     cache["final"] = stage(
         "final",
         key,
-        lambda: final_evaluation(
-            bench(), best, seeds=seeds, device=opts.device, progress=False, ensemble=members, gammas=gammas,
-            calibrate=gammas is not None, duet=choice,
-        ),
+        lambda: {
+            **final_evaluation(
+                bench(), best, seeds=seeds, device=opts.device, progress=False, ensemble=members, gammas=gammas,
+                calibrate=gammas is not None, duet=choice,
+            ),
+            "anchored": anchored,  # the last member is the untuned setting (final_model.DEFAULT_ANCHOR)
+        },
     )
     if choice is not None:
         cache["duet"] = {**choice, **cache["final"]["duet"]}
