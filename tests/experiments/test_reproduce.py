@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,6 +50,7 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", *small_space, *FAST]) == 0
     printed = capsys.readouterr().out
     assert "SZSL (ours" in printed and "digits U" in printed
+    assert re.search(r"the final model averages \d trials? and the untuned anchor \(the best trial alone: H ", printed)
     for name in ("results.md", "results.json", "results.csv", "figure2_q.png", "figure3_tau_digits.png"):
         assert (out / name).is_file(), name
     for png in out.glob("*.png"):

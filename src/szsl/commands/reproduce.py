@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         if len(members) > 1:
             alone = final["single"]
             alone_h = f"{alone['mean']['H']:.1f} ± {alone['std']['H']:.1f}"
-            line += f"; the final model averages {len(members)} trials (the best one alone: H {alone_h})"
+            k = len(members) - bool(final.get("anchored"))
+            what = f"{k} trial{'s' if k > 1 else ''}" + (" and the untuned anchor" if final.get("anchored") else "")
+            line += f"; the final model averages {what} (the best trial alone: H {alone_h})"
         if final.get("plain"):
             plain = f"{final['plain']['mean']['H']:.1f} ± {final['plain']['std']['H']:.1f}"
             line += f"; members calibrated (--calibrate {args.calibrate}; without: H {plain})"
