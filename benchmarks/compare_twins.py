@@ -86,6 +86,15 @@ def _ranks(values: dict[str, float]) -> dict[str, float]:
     return dict(zip(names, (float(x) for x in r)))
 
 
+def _timeouts(settings: dict) -> str:
+    """Which methods ran under a --timeout (the runs of one dataset may have been restarted with one)."""
+    timed = {m: s["timeout"] for m, s in settings.items() if s.get("timeout")}
+    if not timed:
+        return ""
+    values = sorted(set(timed.values()))
+    return f" (no new trial after {'/'.join(f'{v:g}' for v in values)} s of tuning for: {', '.join(timed)})"
+
+
 def report(args) -> None:
     from scipy.stats import spearmanr
 
@@ -110,7 +119,7 @@ def report(args) -> None:
             f"### {dataset} twin ({len(rows)} methods)",
             "",
             f"Budget: {one['trials']} random-search trials per method on the class folds"
-            + (f" (at most: no new trial after {one['timeout']:g} s of a method's tuning)" if one.get("timeout") else "")
+            + _timeouts(settings)
             + ", model seeds "
             f"{' '.join(map(str, one['seeds']))}, szsl-family epochs {one['epochs']}; per-method overrides: "
             + ("; ".join(f"{m}: {', '.join(f'{k}={v}' for k, v in s['params'].get(m, {}).items())}"

@@ -181,7 +181,7 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
                 bench(), best, seeds=seeds, device=opts.device, progress=False, ensemble=members, gammas=gammas,
                 calibrate=gammas is not None, duet=choice,
             ),
-            "anchored": anchored,  # the last member is the untuned setting (final_model.DEFAULT_ANCHOR)
+            "anchored": anchored,  # the last member is the untuned setting (final_model.anchor_for)
         },
     )
     if choice is not None:
