@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -154,9 +153,6 @@ def report(args) -> None:
             dest = Path(args.save)
             dest.mkdir(parents=True, exist_ok=True)
             (dest / f"{dataset}.json").write_text(json.dumps({"dataset": dataset, "settings": settings, "summary": rows}, indent=1))
-            fig = work / rows[0]["method"] / "compare.png"
-            if fig.exists():
-                shutil.copyfile(fig, dest / f"{dataset}_best.png")
     text = "\n".join(lines)
     if args.md:
         Path(args.md).write_text(text)
