@@ -34,10 +34,11 @@ DEFAULT_CALIBRATE = "seen"
 # The anchor: szsl's untuned setting (what ``szsl train`` trains with no hyperparameters: the method's defaults) joins
 # the members, uncalibrated (gamma 0), whatever the folds chose. A hedge against the folds: where they are few or small
 # (the real digits: 2-3 pseudo-unseen classes a fold) the chosen trials can be far off, and the untuned setting, chosen
-# by nobody, is not. It raised test H on every data set of the robustness suite it ran on (docs/robustness.md, "Round
-# 4"), but it is a 1500-unit, 30-epoch network: on a full twin it costs ~1.9 trainings of the fixed setting per final
-# seed (the default CUB run would go from ~10 to ~19, beyond the budget of 12). So "auto" (the default) adds it where
-# training is cheap, at most ANCHOR_MAX_IMAGES training images; "on" / "off" always / never. Only szsl's studies have one.
+# by nobody, is not. It raised the mean test H of every family of the robustness suite it ran on (digits: 10 of 13
+# splits; every small, twin and knob set; docs/robustness.md, "Round 4"), but it is a 1500-unit, 30-epoch network: on
+# a full twin it costs ~1.9 trainings of the fixed setting per final seed (the default CUB run would go from ~10 to ~19,
+# beyond the budget of 12). So "auto" (the default) adds it where training is cheap, at most ANCHOR_MAX_IMAGES training
+# images; "on" / "off" always / never. Only szsl's studies have one.
 ANCHORS = ("auto", "on", "off")
 DEFAULT_ANCHOR = "auto"
 ANCHOR_MAX_IMAGES = 4000
