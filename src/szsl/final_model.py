@@ -44,6 +44,13 @@ DEFAULT_ANCHOR = "auto"
 ANCHOR_MAX_IMAGES = 4000
 
 
+def chosen_members(final: Mapping) -> list:
+    """The members the folds chose, of a final stage's record (``szsl reproduce``'s final.json: its "ensemble", whose
+    last member is the anchor when "anchored")."""
+    members = list(final.get("ensemble") or [])
+    return members[:-1] if final.get("anchored") else members
+
+
 def anchor_for(mode: str, n_images: int | None) -> bool:
     """Whether the final model has the anchor: ``mode`` one of ANCHORS; "auto" on ``n_images`` training images."""
     if mode not in ANCHORS:

@@ -103,6 +103,11 @@ def _check_options(n_trials, sampler: str, batch, timeout, fold_classes: str, pr
         raise SZSLError(f"batch={batch!r}: expected an integer >= 1")
     if sampler not in SAMPLERS:
         raise SZSLError(f"sampler {sampler!r}: expected one of {', '.join(SAMPLERS)}")
+    check_timeout(timeout)
+
+
+def check_timeout(timeout) -> None:
+    """A study's ``timeout``: None or a number of seconds > 0 (one-line SZSLError otherwise)."""
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0):
         raise SZSLError(f"timeout={timeout!r}: expected a number of seconds > 0")
 

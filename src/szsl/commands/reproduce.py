@@ -57,6 +57,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from szsl.commands._common import check_output_path
     from szsl.experiments.reproduce import ReproduceOptions, reproduce
+    from szsl.final_model import chosen_members
 
     check_output_path(args.out, "--out", folder=True)
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if len(members) > 1:
             alone = final["single"]
             alone_h = f"{alone['mean']['H']:.1f} ± {alone['std']['H']:.1f}"
-            k = len(members) - bool(final.get("anchored"))
+            k = len(chosen_members(final))
             what = f"{k} trial{'s' if k > 1 else ''}" + (" and the untuned anchor" if final.get("anchored") else "")
             line += f"; the final model averages {what} (the best trial alone: H {alone_h})"
         if final.get("plain"):

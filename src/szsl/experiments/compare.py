@@ -48,6 +48,7 @@ from szsl.methods.calibration import choose_gamma
 from szsl.progress import progress_bar
 from szsl.protocol import final_split, split_data, validation_splits
 from szsl.search_space import make_space
+from szsl.study_spec import check_timeout
 from szsl.study_storage import sqlite_url
 from szsl.tune import tune
 
@@ -254,8 +255,7 @@ def compare(
     if stray is not None:
         raise SZSLError(f"params: method {stray!r} is not among the compared methods ({', '.join(names)})")
     _check_int("trials", trials, 1)
-    if timeout is not None and not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0):
-        raise SZSLError(f"timeout={timeout!r}: expected a positive number of seconds")
+    check_timeout(timeout)  # tune's own check, before the first (maybe long) tuning starts
     seeds = check_seeds(seeds)
     _check_int("seed", seed, 0)
     if epochs is not None:

@@ -24,6 +24,7 @@ from szsl.atomic import atomic_path
 from szsl.data.benchmark import Benchmark
 from szsl.experiments.paper import display_name
 from szsl.experiments.sweep import SOURCE
+from szsl.final_model import chosen_members
 
 FIG3_TAUS = (0.01, 0.2, 1.0, 10.0)
 PREFERRED_CLASS = {"AWA1": "squirrel", "AWA2": "squirrel", "digits": "8"}
@@ -109,10 +110,7 @@ def sweep_summary(sweep: dict[str, Any], final: dict[str, Any] | None = None, *,
 def _member_range(final: dict[str, Any] | None, param: str) -> tuple[float, float] | None:
     """The smallest and largest ``param`` over the final model's chosen members (None: not recorded); the anchor (the
     untuned setting, last when ``final["anchored"]``) was chosen by nobody and is not marked."""
-    members = list((final or {}).get("ensemble") or [])
-    if (final or {}).get("anchored"):
-        members = members[:-1]
-    values = [m.get(param) for m in members if isinstance(m, dict)]
+    values = [m.get(param) for m in chosen_members(final or {}) if isinstance(m, dict)]
     values = [float(v) for v in values if isinstance(v, (int, float))]
     return (min(values), max(values)) if values else None
 

@@ -12,6 +12,7 @@ from szsl.atomic import atomic_open, write_json, write_text
 from szsl.experiments.final import METRICS
 from szsl.experiments.paper import PAPER_NOTE, PAPER_SZSL, display_name
 from szsl.experiments.sweep import SOURCE
+from szsl.final_model import chosen_members
 
 
 def _pct(x: float | None) -> str:
@@ -95,7 +96,7 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
     ]
     for n in names:
         t, f = per_dataset[n]["tune"], per_dataset[n]["final"]
-        k = len(f.get("ensemble") or [None]) - bool(f.get("anchored"))
+        k = len(chosen_members(f)) or 1  # a single model's stage lists no "ensemble"
         cal = f.get("calibrated")
         model = f"{k} trial{'s' if k > 1 else ''}" + (" + the untuned setting" if f.get("anchored") else "") + (
             f", calibrated ({opts.calibrate}; gammas {', '.join(f'{g:.2g}' for g in cal['gammas'])})" if cal else ", not calibrated"
