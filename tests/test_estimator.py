@@ -407,7 +407,8 @@ def test_a_dcn_member_makes_a_classifier_that_saves_and_loads(tmp_path):
     config = get_method("dcn").config(dcn_temperature=0.5, hidden=8, epochs=2, batch_size=64)
     (member,) = train_population(X, y, A, [config], device="cpu")
     clf = SZSLClassifier.from_member(member, A, np.unique(y), device="cpu")
-    assert clf.method == "dcn" and clf.get_params()["method_params"] == {"dcn_temperature": 0.5, "dcn_entropy": 0.1}
+    assert clf.method == "dcn" and clf.get_params()["method_params"] == {
+        "dcn_temperature": 0.5, "dcn_entropy": 0.1, "dcn_unseen_scale": 0.03}
     assert clf._config() == config
     clf.save(tmp_path / "dcn.pt")
     back = SZSLClassifier.load(tmp_path / "dcn.pt")
