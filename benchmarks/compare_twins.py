@@ -94,6 +94,21 @@ def _timeouts(settings: dict) -> str:
     return f" (no new trial after {'/'.join(f'{v:g}' for v in values)} s of tuning for: {', '.join(timed)})"
 
 
+def _table2(dataset: str, settings: dict, rows: list[dict]) -> str:
+    """The Table 2 layout (``szsl compare``'s compare_table2.md) of the merged per-method runs of one dataset."""
+    from szsl.experiments import table2
+
+    one = dict(next(iter(settings.values())))
+    one["params"] = {m: s["params"][m] for m, s in settings.items() if s["params"].get(m)}
+    one["seeds"] = len(one["seeds"])
+    timeouts = {s.get("timeout") for s in settings.values()}
+    one["timeout"] = timeouts.pop() if len(timeouts) == 1 else None
+    head = (f"Merged from one `szsl compare` run per method (`benchmarks/compare_twins.py`) on a SYNTHETIC twin of {dataset}: "
+            "its honest numbers are never comparable with the published ones; only the orderings are (docs/compare_twins.md)."
+            + (_timeouts(settings) and f" Tuning bound per method:{_timeouts(settings)}." if one["timeout"] is None else ""))
+    return head + "\n\n" + table2.table2_markdown(dataset, table2.table2_rows(dataset, rows), one)
+
+
 def report(args) -> None:
     from scipy.stats import spearmanr
 
@@ -153,6 +168,7 @@ def report(args) -> None:
             dest = Path(args.save)
             dest.mkdir(parents=True, exist_ok=True)
             (dest / f"{dataset}.json").write_text(json.dumps({"dataset": dataset, "settings": settings, "summary": rows}, indent=1))
+            (dest / f"{dataset}_table2.md").write_text(_table2(dataset, settings, rows))
     text = "\n".join(lines)
     if args.md:
         Path(args.md).write_text(text)
