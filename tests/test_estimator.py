@@ -205,6 +205,16 @@ def test_an_ensemble_averages_its_calibrated_members_and_survives_save_and_load(
         SZSLEnsemble(members=members, gammas=[0.1], device="cpu").fit(X, y, A)
     with pytest.raises(SZSLError, match="not fitted yet"):
         SZSLEnsemble(members=members).predict(X)
+    # Weighted (an anchor's share): the weighted mean of the same calibrated softmaxes, kept by save and load.
+    heavy = SZSLEnsemble(members=members, gammas=gammas, weights=[0.25, 0.75], seed=3, device="cpu").fit(X, y, A)
+    np.testing.assert_allclose(heavy.predict_proba(X), 0.25 * probs[0] + 0.75 * probs[1], rtol=1e-5, atol=1e-7)
+    heavy.save(tmp_path / "w.pt")
+    back = load_model(tmp_path / "w.pt")
+    assert back.weights == [0.25, 0.75]
+    np.testing.assert_array_equal(back.predict_proba(X), heavy.predict_proba(X))
+    for bad in ([0.5], [0.5, 0.6], [1.0, 0.0]):
+        with pytest.raises(SZSLError, match=r"weights=.*expected one positive number per member \(2\), summing to 1"):
+            SZSLEnsemble(members=members, weights=bad, device="cpu").fit(X, y, A)
 
 
 def test_an_ensemble_from_a_tuning_result_follows_the_reproduce_rule():
@@ -225,6 +235,9 @@ def test_an_ensemble_from_a_tuning_result_follows_the_reproduce_rule():
     assert len(SZSLEnsemble.from_tune({"top": top}, margin=10).members) == 3
     anchored = SZSLEnsemble.from_tune({"top": top}, anchor=True)  # then szsl's untuned setting, uncalibrated
     assert anchored.members == [{"q": 0.1}, {"q": 0.2}, TrainConfig().to_dict()] and anchored.gammas == [0.3, 0.0, 0.0]
+    assert anchored.weights is None  # one member among the others
+    heavy = SZSLEnsemble.from_tune({"top": top}, anchor=True, anchor_weight=2 / 3)  # folds of few classes: its share
+    assert heavy.weights == pytest.approx([1 / 6, 1 / 6, 2 / 3])
     with pytest.raises(SZSLError, match="recorded no calibration gammas"):
         SZSLEnsemble.from_tune({"top": [{"value": 1.0, "config": {}}]})
     with pytest.raises(SZSLError, match="calibrate='yes': expected one of none, seen, full"):

@@ -169,3 +169,36 @@ def test_the_anchor_joins_by_default_where_training_is_cheap():
     assert [anchor_for(m, 10**6) for m in ("on", "off")] == [True, False] and not anchor_for("off", 10)
     with pytest.raises(SZSLError, match=r"anchor='yes': expected one of auto, on, off"):
         anchor_for("yes", 10)
+
+
+def test_the_anchor_weighs_more_where_the_folds_validate_on_few_classes():
+    """At most FEW_FOLD_CLASSES classes without training images a fold (the real digits: 2): the anchor has
+    ANCHOR_HEAVY of the average, the chosen trials share the rest; more classes: one member among the others."""
+    from szsl.final_model import ANCHOR_HEAVY, FEW_FOLD_CLASSES, anchor_weight_for, check_weights, member_weights
+
+    assert (FEW_FOLD_CLASSES, ANCHOR_HEAVY) == (3, 2 / 3)
+    assert anchor_weight_for(2.0) == anchor_weight_for(3.0) == ANCHOR_HEAVY
+    assert anchor_weight_for(3.5) is None and anchor_weight_for(33.0) is None and anchor_weight_for(None) is None
+    assert member_weights(4, 2 / 3) == pytest.approx([1 / 9, 1 / 9, 1 / 9, 2 / 3])
+    assert member_weights(4, None) is None and member_weights(1, 2 / 3) is None
+    heavy = final_members(_record(), anchor=True, anchor_weight=2 / 3)
+    assert heavy.weights == pytest.approx([1 / 9, 1 / 9, 1 / 9, 2 / 3]) and math.isclose(sum(heavy.weights), 1.0)
+    assert heavy.members == final_members(_record(), anchor=True).members
+    assert final_members(_record(), anchor=False, anchor_weight=2 / 3).weights is None  # no anchor, no share
+    assert final_members(_record(), anchor=True).weights is None
+    with pytest.raises(SZSLError, match=r"anchor weight=1.5: expected a number in \(0, 1\)"):
+        final_members(_record(), anchor=True, anchor_weight=1.5)
+    assert check_weights(None, 3) is None and check_weights([0.5, 0.5], 2) == [0.5, 0.5]
+    with pytest.raises(SZSLError, match=r"where: weights=\[0.5\]: expected one positive number per member \(2\)"):
+        check_weights([0.5], 2, "where: ")
+
+
+def test_the_digits_folds_validate_on_two_classes_a_fold():
+    """What the anchor's weight rests on (protocol.fold_unseen_classes): the embedded digits' ratio folds hold 2 classes
+    without training images each; the paper's own folds ("trainval") their listed validation classes."""
+    import szsl
+    from szsl.protocol import fold_unseen_classes
+
+    bench = szsl.load_benchmark("digits")
+    assert fold_unseen_classes(bench) == 2.0
+    assert fold_unseen_classes(bench, "trainval") == pytest.approx(sum(len(f.val_classes) for f in bench.folds) / len(bench.folds))

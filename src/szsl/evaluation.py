@@ -210,6 +210,7 @@ def evaluate_ensembles(
     score_members: bool = False,
     gammas: Sequence[Sequence[float]] | None = None,
     keep_models: bool = False,
+    weights: Sequence[Sequence[float] | None] | None = None,
 ) -> list[Run]:
     """One Run per entry of ``ensembles`` (a list of settings): its members' class probabilities (softmax of
     their scores) averaged, the prediction is the most probable class. Every member of every ensemble is fit
@@ -217,7 +218,8 @@ def evaluate_ensembles(
     same seed) is fit once. Members that diverged are left out of their ensemble's mean (``Run.message`` says
     how many); an ensemble with no member left is diverged. ``gammas``: per ensemble, one calibrated-stacking
     gamma per member (``methods.calibration``), subtracted from that member's seen-class scores before its
-    softmax; None: plain. ``Run.params`` is ``{"ensemble": [each member's setting]}`` (and ``"gammas"``);
+    softmax; None: plain. ``weights``: per ensemble, its members' weights in the mean (None: equal; see
+    ``ensemble_log_proba``). ``Run.params`` is ``{"ensemble": [each member's setting]}`` (and ``"gammas"``, ``"weights"``);
     kept scores are the log of the mean probability; ``Run.members`` are the members' own Runs (plain), with
     their metrics alone when ``score_members`` and their fitted objects when ``keep_models``.
     """
@@ -227,6 +229,10 @@ def evaluate_ensembles(
         raise SZSLError("evaluate_ensembles: an ensemble needs at least one member")
     if gammas is not None and (len(gammas) != len(ensembles) or any(len(g) != len(e) for g, e in zip(gammas, ensembles))):
         raise SZSLError("evaluate_ensembles: gammas needs one value per member of every ensemble")
+    if weights is not None and (
+        len(weights) != len(ensembles) or any(w is not None and len(w) != len(e) for w, e in zip(weights, ensembles))
+    ):
+        raise SZSLError("evaluate_ensembles: weights needs one value per member of every ensemble (or None for one)")
     flat_settings, flat_seeds = _settings(m, [p for e in ensembles for p in e], seed)
     settings, seeds, where, index = [], [], {}, []
     for st, sd in zip(flat_settings, flat_seeds):
@@ -249,6 +255,9 @@ def evaluate_ensembles(
         params = {"ensemble": [members[i].params for i in idx]}
         if gammas is not None:
             params["gammas"] = [float(g) for g in gammas[j]]
+        weight = None if weights is None or weights[j] is None else [float(w) for w in weights[j]]
+        if weight is not None:
+            params["weights"] = weight
         run = dataclasses.replace(
             members[idx[0]],
             params=params,
@@ -260,9 +269,10 @@ def evaluate_ensembles(
         if ok:
             base = _scorer(m, [fits[idx[k]] for k in ok])
             shift = [float(gammas[j][k]) for k in ok] if gammas is not None else [0.0] * len(ok)
+            w = None if weight is None else [weight[k] / sum(weight[i] for i in ok) for k in ok]  # a diverged member's share: the others'
 
-            def score(X, base=base, shift=shift):
-                return [ensemble_log_proba(base(X), seen, shift)]
+            def score(X, base=base, shift=shift, w=w):
+                return [ensemble_log_proba(base(X), seen, shift, w)]
 
             _score_with(score, data, [run], with_t1=with_t1, keep_scores=keep_scores)
             todo = [idx[k] for k in ok if not members[idx[k]].metrics]
@@ -283,16 +293,20 @@ def evaluate_fitted(method: str, params: Mapping[str, Any], data, score: Callabl
     return run
 
 
-def ensemble_log_proba(blocks, seen=None, gammas=None) -> np.ndarray:
+def ensemble_log_proba(blocks, seen=None, gammas=None, weights=None) -> np.ndarray:
     """log of the mean over members of softmax(scores), float64, (n, C): an ensemble's class probabilities,
     computed in log space (finite where a probability underflows to 0). ``gammas`` (one per member, with ``seen``):
-    each member's seen-class scores lowered by its gamma first (calibrated stacking, ``methods.calibration``)."""
+    each member's seen-class scores lowered by its gamma first (calibrated stacking, ``methods.calibration``).
+    ``weights`` (one per member, summing to 1; None: equal): a weighted mean (``final_model.member_weights``)."""
     from scipy.special import log_softmax, logsumexp  # not at import: szsl --help imports evaluation.summarize
 
     blocks = [np.asarray(s, dtype=np.float64) for s in blocks]
     if gammas is not None:
         blocks = [calibrate(s, seen, g) if g else s for s, g in zip(blocks, gammas, strict=True)]
-    return logsumexp(np.stack([log_softmax(s, axis=1) for s in blocks]), axis=0) - np.log(len(blocks))
+    logs = np.stack([log_softmax(s, axis=1) for s in blocks])
+    if weights is None:
+        return logsumexp(logs, axis=0) - np.log(len(blocks))
+    return logsumexp(logs, axis=0, b=np.asarray(weights, dtype=np.float64).reshape(-1, 1, 1))
 
 
 def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> list[Run]:

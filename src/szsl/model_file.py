@@ -38,10 +38,12 @@ def _ensemble(payload: dict, device: str | None) -> SZSLEnsemble:
         if not (np.array_equal(m.class_attributes_, first.class_attributes_) and np.array_equal(m.seen_, first.seen_)):
             raise ValueError("members with different classes")
     gammas = json_field(payload, "gammas")
+    weights = json_field(payload, "weights") if "weights" in payload else None  # files before szsl 0.5: equal weights
     model = SZSLEnsemble(
-        members=[e._config().to_dict() for e in members], gammas=gammas, seed=int(payload["seed"]), device=device or first.device
+        members=[e._config().to_dict() for e in members], gammas=gammas, weights=weights, seed=int(payload["seed"]),
+        device=device or first.device,
     )
-    model._configs()  # validates the gammas against the members
+    model._configs()  # validates the gammas and weights against the members
     model.estimators_ = members
     model._set_fitted()
     return model

@@ -132,6 +132,15 @@ def validation_splits(
     return splits
 
 
+def fold_unseen_classes(benchmark: Benchmark, fold_classes: str = DEFAULT_FOLD_CLASSES) -> float | None:
+    """How many classes without training images, and with validation images, the class folds of
+    ``validation_splits`` hold, on average over the folds (the count does not depend on the seed); None for a benchmark
+    without folds. What their validation H of a setting rests on (``final_model.anchor_weight_for``)."""
+    if not benchmark.folds:
+        return None
+    return float(np.mean([s.unseen.size for s in validation_splits(benchmark, 0, fold_classes=fold_classes)]))
+
+
 def _unseen_wanted(benchmark: Benchmark, n_pseudo_seen: int, fold_classes: str) -> int:
     """How many classes without training images a "matched" / "ratio" fold has: the final problem's
     unseen count ("matched"), or as many as give the final problem's unseen : seen class ratio ("ratio")."""

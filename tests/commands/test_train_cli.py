@@ -83,9 +83,10 @@ def test_train_from_a_tuning_result_trains_the_reproduce_ensemble_and_predict_lo
 
     anchor = {**TrainConfig().to_dict(), "seed": 0}
     assert [{**c, "seed": 0} for c in result["ensemble"]] == [{**t["config"], "seed": 0} for t in tuned["top"][:2]] + [anchor]
+    assert result["weights"] == pytest.approx([1 / 6, 1 / 6, 2 / 3])  # as reproduce weighs it: the digits' folds are small
     from szsl import SZSLEnsemble, load_model
 
-    assert isinstance(load_model(model), SZSLEnsemble)
+    assert isinstance(load_model(model), SZSLEnsemble) and load_model(model).weights == pytest.approx(result["weights"])
     import numpy as np
 
     feats = tmp_path / "f.npy"

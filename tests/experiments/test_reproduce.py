@@ -50,7 +50,7 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", *small_space, *FAST]) == 0
     printed = capsys.readouterr().out
     assert "SZSL (ours" in printed and "digits U" in printed
-    assert re.search(r"the final model averages \d trials? and the untuned anchor \(the best trial alone: H ", printed)
+    assert re.search(r"the final model averages \d trials? and the untuned anchor \(weight 0.67\) \(the best trial alone: H ", printed)
     for name in ("results.md", "results.json", "results.csv", "figure2_q.png", "figure3_tau_digits.png"):
         assert (out / name).is_file(), name
     for png in out.glob("*.png"):
@@ -67,7 +67,10 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     anchor = TrainConfig().to_dict()
     assert [{**m, "seed": 0} for m in final["ensemble"]] == [{**c, "seed": 0} for c in within] + [{**anchor, "seed": 0}]
     assert final["anchored"] is True and results["options"]["anchor"] == "auto"
-    assert f"| {len(within)} trial{'s' if len(within) > 1 else ''} + the untuned setting, calibrated" in md
+    # The digits' folds validate on 2 classes without training images each: the anchor has 2/3 of the average.
+    n = len(within)
+    assert final["weights"] == pytest.approx([1 / (3 * n)] * n + [2 / 3])
+    assert f"| {n} trial{'s' if n > 1 else ''} + the untuned setting (weight 0.67), calibrated" in md
     assert set(final["single"]) == {"seeds", "mean", "std"}
     assert f"{final['mean']['H']:.1f} ± {final['std']['H']:.1f}" in md
     # Both models from the same trainings: the headline calibrates each member by its trial's fold gamma, clipped at 0

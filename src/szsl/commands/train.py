@@ -11,7 +11,7 @@ from szsl.commands._common import add_anchor_arg, add_dataset_args, add_quiet_ar
 from szsl.commands.tune import add_budget_args
 from szsl.config import PARAMS, TrainConfig
 from szsl.errors import SZSLError
-from szsl.final_model import CALIBRATIONS, DEFAULT_ANCHOR, DEFAULT_CALIBRATE, anchor_for, final_members
+from szsl.final_model import CALIBRATIONS, DEFAULT_ANCHOR, DEFAULT_CALIBRATE, anchor_for, anchor_weight_for, final_members
 from szsl.methods import method_names
 from szsl.methods.dcn import PARAMS as DCN_PARAMS
 from szsl.params import add_options
@@ -155,7 +155,7 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     from szsl.data import load_benchmark
     from szsl.ensemble import SZSLEnsemble
     from szsl.evaluation import evaluate_ensembles
-    from szsl.protocol import final_split, split_data
+    from szsl.protocol import final_split, fold_unseen_classes, split_data
 
     path = Path(args.from_tune)
     try:
@@ -169,33 +169,38 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     calibrate = DEFAULT_CALIBRATE if args.calibrate is None else args.calibrate
     anchor_mode = DEFAULT_ANCHOR if args.anchor is None else args.anchor
 
-    def members(anchor: bool):
+    def members(anchor: bool, weight: float | None = None):
         try:
-            return final_members(tuned, args.ensemble, args.ensemble_margin, calibrate, seed=args.seed, anchor=anchor)
+            return final_members(tuned, args.ensemble, args.ensemble_margin, calibrate, seed=args.seed, anchor=anchor,
+                                 anchor_weight=weight)
         except (KeyError, TypeError) as exc:
             raise SZSLError(f"--from-tune {path}: field 'top': malformed trial ({exc})") from None
         except SZSLError as exc:
             raise SZSLError(f"--from-tune {path}: {exc}") from None
 
-    configs, gammas, _ = members(False)  # the record checked before the data is read
+    configs, gammas, _, weights = members(False)  # the record checked before the data is read
     benchmark = load_benchmark(args.dataset, args.root)
     if tuned.get("dataset") not in (None, benchmark.name):
         raise SZSLError(f"--from-tune {path}: a tuning result of {tuned['dataset']}, not of {benchmark.name}")
     if anchor_for(anchor_mode, int(benchmark.trainval.size)):  # as szsl reproduce decides it, on the training set's size
-        configs, gammas, _ = members(True)
+        # and its weight on the study's folds (szsl tune's default class folds)
+        configs, gammas, _, weights = members(True, anchor_weight_for(fold_unseen_classes(benchmark)))
     data = split_data(benchmark, final_split(benchmark))
     per_ensemble = None if gammas is None else [gammas]
-    (run,) = evaluate_ensembles("szsl", data, [configs], device=args.device, gammas=per_ensemble, keep_models=args.save is not None)
+    (run,) = evaluate_ensembles("szsl", data, [configs], device=args.device, gammas=per_ensemble, keep_models=args.save is not None,
+                                weights=[weights])
     if run.diverged or run.message:
         raise SZSLError(run.message)
     r = run.metrics
     how = f"{len(configs)} member(s), calibrate {calibrate}, train {run.train_seconds:.1f} s"
     print(f"{benchmark.name}: U={r['U']:.1f} S={r['S']:.1f} H={r['H']:.1f} T1={r['T1']:.1f}  ({how})")
     if args.json:
-        write_json(args.json, {"dataset": benchmark.name, "ensemble": [c.to_dict() for c in configs], "gammas": gammas, **r})
+        write_json(args.json, {"dataset": benchmark.name, "ensemble": [c.to_dict() for c in configs], "gammas": gammas,
+                               "weights": weights, **r})
     if args.save:
         ens = SZSLEnsemble.from_members(
-            [m.member for m in run.members], data.attributes, data.seen, data.class_names, gammas=gammas, device=args.device
+            [m.member for m in run.members], data.attributes, data.seen, data.class_names, gammas=gammas, device=args.device,
+            weights=weights,
         )
         ens.save(args.save)
     return 0

@@ -11,7 +11,7 @@ from szsl.config import TrainConfig
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
 from szsl.evaluation import summarize
-from szsl.final_model import check_gammas
+from szsl.final_model import check_gammas, check_weights
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 METRICS = ("U", "S", "H", "T1")
@@ -28,6 +28,7 @@ def final_evaluation(
     gammas: Sequence[float] | None = None,
     calibrate: bool = False,
     duet: Mapping[str, Any] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Train ``config`` with each seed on trainval (one population), score on the test split.
 
@@ -37,7 +38,8 @@ def final_evaluation(
     ``gammas``: one calibrated-stacking gamma per member, chosen on the validation folds (``tune`` records
     one per trial); the same trainings are then also scored with each member's seen-class scores lowered by
     its gamma before the average (``calibrated``; ``plain`` is the model without). ``calibrate`` makes the
-    calibrated model the headline (``seeds``, ``mean``, ``std``). Returns {"config", "ensemble", "seeds":
+    calibrated model the headline (``seeds``, ``mean``, ``std``). ``weights``: the members' weights in the average
+    (``final_model.member_weights``; None: equal), plain and calibrated alike. Returns {"config", "ensemble", "seeds":
     [{"seed", "U", "S", "H", "T1"}...], "mean", "std", "diverged", "single"} (and "plain", "calibrated").
     ``duet``: a ``duet_choice``; the members as trained here are then also blended with cn (``szsl.methods.duet``),
     under "duet" (with its weight, gamma and fold H).
@@ -54,11 +56,13 @@ def final_evaluation(
         raise SZSLError("final evaluation: the ensemble's first member must be the chosen config")
     if gammas is not None:
         gammas = check_gammas(gammas, len(members), "final evaluation: ")
+    weights = check_weights(weights, len(members), "final evaluation: ")
     if calibrate and gammas is None:
         raise SZSLError("final evaluation: calibrate=True needs the members' gammas (chosen on the validation folds)")
     data = split_data(benchmark, final_split(benchmark))
     calibrated = None
     keep = duet is not None  # duet blends the members as trained here
+    per_seed = None if weights is None else [weights] * len(seeds)
     if len(members) == 1 and gammas is None:
         results = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], device=device, with_t1=True, progress=progress,
                            keep_models=keep)
@@ -67,11 +71,12 @@ def final_evaluation(
     else:
         groups = [[c.replace(seed=s) for c in members] for s in seeds]
         if gammas is None:
-            results = evaluate_ensembles("szsl", data, groups, device=device, with_t1=True, score_members=True, keep_models=keep)
+            results = evaluate_ensembles("szsl", data, groups, device=device, with_t1=True, score_members=True, keep_models=keep,
+                                         weights=per_seed)
         else:  # the same trainings scored plain and calibrated (evaluate_ensembles fits a repeated setting once)
             shifts = [[0.0] * len(members)] * len(seeds) + [gammas] * len(seeds)
             both = evaluate_ensembles("szsl", data, groups + groups, device=device, with_t1=True, score_members=True, gammas=shifts,
-                                      keep_models=keep)
+                                      keep_models=keep, weights=None if per_seed is None else per_seed + per_seed)
             results, calibrated = both[: len(seeds)], both[len(seeds) :]
         singles = [r.members[0] for r in results]
         fits = [[m.model for m in r.members] for r in results]
@@ -84,7 +89,7 @@ def final_evaluation(
         out["plain"] = _brief(plain)
         out["calibrated"] = {**_brief(cal), "gammas": gammas}
     if duet is not None:
-        out["duet"] = _duet(benchmark, data, seeds, fits, gammas or [0.0] * len(members), duet, device)
+        out["duet"] = _duet(benchmark, data, seeds, fits, gammas or [0.0] * len(members), duet, device, weights)
     return out
 
 
@@ -126,7 +131,8 @@ def duet_choice(
     return {"weight": weight, "gamma": gamma, "fold_H": {str(w): h for w, h in table.items()}, "cn": dict(cn_setting)}
 
 
-def _duet(benchmark: Benchmark, data, seeds: Sequence[int], fits, gammas, choice: Mapping[str, Any], device) -> dict[str, Any]:
+def _duet(benchmark: Benchmark, data, seeds: Sequence[int], fits, gammas, choice: Mapping[str, Any], device,
+          weights=None) -> dict[str, Any]:
     """duet's test numbers per seed: the final model's members as trained (``fits[i]``: seed i's fitted members) and
     cn trained on trainval with the same seed, blended with ``choice``'s weight and shift."""
     from szsl.evaluation import evaluate_fitted
@@ -141,7 +147,7 @@ def _duet(benchmark: Benchmark, data, seeds: Sequence[int], fits, gammas, choice
                for s in seeds]
     runs = []
     for members, cn_fit in zip(fits, cn_fits):
-        part = duet.szsl_part(members, gammas, data.seen)
+        part = duet.szsl_part(members, gammas, data.seen, weights)
         score = None if part is None else (lambda X, part=part, cn_fit=cn_fit: duet.blend(part(X), duet.cn_scores(cn_fit, X, n), w, g,
                                                                                        data.seen))
         runs.append(evaluate_fitted(duet.NAME, {"weight": w, "gamma": g}, data, score))

@@ -31,9 +31,11 @@ from szsl.final_model import (
     ENSEMBLE_MARGIN,
     CalibrationError,
     anchor_for,
+    anchor_weight_for,
     final_members,
 )
 from szsl.objective import DEFAULT_OBJECTIVE
+from szsl.protocol import fold_unseen_classes
 
 STAGES = ("tune", "duet", "final", "sweep_q", "sweep_tau")
 REPRODUCE_TRIALS = 20
@@ -150,7 +152,10 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
     best = TrainConfig.from_dict(cache["tune"]["best_config"])
     try:
         anchor = anchor_for(opts.anchor, int(bench().trainval.size))
-        members, gammas, chosen = final_members(cache["tune"], opts.ensemble, opts.ensemble_margin, opts.calibrate, anchor=anchor)
+        weight = anchor_weight_for(fold_unseen_classes(bench(), opts.fold_classes)) if anchor else None
+        members, gammas, chosen, weights = final_members(
+            cache["tune"], opts.ensemble, opts.ensemble_margin, opts.calibrate, anchor=anchor, anchor_weight=weight
+        )
     except CalibrationError as exc:
         raise SZSLError(f"{cache['tune'].get('study', 'the study')}: {exc} (--calibrate none)") from None
     seeds = [int(s) for s in opts.seeds]
@@ -172,6 +177,8 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         key.update(gammas=gammas, calibrate=opts.calibrate)
     if choice is not None:  # without duet the key (and the cached stage) stays as before
         key["duet"] = choice
+    if weights is not None:  # equal weights keep the key (and the cached stage) as before
+        key["weights"] = weights
     anchored = bool(chosen[-1].get("anchor"))
     cache["final"] = stage(
         "final",
@@ -179,9 +186,10 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         lambda: {
             **final_evaluation(
                 bench(), best, seeds=seeds, device=opts.device, progress=False, ensemble=members, gammas=gammas,
-                calibrate=gammas is not None, duet=choice,
+                calibrate=gammas is not None, duet=choice, weights=weights,
             ),
             "anchored": anchored,  # the last member is the untuned setting (final_model.anchor_for)
+            "weights": weights,  # the members' weights in the average (None: equal; final_model.anchor_weight_for)
         },
     )
     if choice is not None:

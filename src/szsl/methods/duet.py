@@ -138,9 +138,10 @@ def _check(p: dict) -> None:
         raise SZSLError(f"{NAME}: gamma={g!r}: expected a finite number, or null (chosen on the folds)")
 
 
-def szsl_part(fits, member_gammas, seen):
-    """X (numpy) -> the log of szsl's members' mean calibrated class probability (``evaluation.ensemble_log_proba``),
-    from their fitted objects (diverged ones left out; None when every one diverged)."""
+def szsl_part(fits, member_gammas, seen, weights=None):
+    """X (numpy) -> the log of szsl's members' mean calibrated class probability (``evaluation.ensemble_log_proba``;
+    ``weights``: the final model's, None: equal), from their fitted objects (diverged ones left out; None when every
+    one diverged)."""
     from szsl.evaluation import ensemble_log_proba
     from szsl.methods import get_method
 
@@ -150,7 +151,8 @@ def szsl_part(fits, member_gammas, seen):
     szsl = get_method("szsl")
     score_members = szsl.scorer([fits[k] for k in ok]) if szsl.scorer is not None else (lambda Z: [fits[k].scores(Z) for k in ok])
     gammas = [member_gammas[k] for k in ok]
-    return lambda Z: ensemble_log_proba(score_members(Z), seen, gammas)
+    w = None if weights is None else [weights[k] / sum(weights[i] for i in ok) for k in ok]
+    return lambda Z: ensemble_log_proba(score_members(Z), seen, gammas, w)
 
 
 def cn_scores(cn_fit, X, n_classes: int) -> np.ndarray:
