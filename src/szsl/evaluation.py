@@ -229,9 +229,7 @@ def evaluate_ensembles(
         raise SZSLError("evaluate_ensembles: an ensemble needs at least one member")
     if gammas is not None and (len(gammas) != len(ensembles) or any(len(g) != len(e) for g, e in zip(gammas, ensembles))):
         raise SZSLError("evaluate_ensembles: gammas needs one value per member of every ensemble")
-    if weights is not None and (
-        len(weights) != len(ensembles) or any(w is not None and len(w) != len(e) for w, e in zip(weights, ensembles))
-    ):
+    if weights is not None and (len(weights) != len(ensembles) or any(w and len(w) != len(e) for w, e in zip(weights, ensembles))):
         raise SZSLError("evaluate_ensembles: weights needs one value per member of every ensemble (or None for one)")
     flat_settings, flat_seeds = _settings(m, [p for e in ensembles for p in e], seed)
     settings, seeds, where, index = [], [], {}, []
