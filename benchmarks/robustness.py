@@ -9,6 +9,7 @@ Families (``TIERS`` lists which members each tier runs):
            plus the embedded split of ``szsl reproduce`` (2, 5, 9 unseen);
   twins    the xlsa17 twins of ``../shared/twins/twin.py`` (generator seeds 1, 2);
   small    twins with trainval subsampled per class to 10 % and 30 % (test split unchanged);
+  holdout  six more digits splits (seeds 201-206), never used to choose a default (``--tier holdout``);
   knobs    twins with one generator knob moved (within-class spread sig_w, look-alike pull cpull,
            unexplained class part rho), harder and easier than the calibrated value.
 
@@ -57,6 +58,7 @@ TWIN = HERE.parent.parent / "shared" / "twins" / "twin.py"
 
 # Digits: seeds 101-106 choose 3 unseen digits, 107-112 choose 4 (seeded, numpy default_rng(seed)).
 DIGIT_SPLITS = [(s, 3) for s in range(101, 107)] + [(s, 4) for s in range(107, 113)]
+HOLDOUT_DIGIT_SPLITS = [(s, 3) for s in range(201, 204)] + [(s, 4) for s in range(204, 207)]
 TWIN_DATASETS = ("APY", "CUB", "SUN", "AWA1", "AWA2")
 FRACTIONS = (0.1, 0.3)
 # (knob, harder, easier) around the calibrated values of twin.py's KNOBS
@@ -75,6 +77,8 @@ TIERS = {
         "small": [f"small-{ds}-1-{int(f * 100)}" for ds in TWIN_DATASETS for f in FRACTIONS],
         "knobs": [f"knob-{ds}-1-{k}={v}" for ds in ("APY", "CUB", "AWA2") for k, vs in KNOB_MOVES.items() for v in vs],
     },
+    # Digits splits no default was chosen on: a rule found on the suite is checked on them once, after the round.
+    "holdout": {"holdout": [f"digits-s{s}u{u}" for s, u in HOLDOUT_DIGIT_SPLITS]},
 }
 PROTOCOLS = ("default", "duet", "v01", "fixed", "untuned", "cn")
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant", input_scaling="none")
