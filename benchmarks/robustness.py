@@ -9,7 +9,7 @@ Families (``TIERS`` lists which members each tier runs):
            plus the embedded split of ``szsl reproduce`` (2, 5, 9 unseen);
   twins    the xlsa17 twins of ``../shared/twins/twin.py`` (generator seeds 1, 2);
   small    twins with trainval subsampled per class to 10 % and 30 % (test split unchanged);
-  holdout  six more digits splits (seeds 201-206), never used to choose a default (``--tier holdout``);
+  holdout  twelve more digits splits (seeds 201-206, 301-306), never used to choose a default (``--tier holdout``);
   knobs    twins with one generator knob moved (within-class spread sig_w, look-alike pull cpull,
            unexplained class part rho), harder and easier than the calibrated value.
 
@@ -58,7 +58,8 @@ TWIN = HERE.parent.parent / "shared" / "twins" / "twin.py"
 
 # Digits: seeds 101-106 choose 3 unseen digits, 107-112 choose 4 (seeded, numpy default_rng(seed)).
 DIGIT_SPLITS = [(s, 3) for s in range(101, 107)] + [(s, 4) for s in range(107, 113)]
-HOLDOUT_DIGIT_SPLITS = [(s, 3) for s in range(201, 204)] + [(s, 4) for s in range(204, 207)]
+HOLDOUT_DIGIT_SPLITS = [(s, 3) for base in (201, 301) for s in range(base, base + 3)] + [
+    (s, 4) for base in (204, 304) for s in range(base, base + 3)]
 TWIN_DATASETS = ("APY", "CUB", "SUN", "AWA1", "AWA2")
 FRACTIONS = (0.1, 0.3)
 # (knob, harder, easier) around the calibrated values of twin.py's KNOBS
