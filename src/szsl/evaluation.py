@@ -267,7 +267,7 @@ def evaluate_ensembles(
         if ok:
             base = _scorer(m, [fits[idx[k]] for k in ok])
             shift = [float(gammas[j][k]) for k in ok] if gammas is not None else [0.0] * len(ok)
-            w = None if weight is None else [weight[k] / sum(weight[i] for i in ok) for k in ok]  # a diverged member's share: the others'
+            w = None if weight is None else [weight[k] for k in ok]  # renormalised there: the others share a diverged one's
 
             def score(X, base=base, shift=shift, w=w):
                 return [ensemble_log_proba(base(X), seen, shift, w)]
@@ -295,7 +295,7 @@ def ensemble_log_proba(blocks, seen=None, gammas=None, weights=None) -> np.ndarr
     """log of the mean over members of softmax(scores), float64, (n, C): an ensemble's class probabilities,
     computed in log space (finite where a probability underflows to 0). ``gammas`` (one per member, with ``seen``):
     each member's seen-class scores lowered by its gamma first (calibrated stacking, ``methods.calibration``).
-    ``weights`` (one per member, summing to 1; None: equal): a weighted mean (``final_model.member_weights``)."""
+    ``weights`` (one per member, > 0; None: equal): a weighted mean, weights scaled to sum 1 (``member_weights``)."""
     from scipy.special import log_softmax, logsumexp  # not at import: szsl --help imports evaluation.summarize
 
     blocks = [np.asarray(s, dtype=np.float64) for s in blocks]
@@ -304,7 +304,8 @@ def ensemble_log_proba(blocks, seen=None, gammas=None, weights=None) -> np.ndarr
     logs = np.stack([log_softmax(s, axis=1) for s in blocks])
     if weights is None:
         return logsumexp(logs, axis=0) - np.log(len(blocks))
-    return logsumexp(logs, axis=0, b=np.asarray(weights, dtype=np.float64).reshape(-1, 1, 1))
+    w = np.asarray(weights, dtype=np.float64)
+    return logsumexp(logs, axis=0, b=(w / w.sum()).reshape(-1, 1, 1))
 
 
 def _runs(m, data, settings, fits, keep_models: bool, share: float = 0.0) -> list[Run]:

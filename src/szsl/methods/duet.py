@@ -151,7 +151,7 @@ def szsl_part(fits, member_gammas, seen, weights=None):
     szsl = get_method("szsl")
     score_members = szsl.scorer([fits[k] for k in ok]) if szsl.scorer is not None else (lambda Z: [fits[k].scores(Z) for k in ok])
     gammas = [member_gammas[k] for k in ok]
-    w = None if weights is None else [weights[k] / sum(weights[i] for i in ok) for k in ok]
+    w = None if weights is None else [weights[k] for k in ok]  # ensemble_log_proba renormalises
     return lambda Z: ensemble_log_proba(score_members(Z), seen, gammas, w)
 
 
