@@ -29,3 +29,23 @@ def test_best_at_the_edge_of_a_range():
 def test_folds_that_disagree():
     (w,) = selection_warnings(40.0, MID, [{"H": 10.0}, {"H": 60.0}, {"H": 50.0}], SPACE, 20)
     assert "disagree" in w and "10.0 / 60.0 / 50.0" in w
+
+
+def test_folds_of_few_classes_without_training_images():
+    (w,) = selection_warnings(50.0, MID, AGREE, SPACE, 20, fold_unseen=2.0)
+    assert "hold 2 classes without training images each (at most 3)" in w and "mostly chance" in w
+    # more classes a fold, or a count not known: no warning
+    assert selection_warnings(50.0, MID, AGREE, SPACE, 20, fold_unseen=5.0) == []
+    assert selection_warnings(50.0, MID, AGREE, SPACE, 20, fold_unseen=None) == []
+
+
+def test_a_digits_study_says_its_folds_are_few(tmp_path):
+    """The embedded digits' folds hold 2 such classes each: tune's result says so (end to end, tiny budget)."""
+    from szsl import load_benchmark
+    from szsl.study_spec import StudySpec
+    from szsl.tune import tune
+
+    bench = load_benchmark("digits")
+    spec = StudySpec.build(bench, n_trials=1, storage=f"sqlite:///{tmp_path / 's.db'}", space=make_space(epochs=1), seed=0)
+    result = tune(bench, spec, device="cpu", progress=False)
+    assert any("hold 2 classes without training images each" in w for w in result.warnings)

@@ -3,7 +3,8 @@
 ``selection_warnings`` reads a finished study's result (``tune_result.TuneResult``) and the space it searched:
   - every trial scored (near) zero on the folds: the folds could not tell the settings apart;
   - the best trial sits at an end of a searched range: the best setting may lie outside the space;
-  - the best trial's folds disagree strongly: its mean hides a fold where it fails.
+  - the best trial's folds disagree strongly: its mean hides a fold where it fails;
+  - the folds validate on so few classes without training images that their ranking is mostly chance.
 The lines go to the terminal, ``best.json`` / ``tune.json`` (``warnings``) and results.md.
 """
 
@@ -12,15 +13,25 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
+from szsl.final_model import FEW_FOLD_CLASSES
+
 NEAR_ZERO_H = 5.0  # mean validation H (%) below which no trial's ranking means much
 EDGE = 0.02  # a value within 2 % of its range's width (log width for log ranges) from an end is at the edge
 FOLD_SPREAD = 40.0  # points of H between the best trial's best and worst fold
 
 
 def selection_warnings(best_value: float, best_params: Mapping[str, Any], folds: Sequence[Mapping[str, float]],
-                       space_params: Sequence[Any], n_complete: int) -> list[str]:
-    """The reasons (one line each) not to trust the selection; [] when there are none."""
+                       space_params: Sequence[Any], n_complete: int, fold_unseen: float | None = None) -> list[str]:
+    """The reasons (one line each) not to trust the selection; [] when there are none. ``fold_unseen``: how many classes
+    without training images the folds hold on average (``protocol.fold_unseen_classes``; None: not known)."""
     out = []
+    if fold_unseen is not None and fold_unseen <= FEW_FOLD_CLASSES:
+        out.append(
+            f"the validation folds hold {fold_unseen:.3g} classes without training images each (at most {FEW_FOLD_CLASSES}): one class "
+            "more or less right moves a fold's H by tens of points, so the ranking of settings is mostly chance and validation H "
+            "overstates test H (szsl reproduce leans on its untuned anchor here); data with more classes make the "
+            "selection worth more"
+        )
     if best_value < NEAR_ZERO_H:
         out.append(
             f"every one of the {n_complete} complete trials scored mean validation H below {NEAR_ZERO_H:g} (best {best_value:.1f}): the "

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from szsl.data.benchmark import Benchmark
 from szsl.errors import SZSLError
+from szsl.protocol import fold_unseen_classes
 from szsl.study_spec import StudySpec
 from szsl.study_storage import (
     Heartbeat,
@@ -117,7 +118,7 @@ def tune(
         open_storage(spec.storage), spec.study_name, space=spec.space, seed=spec.seed, sampler=spec.sampler, benchmark=benchmark,
         fold_classes=spec.fold_classes,
     )
-    return best_result(st, spec.space, spec.seed)
+    return best_result(st, spec.space, spec.seed, fold_unseen_classes(benchmark, spec.fold_classes))
 
 
 def _start_workers(benchmark: Benchmark, spec: StudySpec, device: str, workers: int) -> list:
@@ -235,4 +236,4 @@ def _tune(benchmark: Benchmark, spec: StudySpec, *, device: str, progress: bool,
     finally:
         heart.close()
         bar.close()
-    return best_result(study, space, seed)
+    return best_result(study, space, seed, fold_unseen_classes(benchmark, fold_classes))

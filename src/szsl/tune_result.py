@@ -53,7 +53,7 @@ class TuneResult:
         }
 
 
-def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
+def best_result(study, space: SearchSpace, seed: int, fold_unseen: float | None = None) -> TuneResult:
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
@@ -89,6 +89,6 @@ def best_result(study, space: SearchSpace, seed: int) -> TuneResult:
         n_pruned=sum(t.state == TrialState.PRUNED for t in trials),
         space=space.to_json(),
         top=top,
-        warnings=selection_warnings(float(best.value), dict(best.params), folds, space.searched, len(complete)),
+        warnings=selection_warnings(float(best.value), dict(best.params), folds, space.searched, len(complete), fold_unseen),
         method=space.method,
     )
