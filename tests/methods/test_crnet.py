@@ -12,7 +12,8 @@ FAST = {"epochs": 40, "hidden": 64, "lr": 3e-3, "batch_size": 32}
 def test_defaults():
     assert crnet.NAME == "crnet"
     assert crnet.DEFAULTS == {"experts": 5, "assignment": "soft", "temperature": 0.1, "hidden": 1200, "lr": 1e-4,
-                              "weight_decay": 1e-5, "epochs": 30, "batch_size": 32, "minmax": True}
+                              "weight_decay": 1e-5, "epochs": 30, "batch_size": 32, "minmax": True,
+                              "episode_classes": "batch"}
     assert "crnet" in method_names() and get_method("crnet").defaults == crnet.DEFAULTS
 
 
@@ -44,11 +45,31 @@ def test_relation_logits_are_the_mlp_on_the_concatenation():
 
 
 def test_trains_scores_and_transfers_to_the_unseen_classes(checks):
-    for assignment in ("soft", "hard"):
-        fitted, s = checks.shape_and_loss(crnet, {**FAST, "assignment": assignment})
+    for assignment, episodes in (("soft", "batch"), ("hard", "batch"), ("soft", "all")):
+        fitted, s = checks.shape_and_loss(crnet, {**FAST, "assignment": assignment, "episode_classes": episodes})
         unseen = checks.y_test >= 8
         assert (s[unseen][:, 8:].argmax(1) + 8 == checks.y_test[unseen]).mean() > 0.5  # ZSL among the 2 unseen
         assert fitted.assignments_.shape == (10, 5) and fitted.representations_.shape == (10, checks.X.shape[1])
+
+
+def test_an_episode_scores_the_images_against_their_batch_classes_only(checks, monkeypatch):
+    """episode_classes "batch": each step's relation module sees the classes of its minibatch (sorted), the targets
+    re-indexed into them; "all": every seen class, every step."""
+    seen_per_step = {"batch": [], "all": []}
+    original = crnet.relation_logits
+
+    for episodes in seen_per_step:
+        def spy(x_part, r_part, w2, b2, episodes=episodes):
+            if torch.is_grad_enabled():  # a training step (scoring runs under no_grad)
+                seen_per_step[episodes].append(r_part.shape[0])
+            return original(x_part, r_part, w2, b2)
+
+        monkeypatch.setattr(crnet, "relation_logits", spy)
+        crnet.fit(checks.X, checks.y, checks.A, {**FAST, "epochs": 1, "batch_size": 4, "episode_classes": episodes},
+                  seed=0, device="cpu")
+    n_seen = np.unique(checks.y).size
+    assert set(seen_per_step["all"]) == {n_seen}
+    assert max(seen_per_step["batch"]) <= 4 and min(seen_per_step["batch"]) >= 1 and max(seen_per_step["batch"]) < n_seen
 
 
 def test_deterministic_given_the_seed(checks):
@@ -59,7 +80,7 @@ def test_deterministic_given_the_seed(checks):
 
 def test_bad_params(checks):
     checks.bad_params(crnet, {"experts": 0, "assignment": "fuzzy", "temperature": 0.0, "lr": -1.0, "weight_decay": -1.0,
-                              "minmax": 1})
+                              "minmax": 1, "episode_classes": "some"})
 
 
 def test_cli_train_on_digits(tmp_path, capsys):

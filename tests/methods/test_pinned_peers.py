@@ -27,7 +27,7 @@ BUDGETS = {
     "se-gzsl": {"epochs": 2, "hidden": 32, "n_synth": 10, "cls_epochs": 2, "pre_epochs": 2},
     "tf-vaegan": {"epochs": 2, "hidden": 32, "n_synth": 10, "cls_epochs": 2},
     "cmt": {"epochs": 2, "hidden": 16},
-    "crnet": {"epochs": 2, "hidden": 16},
+    "crnet": {"epochs": 2, "hidden": 16, "episode_classes": "all"},  # pinned before episodes of the batch's classes
     "sp-aen": {"epochs": 2, "hidden": 16},
     "cosmo": {"epochs": 2, "zs_params": {"hidden": 16, "epochs": 1}},
     "sync": {"iters": 50}, "zskl": {"landmarks": 100}, "sae": {},
