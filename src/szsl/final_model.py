@@ -67,11 +67,17 @@ def anchor_for(mode: str, n_images: int | None) -> bool:
     return mode == "on" or (mode == "auto" and n_images is not None and n_images <= ANCHOR_MAX_IMAGES)
 
 
+def few_fold_classes(fold_unseen: float | None) -> bool:
+    """Whether folds with ``fold_unseen`` classes without training images each (mean over the folds;
+    ``protocol.fold_unseen_classes``; None: not known) hold at most FEW_FOLD_CLASSES: too few for their ranking of
+    settings to mean much (the anchor's weight here, the warning of ``trust.selection_warnings``)."""
+    return fold_unseen is not None and fold_unseen <= FEW_FOLD_CLASSES
+
+
 def anchor_weight_for(fold_unseen: float | None) -> float | None:
     """The anchor's share of the final model's average on folds with ``fold_unseen`` classes without training images
-    each (mean over the folds; ``protocol.fold_unseen_classes``): ANCHOR_HEAVY on at most FEW_FOLD_CLASSES, else None
-    (one member among the others)."""
-    return ANCHOR_HEAVY if fold_unseen is not None and fold_unseen <= FEW_FOLD_CLASSES else None
+    each: ANCHOR_HEAVY where they are few (``few_fold_classes``), else None (one member among the others)."""
+    return ANCHOR_HEAVY if few_fold_classes(fold_unseen) else None
 
 
 def member_weights(n: int, anchor_weight: float | None) -> list[float] | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from szsl.final_model import FEW_FOLD_CLASSES
+from szsl.final_model import FEW_FOLD_CLASSES, few_fold_classes
 
 NEAR_ZERO_H = 5.0  # mean validation H (%) below which no trial's ranking means much
 EDGE = 0.02  # a value within 2 % of its range's width (log width for log ranges) from an end is at the edge
@@ -25,7 +25,7 @@ def selection_warnings(best_value: float, best_params: Mapping[str, Any], folds:
     """The reasons (one line each) not to trust the selection; [] when there are none. ``fold_unseen``: how many classes
     without training images the folds hold on average (``protocol.fold_unseen_classes``; None: not known)."""
     out = []
-    if fold_unseen is not None and fold_unseen <= FEW_FOLD_CLASSES:
+    if few_fold_classes(fold_unseen):
         out.append(
             f"the validation folds hold {fold_unseen:.3g} classes without training images each (at most {FEW_FOLD_CLASSES}): one class "
             "more or less right moves a fold's H by tens of points, so the ranking of settings is mostly chance and validation H "
