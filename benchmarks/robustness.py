@@ -10,6 +10,7 @@ Families (``TIERS`` lists which members each tier runs):
   twins    the xlsa17 twins of ``../shared/twins/twin.py`` (generator seeds 1, 2);
   small    twins with trainval subsampled per class to 10 % and 30 % (test split unchanged);
   holdout  twelve more digits splits (seeds 201-206, 301-306), never used to choose a default (``--tier holdout``);
+  fresh    twelve more (seeds 401-406, 501-506), made in round 7 and read once its rule was written (``--tier fresh``);
   knobs    twins with one generator knob moved (within-class spread sig_w, look-alike pull cpull,
            unexplained class part rho), harder and easier than the calibrated value.
 
@@ -60,6 +61,9 @@ TWIN = HERE.parent.parent / "shared" / "twins" / "twin.py"
 DIGIT_SPLITS = [(s, 3) for s in range(101, 107)] + [(s, 4) for s in range(107, 113)]
 HOLDOUT_DIGIT_SPLITS = [(s, 3) for base in (201, 301) for s in range(base, base + 3)] + [
     (s, 4) for base in (204, 304) for s in range(base, base + 3)]
+# A second held-out batch, made in round 7 before its rule was chosen and read only once it was written.
+FRESH_DIGIT_SPLITS = [(s, 3) for base in (401, 501) for s in range(base, base + 3)] + [
+    (s, 4) for base in (404, 504) for s in range(base, base + 3)]
 TWIN_DATASETS = ("APY", "CUB", "SUN", "AWA1", "AWA2")
 FRACTIONS = (0.1, 0.3)
 # (knob, harder, easier) around the calibrated values of twin.py's KNOBS
@@ -80,6 +84,7 @@ TIERS = {
     },
     # Digits splits no default was chosen on: a rule found on the suite is checked on them once, after the round.
     "holdout": {"holdout": [f"digits-s{s}u{u}" for s, u in HOLDOUT_DIGIT_SPLITS]},
+    "fresh": {"fresh": [f"digits-s{s}u{u}" for s, u in FRESH_DIGIT_SPLITS]},
 }
 PROTOCOLS = ("default", "duet", "v01", "fixed", "untuned", "cn")
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant", input_scaling="none")
