@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
             alone = final["single"]
             alone_h = f"{alone['mean']['H']:.1f} ± {alone['std']['H']:.1f}"
             k = len(chosen_members(final))
-            anchor = f" and the anchor, {anchor_name(members[-1])}" + (f" (weight {final['weights'][-1]:.2g})" if final.get("weights") else "")
+            weight = f" (weight {final['weights'][-1]:.2g})" if final.get("weights") else ""
+            anchor = f" and the anchor, {anchor_name(members[-1])}{weight}"
             what = f"{k} trial{'s' if k > 1 else ''}" + (anchor if final.get("anchored") else "")
             line += f"; the final model averages {what} (the best trial alone: H {alone_h})"
         if final.get("plain"):

@@ -12,7 +12,13 @@ from szsl.commands.tune import add_budget_args
 from szsl.config import PARAMS, TrainConfig
 from szsl.errors import SZSLError
 from szsl.final_model import (
-    CALIBRATIONS, DEFAULT_ANCHOR, DEFAULT_CALIBRATE, anchor_for, anchor_values_for, anchor_weight_for, final_members,
+    CALIBRATIONS,
+    DEFAULT_ANCHOR,
+    DEFAULT_CALIBRATE,
+    anchor_for,
+    anchor_values_for,
+    anchor_weight_for,
+    final_members,
 )
 from szsl.methods import method_names
 from szsl.methods.dcn import PARAMS as DCN_PARAMS
