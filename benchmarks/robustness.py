@@ -10,7 +10,7 @@ Families (``TIERS`` lists which members each tier runs):
   twins    the xlsa17 twins of ``../shared/twins/twin.py`` (generator seeds 1, 2);
   small    twins with trainval subsampled per class to 10 % and 30 % (test split unchanged);
   holdout  twelve more digits splits (seeds 201-206, 301-306), never used to choose a default (``--tier holdout``);
-  fresh    twelve more (seeds 401-406, 501-506), made in round 7 and read once its rule was written (``--tier fresh``);
+  fresh    24 more (seeds 401-406, 501-506, 601-606, 701-706), made in round 7, read once its rule was written (``--tier fresh``);
   knobs    twins with one generator knob moved (within-class spread sig_w, look-alike pull cpull,
            unexplained class part rho), harder and easier than the calibrated value.
 
@@ -61,9 +61,10 @@ TWIN = HERE.parent.parent / "shared" / "twins" / "twin.py"
 DIGIT_SPLITS = [(s, 3) for s in range(101, 107)] + [(s, 4) for s in range(107, 113)]
 HOLDOUT_DIGIT_SPLITS = [(s, 3) for base in (201, 301) for s in range(base, base + 3)] + [
     (s, 4) for base in (204, 304) for s in range(base, base + 3)]
-# A second held-out batch, made in round 7 before its rule was chosen and read only once it was written.
-FRESH_DIGIT_SPLITS = [(s, 3) for base in (401, 501) for s in range(base, base + 3)] + [
-    (s, 4) for base in (404, 504) for s in range(base, base + 3)]
+# Two more held-out batches of round 7: 401-506 made before its rule was chosen, 601-706 after it was written; the
+# default read on each once, with the rule written.
+FRESH_DIGIT_SPLITS = [(s, 3) for base in (401, 501, 601, 701) for s in range(base, base + 3)] + [
+    (s, 4) for base in (404, 504, 604, 704) for s in range(base, base + 3)]
 TWIN_DATASETS = ("APY", "CUB", "SUN", "AWA1", "AWA2")
 FRACTIONS = (0.1, 0.3)
 # (knob, harder, easier) around the calibrated values of twin.py's KNOBS

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from szsl.config import TrainConfig
@@ -192,31 +191,6 @@ def test_the_anchor_weighs_more_where_the_folds_validate_on_few_classes():
     assert check_weights(None, 3) is None and check_weights([0.5, 0.5], 2) == [0.5, 0.5]
     with pytest.raises(SZSLError, match=r"where: weights=\[0.5\]: expected one positive number per member \(2\)"):
         check_weights([0.5], 2, "where: ")
-
-
-def test_the_heavy_anchor_spreads_its_mass_evenly_and_never_outweighs_the_true_class():
-    """Where the folds are few (the anchor's weight is heavy) the anchor hedges against the attributes too: uniform soft
-    labels of mass HEDGE_MASS, at most U / (U + 2) with U unseen classes, so the true class keeps at least twice each
-    unseen class's share; elsewhere it is the untuned setting itself."""
-    from szsl.final_model import HEDGE_MASS, anchor_values_for
-    from szsl.soft_labels import soft_labels
-
-    assert HEDGE_MASS == 0.6
-    assert anchor_values_for(2.0, 3) == anchor_values_for(3.0, 10) == {"q": 0.6, "soft_label": "uniform"}
-    assert anchor_values_for(1.0, 1) == {"q": pytest.approx(1 / 3), "soft_label": "uniform"}
-    assert anchor_values_for(2.0, 2) == {"q": 0.5, "soft_label": "uniform"}
-    assert anchor_values_for(3.5, 3) == anchor_values_for(None, 3) == anchor_values_for(33.0, 50) == anchor_values_for(2.0, 0) == {}
-    for n_unseen in (1, 2, 3, 4, 10):
-        values = anchor_values_for(2.0, n_unseen)
-        A = np.random.default_rng(n_unseen).random((n_unseen + 3, 5))
-        labels = soft_labels(A, [0, 1, 2], list(range(3, n_unseen + 3)), values["q"], 0.2, values["soft_label"])
-        own, unseen = labels[:, :3].max(axis=1), labels[:, 3:]
-        assert np.all(own >= 2 * unseen.max(axis=1) - 1e-12) and np.allclose(unseen, unseen[:, :1])  # even, and outweighed
-    hedged = final_members(_record(), anchor=True, anchor_weight=2 / 3, anchor_values=anchor_values_for(2.0, 3))
-    assert hedged.members[-1] == TrainConfig(q=0.6, soft_label="uniform", seed=7)
-    assert hedged.trials[-1] == {"anchor": True, "config": hedged.members[-1].to_dict(), "gamma": 0.0}
-    assert hedged.members[:-1] == final_members(_record(), anchor=True).members[:-1] and hedged.weights[-1] == 2 / 3
-    assert final_members(_record(), anchor=False, anchor_values={"q": 0.6}).members == final_members(_record()).members
 
 
 def test_the_digits_folds_validate_on_two_classes_a_fold():

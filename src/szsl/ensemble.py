@@ -40,15 +40,14 @@ class SZSLEnsemble(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_tune(
         cls, tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, *, anchor: bool = False,
-        anchor_weight: float | None = None, anchor_values=None, **kwargs,
+        anchor_weight: float | None = None, **kwargs,
     ) -> "SZSLEnsemble":
         """The final model of ``szsl reproduce`` on a ``TuneResult`` or its JSON (``szsl tune``'s output file, as a
         dict): the members and gammas of ``final_model.final_members`` (None: its defaults, calibrate
         ``final_model.DEFAULT_CALIBRATE``); ``anchor``: szsl's untuned setting as one more member (reproduce decides
         it by ``final_model.anchor_for``, on the training set's size) and ``anchor_weight`` its share of the average
-        (``final_model.anchor_weight_for``; None: one member among the others), ``anchor_values`` its hyperparameters
-        over the untuned setting's (``final_model.anchor_values_for``; None: none)."""
-        final = final_members(tuned, k, margin, calibrate, anchor=anchor, anchor_weight=anchor_weight, anchor_values=anchor_values)
+        (``final_model.anchor_weight_for``; None: one member among the others)."""
+        final = final_members(tuned, k, margin, calibrate, anchor=anchor, anchor_weight=anchor_weight)
         return cls(members=[dict(t["config"]) for t in final.trials], gammas=final.gammas, weights=final.weights, **kwargs)
 
     def _configs(self) -> list[TrainConfig]:

@@ -51,14 +51,6 @@ ANCHOR_MAX_IMAGES = 4000
 # member there.
 FEW_FOLD_CLASSES = 3
 ANCHOR_HEAVY = 2 / 3
-# The heavy anchor also hedges against the attributes (docs/robustness.md, "Round 7"): where the folds cannot judge the
-# settings they cannot tell either whether the attribute similarity of seen and unseen classes transfers (on one real
-# digits split every protocol scores below chance among the unseen digits). There it spreads its soft-label mass evenly
-# over the unseen classes (soft_label "uniform") and moves HEDGE_MASS of it (q), not the untuned 0.5 by similarity: on the
-# 25 digits splits the mean test H rose 50.4 -> 52.0 (16 of 25 up), the main job's split 61.4 -> 66.0, and no split is
-# more than 5 below the better baseline any more. The true class keeps at least twice each unseen class's share (q at
-# most U / (U + 2) with U unseen classes), so one or two unseen classes never outweigh it.
-HEDGE_MASS = 0.6
 
 
 def chosen_members(final: Mapping) -> list:
@@ -88,23 +80,6 @@ def anchor_weight_for(fold_unseen: float | None) -> float | None:
     return ANCHOR_HEAVY if few_fold_classes(fold_unseen) else None
 
 
-def anchor_values_for(fold_unseen: float | None, n_unseen: int) -> dict[str, Any]:
-    """The anchor's hyperparameters over szsl's defaults on folds with ``fold_unseen`` classes without training images
-    each and a final problem of ``n_unseen`` unseen classes: the hedge (soft_label "uniform", q HEDGE_MASS, at most
-    U / (U + 2)) where the folds are few (``few_fold_classes``), else {} (the untuned setting itself)."""
-    if not few_fold_classes(fold_unseen) or n_unseen < 1:
-        return {}
-    return {"q": min(HEDGE_MASS, n_unseen / (n_unseen + 2)), "soft_label": "uniform"}
-
-
-def anchor_name(config: Mapping[str, Any]) -> str:
-    """How results name a final model's anchor, from its recorded setting: the untuned setting, or the hedge of
-    ``anchor_values_for`` (uniform soft labels and their mass)."""
-    if config.get("soft_label") == "uniform":
-        return f"the untuned setting with uniform soft labels of mass {float(config['q']):.2g}"
-    return "the untuned setting"
-
-
 def member_weights(n: int, anchor_weight: float | None) -> list[float] | None:
     """The weights of a final model's ``n`` members whose last is the anchor with share ``anchor_weight`` (the others
     share the rest equally); None (equal weights) for no share or a single member."""
@@ -130,7 +105,7 @@ class FinalModel(NamedTuple):
 
 def final_members(
     tuned, k: int | None = None, margin: float | None = None, calibrate: str | None = None, *, seed: int | None = None,
-    anchor: bool = False, anchor_weight: float | None = None, anchor_values: Mapping[str, Any] | None = None,
+    anchor: bool = False, anchor_weight: float | None = None,
 ) -> FinalModel:
     """The final model of a tuning record: the (at most) ``k`` best of its complete trials (``top``, best first)
     whose mean validation H is within ``margin`` points of the best (k = 1: the best alone), and their gammas under
@@ -140,8 +115,7 @@ def final_members(
     members are settings of the record's ``method`` (szsl for a record that names none: before szsl 0.3 only szsl's were written).
     ``anchor`` (``anchor_for`` decides it for reproduce and train): for a study of szsl, its untuned setting joins as
     the last member, with the first member's seed and gamma 0, and ``anchor_weight`` (``anchor_weight_for``) its share of
-    the average (None: one member among the others); ``anchor_values`` (``anchor_values_for``) its hyperparameters
-    over the untuned setting's (None: none)."""
+    the average (None: one member among the others)."""
 
     k = DEFAULT_ENSEMBLE if k is None else k
     margin = ENSEMBLE_MARGIN if margin is None else margin
@@ -157,7 +131,7 @@ def final_members(
     method = get_method(record.get("method") or "szsl")
     members = [_setting(i, t["config"], method, seed) for i, t in enumerate(chosen)]
     if anchor and method.name == "szsl":
-        fixed = method.params({**(anchor_values or {}), "seed": members[0].seed})
+        fixed = method.params({"seed": members[0].seed})
         members.append(fixed)
         gammas = None if gammas is None else [*gammas, 0.0]
         chosen = [*chosen, {"anchor": True, "config": fixed.to_dict(), "gamma": None if gammas is None else 0.0}]

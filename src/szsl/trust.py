@@ -29,7 +29,7 @@ def selection_warnings(best_value: float, best_params: Mapping[str, Any], folds:
         out.append(
             f"the validation folds hold {fold_unseen:.3g} classes without training images each (at most {FEW_FOLD_CLASSES}): one class "
             "more or less right moves a fold's H by tens of points, so the ranking of settings is mostly chance and validation H "
-            "overstates test H (szsl reproduce leans on its hedged, untuned anchor here); data with more classes make the "
+            "overstates test H (szsl reproduce leans on its untuned anchor here); data with more classes make the "
             "selection worth more"
         )
     if best_value < NEAR_ZERO_H:

@@ -50,8 +50,7 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     assert main(["reproduce", "--out", str(out), "--seeds", "0", "1", *small_space, *FAST]) == 0
     printed = capsys.readouterr().out
     assert "SZSL (ours" in printed and "digits U" in printed
-    assert re.search(r"the final model averages \d trials? and the anchor, the untuned setting with uniform soft labels of mass 0.6 "
-                     r"\(weight 0.67\) \(the best trial alone: H ", printed)
+    assert re.search(r"the final model averages \d trials? and the untuned anchor \(weight 0.67\) \(the best trial alone: H ", printed)
     for name in ("results.md", "results.json", "results.csv", "figure2_q.png", "figure3_tau_digits.png"):
         assert (out / name).is_file(), name
     for png in out.glob("*.png"):
@@ -62,17 +61,16 @@ def test_reproduce_digits_writes_table_figures_and_resumes(tmp_path, capsys, sma
     final = results["datasets"]["digits"]["final"]
     assert len(final["seeds"]) == 2 and set(final["mean"]) == {"U", "S", "H", "T1"}
     # The final model: the best trials within 3 points of validation H (at most 3), in the tune stage's order, then the
-    # anchor: szsl's untuned setting, uncalibrated (--anchor auto: the digits have at most 4000 training images), hedged
-    # (the digits' folds are few: uniform soft labels of mass 0.6, final_model.anchor_values_for).
+    # anchor: szsl's untuned setting, uncalibrated (--anchor auto: the digits have at most 4000 training images).
     tuned = results["datasets"]["digits"]["tune"]
     within = [t["config"] for t in tuned["top"][:3] if t["value"] >= tuned["best_value"] - 3.0]
-    anchor = TrainConfig(q=0.6, soft_label="uniform").to_dict()
+    anchor = TrainConfig().to_dict()
     assert [{**m, "seed": 0} for m in final["ensemble"]] == [{**c, "seed": 0} for c in within] + [{**anchor, "seed": 0}]
     assert final["anchored"] is True and results["options"]["anchor"] == "auto"
     # The digits' folds validate on 2 classes without training images each: the anchor has 2/3 of the average.
     n = len(within)
     assert final["weights"] == pytest.approx([1 / (3 * n)] * n + [2 / 3])
-    assert f"| {n} trial{'s' if n > 1 else ''} + the untuned setting with uniform soft labels of mass 0.6 (weight 0.67), calibrated" in md
+    assert f"| {n} trial{'s' if n > 1 else ''} + the untuned setting (weight 0.67), calibrated" in md
     assert set(final["single"]) == {"seeds", "mean", "std"}
     assert f"{final['mean']['H']:.1f} ± {final['std']['H']:.1f}" in md
     # Both models from the same trainings: the headline calibrates each member by its trial's fold gamma, clipped at 0

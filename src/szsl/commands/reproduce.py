@@ -57,7 +57,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from szsl.commands._common import check_output_path
     from szsl.experiments.reproduce import ReproduceOptions, reproduce
-    from szsl.final_model import anchor_name, chosen_members
+    from szsl.final_model import chosen_members
 
     check_output_path(args.out, "--out", folder=True)
 
@@ -86,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
             alone = final["single"]
             alone_h = f"{alone['mean']['H']:.1f} ± {alone['std']['H']:.1f}"
             k = len(chosen_members(final))
-            weight = f" (weight {final['weights'][-1]:.2g})" if final.get("weights") else ""
-            anchor = f" and the anchor, {anchor_name(members[-1])}{weight}"
+            anchor = " and the untuned anchor" + (f" (weight {final['weights'][-1]:.2g})" if final.get("weights") else "")
             what = f"{k} trial{'s' if k > 1 else ''}" + (anchor if final.get("anchored") else "")
             line += f"; the final model averages {what} (the best trial alone: H {alone_h})"
         if final.get("plain"):

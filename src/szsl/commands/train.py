@@ -11,15 +11,7 @@ from szsl.commands._common import add_anchor_arg, add_dataset_args, add_quiet_ar
 from szsl.commands.tune import add_budget_args
 from szsl.config import PARAMS, TrainConfig
 from szsl.errors import SZSLError
-from szsl.final_model import (
-    CALIBRATIONS,
-    DEFAULT_ANCHOR,
-    DEFAULT_CALIBRATE,
-    anchor_for,
-    anchor_values_for,
-    anchor_weight_for,
-    final_members,
-)
+from szsl.final_model import CALIBRATIONS, DEFAULT_ANCHOR, DEFAULT_CALIBRATE, anchor_for, anchor_weight_for, final_members
 from szsl.methods import method_names
 from szsl.methods.dcn import PARAMS as DCN_PARAMS
 from szsl.params import add_options
@@ -177,10 +169,10 @@ def _run_from_tune(args: argparse.Namespace) -> int:
     calibrate = DEFAULT_CALIBRATE if args.calibrate is None else args.calibrate
     anchor_mode = DEFAULT_ANCHOR if args.anchor is None else args.anchor
 
-    def members(anchor: bool, weight: float | None = None, values=None):
+    def members(anchor: bool, weight: float | None = None):
         try:
             return final_members(tuned, args.ensemble, args.ensemble_margin, calibrate, seed=args.seed, anchor=anchor,
-                                 anchor_weight=weight, anchor_values=values)
+                                 anchor_weight=weight)
         except (KeyError, TypeError) as exc:
             raise SZSLError(f"--from-tune {path}: field 'top': malformed trial ({exc})") from None
         except SZSLError as exc:
@@ -192,8 +184,7 @@ def _run_from_tune(args: argparse.Namespace) -> int:
         raise SZSLError(f"--from-tune {path}: a tuning result of {tuned['dataset']}, not of {benchmark.name}")
     if anchor_for(anchor_mode, int(benchmark.trainval.size)):  # as szsl reproduce decides it, on the training set's size
         # and its weight on the study's folds (szsl tune's default class folds)
-        fold_unseen = fold_unseen_classes(benchmark)
-        configs, gammas, _, weights = members(True, anchor_weight_for(fold_unseen), anchor_values_for(fold_unseen, len(benchmark.unseen)))
+        configs, gammas, _, weights = members(True, anchor_weight_for(fold_unseen_classes(benchmark)))
     data = split_data(benchmark, final_split(benchmark))
     per_ensemble = None if gammas is None else [gammas]
     (run,) = evaluate_ensembles("szsl", data, [configs], device=args.device, gammas=per_ensemble, keep_models=args.save is not None,

@@ -12,7 +12,7 @@ from szsl.atomic import atomic_open, write_json, write_text
 from szsl.experiments.final import METRICS
 from szsl.experiments.paper import PAPER_NOTE, PAPER_SZSL, display_name
 from szsl.experiments.sweep import SOURCE
-from szsl.final_model import anchor_name, chosen_members
+from szsl.final_model import chosen_members
 
 
 def _pct(x: float | None) -> str:
@@ -98,8 +98,7 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
         t, f = per_dataset[n]["tune"], per_dataset[n]["final"]
         k = len(chosen_members(f)) or 1  # a single model's stage lists no "ensemble"
         cal = f.get("calibrated")
-        anchor = f" + {anchor_name(f['ensemble'][-1])}" if f.get("anchored") else ""
-        anchor += f" (weight {f['weights'][-1]:.2g})" if f.get("anchored") and f.get("weights") else ""
+        anchor = " + the untuned setting" + (f" (weight {f['weights'][-1]:.2g})" if f.get("weights") else "")
         model = f"{k} trial{'s' if k > 1 else ''}" + (anchor if f.get("anchored") else "") + (
             f", calibrated ({opts.calibrate}; gammas {', '.join(f'{g:.2g}' for g in cal['gammas'])})" if cal else ", not calibrated"
         )

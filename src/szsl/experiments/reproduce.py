@@ -31,7 +31,6 @@ from szsl.final_model import (
     ENSEMBLE_MARGIN,
     CalibrationError,
     anchor_for,
-    anchor_values_for,
     anchor_weight_for,
     final_members,
 )
@@ -153,11 +152,9 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
     best = TrainConfig.from_dict(cache["tune"]["best_config"])
     try:
         anchor = anchor_for(opts.anchor, int(bench().trainval.size))
-        fold_unseen = fold_unseen_classes(bench(), opts.fold_classes) if anchor else None
-        weight = anchor_weight_for(fold_unseen) if anchor else None
+        weight = anchor_weight_for(fold_unseen_classes(bench(), opts.fold_classes)) if anchor else None
         members, gammas, chosen, weights = final_members(
-            cache["tune"], opts.ensemble, opts.ensemble_margin, opts.calibrate, anchor=anchor, anchor_weight=weight,
-            anchor_values=anchor_values_for(fold_unseen, len(bench().unseen)) if anchor else None,
+            cache["tune"], opts.ensemble, opts.ensemble_margin, opts.calibrate, anchor=anchor, anchor_weight=weight
         )
     except CalibrationError as exc:
         raise SZSLError(f"{cache['tune'].get('study', 'the study')}: {exc} (--calibrate none)") from None
