@@ -11,6 +11,7 @@ Families (``TIERS`` lists which members each tier runs):
   small    twins with trainval subsampled per class to 10 % and 30 % (test split unchanged);
   holdout  twelve more digits splits (seeds 201-206, 301-306), never used to choose a default (``--tier holdout``);
   fresh    24 more (seeds 401-406, 501-506, 601-606, 701-706), made in round 7, read once its rule was written (``--tier fresh``);
+  knobs2   knob settings no default was chosen on (round 7: a stronger look-alike pull, other seeds and twins; ``--tier knobs2``);
   knobs    twins with one generator knob moved (within-class spread sig_w, look-alike pull cpull,
            unexplained class part rho), harder and easier than the calibrated value.
 
@@ -86,6 +87,8 @@ TIERS = {
     # Digits splits no default was chosen on: a rule found on the suite is checked on them once, after the round.
     "holdout": {"holdout": [f"digits-s{s}u{u}" for s, u in HOLDOUT_DIGIT_SPLITS]},
     "fresh": {"fresh": [f"digits-s{s}u{u}" for s, u in FRESH_DIGIT_SPLITS]},
+    # Knob settings no default was chosen on (round 7): a stronger look-alike pull, another generator seed, other twins.
+    "knobs2": {"knobs2": ["knob-APY-1-cpull=0.9", "knob-APY-2-cpull=0.8", "knob-CUB-1-cpull=0.8", "knob-AWA2-1-cpull=0.8"]},
 }
 PROTOCOLS = ("default", "duet", "v01", "fixed", "untuned", "cn")
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant", input_scaling="none")
