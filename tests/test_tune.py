@@ -399,6 +399,46 @@ def test_workers_argument_runs_extra_processes_and_forwards_sigterm(tmp_path):
     assert not any(pid_alive(p) for p in pids)
 
 
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has exited (a zombie nobody reaped yet counts as exited)."""
+    from szsl.atomic import pid_alive
+
+    if not pid_alive(pid):
+        return True
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return not pid_alive(pid)
+
+
+def test_an_extra_worker_stops_when_its_parent_is_killed_outright(tmp_path):
+    """A parent killed by SIGKILL cannot pass its signal on: the extra worker sees its parent gone and stops by itself
+    (as on SIGTERM), instead of going on with the study alone."""
+
+    url, study = sqlite_url(tmp_path / "k.db"), "orphan"
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({**SMALL, "epochs": 30, "batch_size": 64}))
+    args = ("--trials", "200", "--batch", "1", "--space", str(space), "--storage", url, "--study", study, "--workers", "2")
+    proc = subprocess.Popen(_cmd(*args), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pids: set = set()
+    deadline = time.monotonic() + 180
+    while len(pids) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        if (tmp_path / "k.db").exists():
+            try:
+                pids = {t.user_attrs["worker"]["pid"] for t in _study(url, study).trials if "worker" in t.user_attrs}
+            except Exception:  # noqa: BLE001 - the study is still being created
+                pass
+    assert len(pids) == 2 and proc.pid in pids, "both workers should have asked for trials"
+    proc.kill()
+    proc.wait(timeout=30)
+    (worker,) = pids - {proc.pid}
+    deadline = time.monotonic() + 60
+    while not _gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _gone(worker), "the orphaned worker should have stopped"
+
+
 # ----------------------------------------------------------------------------- multi-fidelity
 
 

@@ -140,6 +140,7 @@ def _worker_main(benchmark: Benchmark, spec: StudySpec, device: str, worker: int
     from szsl.signals import Terminated, install_signal_handlers
 
     install_signal_handlers()
+    _stop_when_orphaned()
     try:
         tune(benchmark, spec, device=device, progress=False, worker=worker)
     except Terminated as exc:
@@ -149,6 +150,25 @@ def _worker_main(benchmark: Benchmark, spec: StudySpec, device: str, worker: int
     except SZSLError as exc:
         print(f"szsl: error: worker {worker}: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def _stop_when_orphaned() -> None:
+    """SIGTERM to this extra worker once the process that started it is gone. ``tune`` passes its own SIGTERM on when it
+    unwinds, but a parent killed outright (SIGKILL, or aborted inside a native library) cannot: the worker would go on
+    with the study alone, and keep the terminal's pipes open."""
+    import multiprocessing
+    import signal
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of the sentinel pipe closes: it exited, however
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="szsl-parent-watch", daemon=True).start()
 
 
 def _tune(benchmark: Benchmark, spec: StudySpec, *, device: str, progress: bool, worker: int) -> TuneResult:
