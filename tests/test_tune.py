@@ -366,19 +366,15 @@ def test_two_workers_postgres(tmp_path):
     _two_workers(url, tmp_path)
 
 
-def test_workers_argument_runs_extra_processes_and_forwards_sigterm(tmp_path):
-    """``tune(workers=2)`` (``szsl tune --workers 2``): both processes work on one study; SIGTERM to the
-    parent reaches the extra worker too, and every process is gone afterwards."""
-    import signal
-
-    from szsl.atomic import pid_alive
-
+def _two_tune_workers(tmp_path, **popen) -> tuple[subprocess.Popen, set]:
+    """``szsl tune --workers 2`` on a long study, started and run until both processes have asked for trials: the
+    command's process and the two workers' pids (the parent's among them)."""
     url, study = sqlite_url(tmp_path / "w.db"), "workers"
     space = tmp_path / "space.json"
     space.write_text(json.dumps({**SMALL, "epochs": 30, "batch_size": 64}))
     args = ("--trials", "200", "--batch", "1", "--space", str(space), "--storage", url, "--study", study)
     args += ("--workers", "2", "--out", str(tmp_path / "b.json"))
-    proc = subprocess.Popen(_cmd(*args), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_cmd(*args), env=_env(), stdout=subprocess.DEVNULL, **popen)
     pids: set = set()
     deadline = time.monotonic() + 180
     while len(pids) < 2 and time.monotonic() < deadline and proc.poll() is None:
@@ -389,14 +385,7 @@ def test_workers_argument_runs_extra_processes_and_forwards_sigterm(tmp_path):
             except Exception:  # noqa: BLE001 - the study is still being created
                 pass
     assert len(pids) == 2 and proc.pid in pids, "both workers should have asked for trials"
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
-    assert "terminated" in err and "Traceback" not in err
-    deadline = time.monotonic() + 30
-    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not any(pid_alive(p) for p in pids)
+    return proc, pids
 
 
 def _gone(pid: int) -> bool:
@@ -411,25 +400,28 @@ def _gone(pid: int) -> bool:
         return not pid_alive(pid)
 
 
+def test_workers_argument_runs_extra_processes_and_forwards_sigterm(tmp_path):
+    """``tune(workers=2)`` (``szsl tune --workers 2``): both processes work on one study; SIGTERM to the
+    parent reaches the extra worker too, and every process is gone afterwards."""
+    import signal
+
+    from szsl.atomic import pid_alive
+
+    proc, pids = _two_tune_workers(tmp_path, stderr=subprocess.PIPE, text=True)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "terminated" in err and "Traceback" not in err
+    deadline = time.monotonic() + 30
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(pid_alive(p) for p in pids)
+
+
 def test_an_extra_worker_stops_when_its_parent_is_killed_outright(tmp_path):
     """A parent killed by SIGKILL cannot pass its signal on: the extra worker sees its parent gone and stops by itself
     (as on SIGTERM), instead of going on with the study alone."""
-
-    url, study = sqlite_url(tmp_path / "k.db"), "orphan"
-    space = tmp_path / "space.json"
-    space.write_text(json.dumps({**SMALL, "epochs": 30, "batch_size": 64}))
-    args = ("--trials", "200", "--batch", "1", "--space", str(space), "--storage", url, "--study", study, "--workers", "2")
-    proc = subprocess.Popen(_cmd(*args), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    pids: set = set()
-    deadline = time.monotonic() + 180
-    while len(pids) < 2 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-        if (tmp_path / "k.db").exists():
-            try:
-                pids = {t.user_attrs["worker"]["pid"] for t in _study(url, study).trials if "worker" in t.user_attrs}
-            except Exception:  # noqa: BLE001 - the study is still being created
-                pass
-    assert len(pids) == 2 and proc.pid in pids, "both workers should have asked for trials"
+    proc, pids = _two_tune_workers(tmp_path, stderr=subprocess.DEVNULL)
     proc.kill()
     proc.wait(timeout=30)
     (worker,) = pids - {proc.pid}
