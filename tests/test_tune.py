@@ -395,7 +395,7 @@ def _gone(pid: int) -> bool:
     if not pid_alive(pid):
         return True
     try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return not pid_alive(pid)
 
