@@ -11,6 +11,8 @@ Families (``TIERS`` lists which members each tier runs):
   small    twins with trainval subsampled per class to 10 % and 30 % (test split unchanged);
   holdout  twelve more digits splits (seeds 201-206, 301-306), never used to choose a default (``--tier holdout``);
   fresh    24 more (seeds 401-406, 501-506, 601-606, 701-706), made in round 7, read once its rule was written (``--tier fresh``);
+  fresh3   36 more (seeds 801-806 ... 1301-1306), made in round 8 before any rule of it was chosen (``--tier fresh3``);
+  small2   small data no default was chosen on: SUN, AwA1, AwA2 twins subsampled, aPY and CUB of seed 2 (``--tier small2``);
   knobs2   knob settings no default was chosen on (round 7: a stronger look-alike pull, other seeds and twins; ``--tier knobs2``);
   knobs    twins with one generator knob moved (within-class spread sig_w, look-alike pull cpull,
            unexplained class part rho), harder and easier than the calibrated value.
@@ -19,7 +21,7 @@ Protocols:
   default  ``szsl reproduce --no-sweeps`` with today's defaults (``--set NAME=VALUE`` runs a variant
            under another ``--tag``: a ReproduceOptions field, e.g. epoch_steps=0 min_steps=400);
   v01      szsl 0.1's protocol: ``--space paper --fold-classes trainval --trials 30 --prune none
-           --ensemble 1 --calibrate none --epoch-steps 0``, features as given (0.1 had no input scaling);
+           --ensemble 1 --calibrate none --epoch-steps 0 --anchor off``, features as given (0.1 had no input scaling);
   fixed    the untuned fixed setting q 0.5, tau 0.2, alpha 1, hidden 1500, 20 epochs, constant lr 1e-3, batch 256,
            features as given (the issue's independent implementation);
   untuned  what ``szsl train`` does with no hyperparameters: ``TrainConfig()`` with today's budget rules
@@ -66,6 +68,9 @@ HOLDOUT_DIGIT_SPLITS = [(s, 3) for base in (201, 301) for s in range(base, base 
 # default read on each once, with the rule written.
 FRESH_DIGIT_SPLITS = [(s, 3) for base in (401, 501, 601, 701) for s in range(base, base + 3)] + [
     (s, 4) for base in (404, 504, 604, 704) for s in range(base, base + 3)]
+# Round 8's batch, made before any rule of that round was chosen: the default read on it once.
+FRESH3_DIGIT_SPLITS = [(s, 3) for base in range(801, 1400, 100) for s in range(base, base + 3)] + [
+    (s, 4) for base in range(804, 1400, 100) for s in range(base, base + 3)]
 TWIN_DATASETS = ("APY", "CUB", "SUN", "AWA1", "AWA2")
 FRACTIONS = (0.1, 0.3)
 # (knob, harder, easier) around the calibrated values of twin.py's KNOBS
@@ -87,14 +92,19 @@ TIERS = {
     # Digits splits no default was chosen on: a rule found on the suite is checked on them once, after the round.
     "holdout": {"holdout": [f"digits-s{s}u{u}" for s, u in HOLDOUT_DIGIT_SPLITS]},
     "fresh": {"fresh": [f"digits-s{s}u{u}" for s, u in FRESH_DIGIT_SPLITS]},
+    "fresh3": {"fresh3": [f"digits-s{s}u{u}" for s, u in FRESH3_DIGIT_SPLITS]},
+    # Small data no default was chosen on (round 8): the other twins subsampled, and aPY and CUB of generator seed 2.
+    "small2": {"small2": ["small-SUN-1-10", "small-SUN-1-30", "small-AWA1-1-10", "small-AWA2-1-10", "small-APY-2-10", "small-CUB-2-30"]},
     # Knob settings no default was chosen on (round 7): a stronger look-alike pull, another generator seed, other twins.
     "knobs2": {"knobs2": ["knob-APY-1-cpull=0.9", "knob-APY-2-cpull=0.8", "knob-CUB-1-cpull=0.8", "knob-AWA2-1-cpull=0.8"]},
 }
 PROTOCOLS = ("default", "duet", "v01", "fixed", "untuned", "cn")
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant", input_scaling="none")
 SPACES = Path(__file__).resolve().parent / "spaces"
+# szsl 0.1 had none of the later final-model additions: one trial, uncalibrated, and no untuned anchor (before round 8
+# the anchor joined v01's final model on small data: its cells of the holdout, fresh and fresh3 digits were not 0.1's).
 V01 = dict(space=str(SPACES / "paper_as_given.json"), fold_classes="trainval", trials=30, prune="none", ensemble=1, calibrate="none",
-           epoch_steps=0, objective="plain")
+           epoch_steps=0, objective="plain", anchor="off")
 SEEDS = (0, 1, 2)
 
 
@@ -229,6 +239,8 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
         tres = tuned.get("result", tuned)
         out = {"H": [r["H"] for r in res["seeds"]], "U": [r["U"] for r in res["seeds"]], "S": [r["S"] for r in res["seeds"]],
                "val_H": tres.get("best_value"), "config": res.get("config"), "members": len(res.get("ensemble", [])) or 1}
+        if protocol == "v01" and out["members"] != 1:
+            raise SystemExit(f"{dataset}: v01's final model has {out['members']} members; szsl 0.1's protocol has one (see V01)")
         if protocol == "duet":  # duet's numbers, the default's beside them (the same study and final model)
             d = res["duet"]
             out = {"H": [r["H"] for r in d["seeds"]], "U": [r["U"] for r in d["seeds"]], "S": [r["S"] for r in d["seeds"]],
@@ -293,7 +305,8 @@ def load_results(out: Path) -> dict[str, dict[str, dict]]:
     res: dict[str, dict[str, dict]] = {}
     for f in sorted(out.glob("*/*.json")):
         cell = json.loads(f.read_text())
-        res.setdefault(cell["protocol"], {})[cell["dataset"]] = cell
+        if "protocol" in cell:  # folds/ holds fold_signal.py's fold values, not protocol cells
+            res.setdefault(cell["protocol"], {})[cell["dataset"]] = cell
     return res
 
 
