@@ -9,7 +9,7 @@ import pytest
 
 from szsl.data.benchmark import Benchmark, Fold, validate_benchmark
 from szsl.errors import SZSLError
-from szsl.protocol import SEEN_HOLDOUT, final_split, split_data, validation_splits
+from szsl.protocol import SEEN_HOLDOUT, final_split, seen_held_out, split_data, validation_splits
 
 
 def tiny_benchmark(seed: int = 0, n_classes: int = 12, n_unseen: int = 3, per_class: int = 23) -> Benchmark:
@@ -82,8 +82,25 @@ def test_folds_are_disjoint_stratified_and_inside_trainval(fold_classes):
         for c in fold.train_classes:  # 80/20 within every pseudo-seen class
             n = int(np.sum(labels[b.trainval] == c))
             held = int(np.sum(labels[split.eval_seen] == c))
-            assert held == int(round(SEEN_HOLDOUT * n))
+            assert held == int(round(SEEN_HOLDOUT * n)) == seen_held_out(n)  # 20 images a class here
             assert int(np.sum(labels[split.train] == c)) == n - held
+
+
+def test_two_images_a_class_still_leave_seen_validation_images():
+    """With 2 trainval images a class, 20 % rounds to none: every fold had no seen validation images, S and H were NaN
+    on every fold (the SUN twin at 10 %). One of the two is held out now."""
+    b = tiny_benchmark(per_class=3)  # 2 trainval images a class
+    assert [seen_held_out(n) for n in (1, 2, 3, 4, 5, 7, 8)] == [0, 1, 1, 1, 1, 1, 2]
+    for split, fold in zip(validation_splits(b, 0), b.folds):
+        held = b.labels[split.eval_seen]
+        assert sorted(held.tolist()) == sorted(fold.train_classes.tolist())  # one image of every pseudo-seen class
+        assert np.isin(fold.train_classes, b.labels[split.train]).all()  # and one left to train on
+
+
+def test_one_image_a_class_is_a_clear_error():
+    b = tiny_benchmark(per_class=2)  # 1 trainval image a class: nothing to hold out
+    with pytest.raises(SZSLError, match=r"tiny fold 1: no seen validation images .* at least 2 images"):
+        validation_splits(b, 0)
 
 
 def test_fold_split_is_seeded():

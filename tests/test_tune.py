@@ -196,6 +196,37 @@ def test_diverged_trials_fail_with_a_message(tmp_path, digits):
     assert all(t.value is None for t in trials)
 
 
+def test_a_trial_whose_folds_measure_nothing_stops_the_study_with_its_reason(tmp_path, digits, monkeypatch):
+    """A validation objective that is not a number (folds that measured nothing) was FAILed by optuna without a
+    reason, taken for a trial whose worker died and asked again, forever (round 8: the subsampled SUN twin)."""
+    import szsl.trial_batch as trial_batch
+
+    calls = []
+
+    def no_number(results, objective="calibrated"):
+        calls.append(objective)
+        if len(calls) > 20:
+            raise RuntimeError("the study asks for the same trials again and again")
+        return float("nan")
+
+    def hung(*_):
+        raise TimeoutError("tune waited on trials that will never finish")
+
+    monkeypatch.setattr(trial_batch, "fold_value", no_number)
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)  # before the fix the study asked again forever, or waited for requeued trials: fail, do not hang
+    url = sqlite_url(tmp_path / "n.db")
+    try:
+        with pytest.raises(SZSLError, match="validation objective is not a number"):
+            tune(digits, n_trials=2, storage=url, study_name="n", space=make_space(SMALL), batch=2, device="cpu", progress=False,
+                 prune="none")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    trials = _study(url, "n").trials
+    assert len(trials) == 2 and all(t.state.name == "FAIL" and t.user_attrs.get("invalid") for t in trials)
+
+
 def test_grid_and_random_samplers(tmp_path, digits):
     space = make_space(
         {**SMALL, **{k: 0.5 for k in ("q", "alpha")}, "tau": 1.0, "lr": 1e-3, "l1": 0, "l2": 0, "activation": {"choices": ["relu", "tanh"]}}

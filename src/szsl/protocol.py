@@ -3,9 +3,10 @@
 - ``validation_splits``: the paper's cross-validation. For fold K of the xlsa17 class lists,
   pseudo-unseen = valclassesK, pseudo-seen = trainclassesK. Training images: 80% of the
   trainval images of the pseudo-seen classes (stratified per class, from the seed); seen
-  validation: the other 20%; unseen validation: all trainval images of the pseudo-unseen
-  classes. It reads trainval indices and their labels only - never the test split, never
-  ``train_loc`` / ``val_loc`` (which overlap test_seen in the official release).
+  validation: the other 20% (at least one image of a class that has two: ``seen_held_out``);
+  unseen validation: all trainval images of the pseudo-unseen classes. It reads trainval
+  indices and their labels only - never the test split, never ``train_loc`` / ``val_loc``
+  (which overlap test_seen in the official release).
   Which classes a fold model knows (``fold_classes``):
     "all": every class of the benchmark. The test-unseen classes take part by their
       attributes alone (never an image), exactly as they do in the final model: they compete
@@ -111,9 +112,14 @@ def validation_splits(
         train, held = [], []
         for c in pseudo_seen:
             images = rng.permutation(trainval[trainval_labels == c])
-            n_held = int(round(holdout * images.size)) if images.size > 1 else 0
+            n_held = seen_held_out(images.size, holdout)
             held.append(images[:n_held])
             train.append(images[n_held:])
+        if not sum(h.size for h in held):
+            raise SZSLError(
+                f"{benchmark.name} fold {k}: no seen validation images (no class of trainclasses{k} has 2 or more trainval "
+                "images), so the folds cannot measure S: give the training classes at least 2 images each"
+            )
         if fold_classes in ("matched", "ratio"):  # its own stream: the image split above does not depend on it
             want = _unseen_wanted(benchmark, pseudo_seen.size, fold_classes)
             pseudo_unseen, classes = _matched_classes(benchmark, seen_classes, pseudo_unseen, np.random.default_rng([seed, k, 1]), want)
@@ -130,6 +136,13 @@ def validation_splits(
             )
         )
     return splits
+
+
+def seen_held_out(n_images: int, holdout: float = SEEN_HOLDOUT) -> int:
+    """How many of a pseudo-seen class's ``n_images`` trainval images a fold holds out as seen validation images:
+    the share ``holdout``, rounded, and at least one where the class has two or more (with two images a class,
+    rounding alone would hold out none and leave S undefined on every fold); none of a class's only image."""
+    return max(1, int(round(holdout * n_images))) if n_images > 1 else 0
 
 
 def fold_unseen_classes(benchmark: Benchmark, fold_classes: str = DEFAULT_FOLD_CLASSES) -> float | None:

@@ -253,7 +253,7 @@ def is_lost(frozen) -> bool:
     study goes on exactly as the uninterrupted one (``szsl.trial_batch.slot``)."""
     from optuna.trial import TrialState
 
-    return frozen.state == TrialState.FAIL and not frozen.user_attrs.get("diverged") and not frozen.user_attrs.get("surplus")
+    return frozen.state == TrialState.FAIL and not any(frozen.user_attrs.get(k) for k in ("diverged", "surplus", "invalid"))
 
 
 def _requeue(study, frozen, names=None) -> None:

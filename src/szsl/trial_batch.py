@@ -8,6 +8,7 @@ the uninterrupted one asked; a killed worker's part-finished batch is completed 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 
 from szsl.errors import SZSLError
@@ -108,6 +109,7 @@ def run_batch(
             if note is not None:
                 note(f"fold {k}/{len(folds)}")
             per_fold.append(evaluate(space.method, data, configs, seed=seed, device=device, with_t1=False, keep_curves=True))
+    invalid = None  # the first trial whose objective is not a number (its folds measured nothing): an error, after all are told
     for i, (trial, _values) in enumerate(batch):
         results = [fold[i] for fold in per_fold]
         bad = next((r for r in results if r.diverged), None)
@@ -129,6 +131,11 @@ def run_batch(
                 fold_value(results, objective),
                 TrialState.COMPLETE,
             )
+            if not math.isfinite(value):  # optuna would FAIL a NaN silently, and the study ask for the same setting again forever
+                reason = (f"trial {trial.number}: its validation objective is not a number (fold U / S / H "
+                          f"{', '.join('/'.join(str(f[k]) for k in ('U', 'S', 'H')) for f in scores)}): the folds measured nothing")
+                attrs, value, state = {"invalid": True, "fail_reason": reason}, None, TrialState.FAIL
+                invalid = invalid or reason
         try:
             for key, v in attrs.items():
                 trial.set_user_attr(key, v)
@@ -140,6 +147,8 @@ def run_batch(
             if not isinstance(exc, (UpdateFinishedTrialError, ValueError, RuntimeError)):
                 raise
         heart.remove(trial.number)
+    if invalid:
+        raise SZSLError(invalid)
 
 
 def fold_gamma(results) -> tuple[float, float]:
