@@ -13,6 +13,7 @@ Families (``TIERS`` lists which members each tier runs):
   fresh    24 more (seeds 401-406, 501-506, 601-606, 701-706), made in round 7, read once its rule was written (``--tier fresh``);
   fresh3   36 more (seeds 801-806 ... 1301-1306), made in round 8 before any rule of it was chosen (``--tier fresh3``);
   small2   small data no default was chosen on: SUN, AwA1, AwA2 twins subsampled, aPY and CUB of seed 2 (``--tier small2``);
+  knobs3   three more (round 8: aPY cpull 0.95, the aPY twin of seed 3 at cpull 0.9, AwA2 sig_w 1.6; ``--tier knobs3``);
   knobs2   knob settings no default was chosen on (round 7: a stronger look-alike pull, other seeds and twins; ``--tier knobs2``);
   knobs    twins with one generator knob moved (within-class spread sig_w, look-alike pull cpull,
            unexplained class part rho), harder and easier than the calibrated value.
@@ -95,6 +96,8 @@ TIERS = {
     "fresh3": {"fresh3": [f"digits-s{s}u{u}" for s, u in FRESH3_DIGIT_SPLITS]},
     # Small data no default was chosen on (round 8): the other twins subsampled, and aPY and CUB of generator seed 2.
     "small2": {"small2": ["small-SUN-1-10", "small-SUN-1-30", "small-AWA1-1-10", "small-AWA2-1-10", "small-APY-2-10", "small-CUB-2-30"]},
+    # Knob settings no default was chosen on (round 8): a look-alike pull stronger still, an aPY twin of another seed, AwA2's spread.
+    "knobs3": {"knobs3": ["knob-APY-1-cpull=0.95", "knob-APY-3-cpull=0.9", "knob-AWA2-1-sig_w=1.6"]},
     # Knob settings no default was chosen on (round 7): a stronger look-alike pull, another generator seed, other twins.
     "knobs2": {"knobs2": ["knob-APY-1-cpull=0.9", "knob-APY-2-cpull=0.8", "knob-CUB-1-cpull=0.8", "knob-AWA2-1-cpull=0.8"]},
 }
@@ -377,15 +380,19 @@ def _plot(res, fams, protocols, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(fams), figsize=(4.2 * len(fams), 4), squeeze=False)
-    for ax, (fam, names) in zip(axes[0], fams.items()):
+    cols = min(3, len(fams))  # a grid, the families in rows of three
+    rows = -(-len(fams) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.0 * cols, 4.2 * rows), squeeze=False)
+    for ax in axes.flat[len(fams):]:
+        ax.axis("off")
+    for ax, (fam, names) in zip(axes.flat, fams.items()):
         names = sorted(names, key=lambda n: (n != "digits", n))
         for j, p in enumerate(protocols):
             xs = [i + (j - (len(protocols) - 1) / 2) * 0.15 for i, n in enumerate(names) if n in res.get(p, {})]
             cells = [res[p][n] for n in names if n in res.get(p, {})]
             ax.errorbar(xs, [np.mean(c["H"]) for c in cells], yerr=[np.std(c["H"]) for c in cells], fmt="o", ms=4, label=p, capsize=2)
         ax.set_xticks(range(len(names)))
-        ax.set_xticklabels(names, rotation=70, fontsize=7)
+        ax.set_xticklabels([n.removeprefix("digits-") for n in names], rotation=70, fontsize=7 if len(names) <= 16 else 5)
         ax.set_title(f"{fam}: test H (mean ± std over seeds)")
         ax.set_ylabel("test H (%)")
         ax.grid(alpha=0.3)
