@@ -25,17 +25,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from robustness import FIXED, TIERS, materialise  # noqa: E402
+from robustness import TIERS, materialise, untuned_params  # noqa: E402
+from robustness import UNTUNED as SETTINGS  # noqa: E402
 from szsl.atomic import write_json  # noqa: E402
 
 SEEDS = (0, 1)
-SETTINGS = ("fixed", "untuned")
 
 
 def fold_values(name: str, data: Path) -> dict[str, float]:
     """The calibrated fold H of the fixed and the untuned setting on data set ``name`` (mean over SEEDS)."""
-    from szsl.budget import budget_config
-    from szsl.config import TrainConfig
     from szsl.data import load_benchmark
     from szsl.evaluation import evaluate
     from szsl.objective import fold_value
@@ -50,12 +48,8 @@ def fold_values(name: str, data: Path) -> dict[str, float]:
         values = []
         for seed in SEEDS:
             runs = []
-            for split, d in zip(splits, datas):
-                if setting == "fixed":
-                    params = dict(FIXED, seed=seed)
-                else:  # what szsl train applies on this fold's training images
-                    params = budget_config(TrainConfig(), int(split.train.size)).replace(seed=seed)
-                runs += evaluate("szsl", d, [params], with_t1=False, keep_curves=True)
+            for split, d in zip(splits, datas):  # the untuned setting as szsl train applies it to this fold's training images
+                runs += evaluate("szsl", d, [untuned_params(setting, int(split.train.size), seed)], with_t1=False, keep_curves=True)
             values.append(fold_value(runs))
         out[setting] = float(np.mean(values))
     return out

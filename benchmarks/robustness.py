@@ -225,6 +225,20 @@ def _peers() -> list[str]:
     return [n for n in method_names() if n != "szsl" and n not in ABLATIONS]
 
 
+UNTUNED = ("fixed", "untuned")  # the settings no study chooses
+
+
+def untuned_params(protocol: str, n_images: int, seed: int):
+    """The setting of ``protocol`` (one of UNTUNED) trained on ``n_images`` images with ``seed``: the fixed setting as
+    given; the untuned one as ``szsl train`` with no hyperparameters trains it (commands/train.py: the same budget rules)."""
+    if protocol == "fixed":
+        return dict(FIXED, seed=seed)
+    from szsl.budget import budget_config
+    from szsl.config import TrainConfig
+
+    return budget_config(TrainConfig(), n_images).replace(seed=seed)
+
+
 def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, overrides: dict) -> dict:
     from szsl.data import load_benchmark
     from szsl.evaluation import evaluate
@@ -254,14 +268,8 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
         return out
     bench = load_benchmark(dataset, root)
     data = split_data(bench, final_split(bench))
-    if protocol == "fixed":
-        runs = evaluate("szsl", data, [dict(FIXED, seed=s) for s in seeds], with_t1=False)
-    elif protocol == "untuned":  # szsl train with no hyperparameters (commands/train.py applies the same budget rules)
-        from szsl.budget import budget_config
-        from szsl.config import TrainConfig
-
-        config = budget_config(TrainConfig(), len(bench.trainval))
-        runs = evaluate("szsl", data, [config.replace(seed=s) for s in seeds], with_t1=False)
+    if protocol in UNTUNED:
+        runs = evaluate("szsl", data, [untuned_params(protocol, len(bench.trainval), s) for s in seeds], with_t1=False)
     elif protocol in _peers():  # its defaults with the authors' published values for the dataset (cn: seen_scale 1.0 on CUB)
         from szsl.methods import get_method
 
