@@ -9,14 +9,16 @@ folds is chance there, and the default must rest on what holds across data sets 
 
 THIS SCRIPT READS TEST NUMBERS (the robustness cells): it studies the protocol, it is not a tuner. The fold values
 themselves use trainval only. Each data set's fold values are written atomically to ``<out>/folds/<name>.json``
-and skipped on a rerun.
+and skipped on a rerun (``folds-pairs/`` for ``--folds pairs``).
 
     python benchmarks/fold_signal.py --tier holdout --data /tmp/robust --out benchmarks/results/robustness
+    python benchmarks/fold_signal.py --tier holdout --data /tmp/robust --out benchmarks/results/robustness --folds pairs
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -32,8 +34,35 @@ from szsl.atomic import write_json  # noqa: E402
 SEEDS = (0, 1)
 
 
-def fold_values(name: str, data: Path) -> dict[str, float]:
-    """The calibrated fold H of the fixed and the untuned setting on data set ``name`` (mean over SEEDS)."""
+FOLDS = ("classes", "pairs")
+
+
+def pair_splits(bench, seed: int = 0) -> list:
+    """One validation split per pair of seen classes (the pair without training images; the fold model knows the seen
+    classes; the other classes' trainval images split as ``validation_splits`` splits them). Trainval only."""
+    from szsl.protocol import Split, seen_held_out
+
+    seen = np.sort(np.asarray(bench.seen, dtype=np.int64))
+    trainval = np.asarray(bench.trainval, dtype=np.int64)
+    labels = np.asarray(bench.labels)[trainval]
+    splits = []
+    for k, pair in enumerate(itertools.combinations(seen.tolist(), 2)):
+        unseen = np.asarray(pair, dtype=np.int64)
+        rng = np.random.default_rng([seed, 100 + k])
+        train, held = [], []
+        for c in np.setdiff1d(seen, unseen):
+            images = rng.permutation(trainval[labels == c])
+            n_held = seen_held_out(images.size)
+            held.append(images[:n_held])
+            train.append(images[n_held:])
+        splits.append(Split(f"pair{k}", seen, np.searchsorted(seen, np.setdiff1d(seen, unseen)), np.searchsorted(seen, unseen),
+                            np.sort(np.concatenate(train)), np.sort(np.concatenate(held)), np.sort(trainval[np.isin(labels, unseen)])))
+    return splits
+
+
+def fold_values(name: str, data: Path, folds: str = "classes") -> dict[str, float]:
+    """The calibrated fold H of the fixed and the untuned setting on data set ``name`` (mean over SEEDS), on the data
+    set's class folds or on every pair of seen classes (``folds``)."""
     from szsl.data import load_benchmark
     from szsl.evaluation import evaluate
     from szsl.objective import fold_value
@@ -41,7 +70,7 @@ def fold_values(name: str, data: Path) -> dict[str, float]:
 
     root, dataset = materialise(name, data)
     bench = load_benchmark(dataset, root)
-    splits = validation_splits(bench, fold_classes=DEFAULT_FOLD_CLASSES)
+    splits = validation_splits(bench, fold_classes=DEFAULT_FOLD_CLASSES) if folds == "classes" else pair_splits(bench)
     datas = [split_data(bench, s) for s in splits]
     out = {}
     for setting in SETTINGS:
@@ -62,6 +91,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", help="only these data sets")
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True, help="the robustness results folder (its fixed/ and untuned/ cells)")
+    ap.add_argument("--folds", choices=FOLDS, default="classes", help="the data set's class folds, or every pair of seen classes")
     args = ap.parse_args(argv)
     out = Path(args.out)
     rows = []
@@ -69,9 +99,10 @@ def main(argv=None) -> int:
         for name in TIERS[args.tier][fam]:
             if args.only and name not in args.only:
                 continue
-            path = out / "folds" / f"{name}.json"
+            path = out / ("folds" if args.folds == "classes" else f"folds-{args.folds}") / f"{name}.json"
             if not path.is_file():
-                write_json(path, {"dataset": name, "family": fam, "seeds": list(SEEDS), **fold_values(name, Path(args.data))})
+                write_json(path, {"dataset": name, "family": fam, "seeds": list(SEEDS), "folds": args.folds,
+                                  **fold_values(name, Path(args.data), args.folds)})
             fold = json.loads(path.read_text())
             cells = [out / s / f"{name}.json" for s in SETTINGS]
             if not all(c.is_file() for c in cells):

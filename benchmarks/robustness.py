@@ -247,7 +247,7 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
     if protocol in ("default", "v01", "duet"):
         from szsl.experiments.reproduce import ReproduceOptions, reproduce
 
-        opts = dict(V01 if protocol == "v01" else {}, duet=protocol == "duet", **overrides)
+        opts = {**(V01 if protocol == "v01" else {}), "duet": protocol == "duet", **overrides}
         shutil.rmtree(work, ignore_errors=True)
         reproduce(root, [dataset], work, ReproduceOptions(sweeps=False, progress=False, seeds=list(seeds), **opts))
         final = json.loads(next(work.glob("*/final.json")).read_text())
@@ -291,25 +291,65 @@ def cmd_make(args) -> None:
 def cmd_run(args) -> None:
     out = Path(args.out)
     overrides = parse_assignments(args.set)
+    if args.tag and len(args.protocols) != 1:
+        raise SystemExit("--tag names the variant of one protocol: give one --protocols")
+    if overrides and not (args.tag and args.protocols[0] in STUDIED):
+        raise SystemExit(f"--set changes a studied protocol ({', '.join(STUDIED)}) run under its own --tag")
     families = args.families or list(TIERS[args.tier])
     for protocol in args.protocols:
-        tag = args.tag if protocol == "default" else protocol
+        tag = args.tag or protocol
         for fam in families:
             for name in TIERS[args.tier][fam]:
                 if args.only and name not in args.only:
                     continue
                 path = out / tag / f"{name}.json"
-                if path.is_file():
+                old = json.loads(path.read_text()) if path.is_file() else None
+                seeds = [s for s in args.seeds if s not in cell_seeds(old)] if old else list(args.seeds)
+                if not seeds:
                     continue
                 root, dataset = materialise(name, Path(args.data))
                 start = time.monotonic()
-                cell = run_cell(protocol, root, dataset, args.seeds, Path(args.work) / f"{tag}-{name}",
-                                overrides if protocol == "default" else {})
-                cell.update(family=fam, dataset=name, protocol=tag, seconds=round(time.monotonic() - start, 1),
-                            overrides=overrides if protocol == "default" else {})
+                cell = run_cell(protocol, root, dataset, seeds, Path(args.work) / f"{tag}-{name}", overrides)
+                seconds = round(time.monotonic() - start, 1)
+                cell.update(family=fam, dataset=name, protocol=tag, seconds=seconds, overrides=overrides, seeds=seeds)
+                if old:
+                    cell = more_seeds(old, cell, path)
                 write_json(path, cell)
                 h = np.asarray(cell["H"], dtype=float)
-                print(f"{tag:>12} {name:<28} H {h.mean():5.1f} ± {h.std():4.1f}  ({cell['seconds']:.0f} s)", flush=True)
+                print(f"{tag:>12} {name:<28} H {h.mean():5.1f} ± {h.std():4.1f}  seeds {cell['seeds']}  ({cell['seconds']:.0f} s)",
+                      flush=True)
+
+
+STUDIED = ("default", "v01", "duet")  # protocols whose cell runs a study (szsl reproduce); the others train fixed settings
+SEED_LISTS = ("H", "U", "S")  # a cell's per-seed numbers
+SAME_STUDY = ("val_H", "config", "members")  # what the study decides: the same whichever model seeds a cell adds
+
+
+def cell_seeds(cell: dict) -> list[int]:
+    """The model seeds of a cell (cells written before they said so ran SEEDS)."""
+    return list(cell.get("seeds", SEEDS))
+
+
+def more_seeds(old: dict, new: dict, path: Path) -> dict:
+    """``old``'s cell with ``new``'s seeds added: the study of a studied protocol does not depend on the model seeds
+    (its own seed is ``seed``), so it must have decided the same as before; anything else is a changed protocol or a
+    non-deterministic run, and stops the suite rather than mixing two protocols in one cell."""
+    from szsl.config import RETIRED_KEYS
+
+    def study(cell: dict, key: str):  # the config names the first model seed it was trained with (and, in cells before DCN
+        value = cell.get(key)  # had a module of its own, its keys): not the study's choice
+        return {k: v for k, v in value.items() if k != "seed" and k not in RETIRED_KEYS} if isinstance(value, dict) else value
+
+    for key in SAME_STUDY:
+        if key in old and study(old, key) != study(new, key):
+            raise SystemExit(f"{path}: adding seeds {new['seeds']}: {key} differs from the cell's "
+                             f"({study(old, key)!r} against {study(new, key)!r})")
+    merged = dict(old)
+    for key in SEED_LISTS:
+        merged[key] = list(old[key]) + list(new[key])
+    merged["seeds"] = cell_seeds(old) + list(new["seeds"])
+    merged["seconds"] = round(old.get("seconds", 0.0) + new["seconds"], 1)
+    return merged
 
 
 def load_results(out: Path) -> dict[str, dict[str, dict]]:
@@ -382,6 +422,29 @@ def _against_baselines(res, names, default: str) -> list[str]:
     ]
 
 
+def cmd_noise(args) -> None:
+    """How far a protocol moves when it is simply run again (round 9): each PROTOCOL:REPLICATE pair, the replicate
+    being the same protocol under another tag with another study seed and other model seeds, on the data sets both
+    have. Per pair the spread of the per-set difference, and how often the run again is more than 5 below the
+    issue's bar (the better of v01 and fixed, from their own cells): the bound's failure rate from chance alone."""
+    res = load_results(Path(args.out))
+    families = set(args.families or [])
+    lines = ["| protocol | run again | sets | mean | run again: mean | per-set difference: std | more than 5 apart "
+             "| more than 5 below the bar: as run / run again |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for pair in args.pairs:
+        a, b = pair.split(":")
+        names = sorted(n for n in res.get(a, {}) if n in res.get(b, {}) and (not families or res[a][n]["family"] in families))
+        if not names:
+            continue
+        ha = np.array([np.mean(res[a][n]["H"]) for n in names])
+        hb = np.array([np.mean(res[b][n]["H"]) for n in names])
+        bar = np.array([max(np.mean(res[p][n]["H"]) for p in ("v01", "fixed") if n in res.get(p, {})) for n in names])
+        d = ha - hb
+        lines.append(f"| {a} | {b} | {len(names)} | {ha.mean():.1f} | {hb.mean():.1f} | {d.std():.1f} | {int(np.sum(np.abs(d) > 5))} "
+                     f"| {int(np.sum(ha - bar < -5))} / {int(np.sum(hb - bar < -5))} |")
+    print("\n".join(lines))
+
+
 def _plot(res, fams, protocols, path: Path) -> None:
     import matplotlib
 
@@ -424,17 +487,22 @@ def main(argv=None) -> int:
     rn.add_argument("--protocols", nargs="+", default=list(PROTOCOLS))
     rn.add_argument("--families", nargs="+")
     rn.add_argument("--only", nargs="+", help="only these data sets")
-    rn.add_argument("--tag", default="default", help="the name of the default protocol's variant (with --set)")
-    rn.add_argument("--set", nargs="*", default=[], help="NAME=VALUE: a ReproduceOptions field of the default protocol")
-    rn.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    rn.add_argument("--tag", help="the name of a variant of the one protocol run (with --set; default: the protocol's name)")
+    rn.add_argument("--set", nargs="*", default=[], help="NAME=VALUE: a ReproduceOptions field of the studied protocol run under --tag")
+    rn.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS),
+                    help="model seeds; a cell that has some of them gets the others added (its study must decide the same)")
     rp = sub.add_parser("report")
     rp.add_argument("--out", required=True)
     rp.add_argument("--protocols", nargs="+")
     rp.add_argument("--default", default="default", help="the protocol judged against the baselines")
     rp.add_argument("--md")
     rp.add_argument("--plot")
+    nz = sub.add_parser("noise", help="how far each protocol moves when run again (PROTOCOL:REPLICATE tags)")
+    nz.add_argument("--out", required=True)
+    nz.add_argument("--pairs", nargs="+", required=True, metavar="PROTOCOL:REPLICATE")
+    nz.add_argument("--families", nargs="+")
     args = ap.parse_args(argv)
-    {"make": cmd_make, "run": cmd_run, "report": cmd_report}[args.cmd](args)
+    {"make": cmd_make, "run": cmd_run, "report": cmd_report, "noise": cmd_noise}[args.cmd](args)
     return 0
 
 
