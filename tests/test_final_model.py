@@ -202,16 +202,3 @@ def test_the_digits_folds_validate_on_two_classes_a_fold():
     bench = szsl.load_benchmark("digits")
     assert fold_unseen_classes(bench) == 2.0
     assert fold_unseen_classes(bench, "trainval") == pytest.approx(sum(len(f.val_classes) for f in bench.folds) / len(bench.folds))
-
-
-def test_several_studies_pool_their_members_and_the_anchor_joins_once():
-    """final_members of a list of records (the studies ``szsl reproduce`` pools, each with its own fold seed): each
-    study's members chosen within that study (k, margin, gammas), the studies in order, then the anchor once."""
-    other = _record(values=(60.0, 59.0, 50.0), gammas=(0.1, -0.4, 0.2))  # its third trial is 10 points below its best
-    pooled = final_members([_record(), other], anchor=True, anchor_weight=2 / 3)
-    assert _qs(pooled) == [0.1, 0.2, 0.3, 0.1, 0.2]
-    assert pooled.gammas == [0.3, 0.0, 0.2, 0.1, 0.0, 0.0]  # "seen" per member; the anchor's 0
-    assert pooled.members[-1] == TrainConfig(seed=7) and pooled.trials[-1]["anchor"]
-    assert pooled.weights == pytest.approx([1 / 15] * 5 + [2 / 3])
-    assert final_members([_record()]) == final_members(_record())  # one study: as before
-    assert final_members([_record(), other], 1, calibrate="none").members == [TrainConfig(q=0.1, seed=7)] * 2

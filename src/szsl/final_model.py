@@ -113,8 +113,6 @@ def final_members(
     ``DEFAULT_CALIBRATE``). ``seed``: the members' seed (None: as recorded). A record without ``top`` (szsl 0.2)
     has its best trial alone; a trial without a recorded gamma (szsl 0.2) is an error unless ``calibrate`` is "none". The
     members are settings of the record's ``method`` (szsl for a record that names none: before szsl 0.3 only szsl's were written).
-    ``tuned`` may also be a list of records, several studies of one data set (``szsl reproduce --studies``, each on its
-    own fold seed): each study's members in turn, chosen as above within the study, the first study's first.
     ``anchor`` (``anchor_for`` decides it for reproduce and train): for a study of szsl, its untuned setting joins as
     the last member, with the first member's seed and gamma 0, and ``anchor_weight`` (``anchor_weight_for``) its share of
     the average (None: one member among the others)."""
@@ -122,10 +120,15 @@ def final_members(
     k = DEFAULT_ENSEMBLE if k is None else k
     margin = ENSEMBLE_MARGIN if margin is None else margin
     calibrate = DEFAULT_CALIBRATE if calibrate is None else calibrate
-    records = [r if isinstance(r, Mapping) else _record(r) for r in (tuned if isinstance(tuned, list) else [tuned])]
-    method = get_method(records[0].get("method") or "szsl")
-    chosen = [t for record in records for t in _within_margin(_top(record), k, margin)]
+    record = tuned if isinstance(tuned, Mapping) else _record(tuned)
+    top = record.get("top")
+    if not top:
+        if "best_config" not in record:
+            raise SZSLError("the tuning result lists no complete trials ('top'): run szsl tune first")
+        top = [{"value": record["best_value"], "config": record["best_config"]}]
+    chosen = _within_margin(top, k, margin)
     gammas = _gammas(chosen, calibrate)
+    method = get_method(record.get("method") or "szsl")
     members = [_setting(i, t["config"], method, seed) for i, t in enumerate(chosen)]
     if anchor and method.name == "szsl":
         fixed = method.params({"seed": members[0].seed})
@@ -134,15 +137,6 @@ def final_members(
         chosen = [*chosen, {"anchor": True, "config": fixed.to_dict(), "gamma": None if gammas is None else 0.0}]
         return FinalModel(members, gammas, chosen, member_weights(len(members), anchor_weight))
     return FinalModel(members, gammas, chosen)
-
-
-def _top(record: Mapping) -> list[dict[str, Any]]:
-    top = record.get("top")
-    if top:
-        return top
-    if "best_config" not in record:
-        raise SZSLError("the tuning result lists no complete trials ('top'): run szsl tune first")
-    return [{"value": record["best_value"], "config": record["best_config"]}]
 
 
 def check_weights(weights, n: int, where: str = "") -> list[float] | None:

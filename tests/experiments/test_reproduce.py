@@ -301,27 +301,3 @@ def test_the_paper_row_is_table2_csvs_szsl_row():
     assert PAPER_SZSL["APY"] == {"U": 42.7, "S": 57.2, "H": 48.7}
     for ds, values in PAPER_SZSL.items():
         assert values == {m: as_float(row[f"{ds}_{m}"]) for m in ("U", "S", "H")}
-
-
-def test_studies_pool_their_chosen_trials_in_one_final_model(tmp_path, capsys, small_space):
-    """--studies 2: a second study on the next fold seed (its own stage, tune-2.json); the final model averages both
-    studies' chosen trials (each chosen within its study) and the anchor; a rerun computes nothing again."""
-    from szsl.final_model import final_members
-
-    out = tmp_path / "results"
-    argv = ["reproduce", "--out", str(out), "--no-sweeps", "--no-duet", *FAST, *small_space, "--seeds", "0", "--studies", "2"]
-    assert main(argv) == 0
-    printed = capsys.readouterr().out
-    folder = out / "digits"
-    first, second = (json.loads((folder / f).read_text())["result"] for f in ("tune.json", "tune-2.json"))
-    assert first["study"] != second["study"] and first["study"].replace("-s0-", "-s1-") == second["study"]
-    final = json.loads((folder / "final.json").read_text())["result"]
-    pooled = final_members([first, second], anchor=True, anchor_weight=2 / 3)
-    unseeded = lambda configs: [{k: v for k, v in c.items() if k != "seed"} for c in configs]  # noqa: E731 - seeds are the run's
-    assert final["studies"] == 2 and unseeded(final["ensemble"]) == unseeded(m.to_dict() for m in pooled.members)
-    assert final["weights"] == pytest.approx(pooled.weights)
-    assert len(final["ensemble"]) > len(final_members(first, anchor=True).members)
-    assert "trials of 2 studies and the untuned anchor" in printed
-    stamps = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")}
-    assert main(argv) == 0
-    assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")} == stamps

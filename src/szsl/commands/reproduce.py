@@ -6,7 +6,7 @@ import argparse
 import time
 
 from szsl.commands._common import add_anchor_arg, add_outside_paths_arg, add_quiet_arg
-from szsl.commands.tune import add_search_args, nonneg_int, positive_int
+from szsl.commands.tune import add_search_args, nonneg_int
 from szsl.final_model import CALIBRATIONS, DEFAULT_CALIBRATE, DEFAULT_ENSEMBLE, ENSEMBLE_MARGIN
 
 
@@ -45,11 +45,6 @@ def add_parser(sub) -> None:
         "none = plain; the plain model is reported too",
     )
     add_anchor_arg(parser, "auto")
-    parser.add_argument(
-        "--studies", type=positive_int, default=1, metavar="N",
-        help="studies whose chosen trials the final model pools, each on its own fold seed (--seed, --seed + 1, ...; each is a "
-        "stage of its own, tune-2.json, ...); default 1 (3 on 85 digits splits: +0.3 H, docs/robustness.md, round 9)",
-    )
     parser.add_argument("--no-sweeps", action="store_true", help="skip the q and tau sweeps (and Figures 2-3)")
     parser.add_argument(
         "--no-duet", action="store_true",
@@ -72,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
         sampler=args.sampler,
         batch=args.batch, seed=args.seed, storage=args.storage, timeout=args.timeout, device=args.device, fold_classes=args.fold_classes,
         prune=args.prune, objective=args.objective, ensemble=args.ensemble, ensemble_margin=args.ensemble_margin, calibrate=args.calibrate,
-        seeds=args.seeds, anchor=args.anchor, studies=args.studies, sweeps=not args.no_sweeps, duet=not args.no_duet,
-        progress=not args.quiet,
+        seeds=args.seeds, anchor=args.anchor, sweeps=not args.no_sweeps, duet=not args.no_duet, progress=not args.quiet,
     )
     start = time.monotonic()
     result = reproduce(args.root, args.datasets, args.out, opts)
@@ -93,8 +87,7 @@ def run(args: argparse.Namespace) -> int:
             alone_h = f"{alone['mean']['H']:.1f} ± {alone['std']['H']:.1f}"
             k = len(chosen_members(final))
             anchor = " and the untuned anchor" + (f" (weight {final['weights'][-1]:.2g})" if final.get("weights") else "")
-            studies = f" of {final['studies']} studies" if final.get("studies", 1) > 1 else ""
-            what = f"{k} trial{'s' if k > 1 else ''}{studies}" + (anchor if final.get("anchored") else "")
+            what = f"{k} trial{'s' if k > 1 else ''}" + (anchor if final.get("anchored") else "")
             line += f"; the final model averages {what} (the best trial alone: H {alone_h})"
         if final.get("plain"):
             plain = f"{final['plain']['mean']['H']:.1f} ± {final['plain']['std']['H']:.1f}"

@@ -99,8 +99,7 @@ def write_results(out: Path, names: Sequence[str], per_dataset: dict[str, dict[s
         k = len(chosen_members(f)) or 1  # a single model's stage lists no "ensemble"
         cal = f.get("calibrated")
         anchor = " + the untuned setting" + (f" (weight {f['weights'][-1]:.2g})" if f.get("weights") else "")
-        studies = f" of {f['studies']} studies" if f.get("studies", 1) > 1 else ""
-        model = f"{k} trial{'s' if k > 1 else ''}{studies}" + (anchor if f.get("anchored") else "") + (
+        model = f"{k} trial{'s' if k > 1 else ''}" + (anchor if f.get("anchored") else "") + (
             f", calibrated ({opts.calibrate}; gammas {', '.join(f'{g:.2g}' for g in cal['gammas'])})" if cal else ", not calibrated"
         )
         alone = _pm(f["single"]["mean"]["H"], f["single"]["std"]["H"]) if f.get("single") else "-"

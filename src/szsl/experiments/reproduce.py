@@ -57,7 +57,6 @@ class ReproduceOptions:
     ensemble_margin: float = ENSEMBLE_MARGIN  # points of mean validation H (1 trial: the best alone)
     calibrate: str = DEFAULT_CALIBRATE  # final_model.CALIBRATIONS: the members' calibration before the average (plain is reported too)
     anchor: str = DEFAULT_ANCHOR  # final_model.ANCHORS: szsl's untuned setting joins the final model's members (auto: on small data)
-    studies: int = 1  # studies whose chosen trials the final model pools, on fold seeds seed, seed + 1, ... (docs/robustness.md, round 9)
     sampler: str = "tpe"
     batch: int = 8
     seed: int = 0
@@ -131,43 +130,31 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
         return result
 
     space = space.with_budget(len(bench().trainval), opts.epoch_steps, opts.min_steps)
-    fold_unseen = fold_unseen_classes(bench(), opts.fold_classes)
-    n_studies = opts.studies
-    if isinstance(n_studies, bool) or not isinstance(n_studies, int) or n_studies < 1:
-        raise SZSLError(f"studies={opts.studies!r}: expected a whole number >= 1")
-    if n_studies > 1 and bar.total is not None:  # each study more is a stage more
-        bar.total += n_studies - 1
+    spec = StudySpec.build(
+        bench(), n_trials=opts.trials, storage=storage, space=space, sampler=opts.sampler, seed=opts.seed, batch=opts.batch,
+        timeout=opts.timeout, fold_classes=opts.fold_classes, prune=opts.prune, objective=opts.objective,
+    )
+    tune_key = {"study": spec.study_name, "storage": redact(storage), "trials": opts.trials}
 
-    def run_study(i: int) -> dict[str, Any]:  # study i: fold seed opts.seed + i; the first is "tune", the others "tune-<i+1>"
-        spec = StudySpec.build(
-            bench(), n_trials=opts.trials, storage=storage, space=space, sampler=opts.sampler, seed=opts.seed + i, batch=opts.batch,
-            timeout=opts.timeout, fold_classes=opts.fold_classes, prune=opts.prune, objective=opts.objective,
-        )
-        tune_key = {"study": spec.study_name, "storage": redact(storage), "trials": opts.trials}
+    def do_tune():
+        r = tune(bench(), spec, device=opts.device, progress=opts.progress)
+        if r.n_complete + r.n_pruned < opts.trials:
+            # A timeout stopped the search early: report it, but do not cache it as finished.
+            raise _Incomplete(r)
+        return r.to_dict()
 
-        def do_tune():
-            r = tune(bench(), spec, device=opts.device, progress=opts.progress)
-            if r.n_complete + r.n_pruned < opts.trials:
-                # A timeout stopped the search early: report it, but do not cache it as finished.
-                raise _Incomplete(r)
-            return r.to_dict()
-
-        try:
-            return stage("tune" if i == 0 else f"tune-{i + 1}", tune_key, do_tune)
-        except _Incomplete as inc:
-            bar.update(1)
-            return {**inc.result.to_dict(), "incomplete": True}
-
-    tuned = [run_study(i) for i in range(n_studies)]
-    cache["tune"] = tuned[0]
-    if n_studies > 1:
-        cache["studies"] = tuned[1:]
+    try:
+        cache["tune"] = stage("tune", tune_key, do_tune)
+    except _Incomplete as inc:
+        cache["tune"] = inc.result.to_dict()
+        cache["tune"]["incomplete"] = True
+        bar.update(1)
     best = TrainConfig.from_dict(cache["tune"]["best_config"])
     try:
         anchor = anchor_for(opts.anchor, int(bench().trainval.size))
-        weight = anchor_weight_for(fold_unseen) if anchor else None
+        weight = anchor_weight_for(fold_unseen_classes(bench(), opts.fold_classes)) if anchor else None
         members, gammas, chosen, weights = final_members(
-            tuned if n_studies > 1 else tuned[0], opts.ensemble, opts.ensemble_margin, opts.calibrate, anchor=anchor, anchor_weight=weight
+            cache["tune"], opts.ensemble, opts.ensemble_margin, opts.calibrate, anchor=anchor, anchor_weight=weight
         )
     except CalibrationError as exc:
         raise SZSLError(f"{cache['tune'].get('study', 'the study')}: {exc} (--calibrate none)") from None
@@ -203,7 +190,6 @@ def _run_dataset(root, name: str, out: Path, space, storage: str, opts: Reproduc
             ),
             "anchored": anchored,  # the last member is the untuned setting (final_model.anchor_for)
             "weights": weights,  # the members' weights in the average (None: equal; final_model.anchor_weight_for)
-            "studies": n_studies,  # the studies whose members it pools (tune.json, tune-2.json, ...)
         },
     )
     if choice is not None:
