@@ -37,7 +37,13 @@ cells it has, so the baselines (which do not depend on the default) are computed
     python benchmarks/robustness.py make --tier quick --data /tmp/robust
     python benchmarks/robustness.py run --tier quick --data /tmp/robust --out benchmarks/results/robustness
     python benchmarks/robustness.py run --tier quick --data /tmp/robust --protocols default --tag steps400 --set epoch_steps=0 min_steps=400
+    python benchmarks/robustness.py run --tier fresh3 --data /tmp/robust --out ... --protocols default v01 fixed --seeds 0 1 2 3 4
+    python benchmarks/robustness.py run --tier fresh3 --data /tmp/robust --out ... --protocols v01 --tag v01rep --set seed=1 --seeds 5 6 7
+    python benchmarks/robustness.py noise --out benchmarks/results/robustness --pairs default:defrep v01:v01rep fixed:fixedrep
     python benchmarks/robustness.py report --out benchmarks/results/robustness --md docs/robustness.md
+
+``run --seeds`` on cells that have some of the seeds adds the others (the study must decide what it decided before);
+``noise`` says how far each protocol moves when it is run again under another tag (round 9).
 """
 
 from __future__ import annotations
@@ -455,6 +461,37 @@ def cmd_noise(args) -> None:
         lines.append(f"| {a} | {b} | {len(names)} | {ha.mean():.1f} | {hb.mean():.1f} | {d.std():.1f} | {int(np.sum(np.abs(d) > 5))} "
                      f"| {' / '.join(below)} | {' / '.join(below_rep)} ({len(rep)} sets) |")
     print("\n".join(lines))
+    if args.plot:
+        _plot_again(res, again, families, Path(args.plot))
+
+
+def _plot_again(res, again: dict[str, str], families: set, path: Path) -> None:
+    """One panel per PROTOCOL:REPLICATE pair: each data set's test H as first run against run again, the diagonal and
+    the band of 5 points around it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(again), figsize=(4.2 * len(again), 4.2), squeeze=False)
+    for ax, (a, b) in zip(axes[0], again.items()):
+        names = [n for n in res.get(a, {}) if n in res.get(b, {}) and (not families or res[a][n]["family"] in families)]
+        x = [np.mean(res[a][n]["H"]) for n in names]
+        y = [np.mean(res[b][n]["H"]) for n in names]
+        ax.plot([0, 80], [0, 80], "k-", lw=0.8)
+        ax.fill_between([0, 80], [-5, 75], [5, 85], color="0.85", label="within 5 points")
+        ax.scatter(x, y, s=12)
+        apart = sum(abs(u - v) > 5 for u, v in zip(x, y))
+        ax.set_title(f"{a}: {len(names)} data sets, {apart} more than 5 apart", fontsize=9)
+        ax.set_xlabel(f"test H, as run ({a})")
+        ax.set_ylabel(f"test H, run again ({b})")
+        ax.set_xlim(0, 80)
+        ax.set_ylim(0, 80)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
 
 
 def _plot(res, fams, protocols, path: Path) -> None:
@@ -513,6 +550,7 @@ def main(argv=None) -> int:
     nz.add_argument("--out", required=True)
     nz.add_argument("--pairs", nargs="+", required=True, metavar="PROTOCOL:REPLICATE")
     nz.add_argument("--families", nargs="+")
+    nz.add_argument("--plot", help="a PNG: each pair's test H as run against run again")
     args = ap.parse_args(argv)
     {"make": cmd_make, "run": cmd_run, "report": cmd_report, "noise": cmd_noise}[args.cmd](args)
     return 0
