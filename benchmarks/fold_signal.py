@@ -40,7 +40,7 @@ FOLDS = ("classes", "pairs")
 def pair_splits(bench, seed: int = 0) -> list:
     """One validation split per pair of seen classes (the pair without training images; the fold model knows the seen
     classes; the other classes' trainval images split as ``validation_splits`` splits them). Trainval only."""
-    from szsl.protocol import Split, seen_held_out
+    from szsl.protocol import Split, split_seen_images
 
     seen = np.sort(np.asarray(bench.seen, dtype=np.int64))
     trainval = np.asarray(bench.trainval, dtype=np.int64)
@@ -48,15 +48,10 @@ def pair_splits(bench, seed: int = 0) -> list:
     splits = []
     for k, pair in enumerate(itertools.combinations(seen.tolist(), 2)):
         unseen = np.asarray(pair, dtype=np.int64)
-        rng = np.random.default_rng([seed, 100 + k])
-        train, held = [], []
-        for c in np.setdiff1d(seen, unseen):
-            images = rng.permutation(trainval[labels == c])
-            n_held = seen_held_out(images.size)
-            held.append(images[:n_held])
-            train.append(images[n_held:])
-        splits.append(Split(f"pair{k}", seen, np.searchsorted(seen, np.setdiff1d(seen, unseen)), np.searchsorted(seen, unseen),
-                            np.sort(np.concatenate(train)), np.sort(np.concatenate(held)), np.sort(trainval[np.isin(labels, unseen)])))
+        pseudo_seen = np.setdiff1d(seen, unseen)
+        train, held = split_seen_images(trainval, labels, pseudo_seen, np.random.default_rng([seed, 100 + k]))
+        splits.append(Split(f"pair{k}", seen, np.searchsorted(seen, pseudo_seen), np.searchsorted(seen, unseen), train, held,
+                            np.sort(trainval[np.isin(labels, unseen)])))
     return splits
 
 

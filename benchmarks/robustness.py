@@ -108,6 +108,7 @@ TIERS = {
     "knobs2": {"knobs2": ["knob-APY-1-cpull=0.9", "knob-APY-2-cpull=0.8", "knob-CUB-1-cpull=0.8", "knob-AWA2-1-cpull=0.8"]},
 }
 PROTOCOLS = ("default", "duet", "v01", "fixed", "untuned", "cn")
+STUDIED = ("default", "v01", "duet")  # protocols whose cell runs a study (szsl reproduce); the others train fixed settings
 FIXED = dict(q=0.5, tau=0.2, alpha=1.0, hidden=1500, epochs=20, lr=1e-3, batch_size=256, lr_schedule="constant", input_scaling="none")
 SPACES = Path(__file__).resolve().parent / "spaces"
 # szsl 0.1 had none of the later final-model additions: one trial, uncalibrated, and no untuned anchor (before round 8
@@ -250,7 +251,7 @@ def run_cell(protocol: str, root: str | None, dataset: str, seeds, work: Path, o
     from szsl.evaluation import evaluate
     from szsl.protocol import final_split, split_data
 
-    if protocol in ("default", "v01", "duet"):
+    if protocol in STUDIED:
         from szsl.experiments.reproduce import ReproduceOptions, reproduce
 
         opts = {**(V01 if protocol == "v01" else {}), "duet": protocol == "duet", **overrides}
@@ -326,7 +327,6 @@ def cmd_run(args) -> None:
                       flush=True)
 
 
-STUDIED = ("default", "v01", "duet")  # protocols whose cell runs a study (szsl reproduce); the others train fixed settings
 SEED_LISTS = ("H", "U", "S")  # a cell's per-seed numbers
 SAME_STUDY = ("val_H", "config", "members")  # what the study decides: the same whichever model seeds a cell adds
 
@@ -448,11 +448,13 @@ def cmd_noise(args) -> None:
     lines = ["| protocol | run again | sets | mean | run again: mean | per-set difference: std | more than 5 apart "
              "| more than 5 below the bar: as run / run again | below the bar of the baselines run again: as run / run again |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    shared = {}  # per pair, the data sets both runs and the bar have
     for a, b in again.items():
         names = sorted(n for n in res.get(a, {}) if n in res.get(b, {}) and (not families or res[a][n]["family"] in families))
         names = [n for n in names if bar(n, ("v01", "fixed")) is not None]
         if not names:
             continue
+        shared[a, b] = names
         ha, hb = np.array([h(a, n) for n in names]), np.array([h(b, n) for n in names])
         d = ha - hb
         below = [f"{sum(h(p, n) - bar(n, ('v01', 'fixed')) < -5 for n in names)}" for p in (a, b)]
@@ -462,20 +464,19 @@ def cmd_noise(args) -> None:
                      f"| {' / '.join(below)} | {' / '.join(below_rep)} ({len(rep)} sets) |")
     print("\n".join(lines))
     if args.plot:
-        _plot_again(res, again, families, Path(args.plot))
+        _plot_again(res, shared, Path(args.plot))
 
 
-def _plot_again(res, again: dict[str, str], families: set, path: Path) -> None:
-    """One panel per PROTOCOL:REPLICATE pair: each data set's test H as first run against run again, the diagonal and
-    the band of 5 points around it."""
+def _plot_again(res, shared: dict[tuple[str, str], list[str]], path: Path) -> None:
+    """One panel per (PROTOCOL, REPLICATE) pair of ``shared`` (with the data sets of both): each data set's test H as
+    first run against run again, the diagonal and the band of 5 points around it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(again), figsize=(4.2 * len(again), 4.2), squeeze=False)
-    for ax, (a, b) in zip(axes[0], again.items()):
-        names = [n for n in res.get(a, {}) if n in res.get(b, {}) and (not families or res[a][n]["family"] in families)]
+    fig, axes = plt.subplots(1, len(shared), figsize=(4.2 * len(shared), 4.2), squeeze=False)
+    for ax, ((a, b), names) in zip(axes[0], shared.items()):
         x = [np.mean(res[a][n]["H"]) for n in names]
         y = [np.mean(res[b][n]["H"]) for n in names]
         ax.plot([0, 80], [0, 80], "k-", lw=0.8)

@@ -108,14 +108,8 @@ def validation_splits(
             raise SZSLError(f"{benchmark.name} fold {k}: classes {outside.tolist()} are not trainval classes")
         if np.intersect1d(pseudo_seen, pseudo_unseen).size:
             raise SZSLError(f"{benchmark.name} fold {k}: train and validation classes overlap")
-        rng = np.random.default_rng([seed, k])
-        train, held = [], []
-        for c in pseudo_seen:
-            images = rng.permutation(trainval[trainval_labels == c])
-            n_held = seen_held_out(images.size, holdout)
-            held.append(images[:n_held])
-            train.append(images[n_held:])
-        if not sum(h.size for h in held):
+        train, held = split_seen_images(trainval, trainval_labels, pseudo_seen, np.random.default_rng([seed, k]), holdout)
+        if not held.size:
             raise SZSLError(
                 f"{benchmark.name} fold {k}: no seen validation images (no class of trainclasses{k} has 2 or more trainval "
                 "images), so the folds cannot measure S: give the training classes at least 2 images each"
@@ -130,12 +124,27 @@ def validation_splits(
                 classes=classes,
                 seen=np.searchsorted(classes, pseudo_seen),
                 unseen=np.searchsorted(classes, pseudo_unseen),
-                train=np.sort(np.concatenate(train)),
-                eval_seen=np.sort(np.concatenate(held)),
+                train=train,
+                eval_seen=held,
                 eval_unseen=np.sort(eval_unseen),
             )
         )
     return splits
+
+
+def split_seen_images(
+    trainval: np.ndarray, labels: np.ndarray, classes: np.ndarray, rng, holdout: float = SEEN_HOLDOUT
+) -> tuple[np.ndarray, np.ndarray]:
+    """The trainval images (``trainval``, their ``labels``) of each of ``classes`` in turn, shuffled by ``rng`` and cut
+    into training images and seen validation images (``seen_held_out`` of each class): both sorted."""
+    train, held = [], []
+    for c in classes:
+        images = rng.permutation(trainval[labels == c])
+        n_held = seen_held_out(images.size, holdout)
+        held.append(images[:n_held])
+        train.append(images[n_held:])
+    none = np.empty(0, dtype=np.asarray(trainval).dtype)  # no classes: no images (the caller says what that means)
+    return np.sort(np.concatenate([none, *train])), np.sort(np.concatenate([none, *held]))
 
 
 def seen_held_out(n_images: int, holdout: float = SEEN_HOLDOUT) -> int:
